@@ -1,0 +1,1 @@
+"""Running Zelly: the `zelly` command, migrations, the dev stack, deploy files. Nothing imports ops/."""

@@ -1,0 +1,78 @@
+"""Pub/sub between processes: Redis channels in production, an in-process hub embedded.
+
+Used for cache purges (edge), domain changes (the TLS ask set) and tenant
+invalidation. Delivery is best effort, as with Redis pub/sub itself: a process
+that was down misses messages, so every subscriber also keeps a short TTL or
+refreshes on reconnect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+from typing import AsyncIterator, Protocol
+
+import redis.asyncio as aioredis
+
+log = logging.getLogger(__name__)
+
+
+class Broadcast(Protocol):
+    async def publish(self, channel: str, message: str) -> None: ...
+
+    def subscribe(self, channel: str) -> contextlib.AbstractAsyncContextManager[AsyncIterator[str]]: ...
+
+
+class MemoryBroadcast:
+    """One process: a queue per subscriber."""
+
+    def __init__(self) -> None:
+        self._subscribers: dict[str, set[asyncio.Queue[str]]] = defaultdict(set)
+
+    async def publish(self, channel: str, message: str) -> None:
+        for queue in list(self._subscribers.get(channel, ())):
+            queue.put_nowait(message)
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[str]]:
+        queue: asyncio.Queue[str] = asyncio.Queue()
+        self._subscribers[channel].add(queue)
+
+        async def messages() -> AsyncIterator[str]:
+            while True:
+                yield await queue.get()
+
+        try:
+            yield messages()
+        finally:
+            self._subscribers[channel].discard(queue)
+
+
+class RedisBroadcast:
+    def __init__(self, client: aioredis.Redis) -> None:
+        self._client = client
+
+    async def publish(self, channel: str, message: str) -> None:
+        await self._client.publish(channel, message)
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[str]]:
+        pubsub = self._client.pubsub(ignore_subscribe_messages=True)
+        await pubsub.subscribe(channel)
+
+        async def messages() -> AsyncIterator[str]:
+            while True:
+                item = await pubsub.get_message(timeout=1.0)
+                if item is None:
+                    continue
+                data = item["data"]
+                yield data.decode() if isinstance(data, bytes) else str(data)
+
+        try:
+            yield messages()
+        finally:
+            with contextlib.suppress(Exception):  # the connection may already be gone at shutdown
+                await pubsub.unsubscribe(channel)
+            await pubsub.aclose()

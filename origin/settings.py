@@ -1,0 +1,251 @@
+"""Settings: the one reader of ``os.environ``.
+
+Every process (web, worker, CLI, test) builds one frozen :class:`Settings` at
+start-up and passes it in. Tests build ``Settings(...)`` directly.
+
+Configuration mistakes raise :class:`ConfigurationError`, whose message names
+the variable and what is wrong; the CLI prints that one line and exits 2, with
+no traceback.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+from urllib.parse import urlsplit
+
+ENV_PREFIX = "ZELLY_"
+
+
+class ConfigurationError(Exception):
+    """A setting is missing, malformed, or names a server that cannot be reached."""
+
+    def __init__(self, variable: str, problem: str) -> None:
+        self.variable = variable
+        self.problem = problem
+        super().__init__(f"{variable}: {problem}")
+
+
+class Secret(str):
+    """A string that never shows itself in a repr or a log line."""
+
+    def __repr__(self) -> str:
+        return "Secret('**********')" if self else "Secret('')"
+
+    def reveal(self) -> str:
+        return str.__str__(self)
+
+
+def redact_url(url: str | None) -> str | None:
+    """The URL with any password replaced, safe to log."""
+    if not url:
+        return url
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return parts._replace(netloc=netloc).geturl()
+
+
+def _secret_field(default: str = "") -> Secret:
+    return field(default=Secret(default), repr=False)  # type: ignore[return-value]
+
+
+@dataclass(frozen=True, repr=False)
+class Settings:
+    """Every ``ZELLY_*`` variable, with its embedded default.
+
+    Each field's environment variable is ``ZELLY_`` + the field name in upper
+    case; docs/configuration.md documents every one (a test keeps them in step).
+    """
+
+    # -- where the embedded defaults keep their files
+    data_dir: Path = Path("var")
+
+    # -- stores
+    database_url: str = ""  # empty: SQLite files under data_dir/db
+    database_schema_prefix: str = ""  # tests isolate MySQL databases with it
+    redis_url: str = ""  # empty: in-process memory stand-ins
+    analytics_url: str = ""  # empty: chDB under data_dir/analytics
+    analytics_retention_days: int = 400
+
+    # -- listeners
+    platform_domain: str = "localhost"
+    origin_bind: str = "127.0.0.1:8000"
+    internal_bind: str = "127.0.0.1:8001"
+    edge_bind: str = "127.0.0.1:8002"
+    edge_upstream: str = "http://127.0.0.1:8000"
+    http_port: int = 8080
+    https_port: int = 8443
+    public_scheme: str = "https"  # scheme of absolute URLs shoppers see
+
+    # -- secrets
+    secret_key: Secret = _secret_field()  # empty: generated once into data_dir
+    internal_token: Secret = _secret_field()  # guards internal endpoints (purge, stats)
+
+    # -- TLS and custom domains
+    caddy_admin_url: str = "http://127.0.0.1:2019"
+    acme_email: str = ""  # empty: Caddy's internal CA (local), set: ACME
+    dns_resolvers: tuple[str, ...] = ()  # empty: the system's resolvers
+    dns_target: str = ""  # CNAME target merchants point at; default edge.<platform_domain>
+    platform_ips: tuple[str, ...] = ("127.0.0.1",)  # A/AAAA targets for apex domains
+
+    # -- edge cache
+    trusted_proxies: tuple[str, ...] = ()
+    edge_cache_bytes: int = 256 * 1024 * 1024
+    edge_tenant_quota_bytes: int = 32 * 1024 * 1024
+
+    # -- Cloudflare (purge adapter); empty token disables it
+    cloudflare_api_token: Secret = _secret_field()
+    cloudflare_zone_id: str = ""
+    cloudflare_api_base: str = "https://api.cloudflare.com/client/v4"
+    cloudflare_purge_batch: int = 100
+
+    # -- Shopify
+    shopify_api_base_url: str = ""  # empty: https://<shop>.myshopify.com
+    shopify_api_version: str = "2025-10"
+
+    # -- logging
+    log_level: str = "INFO"
+
+    def __post_init__(self) -> None:
+        # Accept plain strings from tests and callers; fields keep their declared types.
+        object.__setattr__(self, "data_dir", Path(self.data_dir))
+        for name in ("secret_key", "internal_token", "cloudflare_api_token"):
+            object.__setattr__(self, name, Secret(getattr(self, name)))
+        for name in ("dns_resolvers", "platform_ips", "trusted_proxies"):
+            object.__setattr__(self, name, tuple(getattr(self, name)))
+
+    def __repr__(self) -> str:
+        shown = []
+        for spec in dataclasses.fields(self):
+            value = getattr(self, spec.name)
+            if isinstance(value, Secret):
+                value = Secret(value)  # its repr hides it
+            elif spec.name.endswith("_url"):
+                value = redact_url(value)
+            shown.append(f"{spec.name}={value!r}")
+        return f"Settings({', '.join(shown)})"
+
+    __str__ = __repr__
+
+    @property
+    def dns_cname_target(self) -> str:
+        return self.dns_target or f"edge.{self.platform_domain}"
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{self.data_dir / 'db' / 'main.sqlite3'}"
+
+    @property
+    def effective_analytics_url(self) -> str:
+        if self.analytics_url:
+            return self.analytics_url
+        return f"chdb://{self.data_dir / 'analytics'}"
+
+    @property
+    def uses_embedded_database(self) -> bool:
+        return self.effective_database_url.startswith("sqlite")
+
+    def replace(self, **changes: object) -> "Settings":
+        return dataclasses.replace(self, **changes)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, env_file: Path | None = Path(".env")) -> "Settings":
+        """Read ``ZELLY_*`` variables (a ``.env`` file fills in what the environment lacks)."""
+        values: dict[str, str] = {}
+        if env_file is not None and env_file.is_file():
+            values.update(_read_env_file(env_file))
+        source = os.environ if environ is None else environ
+        values.update({k: v for k, v in source.items() if k.startswith(ENV_PREFIX)})
+        known = {f.name: f for f in dataclasses.fields(cls)}
+        kwargs: dict[str, object] = {}
+        for variable, raw in values.items():
+            name = variable[len(ENV_PREFIX):].lower()
+            if name not in known:
+                continue  # other tools share the prefix (ZELLY_REQUIRE_SERVICES is the test suite's)
+            kwargs[name] = _parse(variable, known[name], raw)
+        settings = cls(**kwargs)
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        """Check everything that can be checked without a network."""
+        url = self.effective_database_url
+        if urlsplit(url).scheme not in ("sqlite+aiosqlite", "mysql+aiomysql"):
+            raise ConfigurationError(
+                "ZELLY_DATABASE_URL",
+                f"unsupported scheme in {redact_url(url)!r}; use mysql+aiomysql://user:pass@host/ or leave it empty for SQLite",
+            )
+        if self.redis_url and urlsplit(self.redis_url).scheme not in ("redis", "rediss"):
+            raise ConfigurationError("ZELLY_REDIS_URL", f"expected redis://host:port/db, got {redact_url(self.redis_url)!r}")
+        if urlsplit(self.effective_analytics_url).scheme not in ("chdb", "http", "https", "clickhouse"):
+            raise ConfigurationError(
+                "ZELLY_ANALYTICS_URL", f"expected http(s)://host:8123 or chdb://path, got {redact_url(self.analytics_url)!r}"
+            )
+        for name in ("origin_bind", "internal_bind", "edge_bind"):
+            _parse_bind(f"ZELLY_{name.upper()}", getattr(self, name))
+        for name in ("http_port", "https_port"):
+            port = getattr(self, name)
+            if not 1 <= port <= 65535:
+                raise ConfigurationError(f"ZELLY_{name.upper()}", f"port {port} is outside 1-65535")
+        for address in self.platform_ips:
+            try:
+                ipaddress.ip_address(address)
+            except ValueError:
+                raise ConfigurationError("ZELLY_PLATFORM_IPS", f"{address!r} is not an IP address") from None
+        if self.cloudflare_purge_batch not in (30, 100):
+            raise ConfigurationError("ZELLY_CLOUDFLARE_PURGE_BATCH", "Cloudflare accepts 30 or 100 purge operations per call")
+        if self.public_scheme not in ("http", "https"):
+            raise ConfigurationError("ZELLY_PUBLIC_SCHEME", "expected http or https")
+        if self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+            raise ConfigurationError("ZELLY_LOG_LEVEL", "expected DEBUG, INFO, WARNING or ERROR")
+
+
+def parse_bind(value: str) -> tuple[str, int]:
+    return _parse_bind("bind", value)
+
+
+def _parse_bind(variable: str, value: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ConfigurationError(variable, f"expected host:port, got {value!r}")
+    return host.strip("[]"), int(port)
+
+
+def _parse(variable: str, spec: dataclasses.Field, raw: str) -> object:
+    kind = spec.type if isinstance(spec.type, str) else getattr(spec.type, "__name__", str(spec.type))
+    raw = raw.strip()
+    if kind == "int":
+        try:
+            return int(raw)
+        except ValueError:
+            raise ConfigurationError(variable, f"expected a whole number, got {raw!r}") from None
+    if kind == "Path":
+        return Path(raw)
+    if kind == "Secret":
+        return Secret(raw)
+    if kind.startswith("tuple"):
+        return tuple(item.strip() for item in raw.split(",") if item.strip())
+    return raw
+
+
+def _read_env_file(path: Path) -> dict[str, str]:
+    values: dict[str, str] = {}
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#") or "=" not in line:
+            continue
+        key, _, value = line.partition("=")
+        key = key.strip().removeprefix("export ").strip()
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        values[key] = value
+    return values

@@ -1,0 +1,111 @@
+"""Test wiring: every data-layer test runs on the embedded stores and on the servers.
+
+``backend`` is ``embedded`` (SQLite files in a temp dir, in-memory cache and
+pub/sub) or ``servers`` (MariaDB on 127.0.0.1:3306 in private databases for this
+test session, Redis on 127.0.0.1:6379 in its own db index, flushed per test).
+
+A server that is down makes its tests skip with the reason, unless
+ZELLY_REQUIRE_SERVICES=1 (set by .ci/run), which makes them fail instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import uuid
+from pathlib import Path
+from typing import AsyncIterator
+
+import pytest
+import sqlalchemy as sa
+
+from origin import db
+from origin.services import Services, open_services
+from origin.settings import Settings
+
+MYSQL_URL = os.environ.get("ZELLY_TEST_MYSQL_URL", "mysql+aiomysql://root@127.0.0.1:3306/")
+REDIS_URL = os.environ.get("ZELLY_TEST_REDIS_URL", "redis://127.0.0.1:6379/13")
+REQUIRE_SERVICES = os.environ.get("ZELLY_REQUIRE_SERVICES") == "1"
+BACKENDS = ("embedded", "servers")
+
+
+def _port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def require_server(name: str, host: str, port: int) -> None:
+    if _port_open(host, port):
+        return
+    reason = f"{name} is not running on {host}:{port}"
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{reason} and ZELLY_REQUIRE_SERVICES=1", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def mysql_schema_prefix() -> str:
+    """Private MariaDB databases for this test session, tables created once."""
+    require_server("MariaDB", "127.0.0.1", 3306)
+    prefix = f"zt{os.getpid()}_{uuid.uuid4().hex[:6]}_"
+
+    async def create() -> None:
+        await db.create_mysql_databases(MYSQL_URL, prefix)
+        engine = db.create_engine(MYSQL_URL, prefix)
+        async with engine.begin() as conn:
+            await conn.run_sync(db.metadata.create_all)
+        await engine.dispose()
+
+    asyncio.run(create())
+    yield prefix
+    asyncio.run(db.drop_mysql_databases(MYSQL_URL, prefix))
+
+
+async def empty_all_tables(engine) -> None:
+    async with engine.begin() as conn:
+        await conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS = 0")
+        for table in reversed(db.metadata.sorted_tables):
+            await conn.execute(table.delete())
+        await conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS = 1")
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request) -> str:
+    return request.param
+
+
+@pytest.fixture
+def settings(backend: str, tmp_path: Path, request) -> Settings:
+    base = Settings(data_dir=tmp_path / "var", secret_key="test-secret-key-0123456789", internal_token="test-internal-token")
+    if backend == "embedded":
+        return base
+    prefix = request.getfixturevalue("mysql_schema_prefix")
+    require_server("Redis", "127.0.0.1", 6379)
+    return base.replace(database_url=MYSQL_URL, database_schema_prefix=prefix, redis_url=REDIS_URL)
+
+
+@pytest.fixture
+async def services(settings: Settings) -> AsyncIterator[Services]:
+    """Open services on an empty schema (and a flushed Redis db)."""
+    async with open_services(settings, with_analytics=False) as opened:
+        if settings.uses_embedded_database:
+            async with opened.db.begin() as conn:
+                await conn.run_sync(db.metadata.create_all)
+        else:
+            await empty_all_tables(opened.db)
+        if opened.redis is not None:
+            await opened.redis.flushdb()
+        yield opened
+        if opened.redis is not None:
+            await opened.redis.flushdb()
+
+
+async def count_rows(conn, table: sa.Table, **where) -> int:
+    query = sa.select(sa.func.count()).select_from(table)
+    for column, value in where.items():
+        query = query.where(table.c[column] == value)
+    return (await conn.execute(query)).scalar_one()

@@ -1,0 +1,77 @@
+from pathlib import Path
+
+import pytest
+
+from origin.settings import ConfigurationError, Settings
+
+
+def test_defaults_are_the_embedded_stores(tmp_path: Path) -> None:
+    settings = Settings.from_env({}, env_file=None)
+
+    assert settings.effective_database_url == "sqlite+aiosqlite:///var/db/main.sqlite3"
+    assert settings.effective_analytics_url == "chdb://var/analytics"
+    assert settings.redis_url == ""
+    assert settings.uses_embedded_database
+
+
+def test_environment_switches_to_servers() -> None:
+    settings = Settings.from_env(
+        {
+            "ZELLY_DATABASE_URL": "mysql+aiomysql://root@127.0.0.1:3306/",
+            "ZELLY_REDIS_URL": "redis://127.0.0.1:6379/0",
+            "ZELLY_ANALYTICS_URL": "http://127.0.0.1:8123",
+            "ZELLY_DNS_RESOLVERS": "127.0.0.1:5353, 127.0.0.2",
+            "ZELLY_HTTPS_PORT": "9443",
+        },
+        env_file=None,
+    )
+
+    assert not settings.uses_embedded_database
+    assert settings.dns_resolvers == ("127.0.0.1:5353", "127.0.0.2")
+    assert settings.https_port == 9443
+
+
+def test_env_file_fills_in_what_the_environment_lacks(tmp_path: Path) -> None:
+    env_file = tmp_path / ".env"
+    env_file.write_text("# local\nZELLY_PLATFORM_DOMAIN=shops.test\nexport ZELLY_HTTP_PORT='9080'\n")
+
+    settings = Settings.from_env({"ZELLY_PLATFORM_DOMAIN": "from-env.test"}, env_file=env_file)
+
+    assert settings.platform_domain == "from-env.test"
+    assert settings.http_port == 9080
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("ZELLY_DATABASE_URL", "postgres://x/y", "unsupported scheme"),
+        ("ZELLY_REDIS_URL", "127.0.0.1:6379", "expected redis://"),
+        ("ZELLY_ANALYTICS_URL", "ftp://x", "expected http(s)://"),
+        ("ZELLY_HTTPS_PORT", "eighty", "expected a whole number"),
+        ("ZELLY_HTTP_PORT", "70000", "outside 1-65535"),
+        ("ZELLY_ORIGIN_BIND", "8000", "expected host:port"),
+        ("ZELLY_PLATFORM_IPS", "not-an-ip", "not an IP address"),
+    ],
+)
+def test_a_bad_value_names_the_variable(variable: str, value: str, message: str) -> None:
+    with pytest.raises(ConfigurationError) as raised:
+        Settings.from_env({variable: value}, env_file=None)
+
+    assert raised.value.variable == variable
+    assert message in str(raised.value)
+    assert str(raised.value).startswith(f"{variable}: ")
+
+
+def test_secrets_never_show_in_repr() -> None:
+    settings = Settings(
+        secret_key="s3cret-key",
+        internal_token="tok-123",
+        cloudflare_api_token="cf-abc",
+        database_url="mysql+aiomysql://app:hunter2@db:3306/",
+        redis_url="redis://:pw-redis@cache:6379/0",
+    )
+
+    text = repr(settings) + str(settings)
+
+    for secret in ("s3cret-key", "tok-123", "cf-abc", "hunter2", "pw-redis"):
+        assert secret not in text
