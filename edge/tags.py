@@ -33,3 +33,10 @@ def host_tag(host: str) -> str:
 def cache_tag_header(tags: list[str] | tuple[str, ...] | set[str]) -> str:
     """The ``Cache-Tag`` value: comma-separated, de-duplicated, order kept."""
     return ",".join(dict.fromkeys(tags))
+
+
+def purge_message(*, tags: list[str] | tuple[str, ...] = (), urls: list[str] | tuple[str, ...] = (), hosts: list[str] | tuple[str, ...] = ()) -> str:
+    """The JSON message published on PURGE_CHANNEL; every edge process applies it."""
+    import json
+
+    return json.dumps({"tags": list(tags), "urls": list(urls), "hosts": list(hosts)}, separators=(",", ":"))

@@ -1,0 +1,27 @@
+"""Tenancy errors (see origin/errors.py for the tree)."""
+
+from __future__ import annotations
+
+import enum
+
+from origin.errors import ErrorKind, ZellyError
+
+
+class TenancyErrorCode(enum.Enum):
+    INVALID_SLUG = "invalid_slug"
+    SLUG_TAKEN = "slug_taken"
+    INVALID_NAME = "invalid_name"
+    INVALID_CURRENCY = "invalid_currency"
+    INVALID_LOCALE = "invalid_locale"
+    UNKNOWN_TENANT = "unknown_tenant"
+    TENANT_SUSPENDED = "tenant_suspended"
+    INVALID_TOKEN = "invalid_token"
+    UNKNOWN_TOKEN = "unknown_token"
+
+
+class TenancyError(ZellyError):
+    pass
+
+
+def unknown_tenant(reference: object) -> TenancyError:
+    return TenancyError(TenancyErrorCode.UNKNOWN_TENANT, f"no tenant {reference}", kind=ErrorKind.NOT_FOUND)

@@ -1,0 +1,52 @@
+"""The one place domain errors become HTTP responses.
+
+API paths (``/api/``, ``/events``, ``/webhooks/``, ``/tls/``, ``/internal/``)
+get JSON; storefront paths get the themed HTML error page the storefront
+blueprint registers (see origin/web/storefront.py), or a plain fallback.
+"""
+
+from __future__ import annotations
+
+from quart import Quart, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from origin.errors import ErrorKind, ZellyError
+
+STATUS_BY_KIND = {
+    ErrorKind.INVALID: 422,
+    ErrorKind.NOT_FOUND: 404,
+    ErrorKind.CONFLICT: 409,
+    ErrorKind.FORBIDDEN: 403,
+    ErrorKind.UNAUTHORIZED: 401,
+    ErrorKind.UNAVAILABLE: 503,
+}
+
+JSON_PREFIXES = ("/api/", "/events", "/webhooks/", "/tls/", "/internal/", "/healthz")
+
+
+def wants_json() -> bool:
+    return request.path.startswith(JSON_PREFIXES)
+
+
+def json_error(status: int, code: str, message: str, **extra: object) -> Response:
+    response = jsonify({"error": {"code": code, "message": message, **extra}})
+    response.status_code = status
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def register_error_handlers(app: Quart) -> None:
+    @app.errorhandler(ZellyError)
+    async def domain_error(error: ZellyError) -> Response:
+        status = STATUS_BY_KIND[error.kind]
+        body = error.as_dict()
+        return json_error(status, body.pop("code"), body.pop("message"), **body)
+
+    @app.errorhandler(HTTPException)
+    async def http_error(error: HTTPException) -> Response:
+        status = error.code or 500
+        code = (error.name or "error").lower().replace(" ", "_")
+        response = json_error(status, code, error.description or error.name or "error")
+        if status == 405 and hasattr(error, "valid_methods") and error.valid_methods:
+            response.headers["Allow"] = ", ".join(error.valid_methods)
+        return response
