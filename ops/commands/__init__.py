@@ -1,0 +1,15 @@
+"""Sub-commands of ``zelly``: one module per group, each with ``register(subparsers)``."""
+
+from __future__ import annotations
+
+import argparse
+
+from ops.commands import dev, migrate, seed, tenant
+
+# Each feature adds its module here.
+COMMAND_MODULES = (migrate, tenant, seed, dev)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    for module in COMMAND_MODULES:
+        module.register(subparsers)
