@@ -91,6 +91,7 @@ class ReclaimingStreamBroker(RedisStreamBroker):
         self.delay_tick_s = min(1.0, reclaim_interval_s)
         self._in_flight: set[str] = set()
         self._heartbeat: asyncio.Task | None = None
+        self._closing = False
 
     async def kick(self, message: BrokerMessage) -> None:
         delay = float(message.labels.get(DELAY_LABEL) or 0)
@@ -101,6 +102,7 @@ class ReclaimingStreamBroker(RedisStreamBroker):
             await conn.xadd(self.queue_name, {b"data": message.message}, maxlen=self.maxlen, approximate=True)
 
     async def shutdown(self) -> None:
+        self._closing = True  # a listener still blocked in XREADGROUP ends instead of taking a new connection
         if self._heartbeat is not None:
             self._heartbeat.cancel()
             await asyncio.gather(self._heartbeat, return_exceptions=True)
@@ -164,8 +166,11 @@ class ReclaimingStreamBroker(RedisStreamBroker):
             self._heartbeat = asyncio.create_task(self._refresh_in_flight())
         last_reclaim = 0.0
         last_delay_move = 0.0
-        async with Redis(connection_pool=self.connection_pool) as conn:
-            while True:
+        while not self._closing:
+            # The connection goes back to the pool before anything is yielded: a cancelled
+            # receiver then leaves no connection checked out.
+            batch: list[tuple[Any, dict]] = []
+            async with Redis(connection_pool=self.connection_pool) as conn:
                 now = time.monotonic()
                 if now - last_delay_move >= self.delay_tick_s:
                     last_delay_move = now
@@ -174,14 +179,16 @@ class ReclaimingStreamBroker(RedisStreamBroker):
                     last_reclaim = now
                     for message_id, fields in await self.reclaim_idle(conn):
                         log.info("reclaimed message %s on %s", message_id, self.queue_name)
-                        yield self._deliver(message_id, fields)
-                fetched = await conn.xreadgroup(
-                    self.consumer_group_name, self.consumer_name, {self.queue_name: ">"},
-                    block=int(self.delay_tick_s * 1000), count=self.count,
-                )
-                for _stream, messages in fetched or ():
-                    for message_id, fields in messages:
-                        yield self._deliver(message_id, fields)
+                        batch.append((message_id, fields))
+                if not batch:
+                    fetched = await conn.xreadgroup(
+                        self.consumer_group_name, self.consumer_name, {self.queue_name: ">"},
+                        block=int(self.delay_tick_s * 1000), count=self.count,
+                    )
+                    for _stream, messages in fetched or ():
+                        batch.extend(messages)
+            for message_id, fields in batch:
+                yield self._deliver(message_id, fields)
 
 
 class DelayingInMemoryBroker(InMemoryBroker):
@@ -222,8 +229,8 @@ def make_broker(
     queue: str,
     *,
     retry_policy: RetryPolicy | None = None,
-    idle_timeout_ms: int = 15_000,
-    reclaim_interval_s: float = 5.0,
+    idle_timeout_ms: int | None = None,
+    reclaim_interval_s: float | None = None,
 ) -> AsyncBroker:
     """The broker for ``queue``: Redis stream with ZELLY_REDIS_URL set, in-memory otherwise.
 
@@ -234,8 +241,10 @@ def make_broker(
     queues.validate_queue(queue)
     broker: AsyncBroker
     if settings.redis_url:
+        idle_ms = idle_timeout_ms or settings.task_reclaim_idle_seconds * 1000
         broker = ReclaimingStreamBroker(
-            settings.redis_url, queue=queue, idle_timeout_ms=idle_timeout_ms, reclaim_interval_s=reclaim_interval_s
+            settings.redis_url, queue=queue, idle_timeout_ms=idle_ms,
+            reclaim_interval_s=reclaim_interval_s or max(idle_ms / 3000, 0.5),
         )
     else:
         broker = DelayingInMemoryBroker(queue)

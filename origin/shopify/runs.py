@@ -89,9 +89,14 @@ async def do_start_sync(services: Services, tenant_id: int, kind: str) -> SyncRu
     return run
 
 
-async def update_run(services: Services, run_id: int, **values) -> None:
+async def update_run(services: Services, run_id: int, *, only_if_running: bool = False, **values) -> bool:
+    """Write the run; with ``only_if_running``, only while nothing (an uninstall) stopped it."""
+    query = shopify_sync_runs.update().where(shopify_sync_runs.c.id == run_id)
+    if only_if_running:
+        query = query.where(shopify_sync_runs.c.state == "running")
     async with services.db.begin() as conn:
-        await conn.execute(shopify_sync_runs.update().where(shopify_sync_runs.c.id == run_id).values(updated_at=utcnow(), **values))
+        result = await conn.execute(query.values(updated_at=utcnow(), **values))
+    return result.rowcount > 0
 
 
 async def fail_active_runs(services: Services, tenant_id: int, error: str) -> None:

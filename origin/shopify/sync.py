@@ -17,7 +17,7 @@ import logging
 
 import sqlalchemy as sa
 
-from origin.db import products, shopify_connections, shopify_sync_seen, utcnow
+from origin.db import products, shopify_connections, shopify_sync_runs, shopify_sync_seen, utcnow
 from origin.invalidation import publish_purge
 from origin.services import Services
 from origin.shopify import catalog_writes, documents
@@ -44,6 +44,7 @@ def make_client(services: Services, connection) -> AdminClient:
         access_token=connection.access_token,
         api_version=settings.shopify_api_version,
         api_base_url=settings.shopify_api_base_url,
+        **services.extras.get("shopify_client_options", {}),  # tests shorten the HTTP retry backoff
     )
 
 
@@ -76,8 +77,11 @@ async def run_catalog_sync(services: Services, tenant_id: int, run_id: int, *, c
             raise  # the run stays running at its cursor; the task is retried with backoff
         await update_run(services, run_id, state=RUN_FAILED, error=error.message, finished_at=utcnow())
         raise
+    except SyncStopped:
+        return await get_run(services, tenant_id, run_id)
     finished = utcnow()
-    await update_run(services, run_id, state=RUN_SUCCEEDED, cursor=None, finished_at=finished)
+    if not await update_run(services, run_id, only_if_running=True, state=RUN_SUCCEEDED, cursor=None, finished_at=finished):
+        return await get_run(services, tenant_id, run_id)
     async with services.db.begin() as conn:
         await conn.execute(shopify_connections.update().where(shopify_connections.c.tenant_id == tenant_id).values(last_synced_at=finished))
     return await get_run(services, tenant_id, run_id)
@@ -169,11 +173,20 @@ async def apply_collections(services: Services, run: SyncRun, records: list, nex
         await publish_purge(services, run.tenant_id, purge.unique_tags)
 
 
-async def _advance(conn, run: SyncRun, next_cursor: str, **increments: int) -> None:
-    from origin.db import shopify_sync_runs as runs_table
+class SyncStopped(Exception):
+    """The run was stopped from outside (app/uninstalled failed it): drop the page, end quietly."""
 
-    values = {name: getattr(runs_table.c, name) + amount for name, amount in increments.items()}
-    await conn.execute(runs_table.update().where(runs_table.c.id == run.id).values(cursor=next_cursor, updated_at=utcnow(), **values))
+
+async def _advance(conn, run: SyncRun, next_cursor: str, **increments: int) -> None:
+    """Counts and resume point, in the page's transaction; a stopped run rolls the page back."""
+    values = {name: getattr(shopify_sync_runs.c, name) + amount for name, amount in increments.items()}
+    result = await conn.execute(
+        shopify_sync_runs.update()
+        .where(shopify_sync_runs.c.id == run.id, shopify_sync_runs.c.state == RUN_RUNNING)
+        .values(cursor=next_cursor, updated_at=utcnow(), **values)
+    )
+    if result.rowcount == 0:
+        raise SyncStopped(run.id)
 
 
 async def prune_unseen(services: Services, run: SyncRun) -> int:

@@ -278,4 +278,5 @@ async def serve_fake(fake: FakeShopify) -> AsyncIterator[str]:
         for task in list(fake._tasks):
             task.cancel()
         await asyncio.gather(server, *fake._tasks, return_exceptions=True)
-        sock.close()
+        with contextlib.suppress(OSError):  # hypercorn closed the descriptor it was given
+            sock.close()
