@@ -7,8 +7,9 @@ Rules (issue 6, "Processing"):
 - an older ``updated_at`` never overwrites a newer one (equal re-applies: same data);
 - a delete leaves a tombstone, so an update older than the delete that arrives
   after it is dropped; a delete of an unknown product is only that tombstone;
-- the denormalized ``price_min`` / ``price_max`` / ``is_available`` are
-  recomputed from the variants in the same transaction.
+- the denormalized listing fields (price_min/max, is_available, ...) are
+  recomputed from the variants in the same transaction by
+  ``origin.catalog.actions.recompute_product_summaries``.
 
 Each function takes an open transaction (``conn``) and returns what the caller
 must purge after commit; none of them commits or purges itself.
@@ -18,12 +19,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from edge import tags as cache_tags
+from origin.catalog.actions import recompute_product_summaries
 from origin.db import (
     collection_products,
     collections,
@@ -50,16 +51,6 @@ class Purge:
     @property
     def unique_tags(self) -> list[str]:
         return list(dict.fromkeys(self.tags))
-
-
-def denormalized_fields(items: tuple[VariantRecord, ...] | list) -> dict:
-    """price_min / price_max / is_available as the catalog keeps them on the product row."""
-    prices = [item.price for item in items]
-    return {
-        "price_min": min(prices) if prices else Decimal("0"),
-        "price_max": max(prices) if prices else Decimal("0"),
-        "is_available": any(item.inventory_quantity > 0 or item.inventory_policy == "continue" for item in items),
-    }
 
 
 async def _tombstone_time(conn: AsyncConnection, tenant_id: int, shopify_gid: str) -> dt.datetime | None:
@@ -131,7 +122,6 @@ async def upsert_product(conn: AsyncConnection, tenant_id: int, record: ProductR
         shopify_updated_at=record.updated_at,
         published_at=record.published_at,
         updated_at=now,
-        **denormalized_fields(record.variants),
     )
     if existing is None:
         result = await conn.execute(
@@ -142,6 +132,7 @@ async def upsert_product(conn: AsyncConnection, tenant_id: int, record: ProductR
         product_id = existing.id
         await conn.execute(products.update().where(products.c.id == product_id, products.c.tenant_id == tenant_id).values(**values))
     await _replace_variants(conn, tenant_id, product_id, record.variants)
+    await recompute_product_summaries(conn, tenant_id, [product_id])
     await conn.execute(product_images.delete().where(product_images.c.tenant_id == tenant_id, product_images.c.product_id == product_id))
     if record.images:
         await conn.execute(
@@ -230,15 +221,7 @@ async def set_inventory(conn: AsyncConnection, tenant_id: int, inventory_item_gi
     if row is None:
         return None
     await conn.execute(variants.update().where(variants.c.id == row.id).values(inventory_quantity=available, updated_at=utcnow()))
-    siblings = (
-        await conn.execute(
-            sa.select(variants.c.inventory_quantity, variants.c.inventory_policy).where(
-                variants.c.tenant_id == tenant_id, variants.c.product_id == row.product_id
-            )
-        )
-    ).all()
-    is_available = any(item.inventory_quantity > 0 or item.inventory_policy == "continue" for item in siblings)
-    await conn.execute(products.update().where(products.c.id == row.product_id).values(is_available=is_available))
+    await recompute_product_summaries(conn, tenant_id, [row.product_id])
     purge.add(cache_tags.product_tag(tenant_id, row.product_id), *await _collection_tags(conn, tenant_id, row.product_id))
     return row.product_id
 
