@@ -77,8 +77,10 @@ class Queues:
             for queue in SHOPIFY_QUEUES:
                 stream = queue_names.stream_key(queue)
                 if await redis.exists(stream):
+                    # XINFO's "lag" is unknown (nil) once MAXLEN trimmed the stream, so compare ids.
+                    last_added = (await redis.xinfo_stream(stream))["last-generated-id"]
                     for group in await redis.xinfo_groups(stream):
-                        busy += int(group.get("pending", 0)) + int(group.get("lag") or 0)
+                        busy += int(group.get("pending", 0)) + (group["last-delivered-id"] != last_added)
                 busy += await redis.zcard(queue_names.delayed_key(queue))
             if busy == 0:
                 return
