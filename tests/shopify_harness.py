@@ -24,9 +24,8 @@ from origin.tenancy.actions import do_create_tenant, do_issue_api_token
 from tests.fakes.shopify import FakeShopify, WebhookSender, make_catalog, serve_fake
 from workers import queues as queue_names
 from workers.brokers import make_broker
-from workers.dispatch import open_task_queue
+from workers.dispatch import REGISTRARS, open_task_queue
 from workers.retry import RetryPolicy
-from workers.shopify_tasks import REGISTRARS
 
 FAST_RETRIES = RetryPolicy(max_attempts=3, base_delay_s=0.05, max_delay_s=0.2, jitter=0.0)
 SHOPIFY_QUEUES = (

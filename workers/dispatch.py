@@ -20,7 +20,17 @@ from workers import queues
 from workers.brokers import make_broker
 from workers.retry import RetryPolicy
 from workers.runtime import use_services
-from workers.shopify_tasks import REGISTRARS
+from workers import shopify_tasks
+from workers.store_events_tasks import register_store_events_tasks
+
+# Which tasks each queue's brokers carry (deployment modules and in-process brokers alike).
+REGISTRARS = {
+    queues.SHOPIFY_WEBHOOK: shopify_tasks.register_webhook_tasks,
+    queues.SHOPIFY_CATALOG_SYNC: shopify_tasks.register_catalog_sync_tasks,
+    queues.SHOPIFY_SETTINGS_PUSH: shopify_tasks.register_settings_push_tasks,
+    queues.SHOPIFY_SETTINGS_FETCH: shopify_tasks.register_settings_fetch_tasks,
+    queues.STORE_EVENTS: register_store_events_tasks,
+}
 
 
 class BrokerTaskQueue:

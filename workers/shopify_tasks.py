@@ -19,7 +19,6 @@ from origin.shopify.errors import ShopifyError
 from origin.shopify.models import RUN_ACTIVE_STATES, SYNC_INCREMENTAL
 from origin.shopify.runs import SYNC_TASK, do_start_sync
 from origin.shopify.webhooks import PROCESS_TASK
-from workers import queues
 from workers.runtime import task_services
 
 PUSH_TASK = "shopify.push_settings"
@@ -88,16 +87,3 @@ def register_settings_push_tasks(broker: AsyncBroker) -> None:
 
 def register_settings_fetch_tasks(broker: AsyncBroker) -> None:
     broker.register_task(fetch_settings, task_name=FETCH_TASK)
-
-
-def register_store_events_tasks(broker: AsyncBroker) -> None:
-    """The analytics issue adds the store-events consumer here."""
-
-
-REGISTRARS = {
-    queues.SHOPIFY_WEBHOOK: register_webhook_tasks,
-    queues.SHOPIFY_CATALOG_SYNC: register_catalog_sync_tasks,
-    queues.SHOPIFY_SETTINGS_PUSH: register_settings_push_tasks,
-    queues.SHOPIFY_SETTINGS_FETCH: register_settings_fetch_tasks,
-    queues.STORE_EVENTS: register_store_events_tasks,
-}
