@@ -95,87 +95,133 @@ async def _collection_tags(conn: AsyncConnection, tenant_id: int, product_id: in
 
 async def upsert_product(conn: AsyncConnection, tenant_id: int, record: ProductRecord, purge: Purge) -> int | None:
     """Insert or update one product with its variants and images; None when the record is stale."""
-    deleted_at = await _tombstone_time(conn, tenant_id, record.gid)
-    if deleted_at is not None and deleted_at >= record.updated_at:
-        return None
-    existing = (
-        await conn.execute(
-            sa.select(products.c.id, products.c.shopify_updated_at)
-            .where(products.c.tenant_id == tenant_id, products.c.shopify_gid == record.gid)
-            .with_for_update()
-        )
-    ).first()
-    if existing is not None and existing.shopify_updated_at is not None and existing.shopify_updated_at > record.updated_at:
-        return None
-    now = utcnow()
-    values = dict(
-        handle=await _free_handle(conn, products, tenant_id, record.handle, record.gid),
-        title=record.title,
-        description_html=record.description_html,
-        vendor=record.vendor,
-        product_type=record.product_type,
-        tags=",".join(record.tags)[:1000],
-        status=record.status,
-        option1_name=record.option_names[0],
-        option2_name=record.option_names[1],
-        option3_name=record.option_names[2],
-        shopify_updated_at=record.updated_at,
-        published_at=record.published_at,
-        updated_at=now,
+    return (await upsert_products(conn, tenant_id, [record], purge))[record.gid]
+
+
+def _product_values(record: ProductRecord, handle: str, now) -> dict:
+    return dict(
+        handle=handle, title=record.title, description_html=record.description_html, vendor=record.vendor,
+        product_type=record.product_type, tags=",".join(record.tags)[:1000], status=record.status,
+        option1_name=record.option_names[0], option2_name=record.option_names[1], option3_name=record.option_names[2],
+        shopify_updated_at=record.updated_at, published_at=record.published_at, updated_at=now,
     )
-    if existing is None:
-        result = await conn.execute(
-            products.insert().values(tenant_id=tenant_id, shopify_gid=record.gid, created_at=now, **values)
-        )
-        product_id = int(result.inserted_primary_key[0])
-    else:
-        product_id = existing.id
-        await conn.execute(products.update().where(products.c.id == product_id, products.c.tenant_id == tenant_id).values(**values))
-    await _replace_variants(conn, tenant_id, product_id, record.variants)
-    await recompute_product_summaries(conn, tenant_id, [product_id])
-    await conn.execute(product_images.delete().where(product_images.c.tenant_id == tenant_id, product_images.c.product_id == product_id))
-    if record.images:
-        await conn.execute(
-            product_images.insert(),
-            [
-                dict(tenant_id=tenant_id, product_id=product_id, url=image.url[:2048], alt=image.alt[:512],
-                     width=image.width, height=image.height, position=image.position, shopify_gid=image.gid, created_at=now)
-                for image in record.images
-            ],
-        )
-    if deleted_at is not None:  # the tombstone is older than this record: Shopify knows the product again
-        await conn.execute(
-            shopify_tombstones.delete().where(shopify_tombstones.c.tenant_id == tenant_id, shopify_tombstones.c.shopify_gid == record.gid)
-        )
-    purge.add(cache_tags.product_tag(tenant_id, product_id), *await _collection_tags(conn, tenant_id, product_id))
-    return product_id
 
 
-async def _replace_variants(conn: AsyncConnection, tenant_id: int, product_id: int, records: tuple[VariantRecord, ...]) -> None:
+async def upsert_products(conn: AsyncConnection, tenant_id: int, records: list[ProductRecord], purge: Purge) -> dict[str, int | None]:
+    """A page of products in a fixed number of statements (plus two per product for the summaries).
+
+    Returns GID -> product id, or None for a record that was stale (older than the
+    row or than its tombstone). The same rules as one at a time, batched: a sync
+    page of 250 products would otherwise be thousands of round trips.
+    """
+    latest: dict[str, ProductRecord] = {}
+    for record in records:  # a page may repeat a product; the newest version wins
+        if record.gid not in latest or record.updated_at >= latest[record.gid].updated_at:
+            latest[record.gid] = record
+    gids = list(latest)
+    result: dict[str, int | None] = {gid: None for gid in gids}
+    if not gids:
+        return result
+    tombstones = dict((await conn.execute(
+        sa.select(shopify_tombstones.c.shopify_gid, shopify_tombstones.c.deleted_at)
+        .where(shopify_tombstones.c.tenant_id == tenant_id, shopify_tombstones.c.shopify_gid.in_(gids))
+    )).all())
+    existing = {row.shopify_gid: row for row in await conn.execute(
+        sa.select(products.c.id, products.c.shopify_gid, products.c.shopify_updated_at)
+        .where(products.c.tenant_id == tenant_id, products.c.shopify_gid.in_(gids))
+        .with_for_update()
+    )}
+    fresh = []
+    for gid, record in latest.items():
+        if gid in tombstones and tombstones[gid] >= record.updated_at:
+            continue
+        row = existing.get(gid)
+        if row is not None and row.shopify_updated_at is not None and row.shopify_updated_at > record.updated_at:
+            continue
+        fresh.append(record)
+    if not fresh:
+        return result
+    taken = {
+        row.handle for row in await conn.execute(
+            sa.select(products.c.handle, products.c.shopify_gid).where(
+                products.c.tenant_id == tenant_id, products.c.handle.in_([record.handle for record in fresh])
+            )
+        )
+        if row.shopify_gid is None or row.shopify_gid not in latest or latest[row.shopify_gid].handle != row.handle
+    }
+    now = utcnow()
+    inserts, updates = [], []
+    for record in fresh:
+        handle = record.handle if record.handle not in taken else f"{record.handle}-{record.gid.rsplit('/', 1)[-1]}"[:255]
+        values = _product_values(record, handle, now)
+        if record.gid in existing:
+            updates.append({"b_id": existing[record.gid].id, **values})
+        else:
+            inserts.append({"tenant_id": tenant_id, "shopify_gid": record.gid, "created_at": now, **values})
+    if inserts:
+        await conn.execute(products.insert(), inserts)
+    if updates:
+        await conn.execute(products.update().where(products.c.id == sa.bindparam("b_id")), updates)
+    ids = dict((await conn.execute(
+        sa.select(products.c.shopify_gid, products.c.id)
+        .where(products.c.tenant_id == tenant_id, products.c.shopify_gid.in_([record.gid for record in fresh]))
+    )).all())
+    product_ids = [ids[record.gid] for record in fresh]
+    await _replace_variants(conn, tenant_id, {ids[record.gid]: record.variants for record in fresh}, now)
+    await recompute_product_summaries(conn, tenant_id, product_ids)
+    await conn.execute(product_images.delete().where(product_images.c.tenant_id == tenant_id, product_images.c.product_id.in_(product_ids)))
+    images = [
+        dict(tenant_id=tenant_id, product_id=ids[record.gid], url=image.url[:2048], alt=image.alt[:512],
+             width=image.width, height=image.height, position=image.position, shopify_gid=image.gid, created_at=now)
+        for record in fresh for image in record.images
+    ]
+    if images:
+        await conn.execute(product_images.insert(), images)
+    revived = [record.gid for record in fresh if record.gid in tombstones]  # older tombstones: Shopify knows them again
+    if revived:
+        await conn.execute(
+            shopify_tombstones.delete().where(shopify_tombstones.c.tenant_id == tenant_id, shopify_tombstones.c.shopify_gid.in_(revived))
+        )
+    memberships = await conn.execute(
+        sa.select(collection_products.c.collection_id).distinct().where(
+            collection_products.c.tenant_id == tenant_id, collection_products.c.product_id.in_(product_ids)
+        )
+    )
+    purge.add(*(cache_tags.product_tag(tenant_id, product_id) for product_id in product_ids))
+    purge.add(*(cache_tags.collection_tag(tenant_id, collection_id) for (collection_id,) in memberships))
+    result.update({record.gid: ids[record.gid] for record in fresh})
+    return result
+
+
+async def _replace_variants(conn: AsyncConnection, tenant_id: int, wanted_by_product: dict[int, tuple[VariantRecord, ...]], now) -> None:
     """Update variants in place by GID (their ids stay stable for carts), add new ones, drop the rest."""
     rows = await conn.execute(
-        sa.select(variants.c.id, variants.c.shopify_gid).where(variants.c.tenant_id == tenant_id, variants.c.product_id == product_id)
+        sa.select(variants.c.id, variants.c.shopify_gid, variants.c.product_id)
+        .where(variants.c.tenant_id == tenant_id, variants.c.product_id.in_(list(wanted_by_product)))
     )
-    by_gid = {row.shopify_gid: row.id for row in rows}
-    wanted = {record.gid for record in records}
-    stale = [variant_id for variant_gid, variant_id in by_gid.items() if variant_gid not in wanted]
+    by_key = {(row.product_id, row.shopify_gid): row.id for row in rows}
+    wanted = {(product_id, record.gid) for product_id, records in wanted_by_product.items() for record in records}
+    stale = [variant_id for key, variant_id in by_key.items() if key not in wanted]
     if stale:
         await conn.execute(variants.delete().where(variants.c.tenant_id == tenant_id, variants.c.id.in_(stale)))
-    now = utcnow()
-    inserts = []
-    for record in records:
-        values = dict(
-            title=record.title, sku=record.sku, option1=record.options[0], option2=record.options[1], option3=record.options[2],
-            price=record.price, compare_at_price=record.compare_at_price, position=record.position,
-            inventory_quantity=record.inventory_quantity, inventory_policy=record.inventory_policy, updated_at=now,
-        )
-        if record.gid in by_gid:
-            await conn.execute(variants.update().where(variants.c.id == by_gid[record.gid]).values(**values))
-        else:
-            inserts.append(dict(tenant_id=tenant_id, product_id=product_id, shopify_gid=record.gid, created_at=now, **values))
+    inserts, updates, items = [], [], []
+    for product_id, records in wanted_by_product.items():
+        for record in records:
+            values = dict(
+                title=record.title, sku=record.sku, option1=record.options[0], option2=record.options[1], option3=record.options[2],
+                price=record.price, compare_at_price=record.compare_at_price, position=record.position,
+                inventory_quantity=record.inventory_quantity, inventory_policy=record.inventory_policy, updated_at=now,
+            )
+            if (product_id, record.gid) in by_key:
+                updates.append({"b_id": by_key[(product_id, record.gid)], **values})
+            else:
+                inserts.append(dict(tenant_id=tenant_id, product_id=product_id, shopify_gid=record.gid, created_at=now, **values))
+            if record.inventory_item_gid:
+                items.append((record.inventory_item_gid, record.gid))
+    if updates:
+        await conn.execute(variants.update().where(variants.c.id == sa.bindparam("b_id")), updates)
     if inserts:
         await conn.execute(variants.insert(), inserts)
-    items = [(record.inventory_item_gid, record.gid) for record in records if record.inventory_item_gid]
     if items:
         await conn.execute(
             shopify_inventory_items.delete().where(

@@ -143,11 +143,9 @@ async def _all_members(client: AdminClient, node: dict) -> list[str]:
 async def apply_products(services: Services, run: SyncRun, records: list[ProductRecord], next_cursor: str, *, remember_seen: bool) -> None:
     """One page in one transaction: upserts, the seen-set, counts and the resume point."""
     purge = Purge(run.tenant_id)
-    written = 0
     async with services.db.begin() as conn:
-        for record in records:
-            if await catalog_writes.upsert_product(conn, run.tenant_id, record, purge) is not None:
-                written += 1
+        applied = await catalog_writes.upsert_products(conn, run.tenant_id, records, purge)
+        written = sum(1 for product_id in applied.values() if product_id is not None)
         if remember_seen and records:
             gids = [record.gid for record in records]
             known = set(
