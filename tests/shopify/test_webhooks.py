@@ -272,3 +272,37 @@ async def test_orders_are_stored_with_exact_ids(env):
     assert row.shopify_gid == f"gid://shopify/Order/{order_id}"
     assert row.payload["id"] == order_id
     assert str(row.total_price) == "19.9000"
+
+
+async def test_a_handle_taken_by_a_native_product_gets_a_suffix(env):
+    services, shop = env["services"], env["shop"]
+    async with services.db.begin() as conn:
+        await conn.execute(products.insert().values(tenant_id=shop.tenant_id, handle="mug", title="Native mug"))
+    product = FakeCatalog().add_product(title="Mug", updated_at=T0)
+    product["handle"] = "mug"
+
+    await env["sender"].send("products/create", rest_product(product))
+    await env["queues"].drain()
+
+    async with services.db.connect() as conn:
+        handles = dict((await conn.execute(sa.select(products.c.title, products.c.handle).where(products.c.tenant_id == shop.tenant_id))).all())
+    assert handles == {"Native mug": "mug", "Mug": f"mug-{product['id'].rsplit('/', 1)[-1]}"}
+
+
+async def test_scheduler_task_queues_incremental_runs_for_idle_connected_shops(env):
+    from workers.shopify_tasks import schedule_incremental_syncs
+
+    services, shop, other = env["services"], env["shop"], env["other"]
+    env["fake_shop"].bucket.available = 0  # keep acme's first run active while the scheduler looks
+    env["fake_shop"].bucket.restore_rate = 1000.0
+    await do_start_sync(services, shop.tenant_id, "full")
+
+    started = await schedule_incremental_syncs(services=services)
+    await env["queues"].drain()
+
+    assert started == 1
+    async with services.db.connect() as conn:
+        from origin.db import shopify_sync_runs
+
+        kinds = (await conn.execute(sa.select(shopify_sync_runs.c.tenant_id, shopify_sync_runs.c.kind).order_by(shopify_sync_runs.c.id))).all()
+    assert [tuple(row) for row in kinds] == [(shop.tenant_id, "full"), (other.tenant_id, "incremental")]
