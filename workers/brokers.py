@@ -91,15 +91,17 @@ class ReclaimingStreamBroker(RedisStreamBroker):
         self.delay_tick_s = min(1.0, reclaim_interval_s)
         self._in_flight: set[str] = set()
         self._heartbeat: asyncio.Task | None = None
+        # One client over the pool for kicks and acks: building a redis.asyncio.Redis per call
+        # (as taskiq-redis does) costs more CPU than the XADD itself at webhook intake rates.
+        self._client = Redis(connection_pool=self.connection_pool)
         self._closing = False
 
     async def kick(self, message: BrokerMessage) -> None:
         delay = float(message.labels.get(DELAY_LABEL) or 0)
-        async with Redis(connection_pool=self.connection_pool) as conn:
-            if delay > 0:
-                await conn.zadd(self.delayed_key, {message.message: time.time() + delay})
-                return
-            await conn.xadd(self.queue_name, {b"data": message.message}, maxlen=self.maxlen, approximate=True)
+        if delay > 0:
+            await self._client.zadd(self.delayed_key, {message.message: time.time() + delay})
+            return
+        await self._client.xadd(self.queue_name, {b"data": message.message}, maxlen=self.maxlen, approximate=True)
 
     async def shutdown(self) -> None:
         self._closing = True  # a listener still blocked in XREADGROUP ends instead of taking a new connection
@@ -112,8 +114,7 @@ class ReclaimingStreamBroker(RedisStreamBroker):
         message_id = id.decode() if isinstance(id, bytes) else id
 
         async def ack() -> None:
-            async with Redis(connection_pool=self.connection_pool) as conn:
-                await conn.xack(queue_name, self.consumer_group_name, message_id)
+            await self._client.xack(queue_name, self.consumer_group_name, message_id)
             self._in_flight.discard(message_id)
 
         return ack

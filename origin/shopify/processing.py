@@ -40,7 +40,7 @@ async def _claim_delivery(conn: AsyncConnection, tenant_id: int, webhook_id: str
     """Lock the delivery row; False when it was already processed."""
     where = (shopify_webhook_deliveries.c.tenant_id == tenant_id, shopify_webhook_deliveries.c.webhook_id == webhook_id)
     row = (await conn.execute(sa.select(shopify_webhook_deliveries.c.processed_at).where(*where).with_for_update())).first()
-    if row is None:  # e.g. replayed after shop/redact erased the log: record it again
+    if row is None:  # first sight (intake deduplicated in Redis), or a replay after shop/redact erased the log
         await conn.execute(shopify_webhook_deliveries.insert().values(tenant_id=tenant_id, webhook_id=webhook_id, topic=topic[:64], received_at=utcnow()))
         return True
     return row.processed_at is None

@@ -2,9 +2,15 @@
 
 Answering fast matters (Shopify gives up after 5 s and retries), so intake does
 only this: one in-process lookup of the shop (cached, see connections), one
-HMAC, one insert into ``shopify_webhook_deliveries`` (its primary key drops a
-duplicate ``X-Shopify-Webhook-Id``), one enqueue. The effect happens in the
-SHOPIFY_WEBHOOK worker (origin.shopify.processing).
+HMAC, one duplicate check on ``X-Shopify-Webhook-Id``, one enqueue. The effect
+happens in the SHOPIFY_WEBHOOK worker (origin.shopify.processing).
+
+The duplicate check: with Redis, ``SET NX`` on the webhook id (kept for the 48 h
+Shopify may retry a delivery) so intake never waits on the database; on the
+embedded default, the primary key of ``shopify_webhook_deliveries``. Either way
+the delivery row, locked and stamped in the same transaction as the effect, is
+what makes processing happen exactly once (a redelivery, a replay, a duplicate
+that outlived the Redis key all find ``processed_at`` set).
 
 Every signature problem (missing, malformed, wrong secret, altered body, unknown
 shop) is the same 401 and nothing is recorded or enqueued.
@@ -18,7 +24,6 @@ import hmac
 from dataclasses import dataclass
 from typing import Mapping
 
-import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from origin.db import shopify_webhook_deliveries, utcnow
@@ -61,6 +66,38 @@ def _unauthorized() -> ShopifyError:
     return ShopifyError(ShopifyErrorCode.BAD_SIGNATURE, "webhook signature is missing or does not match", kind=ErrorKind.UNAUTHORIZED)
 
 
+DEDUPE_TTL_S = 48 * 3600
+
+
+def dedupe_key(tenant_id: int, webhook_id: str) -> str:
+    return f"t{tenant_id}:shopify:webhook:{webhook_id}"
+
+
+async def _first_delivery(services: Services, tenant_id: int, webhook_id: str, topic: str) -> bool:
+    if services.redis is not None:
+        return bool(await services.redis.set(dedupe_key(tenant_id, webhook_id), topic, nx=True, ex=DEDUPE_TTL_S))
+    try:
+        async with services.db.begin() as conn:
+            await conn.execute(
+                shopify_webhook_deliveries.insert().values(tenant_id=tenant_id, webhook_id=webhook_id, topic=topic[:64], received_at=utcnow())
+            )
+    except IntegrityError:
+        return False
+    return True
+
+
+async def _forget_delivery(services: Services, tenant_id: int, webhook_id: str) -> None:
+    if services.redis is not None:
+        await services.redis.delete(dedupe_key(tenant_id, webhook_id))
+        return
+    async with services.db.begin() as conn:
+        await conn.execute(
+            shopify_webhook_deliveries.delete().where(
+                shopify_webhook_deliveries.c.tenant_id == tenant_id, shopify_webhook_deliveries.c.webhook_id == webhook_id
+            )
+        )
+
+
 @dataclass(frozen=True)
 class Intake:
     status: str  # accepted | duplicate | ignored
@@ -82,12 +119,7 @@ async def do_accept_webhook(services: Services, body: bytes, headers: Mapping[st
     # Unknown topics and, after an uninstall, everything but the compliance topics: acknowledged, not acted on.
     if topic not in TOPICS or (not connection.is_connected and topic not in COMPLIANCE_TOPICS):
         return Intake(IGNORED, tenant_id, webhook_id, topic)
-    try:
-        async with services.db.begin() as conn:
-            await conn.execute(
-                shopify_webhook_deliveries.insert().values(tenant_id=tenant_id, webhook_id=webhook_id, topic=topic[:64], received_at=utcnow())
-            )
-    except IntegrityError:
+    if not await _first_delivery(services, tenant_id, webhook_id, topic):
         return Intake(DUPLICATE, tenant_id, webhook_id, topic)
     try:
         await enqueue(
@@ -97,12 +129,7 @@ async def do_accept_webhook(services: Services, body: bytes, headers: Mapping[st
         )
     except Exception as error:  # any enqueue failure: the delivery must not look handled
         # Not queued: forget the delivery so Shopify's retry is accepted, and answer 503.
-        async with services.db.begin() as conn:
-            await conn.execute(
-                shopify_webhook_deliveries.delete().where(
-                    shopify_webhook_deliveries.c.tenant_id == tenant_id, shopify_webhook_deliveries.c.webhook_id == webhook_id
-                )
-            )
+        await _forget_delivery(services, tenant_id, webhook_id)
         raise ShopifyError(
             ShopifyErrorCode.UNAVAILABLE, "the task queue is unavailable; Shopify will retry this delivery", kind=ErrorKind.UNAVAILABLE
         ) from error

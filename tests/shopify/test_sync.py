@@ -41,14 +41,17 @@ async def test_full_sync_pages_through_everything_and_equals_the_shop(env):
 async def test_throttle_is_honoured_no_request_into_an_empty_bucket(env):
     services, fake, queues = env
     shop, fake_shop = await make_shop(services, fake, "acme", make_catalog(30), bucket_size=1000, restore_rate=2000)
-    fake_shop.bucket.available = 0
+    fake_shop.bucket.empty()
 
     run = await do_start_sync(services, shop.tenant_id, "full")
     await queues.drain()
 
     assert (await get_run(services, shop.tenant_id, run.id)).state == "succeeded"
-    # Only the very first request, sent before the client had seen the bucket, may meet it empty.
-    assert fake_shop.throttled <= 1
+    # Only the very first request, sent before the client had seen the bucket, meets it empty;
+    # the client then waits for the refill Shopify reported (998 points at 2000/s) before the next.
+    assert [entry["throttled"] for entry in fake_shop.requests[:2]] == [True, False]
+    assert fake_shop.throttled == 1
+    assert fake_shop.requests[1]["at"] - fake_shop.requests[0]["at"] >= 0.45
     assert all(entry["available"] >= entry["requested"] for entry in fake_shop.requests[1:])
     assert await catalog_rows(services, shop.tenant_id) == fake_rows(fake_shop.catalog)
 

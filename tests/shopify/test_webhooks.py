@@ -184,7 +184,7 @@ async def test_collections_and_inventory_topics(env):
 
 async def test_app_uninstalled_disconnects_and_stops_syncing(env):
     services, shop, sender = env["services"], env["shop"], env["sender"]
-    env["fake_shop"].bucket.available = 0  # the run waits about a second for the refill, while the uninstall lands
+    env["fake_shop"].bucket.empty()  # the run waits about a second for the refill, while the uninstall lands
     env["fake_shop"].bucket.restore_rate = 1000.0
     run = await do_start_sync(services, shop.tenant_id, "full")
     await sender.send("app/uninstalled", {"id": 1, "name": "Acme", "domain": shop.domain})
@@ -293,7 +293,7 @@ async def test_scheduler_task_queues_incremental_runs_for_idle_connected_shops(e
     from workers.shopify_tasks import schedule_incremental_syncs
 
     services, shop, other = env["services"], env["shop"], env["other"]
-    env["fake_shop"].bucket.available = 0  # keep acme's first run active while the scheduler looks
+    env["fake_shop"].bucket.empty()  # keep acme's first run active while the scheduler looks
     env["fake_shop"].bucket.restore_rate = 1000.0
     await do_start_sync(services, shop.tenant_id, "full")
 
