@@ -1,12 +1,14 @@
 """Webhook intake throughput: verified, deduplicated and enqueued per second, on one core.
 
-    python bench/shopify_webhooks.py [--count 5000] [--concurrency 32] [--http]
+    python bench/shopify_webhooks.py [--count 5000] [--concurrency 32] [--http | --wrk]
 
 Servers: MariaDB (delivery log) and Redis (the SHOPIFY_WEBHOOK stream), nothing
 consuming, so this is intake alone: signature check, tenant lookup, one insert,
 one XADD, the 200. Requests go through the Quart app in-process (ASGI, no
 sockets); with --http they go over loopback TCP through hypercorn, the client
-sharing the same process and core (a pessimistic setup).
+sharing the same process and core (a pessimistic setup); with --wrk, hypercorn
+serves in this process (one core) and wrk (one thread, another process) sends
+pre-signed deliveries, each with its own webhook id, for 10 seconds.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from workers.dispatch import open_task_queue  # noqa: E402
 REDIS_URL = os.environ.get("ZELLY_BENCH_REDIS_URL", "redis://127.0.0.1:6379/5")
 
 
-async def bench(count: int, concurrency: int, over_http: bool) -> None:
+async def bench(count: int, concurrency: int, mode: str) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         settings, prefix = await prepared_settings(Path(tmp), servers=True)
         settings = settings.replace(redis_url=REDIS_URL)
@@ -52,12 +54,16 @@ async def bench(count: int, concurrency: int, over_http: bool) -> None:
                 catalog = make_catalog(50)
                 bodies = [rest_product(product) for product in catalog.products.values()]
                 app = create_app(services.settings, services=services)
-                elapsed = await (_over_http if over_http else _in_process)(app, bodies, count, concurrency)
+                if mode == "wrk":
+                    count, elapsed = await _with_wrk(app, count, concurrency, Path(tmp))
+                else:
+                    elapsed = await (_over_http if mode == "http" else _in_process)(app, bodies, count, concurrency)
                 length = await services.redis.xlen(queues.stream_key(queues.SHOPIFY_WEBHOOK))
                 await services.redis.delete(queues.stream_key(queues.SHOPIFY_WEBHOOK))
         finally:
             await db.drop_mysql_databases(MYSQL_URL, prefix)
-    print(f"path={'hypercorn over loopback' if over_http else 'ASGI in-process'} count={count} concurrency={concurrency}")
+    path = {"asgi": "ASGI in-process", "http": "hypercorn over loopback, client in-process", "wrk": "hypercorn over loopback, wrk -t1"}[mode]
+    print(f"path={path} count={count} concurrency={concurrency}")
     print(f"enqueued: {length}   time: {elapsed:.2f} s   rate: {count / elapsed:.0f} webhooks/s")
 
 
@@ -93,6 +99,58 @@ async def _over_http(app, bodies, count, concurrency) -> float:
     return elapsed
 
 
+WRK_SCRIPT = """
+local requests = {}
+for line in io.lines("%s") do
+  local id, signature, body = line:match("([^\t]+)\t([^\t]+)\t(.*)")
+  requests[#requests + 1] = {id = id, signature = signature, body = body}
+end
+local index = 0
+request = function()
+  index = index %% #requests + 1
+  local r = requests[index]
+  return wrk.format("POST", "/webhooks/shopify", {
+    ["Content-Type"] = "application/json", ["X-Shopify-Topic"] = "products/delete",
+    ["X-Shopify-Shop-Domain"] = "bench.myshopify.com", ["X-Shopify-Webhook-Id"] = r.id,
+    ["X-Shopify-Hmac-Sha256"] = r.signature, ["X-Shopify-Triggered-At"] = "2026-01-01T00:00:00Z",
+  }, r.body)
+end
+"""
+
+
+async def _with_wrk(app, count: int, concurrency: int, tmp: Path) -> tuple[int, float]:
+    """Deliveries pre-signed here (wrk's Lua has no HMAC); count must exceed what 10 s can send."""
+    from hypercorn.asyncio import serve
+    import socket
+
+    from tests.fakes.shopify.webhooks import signature
+
+    with open(tmp / "requests.tsv", "w") as out:
+        for index in range(count):
+            body = f'{{"id":{2**53 + index}}}'
+            out.write(f"bench-{index}\t{signature('whsec_bench_secret', body.encode())}\t{body}\n")
+    (tmp / "script.lua").write_text(WRK_SCRIPT % (tmp / "requests.tsv"))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    stop = asyncio.Event()
+    server = asyncio.create_task(serve(app, hypercorn_config(f"127.0.0.1:{port}"), shutdown_trigger=stop.wait))
+    await asyncio.sleep(0.5)
+    process = await asyncio.create_subprocess_exec(
+        "wrk", "-t1", f"-c{concurrency}", "-d10s", "-s", str(tmp / "script.lua"), f"http://127.0.0.1:{port}/",
+        stdout=asyncio.subprocess.PIPE,
+    )
+    output = (await process.communicate())[0].decode()
+    stop.set()
+    await server
+    print(output)
+    sent = int(output.split(" requests in ")[0].split()[-1])
+    if sent > count:
+        raise SystemExit(f"wrk sent {sent} > {count} prepared deliveries: later ones were duplicates; raise --count")
+    elapsed = float(output.split(" requests in ")[1].split("s,")[0])
+    return sent, elapsed
+
+
 async def _drive(post, prepared, concurrency) -> float:
     queue = list(reversed(prepared))
     failures = []
@@ -117,8 +175,9 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=5000)
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--http", action="store_true")
+    parser.add_argument("--wrk", action="store_true")
     args = parser.parse_args()
-    asyncio.run(bench(args.count, args.concurrency, args.http))
+    asyncio.run(bench(args.count, args.concurrency, "wrk" if args.wrk else "http" if args.http else "asgi"))
 
 
 if __name__ == "__main__":
