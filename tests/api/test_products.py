@@ -163,3 +163,13 @@ async def test_a_price_change_retires_the_stores_cached_pages(client, services, 
     assert await catalog_version(services, other_store.tenant.id) == theirs_before
     listed = await (await client.get("/api/v1/products", headers=store.auth)).get_json()
     assert listed["items"][0]["price_min"] == "8.50"
+
+
+async def test_a_long_description_round_trips(client, store) -> None:
+    description = "<p>" + "é" * 70_000 + "</p>"  # 140 KB of UTF-8: more than a MySQL TEXT column holds
+
+    created = await client.post("/api/v1/products", json=product_body(description_html=description), headers=store.auth)
+    fetched = await client.get(f"/api/v1/products/{(await created.get_json())['id']}", headers=store.auth)
+
+    assert created.status_code == 201
+    assert (await fetched.get_json())["description_html"] == description
