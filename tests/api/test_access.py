@@ -97,7 +97,7 @@ async def test_unknown_route_is_json_404(client, store) -> None:
     assert (await response.get_json())["error"]["code"] == "not_found"
 
 
-@pytest.mark.parametrize("path", ["/api/v1/products/0", "/api/v1/products/-1", "/api/v1/products/99999999999999999999999", "/api/v1/products/abc"])
+@pytest.mark.parametrize("path", ["/api/v1/products/0", "/api/v1/products/-1", "/api/v1/products/99999999999999999999999", "/api/v1/products/9223372036854775808", "/api/v1/products/007", "/api/v1/products/abc"])
 async def test_ids_out_of_range_are_404_not_a_database_error(client, store, path: str) -> None:
     response = await client.get(path, headers=store.auth)
 
@@ -135,3 +135,10 @@ async def test_two_stores_with_tokens_are_independent(services, client) -> None:
 
     assert first_created.status_code == second_created.status_code == 201
     assert (await first_created.get_json())["handle"] == (await second_created.get_json())["handle"] == "sale"
+
+
+async def test_an_out_of_range_id_is_404_for_every_method(client, store) -> None:
+    for method in ("get", "patch", "delete"):
+        response = await getattr(client, method)("/api/v1/collections/48220467156500545536", headers=store.auth)
+
+        assert response.status_code == 404, method

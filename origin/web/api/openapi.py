@@ -15,10 +15,11 @@ from typing import Any, Iterable
 from quart import Blueprint, Quart, current_app, jsonify
 from quart_schema import Info, QuartSchema, hide
 from quart_schema.openapi import OpenAPIProvider
-from werkzeug.routing.converters import BaseConverter, IntegerConverter
+from werkzeug.routing.converters import BaseConverter
 from werkzeug.routing.rules import Rule
 
 from origin.web.api.responses import ERROR_STATUSES
+from origin.web.api.routing import MAX_ID, IdConverter
 
 API_PREFIX = "/api/v1"
 DOCUMENT_KEY = "zelly.api.openapi"
@@ -34,10 +35,8 @@ class ApiV1OpenAPIProvider(OpenAPIProvider):
 
     def build_path_parameter(self, name: str, converter: BaseConverter) -> dict[str, Any]:
         parameter = super().build_path_parameter(name, converter)
-        if isinstance(converter, IntegerConverter):  # routing.ID: 1..2**63-1
-            for bound, key in ((converter.min, "minimum"), (converter.max, "maximum")):
-                if bound is not None:
-                    parameter["schema"][key] = bound
+        if isinstance(converter, IdConverter):
+            parameter["schema"] = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
         return parameter
 
 

@@ -17,9 +17,12 @@ from origin.web.api import collections, inventory, openapi, products, variants
 from origin.web.api.hosts import is_api_host
 from origin.web.api.openapi import API_PREFIX
 from origin.web.api.problems import ApiRequestError, ApiValidationError, render_api_error
+from origin.web.api.routing import CONVERTERS
 from origin.web.context import current_services
 
 blueprint = Blueprint("api_v1", __name__, url_prefix=API_PREFIX)
+# Converters must be in the app's URL map before the child blueprints add their rules.
+blueprint.record_once(lambda state: state.app.url_map.converters.update(CONVERTERS))
 
 for child in (openapi.blueprint, products.blueprint, variants.blueprint, collections.blueprint, inventory.blueprint):
     blueprint.register_blueprint(child)
