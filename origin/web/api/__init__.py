@@ -9,11 +9,12 @@ Modules, one job each:
 
 - ``v1``: the parent blueprint: host guard, error rendering, child blueprints;
 - ``hosts``: which ``Host`` values serve the API (the platform host only);
+- ``routing``: the ``<id:…>`` path converter (1-18 digits, else 404);
 - ``problems``: the JSON error shape, validation errors with field paths;
-- ``requests``: JSON body / query string parsing and validation decorators;
+- ``parsing``: JSON body / query string parsing and validation decorators, PATCH semantics;
 - ``responses``: serializing response models, documenting them for OpenAPI;
 - ``idempotency``: ``Idempotency-Key`` on POST (claim, replay, conflict);
-- ``schemas_products`` / ``schemas_collections``: pydantic request and response models;
+- ``schemas_common`` / ``schemas_products`` / ``schemas_collections``: pydantic models;
 - ``products`` / ``variants`` / ``collections`` / ``inventory``: the endpoints;
 - ``openapi``: ``/api/v1/openapi.json`` built by quart-schema from the routes.
 

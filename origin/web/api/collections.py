@@ -8,7 +8,7 @@ from origin.catalog import actions, queries
 from origin.catalog.errors import CatalogError, CatalogErrorCode, not_found
 from origin.catalog.models import Collection
 from origin.web.api.idempotency import idempotent
-from origin.web.api.requests import json_body, query_args, sent_changes
+from origin.web.api.parsing import json_body, query_args, sent_changes
 from origin.web.api.responses import json_response, responds
 from origin.web.api.routing import ID
 from origin.web.api.schemas_collections import (
@@ -23,7 +23,7 @@ from origin.web.api.schemas_collections import (
     ProductIdsIn,
 )
 from origin.web.api.schemas_common import Deleted
-from origin.web.api.schemas_products import ProductPage, ProductSummaryOut
+from origin.web.api.schemas_products import ProductPage
 from origin.web.auth import api_tenant, require_api_tenant
 from origin.web.context import current_services
 
@@ -116,8 +116,7 @@ async def list_collection_products(collection_id: int, query: CollectionProducts
         page = await queries.select_collection_products(
             conn, tenant.id, collection_id, sort="manual", limit=query.limit, cursor=query.cursor, include_unpublished=True
         )
-    items = [ProductSummaryOut.build(summary, tenant) for summary in page.items]
-    return json_response(ProductPage(items=items, next_cursor=page.next_cursor))
+    return json_response(ProductPage.build(page, tenant))
 
 
 @blueprint.put(f"{COLLECTION_PATH}/products")

@@ -6,7 +6,7 @@ from quart import Blueprint
 
 from origin.catalog import actions, queries
 from origin.catalog.errors import CatalogErrorCode, not_found
-from origin.web.api.requests import fields_renamed, json_body
+from origin.web.api.parsing import fields_renamed, json_body
 from origin.web.api.responses import json_response, responds
 from origin.web.api.routing import ID
 from origin.web.api.schemas_products import InventoryIn, InventoryOut

@@ -1,7 +1,7 @@
 """``GET /api/v1/openapi.json``: the API described by quart-schema from the routes themselves.
 
 quart-schema's :class:`OpenAPIProvider` reads the models our decorators record
-(requests.json_body, requests.query_args, responses.responds). We use the
+(parsing.json_body, parsing.query_args, responses.responds). We use the
 provider without ``QuartSchema.init_app``: that would also wrap the whole app's
 ``make_response`` and JSON provider, which the storefront's hot path does not
 need. Only rules under ``/api/v1/`` are described; the document is built once

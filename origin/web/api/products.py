@@ -7,7 +7,7 @@ from quart import Blueprint
 from origin.catalog import actions, queries
 from origin.catalog.errors import CatalogErrorCode, not_found
 from origin.web.api.idempotency import idempotent
-from origin.web.api.requests import json_body, query_args, sent_changes
+from origin.web.api.parsing import json_body, query_args, sent_changes
 from origin.web.api.responses import json_response, responds
 from origin.web.api.routing import ID
 from origin.web.api.schemas_common import Deleted
@@ -17,7 +17,6 @@ from origin.web.api.schemas_products import (
     ProductListQuery,
     ProductOut,
     ProductPage,
-    ProductSummaryOut,
 )
 from origin.web.auth import api_tenant, require_api_tenant
 from origin.web.context import current_services
@@ -51,8 +50,7 @@ async def list_products(query: ProductListQuery):
             cursor=query.cursor,
             status=None if query.status == "any" else query.status,
         )
-    items = [ProductSummaryOut.build(summary, tenant) for summary in page.items]
-    return json_response(ProductPage(items=items, next_cursor=page.next_cursor))
+    return json_response(ProductPage.build(page, tenant))
 
 
 @blueprint.post("/products")

@@ -21,7 +21,7 @@ from origin.catalog.queries import MAX_PAGE_SIZE
 # Request models refuse unknown keys, so a typo ("prcie") is a 422, not a silent no-op.
 STRICT = ConfigDict(extra="forbid")
 
-# Validation context key: the authenticated tenant's currency minor units (requests.json_body sets it).
+# Validation context key: the authenticated tenant's currency minor units (parsing.validate_model sets it).
 CURRENCY_DIGITS = "currency_digits"
 
 

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, StringConstraints
 
 from origin.catalog.inputs import MAX_DESCRIPTION, MAX_IMAGES, MAX_TAGS, NewImage, NewProduct, NewVariant
-from origin.catalog.models import MAX_OPTIONS, MAX_VARIANTS, Product, ProductImage, ProductSummary, Variant
+from origin.catalog.models import MAX_OPTIONS, MAX_VARIANTS, Page, Product, ProductImage, ProductSummary, Variant
 from origin.catalog.queries import SORTS
 from origin.tenancy.models import Tenant
 from origin.web.api.schemas_common import (
@@ -288,6 +288,10 @@ class ProductPage(BaseModel):
 
     items: list[ProductSummaryOut]
     next_cursor: str | None
+
+    @classmethod
+    def build(cls, page: Page[ProductSummary], tenant: Tenant) -> "ProductPage":
+        return cls(items=[ProductSummaryOut.build(summary, tenant) for summary in page.items], next_cursor=page.next_cursor)
 
 
 class InventoryOut(BaseModel):

@@ -14,7 +14,7 @@ from origin.catalog.errors import CatalogErrorCode, not_found
 from origin.catalog.models import Variant
 from origin.web.api.idempotency import idempotent
 from origin.web.api.products import load_product
-from origin.web.api.requests import fields_renamed, json_body, sent_changes
+from origin.web.api.parsing import fields_renamed, json_body, sent_changes
 from origin.web.api.responses import json_response, responds
 from origin.web.api.routing import ID
 from origin.web.api.schemas_common import Deleted
