@@ -310,3 +310,9 @@ def build_cards(shop: ShopView, summaries: Iterable[Any]) -> tuple[ProductCardVi
 
 def first_image_url(shop: ShopView, images: Sequence[ImageView]) -> str | None:
     return absolute_image(shop, images[0].url) if images else None
+
+
+def urlencode_pairs(pairs: Sequence[tuple[str, str]]) -> str:
+    from urllib.parse import urlencode
+
+    return urlencode(list(pairs))
