@@ -27,12 +27,14 @@ from origin.catalog.queries import SORTS
 from origin.errors import ErrorKind
 from origin.tenancy.resolution import TenantSite, listening
 from origin.web.errors import json_error, wants_json
+from origin.web.host_guard import install_host_guard
 from origin.web.page_cache import RenderedPage, cached_read, make_page, serve_page
 from origin.web.storefront_listing import SORT_LABELS, BadListingInput, ListingParams, parse_listing, parse_search_query
 from origin.web.storefront_site import Halt, current_host, current_site, render, resolver, shop_view, themed_error
 from storefront import views
 
 blueprint = Blueprint("storefront", __name__)
+blueprint.record_once(lambda state: install_host_guard(state.app))
 
 ASSETS_DIR = Path(views.__file__).parent / "assets"
 PER_PAGE = 24
