@@ -45,7 +45,7 @@ NOT_SENT_ON_CACHEABLE_FETCH = HOP_BY_HOP | frozenset({
     b"if-range", b"range", b"accept-encoding", b"content-length", b"x-forwarded-for",
 })
 
-_HOST_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]{0,62}\.)*[a-z0-9-]{0,63}$")
+_HOST_NAME = re.compile(r"^[a-z0-9_][a-z0-9_-]{0,62}(\.[a-z0-9_][a-z0-9_-]{0,62})*$")
 _IPV6_LITERAL = re.compile(r"^\[[0-9a-f:.]+\]$")
 _UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_~")
 # Literal path characters kept as they are (RFC 3986 pchar without ';').
