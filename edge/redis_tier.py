@@ -9,7 +9,9 @@ Layout (db chosen by the caller's client):
   tag with its tenant (edge/tags.py).
 
 Redis trouble never fails a request: a read error is a miss, a write error
-only means the next process fills again.
+only means the next process fills again, and after an error the tier is left
+alone for ``pause_seconds`` so a dead Redis does not add its connect timeout
+to every miss.
 """
 
 from __future__ import annotations
@@ -55,15 +57,27 @@ def decode_entry(blob: bytes) -> Entry:
 
 
 class RedisTier:
-    def __init__(self, client: aioredis.Redis, *, ttl_slack: int = 60) -> None:
+    def __init__(self, client: aioredis.Redis, *, ttl_slack: int = 60, pause_seconds: float = 5.0) -> None:
         self._client = client
         self._ttl_slack = ttl_slack
+        self._pause_seconds = pause_seconds
+        self._paused_until = 0.0
+
+    @property
+    def is_paused(self) -> bool:
+        return time.monotonic() < self._paused_until
+
+    def _failed(self, action: str, error: Exception) -> None:
+        self._paused_until = time.monotonic() + self._pause_seconds
+        log.warning("edge redis tier %s failed (%s); memory only for %.0fs", action, error, self._pause_seconds)
 
     async def get(self, key: str) -> Entry | None:
+        if self.is_paused:
+            return None
         try:
             blob = await self._client.get(PREFIX + "e:" + key)
         except (RedisError, OSError) as error:
-            log.warning("edge redis tier read failed: %s", error)
+            self._failed("read", error)
             return None
         if blob is None:
             return None
@@ -75,7 +89,7 @@ class RedisTier:
 
     async def put(self, entry: Entry) -> None:
         expires_in = int(entry.usable_until() - time.time()) + self._ttl_slack
-        if expires_in <= 0:
+        if expires_in <= 0 or self.is_paused:
             return
         index_names = [f"tag:{tag}" for tag in entry.tags] + [f"host:{entry.host}", f"url:{entry.url_key}"]
         try:
@@ -89,7 +103,7 @@ class RedisTier:
                     pipe.expire(PREFIX + name, expires_in, nx=True)
                 await pipe.execute()
         except (RedisError, OSError) as error:
-            log.warning("edge redis tier write failed: %s", error)
+            self._failed("write", error)
 
     async def purge(self, *, tags=(), hosts=(), url_keys=()) -> int:
         index_keys = [PREFIX + f"tag:{t}" for t in tags] + [PREFIX + f"host:{h}" for h in hosts] + [PREFIX + f"url:{u}" for u in url_keys]
@@ -105,5 +119,7 @@ class RedisTier:
             await self._client.delete(*index_keys)
             return deleted
         except (RedisError, OSError) as error:
-            log.warning("edge redis tier purge failed: %s", error)
+            # Purges are not paused: a purge that fails here is logged loudly, since
+            # the shared tier may now serve a retired page until its TTL.
+            log.error("edge redis tier purge failed: %s", error)
             return 0

@@ -320,3 +320,20 @@ async def test_404_is_kept_briefly_as_a_negative_entry(edge) -> None:
     assert second.headers["cache-status"].startswith("Zelly; hit")
     assert stored(app, "/gone").ttl == 5
     assert origin.total() == 1
+
+
+async def test_forwarding_headers_from_a_trusted_proxy_are_kept_and_name_the_host(origin) -> None:
+    from edge.config import EdgeConfig
+    from tests.edge.conftest import TOKEN, running_edge
+
+    standin, url = origin
+    async with running_edge(url, EdgeConfig(internal_token=TOKEN, trusted_proxies=("127.0.0.0/8",))) as (app, client):
+
+        via_proxy = await client.get("/", headers=shop("edge.internal", **{"x-forwarded-host": "shop-b.test"}))
+        direct = await client.get("/", headers=shop("shop-b.test"))
+        rewritten = await client.get("/", headers=shop("shop-b.test", **{"x-original-url": "/admin"}))
+
+    assert direct.headers["cache-status"].startswith("Zelly; hit")
+    assert standin.seen_headers[0]["x-forwarded-host"] == "shop-b.test"
+    assert via_proxy.text == direct.text
+    assert rewritten.headers["cache-status"] == "Zelly; fwd=bypass; detail=override"
