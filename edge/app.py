@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 from edge.config import EdgeConfig
 from edge.internal import PREFIX as INTERNAL_PREFIX
@@ -37,6 +37,7 @@ class EdgeApp:
         self._broadcast_subscribe = broadcast_subscribe
         self._subscriber: asyncio.Task | None = None
         self.subscribed = asyncio.Event()  # set once purges are being received (tests wait on it)
+        self.shutdown_hooks: list[Callable[[], Awaitable[None]]] = []  # e.g. close the Redis client a process opened
 
     async def __call__(self, scope: dict, receive, send) -> None:
         kind = scope["type"]
@@ -66,6 +67,8 @@ class EdgeApp:
             self._subscriber = None
         await self.proxy.aclose()
         await self.upstream.shutdown()
+        for hook in self.shutdown_hooks:
+            await hook()
 
     async def _lifespan(self, receive, send) -> None:
         while True:
