@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from origin import db
 from origin.catalog import queries
 from tests.conftest import count_rows
@@ -199,3 +201,13 @@ async def test_bad_inventory_bodies(client, services, store) -> None:
 
     assert [r.status_code for r in responses] == [422] * 4
     assert [[f["path"] for f in (await r.get_json())["error"]["fields"]] for r in responses] == [["quantity"]] * 4
+
+
+@pytest.mark.parametrize("url", ["http://[", "https://a]b/x.png", "https://cdn.example.com:99999/x.png", "https://cdn.example.com:port/x.png"])
+async def test_an_image_url_that_does_not_parse_is_422(client, services, store, url: str) -> None:
+    product = await make_product(services, store.tenant.id)
+
+    response = await client.post(f"/api/v1/products/{product.id}/images", json={"url": url}, headers=store.auth)
+
+    assert response.status_code == 422
+    assert [(f["path"], f["code"]) for f in (await response.get_json())["error"]["fields"]] == [("url", "value_error")]

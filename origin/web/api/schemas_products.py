@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
 from origin.catalog.inputs import MAX_DESCRIPTION, MAX_IMAGES, MAX_TAGS, NewImage, NewProduct, NewVariant
 from origin.catalog.models import MAX_OPTIONS, MAX_VARIANTS, Page, Product, ProductImage, ProductSummary, Variant
@@ -27,9 +28,20 @@ InventoryPolicy = Literal["deny", "continue"]
 Handle = Annotated[str, StringConstraints(min_length=1, max_length=255)]
 Description = Annotated[str, StringConstraints(max_length=MAX_DESCRIPTION)]
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255, pattern=r"^[^,]*$")]
+def _parses_as_url(value: str) -> str:
+    # urlsplit raises on a broken IPv6 literal ("http://[") and .port on a bad port: say so, as a 422.
+    try:
+        urlsplit(value).port
+    except ValueError as error:
+        raise ValueError(f"is not a valid URL ({error})") from None
+    return value
+
+
 # An http(s) URL with a host, or a path on the store itself ("/media/…"), as the catalog accepts.
 Url = Annotated[
-    str, StringConstraints(min_length=1, max_length=2048, pattern=r"^(?:[hH][tT][tT][pP][sS]?://[^\s/?#]+\S*|/(?:[^/\s]\S*)?)$")
+    str,
+    StringConstraints(min_length=1, max_length=2048, pattern=r"^(?:[hH][tT][tT][pP][sS]?://[^\s/?#]+\S*|/(?:[^/\s]\S*)?)$"),
+    AfterValidator(_parses_as_url),
 ]
 Dimension = Annotated[int, Field(ge=1, le=100_000, strict=True)]
 OptionValues = Annotated[list[Title], Field(max_length=MAX_OPTIONS)]
