@@ -65,7 +65,10 @@ class EdgeProxy:
         now = time.time()
         entry = self.store.get(request.key)
         if entry is None and self.redis_tier is not None:
+            generation = self.purger.generation
             entry = await self.redis_tier.get(request.key)
+            if generation != self.purger.generation:
+                entry = None  # a purge ran while we read: what we read may be what it retired
             if entry is not None and entry.usable_until() > now:
                 self.store.put(entry)
             else:
@@ -162,10 +165,16 @@ class EdgeProxy:
             # A purge arrived while we fetched: this body may be what it retired. Serve, don't keep.
             return Outcome(f"{base}; detail=purged-during-fetch", entry=entry)
         stored = self.store.put(entry)
+        reason = "too-large"
         if self.redis_tier is not None:
             await self.redis_tier.put(entry)
             stored = True
-        return Outcome(f"{base}; stored; ttl={entry.ttl}" if stored else f"{base}; detail=too-large", entry=entry)
+            if generation != self.purger.generation:
+                # A purge ran while the write was in flight and may have missed it.
+                await self.redis_tier.delete(entry.key)
+                self.store.remove(entry.key)
+                stored, reason = False, "purged-during-fetch"
+        return Outcome(f"{base}; stored; ttl={entry.ttl}" if stored else f"{base}; detail={reason}", entry=entry)
 
     def _make_entry(self, request: EdgeRequest, response: UpstreamResponse, headers: dict[bytes, bytes], freshness) -> Entry:
         kept = [(n, v) for n, v in response.headers if n not in _NOT_STORED_HEADERS]
