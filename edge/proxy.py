@@ -141,7 +141,7 @@ class EdgeProxy:
         generation = self.purger.generation
         self.upstream_fetches += 1
         try:
-            response = await self.upstream.fetch("GET", request.target, request.headers, self.config.upstream_timeout, scope)
+            response = await self.upstream.fetch("GET", request.target, request.upstream_headers(), self.config.upstream_timeout, scope)
         except UpstreamError as error:
             status = 504 if isinstance(error, UpstreamTimeout) else 502
             if stale is not None and self._within_stale_if_error(stale):
@@ -242,7 +242,7 @@ class EdgeProxy:
                 message = {**message, "headers": headers + [(b"cache-status", cache_status)]}
             await send(message)
 
-        await self.upstream.forward(scope, receive, send_marked, request.headers)
+        await self.upstream.forward(scope, receive, send_marked, request.upstream_headers())
 
     async def aclose(self) -> None:
         for task in list(self._background):
