@@ -67,13 +67,16 @@ def wait_and_fill(port: int) -> str:
 
 def parse_wrk(output: str) -> dict[str, float]:
     def latency_ms(text: str) -> float:
-        value, unit = re.match(r"([\d.]+)(us|ms|s)", text).groups()
-        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+        match = re.match(r"([\d.]+)(us|ms|s|m)", text)
+        if match is None:
+            raise SystemExit(f"cannot read wrk's latency {text!r} in:\n{output}")
+        value, unit = match.groups()
+        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
 
     return {
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
-        "p50_ms": latency_ms(re.search(r"50%\s+(\S+)", output).group(1)),
-        "p99_ms": latency_ms(re.search(r"99%\s+(\S+)", output).group(1)),
+        "p50_ms": latency_ms(re.search(r"^\s+50%\s+(\S+)", output, re.M).group(1)),
+        "p99_ms": latency_ms(re.search(r"^\s+99%\s+(\S+)", output, re.M).group(1)),
         "errors": sum(int(n) for n in re.findall(r"(?:Non-2xx or 3xx responses|Socket errors:.*?timeout)\s*:?\s*(\d+)", output)),
     }
 

@@ -21,8 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import signal
-import socket
 import statistics
 import sys
 import tempfile
@@ -37,7 +35,8 @@ from quart import Response  # noqa: E402
 
 from edge.app import wrap_origin  # noqa: E402
 from edge.config import EdgeConfig  # noqa: E402
-from edge.tags import cache_tag_header, product_tag, tenant_tag  # noqa: E402
+from bench.edge_processes import zelly_edge  # noqa: E402
+from edge.tags import PURGE_CHANNEL, cache_tag_header, product_tag, tenant_tag  # noqa: E402
 from origin.app import create_app  # noqa: E402
 from origin.invalidation import publish_purge  # noqa: E402
 from origin.services import open_services  # noqa: E402
@@ -94,33 +93,15 @@ async def separate_edge(writes: int) -> list[float]:
         settings = Settings(data_dir=Path(data_dir), redis_url=REDIS_URL)
         async with open_services(settings, with_analytics=False) as services:
             await services.redis.flushdb()
-            async with serve_on_loopback(product_origin(settings, services)) as origin_url:
-                with socket.socket() as sock:
-                    sock.bind(("127.0.0.1", 0))
-                    port = sock.getsockname()[1]
-                environment = {"PATH": os.environ.get("PATH", ""), "ZELLY_EDGE_BIND": f"127.0.0.1:{port}",
-                               "ZELLY_EDGE_UPSTREAM": origin_url, "ZELLY_REDIS_URL": REDIS_URL, "ZELLY_DATA_DIR": data_dir,
-                               "ZELLY_LOG_LEVEL": "WARNING"}
-                process = await asyncio.create_subprocess_exec(sys.executable, "-m", "ops.cli", "edge", cwd=ROOT, env=environment,
-                                                               stdout=asyncio.subprocess.DEVNULL, stderr=open(Path(data_dir) / "edge.log", "w"))
-                try:
-                    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
-                        for _ in range(200):
-                            try:
-                                await client.get("/internal/edge/stats")
-                                break
-                            except httpx.TransportError:
-                                await asyncio.sleep(0.05)
-                        while await services.redis.pubsub_numsub("zelly:edge:purge") != [(b"zelly:edge:purge", 1)]:
-                            await asyncio.sleep(0.05)
-                        return await measure(client, services, writes)
-                finally:
-                    process.send_signal(signal.SIGTERM)
-                    await process.wait()
-                    problems = [line for line in (Path(data_dir) / "edge.log").read_text().splitlines() if "WARNING" in line or "ERROR" in line]
-                    if problems:
-                        print("\n".join(problems[:10]), flush=True)
-                    await services.redis.flushdb()
+            try:
+                async with serve_on_loopback(product_origin(settings, services)) as origin_url:
+                    async with zelly_edge(origin_url, data_dir, ZELLY_REDIS_URL=REDIS_URL) as edge_url:
+                        while await services.redis.pubsub_numsub(PURGE_CHANNEL) != [(PURGE_CHANNEL.encode(), 1)]:
+                            await asyncio.sleep(0.05)  # the edge's purge subscriber is listening
+                        async with httpx.AsyncClient(base_url=edge_url) as client:
+                            return await measure(client, services, writes)
+            finally:
+                await services.redis.flushdb()
 
 
 def report(name: str, samples: list[float]) -> None:
