@@ -114,7 +114,8 @@ def open_analytics(settings: Settings):
     url = settings.effective_analytics_url
     try:
         if url.startswith("chdb://"):
-            path = Path(url.removeprefix("chdb://"))
+            # Absolute, so the DSN reads chdb:///abs/path: a relative chdb://var/x would parse "var" as a host.
+            path = Path(url.removeprefix("chdb://")).resolve()
             path.mkdir(parents=True, exist_ok=True)
             return clickhouse_connect.get_client(dsn=f"chdb://{path}")
         return clickhouse_connect.get_client(dsn=url, connect_timeout=5, send_receive_timeout=30)
@@ -163,6 +164,11 @@ async def open_services(settings: Settings, *, with_analytics: bool = True) -> A
             analytics=analytics,
         )
     finally:
+        if isinstance(cache, RedisCache):
+            # aiocache's close() calls redis-py's deprecated close(); close the client directly.
+            await cache.client.aclose()
+        elif cache is not None:
+            await cache.close()
         await http.aclose()
         if isinstance(cache, RedisCache):
             # RedisCache keeps its own pool; its close() calls redis' deprecated close().

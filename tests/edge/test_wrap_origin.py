@@ -10,28 +10,23 @@ from __future__ import annotations
 import asyncio
 
 import httpx
-from quart import Response
 
 from edge.app import wrap_origin
 from edge.config import EdgeConfig
-from edge.tags import product_tag, tenant_tag
+from edge.tags import product_tag
 from origin.app import create_app
-from origin.invalidation import publish_purge
+from origin.catalog.actions import do_update_variant
+from origin.catalog.inputs import NewVariant
 from tests.edge.servers import serve_on_loopback
+from tests.factories import make_product, make_tenant
 
 
 async def test_the_wrapped_origin_serves_through_the_edge_and_purges_reach_it(services) -> None:
+    tenant = await make_tenant(services, slug="acme")
+    product = await make_product(services, tenant.id, handle="hat", title="Felt Hat", variants=[NewVariant(price="10.00")], option_names=[])
     origin_app = create_app(services.settings, services=services)
-    prices = {"hat": "10.00"}
-
-    @origin_app.get("/products/<handle>")
-    async def product(handle: str):
-        response = Response(f"{handle}: {prices[handle]}", content_type="text/plain")
-        response.headers["Cache-Control"] = "public, s-maxage=300, stale-while-revalidate=60"
-        response.headers["Cache-Tag"] = f"{tenant_tag(1)},{product_tag(1, 5)}"
-        return response
-
     edge_app = wrap_origin(origin_app, EdgeConfig(internal_token="t"), services.broadcast)
+
     async with serve_on_loopback(edge_app) as url:
         await asyncio.wait_for(edge_app.subscribed.wait(), 5)
         async with httpx.AsyncClient(base_url=url) as client:
@@ -39,8 +34,7 @@ async def test_the_wrapped_origin_serves_through_the_edge_and_purges_reach_it(se
             first = await client.get("/products/hat", headers={"host": "acme.localhost"})
             cached = await client.get("/products/hat", headers={"host": "acme.localhost"})
 
-            prices["hat"] = "12.00"
-            await publish_purge(services, 1, [product_tag(1, 5)])
+            await do_update_variant(services, tenant.id, product.variants[0].id, {"price": "12.00"})
             for _ in range(300):
                 if len(edge_app.store) == 0:
                     break
@@ -50,7 +44,10 @@ async def test_the_wrapped_origin_serves_through_the_edge_and_purges_reach_it(se
     assert health.status_code == 200
     assert health.headers["cache-status"] == "Zelly; fwd=uri-miss; fwd-status=200; detail=no-store"
     assert health.json()["status"] == "ok"
-    assert first.text == cached.text == "hat: 10.00"
+    assert first.status_code == cached.status_code == 200
+    assert first.text == cached.text
+    assert "$10.00" in first.text and "$12.00" not in first.text
     assert cached.headers["cache-status"].startswith("Zelly; hit")
-    assert after.text == "hat: 12.00"
-    assert after.headers["cache-status"] == "Zelly; fwd=uri-miss; fwd-status=200; stored; ttl=300"
+    assert "$12.00" in after.text and "$10.00" not in after.text
+    assert after.headers["cache-status"].startswith("Zelly; fwd=uri-miss; fwd-status=200; stored")
+    assert product_tag(tenant.id, product.id) in after.headers["cache-tag"].split(",")
