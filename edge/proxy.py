@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from edge.config import EdgeConfig
 from edge.keys import HOP_BY_HOP, EdgeRequest, classify
-from edge.policy import decide
+from edge.policy import Decision, decide
 from edge.purge import Purger
 from edge.redis_tier import RedisTier
 from edge.stats import EdgeStats
@@ -156,6 +156,8 @@ class EdgeProxy:
         headers = _joined(response.headers)
         decision = decide(response.status, headers, self.config)
         base = f"{self.name}; fwd={kind}; fwd-status={response.status}"
+        if decision.freshness is not None and len(response.body) > self.config.max_entry_bytes:
+            decision = Decision(None, "too-large")
         if decision.freshness is None:
             if stale is not None:
                 self.store.remove(request.key)  # the origin no longer lets this be shared

@@ -337,3 +337,18 @@ async def test_forwarding_headers_from_a_trusted_proxy_are_kept_and_name_the_hos
     assert standin.seen_headers[0]["x-forwarded-host"] == "shop-b.test"
     assert via_proxy.text == direct.text
     assert rewritten.headers["cache-status"] == "Zelly; fwd=bypass; detail=override"
+
+
+async def test_a_response_over_the_entry_limit_is_served_but_not_stored(origin) -> None:
+    from edge.config import EdgeConfig
+    from tests.edge.conftest import TOKEN, running_edge
+
+    standin, url = origin
+    standin.set("/big", body=b"x" * 2000)
+    async with running_edge(url, EdgeConfig(internal_token=TOKEN, max_entry_bytes=1000)) as (app, client):
+
+        response = await client.get("/big", headers=shop())
+
+    assert len(response.content) == 2000
+    assert response.headers["cache-status"] == "Zelly; fwd=uri-miss; fwd-status=200; detail=too-large"
+    assert len(app.store) == 0
