@@ -96,7 +96,8 @@ async def separate_edge(writes: int) -> list[float]:
             try:
                 async with serve_on_loopback(product_origin(settings, services)) as origin_url:
                     async with zelly_edge(origin_url, data_dir, ZELLY_REDIS_URL=REDIS_URL) as edge_url:
-                        while await services.redis.pubsub_numsub(PURGE_CHANNEL) != [(PURGE_CHANNEL.encode(), 1)]:
+                        channel = services.broadcast.channel_name(PURGE_CHANNEL)
+                        while await services.redis.pubsub_numsub(channel) != [(channel.encode(), 1)]:
                             await asyncio.sleep(0.05)  # the edge's purge subscriber is listening
                         async with httpx.AsyncClient(base_url=edge_url) as client:
                             return await measure(client, services, writes)
