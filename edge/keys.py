@@ -214,7 +214,7 @@ class EdgeRequest:
                 forwarded_for = (forwarded_for + b", " if forwarded_for else b"") + self.client_address.encode()
             if forwarded_for:
                 kept.append((b"x-forwarded-for", forwarded_for))
-        elif self.encoding != "identity":
+        else:  # always explicit: the origin must not pick an encoding the key does not name
             kept.append((b"accept-encoding", self.encoding.encode()))
         return kept
 

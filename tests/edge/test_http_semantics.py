@@ -87,9 +87,12 @@ async def test_accept_encoding_class_is_part_of_the_key_and_sent_upstream(edge) 
     await client.get("/", headers=shop(**{"accept-encoding": "gzip, deflate, br"}))
     await client.get("/", headers=shop(**{"accept-encoding": "br;q=1.0, gzip;q=0.5"}))
     gzip_only = await client.get("/", headers=shop(**{"accept-encoding": "gzip"}))
+    plain = await client.get("/", headers=shop(**{"accept-encoding": "identity"}))
 
     assert gzip_only.headers["cache-status"].startswith("Zelly; fwd=uri-miss")
-    assert [h.get("accept-encoding") for h in origin.seen_headers] == ["br", "gzip"]
+    assert plain.headers["cache-status"].startswith("Zelly; fwd=uri-miss")
+    assert [h.get("accept-encoding") for h in origin.seen_headers] == ["br", "gzip", "identity"]
+    assert sorted(origin.seen_headers[2]) == ["accept", "accept-encoding", "host", "user-agent"]  # the client's, nothing added
 
 
 async def test_a_set_cookie_response_is_never_stored(edge) -> None:
