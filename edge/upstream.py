@@ -183,12 +183,14 @@ class AsgiUpstream:
         response_headers: list[tuple[bytes, bytes]] = []
         chunks: list[bytes] = []
         finished = asyncio.Event()
+        request_sent = False
 
         async def receive() -> dict:
-            if not finished.is_set() and not getattr(receive, "sent", False):
-                receive.sent = True  # type: ignore[attr-defined]
+            nonlocal request_sent
+            if not request_sent:
+                request_sent = True
                 return {"type": "http.request", "body": b"", "more_body": False}
-            await finished.wait()
+            await finished.wait()  # the app may listen for a disconnect: only once it has answered
             return {"type": "http.disconnect"}
 
         async def send(message: dict) -> None:
