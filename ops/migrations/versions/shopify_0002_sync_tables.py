@@ -1,7 +1,7 @@
 """shopify: tombstones, inventory items, sync seen-set, compliance requests, shop snapshots
 
 Revision ID: shopify_0002
-Revises: 0001
+Revises: api_0002
 Create Date: 2026-11-25
 """
 from alembic import op
@@ -10,7 +10,7 @@ import origin.db
 
 
 revision = 'shopify_0002'
-down_revision = '0001'
+down_revision = 'api_0002'
 branch_labels = None
 depends_on = None
 
