@@ -135,3 +135,14 @@ def test_money_in_each_locale():
     assert format_money(Decimal("1234.5"), "EUR", "de-DE") == "1.234,50\xa0€"
     assert format_money(Decimal("1234"), "JPY", "ja-JP") == "￥1,234"
     assert format_money(Decimal("3"), "USD", "xx-XX") == "$3.00"  # unknown locale falls back to en-US
+
+
+def test_seed_style_keys_and_font_stacks():
+    theme = build_theme({"primary_color": "#7a1e1e", "logo_text": "京都 Tea", "font": '"Hiragino Mincho ProN", serif'}, "Kyoto")
+    hostile = build_theme({"font": "x;}body{display:none", "logo_text": "  "}, "Kyoto")
+
+    assert theme.primary == "#7a1e1e"
+    assert theme.logo_text == "京都 Tea"
+    assert theme.font == '"Hiragino Mincho ProN", serif'
+    assert hostile.font.startswith("system-ui")
+    assert hostile.logo_text == "Kyoto"
