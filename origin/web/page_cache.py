@@ -59,6 +59,10 @@ def page_cache_key(tenant_id: int, version: int, host: str, path: str, query: Se
     return f"t{tenant_id}:v{version}:page:{hashlib.blake2b(canonical.encode(), digest_size=16).hexdigest()}"
 
 
+async def cached_page(services, site: TenantSite, version: int, host: str, path: str, query: Sequence[tuple[str, str]]) -> RenderedPage | None:
+    return await services.cache.get(page_cache_key(site.tenant.id, version, host, path, query, site.tenant.currency))
+
+
 async def serve_page(
     site: TenantSite, host: str, query: Sequence[tuple[str, str]], build: Callable[[], Awaitable[RenderedPage]]
 ) -> Response:
@@ -74,13 +78,21 @@ async def serve_page(
     return page_response(page)
 
 
-def page_response(page: RenderedPage) -> Response:
-    headers = {
+def page_headers(page: RenderedPage) -> dict[str, str]:
+    return {
         "Cache-Control": SHARED_CACHE_CONTROL if page.status == 200 else NOT_FOUND_CACHE_CONTROL,
         "Cache-Tag": cache_tags.cache_tag_header(page.tags),
         "ETag": page.etag,
     }
-    if page.status == 200 and etag_matches(request.headers.get("If-None-Match"), page.etag):
+
+
+def is_not_modified(page: RenderedPage, if_none_match: str | None) -> bool:
+    return page.status == 200 and etag_matches(if_none_match, page.etag)
+
+
+def page_response(page: RenderedPage) -> Response:
+    headers = page_headers(page)
+    if is_not_modified(page, request.headers.get("If-None-Match")):
         return Response(b"", status=304, headers=headers)
     return Response(page.body, status=page.status, content_type=page.content_type, headers=headers)
 
