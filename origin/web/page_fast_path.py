@@ -19,11 +19,10 @@ from urllib.parse import parse_qsl
 
 from werkzeug.datastructures import MultiDict
 
-from origin.invalidation import catalog_version
 from origin.tenancy.resolution import MalformedHost, decide_host_redirect
 from origin.web.context import SERVICES_KEY
 from origin.web.host_guard import HostGuard
-from origin.web.page_cache import cached_page, is_not_modified, page_headers
+from origin.web.page_cache import cached_page, is_not_modified, local_versions, page_headers
 from origin.web.storefront_listing import BadListingInput, canonical_query
 from origin.web.storefront_site import app_resolver
 from storefront.rendering import ThemeRenderer
@@ -58,8 +57,8 @@ class CachedPageFastPath:
             return False
         if await decide_host_redirect(services, host, site):
             return False
-        version = await catalog_version(services, site.tenant.id)
-        page = await cached_page(services, site, version, host, scope["path"], query)
+        version = await local_versions(self.quart_app).get(site.tenant.id)
+        _, page = await cached_page(self.quart_app, services, site, version, host, scope["path"], query)
         if page is None:
             return False
         response_headers = [(name.lower().encode(), value.encode()) for name, value in page_headers(page).items()]

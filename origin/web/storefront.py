@@ -11,11 +11,13 @@ Routes are strict: a handle must match the catalog's handle rules, so
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
 from pathlib import Path
 from xml.sax.saxutils import escape as xml_escape
 
-from quart import Blueprint, Response, request, send_from_directory
+from quart import Blueprint, Response, current_app, request, send_from_directory
 from werkzeug.exceptions import HTTPException
 
 from edge import tags as cache_tags
@@ -27,7 +29,7 @@ from origin.errors import ErrorKind
 from origin.tenancy.resolution import TenantSite, listening
 from origin.web.errors import json_error, wants_json
 from origin.web.page_fast_path import install_storefront_middleware
-from origin.web.page_cache import RenderedPage, cached_read, make_page, serve_page
+from origin.web.page_cache import RenderedPage, cached_read, local_versions, make_page, serve_page
 from origin.web.storefront_listing import (
     SORT_LABELS,
     BadListingInput,
@@ -301,7 +303,14 @@ async def never_cache_cookies(response: Response) -> Response:
 
 
 @blueprint.while_app_serving
-async def tenancy_listener():
-    """Drop Host -> tenant answers on TENANCY_CHANNEL messages for as long as the app serves."""
-    async with listening(resolver()):
-        yield
+async def listeners():
+    """For as long as the app serves: drop Host -> tenant answers on TENANCY_CHANNEL
+    messages, and remembered catalog versions on other processes' purges."""
+    versions = asyncio.create_task(local_versions(current_app).listen())
+    try:
+        async with listening(resolver()):
+            yield
+    finally:
+        versions.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await versions
