@@ -14,6 +14,7 @@ from origin.db import products
 from origin.invalidation import publish_purge
 from origin.services import open_services
 from origin.web.local_cache import LocalPages, LocalVersions
+from origin.tenancy.actions import do_issue_api_token
 from tests.factories import make_product, make_tenant
 from tests.storefront.conftest import count_queries, get, parse_html, texts
 from tests.storefront.shops import two_shops
@@ -180,3 +181,19 @@ def test_local_pages_stay_within_their_byte_budget():
     assert pages.get("k3") is None
     assert pages.get("k19") == 19
     assert pages._bytes == 1600
+
+
+async def test_price_change_through_the_seller_api_shows_on_the_next_request(services, client):
+    acme, _ = await two_shops(services)
+    token = (await do_issue_api_token(services, acme.tenant.id)).token
+    _, before = await get(client, acme.host, "/products/linen-shirt")
+
+    response = await client.patch(
+        f"/api/v1/products/{acme.shirt.id}/variants/{acme.shirt.variants[0].id}",
+        json={"price": "15.00"}, headers={"Host": "localhost", "Authorization": f"Bearer {token}"},
+    )
+    _, after = await get(client, acme.host, "/products/linen-shirt")
+
+    assert response.status_code == 200
+    assert texts(parse_html(before), ".//span[@data-price]") == ["$1,234.50"]
+    assert texts(parse_html(after), ".//span[@data-price]") == ["$15.00"]
