@@ -217,6 +217,92 @@ async def run_backend(name: str, args) -> list[tuple[str, str, dict[str, float]]
     return results
 
 
+async def asgi_get(app, path: str, host: str) -> int:
+    """One request straight into the ASGI app: no server, no socket."""
+    raw, _, query = path.partition("?")
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
+             "path": raw, "raw_path": raw.encode(), "query_string": query.encode(), "root_path": "",
+             "headers": [(b"host", host.encode())], "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80), "extensions": {}}
+    done = asyncio.Event()
+    started: list[dict] = []
+    calls = 0
+
+    async def receive() -> dict:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await done.wait()
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict) -> None:
+        if message["type"] == "http.response.start":
+            started.append(message)
+        elif not message.get("more_body"):
+            done.set()
+
+    await app(scope, receive, send)
+    return started[0]["status"]
+
+
+async def run_in_process(name: str, args) -> list[tuple[str, str, dict[str, float]]]:
+    """Per-request CPU cost of the origin alone (the app called directly, no server)."""
+    from origin.app import create_app
+
+    data_dir = Path(tempfile.mkdtemp(prefix="zelly-bench-"))
+    settings = Settings(data_dir=data_dir, secret_key="bench-secret-key-0123456789")
+    prefix = f"zbench_{uuid.uuid4().hex[:6]}_" if name == "servers" else ""
+    if prefix:
+        settings = settings.replace(database_url=args.mysql_url, database_schema_prefix=prefix, redis_url=args.redis_url)
+    results = []
+    try:
+        await prepare(settings)
+        async with open_services(settings, with_analytics=False) as services:
+            app = create_app(settings, services=services)
+            async with app.test_app():
+                from origin.catalog.queries import select_collections
+                from origin.tenancy.queries import select_tenant_by_slug
+
+                async with services.db.connect() as conn:
+                    tenant = await select_tenant_by_slug(conn, "acme")
+                    collection = "/collections/" + (await select_collections(conn, tenant.id))[0].handle
+                await asgi_get(app, "/", TENANT_HOST)
+                count = args.rate * args.duration
+                for label, path in (("home", "/"), ("collection", collection), ("product", "/products/{}")):
+                    if label == "product":
+                        path = "/products/" + next(p for p in (await discover_in_process(app)) if True)
+                    await asgi_get(app, path, TENANT_HOST)
+                    started = time.perf_counter()
+                    for _ in range(count * 4):
+                        await asgi_get(app, path, TENANT_HOST)
+                    results.append((label, "hit", {"us": (time.perf_counter() - started) / (count * 4) * 1e6}))
+                for label, template in (("product", None), ("collection", collection + "?price_min={}")):
+                    paths = ([f"/products/{h}" for h in await discover_in_process(app, everything=True)][:count]
+                             if template is None else [template.format(i) for i in range(count)])
+                    started = time.perf_counter()
+                    for path in paths:
+                        await asgi_get(app, path, TENANT_HOST)
+                    results.append((label, "miss", {"us": (time.perf_counter() - started) / len(paths) * 1e6}))
+    finally:
+        if prefix:
+            await db.drop_mysql_databases(args.mysql_url, prefix)
+        shutil.rmtree(data_dir, ignore_errors=True)
+    return results
+
+
+async def discover_in_process(app, everything: bool = False) -> list[str]:
+    from origin.catalog.queries import select_sitemap_entries
+    from origin.tenancy.queries import select_tenant_by_slug
+    from origin.web.context import SERVICES_KEY
+
+    services = app.extensions[SERVICES_KEY]
+    async with services.db.connect() as conn:
+        tenant = await select_tenant_by_slug(conn, "acme")
+        entries = await select_sitemap_entries(conn, tenant.id)
+    handles = [e.path.removeprefix("/products/") for e in entries if e.path.startswith("/products/")]
+    return handles if everything else handles[:1]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--backend", choices=("embedded", "servers", "both"), default="both")
@@ -226,7 +312,15 @@ def main() -> None:
     parser.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio", help="hypercorn worker class")
     parser.add_argument("--mysql-url", default="mysql+aiomysql://root@127.0.0.1:3306/")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/7")
+    parser.add_argument("--in-process", action="store_true", help="per-request cost without a server (no wrk, no sockets)")
     args = parser.parse_args()
+    if args.in_process:
+        os.sched_setaffinity(0, {int(SERVER_CORE)})
+        print("| backend | page | cache | µs per request |\n|---|---|---|---|")
+        for backend in (("embedded", "servers") if args.backend == "both" else (args.backend,)):
+            for page, kind, r in asyncio.run(run_in_process(backend, args)):
+                print(f"| {backend} | {page} | {kind} | {r['us']:.0f} |", flush=True)
+        return
     if shutil.which("wrk") is None or shutil.which("taskset") is None:
         sys.exit("needs wrk and taskset (apt-get install -y wrk util-linux)")
     os.sched_setaffinity(0, {LOADER_CORE})
