@@ -268,9 +268,8 @@ async def run_in_process(name: str, args) -> list[tuple[str, str, dict[str, floa
                     collection = "/collections/" + (await select_collections(conn, tenant.id))[0].handle
                 await asgi_get(app, "/", TENANT_HOST)
                 count = args.rate * args.duration
-                for label, path in (("home", "/"), ("collection", collection), ("product", "/products/{}")):
-                    if label == "product":
-                        path = "/products/" + next(p for p in (await discover_in_process(app)) if True)
+                product = "/products/" + (await discover_in_process(app))[0]
+                for label, path in (("home", "/"), ("collection", collection), ("product", product)):
                     await asgi_get(app, path, TENANT_HOST)
                     started = time.perf_counter()
                     for _ in range(count * 4):
