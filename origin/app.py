@@ -19,13 +19,13 @@ from quart import Quart
 
 from origin.services import Services, open_services
 from origin.settings import Settings
-from origin.web import cart, health, media, storefront
+from origin.web import cart, health, media, storefront, theme_api
 from origin.web.api import v1 as api_v1
 from origin.web.context import SERVICES_KEY
 from origin.web.errors import register_error_handlers
 
 # Blueprints of the public app, in registration order. Each feature adds its line.
-PUBLIC_BLUEPRINTS = (health.blueprint, media.blueprint, api_v1.blueprint, storefront.blueprint, cart.blueprint)
+PUBLIC_BLUEPRINTS = (health.blueprint, media.blueprint, api_v1.blueprint, theme_api.blueprint, storefront.blueprint, cart.blueprint)
 
 # Blueprints of the internal app.
 INTERNAL_BLUEPRINTS = (health.blueprint,)
