@@ -25,7 +25,14 @@ from origin.web.context import SERVICES_KEY
 from origin.web.errors import register_error_handlers
 
 # Blueprints of the public app, in registration order. Each feature adds its line.
-PUBLIC_BLUEPRINTS = (health.blueprint, media.blueprint, api_v1.blueprint, shopify.blueprint, storefront.blueprint, cart.blueprint)
+PUBLIC_BLUEPRINTS = (
+    health.blueprint,
+    media.blueprint,
+    api_v1.blueprint,
+    shopify.blueprint,
+    storefront.blueprint,
+    cart.blueprint,
+)
 
 # Blueprints of the internal app.
 INTERNAL_BLUEPRINTS = (health.blueprint,)

@@ -540,6 +540,12 @@ def create_engine(url: str, schema_prefix: str = "", *, echo: bool = False, pool
             max_overflow=pool_size,
             pool_recycle=3600,
             pool_pre_ping=True,
+            # READ COMMITTED, not InnoDB's REPEATABLE READ: each statement sees what other
+            # transactions committed, so a read after an upsert that changed nothing (same
+            # values) still finds the row a concurrent writer inserted, and no gap locks
+            # turn concurrent webhook/sync upserts into deadlocks. Row locks (FOR UPDATE)
+            # still serialize the writes that need it.
+            isolation_level="READ COMMITTED",
         )
     return engine.execution_options(schema_translate_map=names)
 

@@ -15,6 +15,10 @@ from typing import Any, Mapping
 
 HEX_COLOUR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 SAFE_URL = re.compile(r"^(?:https?://[^\s\"'<>()\\]+|/[^\s\"'<>()\\]*)$")
+# A CSS font-family list: names, quotes, commas, spaces. No ; { } < > \ so it cannot leave the declaration.
+FONT_STACK = re.compile(r"^[A-Za-z0-9 ,\"'\-]{1,160}$")
+DEFAULT_FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", sans-serif'
+
 
 DEFAULT_COLOURS = {
     "primary": "#1f4e79",
@@ -34,6 +38,8 @@ class ThemeView:
     text: str
     logo_url: str | None
     logo_alt: str
+    logo_text: str
+    font: str  # validated against FONT_STACK: safe to place in CSS unescaped
     hero_title: str
     hero_text: str
     hero_cta: str
@@ -42,8 +48,12 @@ class ThemeView:
 
 def build_theme(settings: Mapping[str, Any] | None, shop_name: str) -> ThemeView:
     settings = settings or {}
-    colours = settings.get("colors") if isinstance(settings.get("colors"), Mapping) else settings
-    picked = {name: _colour(colours.get(name), default) for name, default in DEFAULT_COLOURS.items()}
+    # Colours as {"colors": {"primary": ...}}, or flat as "primary_color" (the demo seed) or "primary".
+    nested = settings.get("colors") if isinstance(settings.get("colors"), Mapping) else {}
+    picked = {
+        name: _colour(nested.get(name, settings.get(f"{name}_color", settings.get(name))), default)
+        for name, default in DEFAULT_COLOURS.items()
+    }
     if contrast_ratio(picked["background"], picked["text"]) < 4.5:  # WCAG AA for body text
         picked["background"], picked["text"] = DEFAULT_COLOURS["background"], DEFAULT_COLOURS["text"]
     logo = settings.get("logo_url")
@@ -57,6 +67,8 @@ def build_theme(settings: Mapping[str, Any] | None, shop_name: str) -> ThemeView
         text=picked["text"],
         logo_url=logo if isinstance(logo, str) and SAFE_URL.match(logo) else None,
         logo_alt=shop_name,
+        logo_text=_text(settings.get("logo_text"), shop_name, 60),
+        font=font if isinstance(font := settings.get("font"), str) and FONT_STACK.match(font) else DEFAULT_FONT,
         hero_title=_text(settings.get("hero_title"), shop_name, 120),
         hero_text=_text(settings.get("hero_text"), "", 400),
         hero_cta=_text(settings.get("hero_cta"), "Shop now", 40),

@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Iterable, Mapping, Sequence
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from markupsafe import Markup
 
@@ -313,6 +313,4 @@ def first_image_url(shop: ShopView, images: Sequence[ImageView]) -> str | None:
 
 
 def urlencode_pairs(pairs: Sequence[tuple[str, str]]) -> str:
-    from urllib.parse import urlencode
-
     return urlencode(list(pairs))

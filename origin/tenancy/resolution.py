@@ -166,6 +166,12 @@ class TenantResolver:
             self._lru.popitem(last=False)
         return host, site
 
+    def cached(self, raw_host: str | None) -> tuple[str, TenantSite | None]:
+        """The LRU's answer only, no I/O: (host, None) when it has none (or it expired)."""
+        host = normalize_host(raw_host)
+        entry = self._lru.get(host)
+        return host, entry[1] if entry is not None and entry[0] > time.monotonic() else None
+
     async def _resolve_shared(self, host: str) -> TenantSite | None:
         cache = self.services.cache
         tenant_id = await cache.get(host_cache_key(host))

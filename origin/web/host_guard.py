@@ -50,5 +50,3 @@ class HostGuard:
         await send({"type": "http.response.body", "body": self.body})
 
 
-def install_host_guard(app) -> None:
-    app.asgi_app = HostGuard(app.asgi_app, ThemeRenderer())

@@ -11,11 +11,13 @@ Routes are strict: a handle must match the catalog's handle rules, so
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
 from pathlib import Path
 from xml.sax.saxutils import escape as xml_escape
 
-from quart import Blueprint, Response, request, send_from_directory
+from quart import Blueprint, Response, current_app, request, send_from_directory
 from werkzeug.exceptions import HTTPException
 
 from edge import tags as cache_tags
@@ -23,23 +25,29 @@ from origin.catalog import queries as catalog
 from origin.catalog.errors import CatalogError
 from origin.catalog.inputs import HANDLE_PATTERN
 from origin.catalog.models import Page
-from origin.catalog.queries import SORTS
 from origin.errors import ErrorKind
 from origin.tenancy.resolution import TenantSite, listening
 from origin.web.errors import json_error, wants_json
-from origin.web.host_guard import install_host_guard
-from origin.web.page_cache import RenderedPage, cached_read, make_page, serve_page
-from origin.web.storefront_listing import SORT_LABELS, BadListingInput, ListingParams, parse_listing, parse_search_query
+from origin.web.page_fast_path import install_storefront_middleware
+from origin.web.page_cache import RenderedPage, cached_read, local_versions, make_page, serve_page
+from origin.web.storefront_listing import (
+    SORT_LABELS,
+    BadListingInput,
+    ListingParams,
+    canonical_query,
+    collection_listing,
+    parse_search,
+    parse_variant,
+)
 from origin.web.storefront_site import Halt, current_host, current_site, render, resolver, shop_view, themed_error
 from storefront import views
 
 blueprint = Blueprint("storefront", __name__)
-blueprint.record_once(lambda state: install_host_guard(state.app))
+blueprint.record_once(lambda state: install_storefront_middleware(state.app))
 
 ASSETS_DIR = Path(views.__file__).parent / "assets"
 PER_PAGE = 24
 HOME_PRODUCTS = 8
-ALL_SORTS = tuple(sort for sort in SORTS if sort != "manual")  # /collections/all has no manual order
 
 
 def storefront_route(handler):
@@ -123,7 +131,7 @@ async def home():
         tags += [cache_tags.collection_tag(tenant_id, c.id) for c in collections]
         return make_page(body, tags)
 
-    return await serve_page(site, current_host(), (), build)
+    return await serve_page(site, current_host(), canonical_query(request.path, request.args), build)
 
 
 @blueprint.get("/collections/<handle>")
@@ -131,9 +139,7 @@ async def home():
 async def collection(handle: str):
     site = await current_site()
     is_all = handle == "all"
-    sorts = ALL_SORTS if is_all else SORTS
-    default_sort = "newest" if is_all else "manual"
-    params = parse_listing(request.args, sorts=sorts, default_sort=default_sort)
+    params, sorts, default_sort = collection_listing(handle, request.args)
 
     async def build() -> RenderedPage:
         tenant_id = site.tenant.id
@@ -167,17 +173,14 @@ async def collection(handle: str):
         body = render(site, "collection.html", page, collection=found, listing=listing)
         return make_page(body, [*product_tags(site, (item.id for item in result.items)), *tags])
 
-    return await serve_page(site, current_host(), params.query(cursor=params.cursor, default_sort=default_sort), build)
+    return await serve_page(site, current_host(), canonical_query(request.path, request.args), build)
 
 
 @blueprint.get("/products/<handle>")
 @storefront_route
 async def product(handle: str):
     site = await current_site()
-    raw_variant = request.args.get("variant") or ""
-    if raw_variant and (not raw_variant.isdigit() or len(raw_variant) > 18):
-        raise BadListingInput("The variant in this address must be a number.")
-    variant_id = int(raw_variant) if raw_variant else None
+    variant_id = parse_variant(request.args)
 
     async def build() -> RenderedPage:
         tenant_id = site.tenant.id
@@ -199,23 +202,21 @@ async def product(handle: str):
         body = render(site, "product.html", page, product=view)
         return make_page(body, product_tags(site, (record.id,)))
 
-    query = [("variant", str(variant_id))] if variant_id is not None else []
-    return await serve_page(site, current_host(), query, build)
+    return await serve_page(site, current_host(), canonical_query(request.path, request.args), build)
 
 
 @blueprint.get("/search")
 @storefront_route
 async def search():
     site = await current_site()
-    query_text = parse_search_query(request.args)
-    params = parse_listing({"cursor": request.args.get("cursor", "")}, sorts=("title-asc",), default_sort="title-asc")
+    query_text, cursor = parse_search(request.args)
 
     async def build() -> RenderedPage:
         tenant_id = site.tenant.id
         if query_text:
             result = await cached_read(
-                site, "search", (query_text, params.cursor),
-                lambda conn: catalog.search_products(conn, tenant_id, query_text, limit=PER_PAGE, cursor=params.cursor),
+                site, "search", (query_text, cursor),
+                lambda conn: catalog.search_products(conn, tenant_id, query_text, limit=PER_PAGE, cursor=cursor),
             )
         else:
             result = Page(items=(), next_cursor=None)
@@ -223,15 +224,14 @@ async def search():
         listing = views.ListingView(
             products=views.build_cards(shop_view(site), result.items),
             next_url=f"{path}&cursor={result.next_cursor}" if result.next_cursor else None,
-            first_url=path if params.cursor else None,
+            first_url=path if cursor else None,
         )
         title = f"Search: {query_text}" if query_text else "Search"
         page = views.PageMeta(title=f"{title} – {site.tenant.name}", robots="noindex")
         body = render(site, "search.html", page, query=query_text, listing=listing)
         return make_page(body, product_tags(site, (item.id for item in result.items)))
 
-    query = [("q", query_text)] + ([("cursor", params.cursor)] if params.cursor else [])
-    return await serve_page(site, current_host(), query, build)
+    return await serve_page(site, current_host(), canonical_query(request.path, request.args), build)
 
 
 @blueprint.get("/sitemap.xml")
@@ -250,7 +250,7 @@ async def sitemap():
         lines.append("</urlset>")
         return make_page("\n".join(lines) + "\n", [cache_tags.tenant_tag(site.tenant.id)], content_type="application/xml; charset=utf-8")
 
-    return await serve_page(site, current_host(), (), build)
+    return await serve_page(site, current_host(), canonical_query(request.path, request.args), build)
 
 
 @blueprint.get("/robots.txt")
@@ -262,7 +262,7 @@ async def robots():
         body = "User-agent: *\nDisallow: /cart\nDisallow: /search\n\nSitemap: " + shop_view(site).absolute("/sitemap.xml") + "\n"
         return make_page(body, [cache_tags.tenant_tag(site.tenant.id)], content_type="text/plain; charset=utf-8")
 
-    return await serve_page(site, current_host(), (), build)
+    return await serve_page(site, current_host(), canonical_query(request.path, request.args), build)
 
 
 @blueprint.get("/assets/<path:filename>")
@@ -303,7 +303,14 @@ async def never_cache_cookies(response: Response) -> Response:
 
 
 @blueprint.while_app_serving
-async def tenancy_listener():
-    """Drop Host -> tenant answers on TENANCY_CHANNEL messages for as long as the app serves."""
-    async with listening(resolver()):
-        yield
+async def listeners():
+    """For as long as the app serves: drop Host -> tenant answers on TENANCY_CHANNEL
+    messages, and remembered catalog versions on other processes' purges."""
+    versions = asyncio.create_task(local_versions(current_app).listen())
+    try:
+        async with listening(resolver()):
+            yield
+    finally:
+        versions.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await versions

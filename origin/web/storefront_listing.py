@@ -14,6 +14,7 @@ from typing import Mapping
 from urllib.parse import urlencode
 
 from origin.catalog.inputs import MAX_PRICE
+from origin.catalog.queries import SORTS
 
 SORT_LABELS = {
     "manual": "Featured",
@@ -95,3 +96,50 @@ def parse_search_query(args: Mapping[str, str]) -> str:
     if len(query) > MAX_QUERY_LENGTH:
         raise BadListingInput(f"Search for at most {MAX_QUERY_LENGTH} characters.")
     return query
+
+
+ALL_SORTS = tuple(sort for sort in SORTS if sort != "manual")  # /collections/all has no manual order
+
+
+def collection_listing(handle: str, args: Mapping[str, str]) -> tuple[ListingParams, tuple[str, ...], str]:
+    """(params, the sorts offered, the default sort) for /collections/<handle>."""
+    sorts, default_sort = (ALL_SORTS, "newest") if handle == "all" else (SORTS, "manual")
+    return parse_listing(args, sorts=sorts, default_sort=default_sort), sorts, default_sort
+
+
+def parse_variant(args: Mapping[str, str]) -> int | None:
+    raw = args.get("variant") or ""
+    if raw and (not raw.isdigit() or len(raw) > 18):
+        raise BadListingInput("The variant in this address must be a number.")
+    return int(raw) if raw else None
+
+
+def parse_search(args: Mapping[str, str]) -> tuple[str, str | None]:
+    query = parse_search_query(args)
+    cursor = parse_listing({"cursor": args.get("cursor", "")}, sorts=("title-asc",), default_sort="title-asc").cursor
+    return query, cursor
+
+
+def canonical_query(path: str, args: Mapping[str, str]) -> list[tuple[str, str]] | None:
+    """The query pairs a cacheable page's key includes, or None if ``path`` is no cacheable page.
+
+    The one definition used by the handlers and by the ASGI fast path
+    (origin/web/page_fast_path.py), so both always compute the same key.
+    Raises BadListingInput for values the page would answer with a 400.
+    """
+    if path in ("/", "/sitemap.xml", "/robots.txt"):
+        return []
+    if path == "/search":
+        query, cursor = parse_search(args)
+        return [("q", query)] + ([("cursor", cursor)] if cursor else [])
+    parts = path.split("/")
+    if len(parts) != 3:
+        return None
+    _, section, handle = parts
+    if section == "collections":
+        params, _, default_sort = collection_listing(handle, args)
+        return params.query(cursor=params.cursor, default_sort=default_sort)
+    if section == "products":
+        variant_id = parse_variant(args)
+        return [("variant", str(variant_id))] if variant_id is not None else []
+    return None

@@ -15,7 +15,7 @@ from quart import Response, current_app, g, request
 
 from origin.catalog.storefront_queries import select_theme_templates
 from origin.tenancy.resolution import MalformedHost, TenantResolver, TenantSite, decide_host_redirect
-from origin.web.context import current_services
+from origin.web.context import SERVICES_KEY, current_services
 from storefront.rendering import ThemeRenderer
 from storefront.views import PageMeta, ShopView, build_shop
 
@@ -35,9 +35,14 @@ class Halt(Exception):
 
 
 def resolver() -> TenantResolver:
-    extensions = current_app.extensions
+    return app_resolver(current_app)
+
+
+def app_resolver(app) -> TenantResolver:
+    """The app's one resolver (its LRU is shared by handlers and the ASGI fast path)."""
+    extensions = app.extensions
     if RESOLVER_KEY not in extensions:
-        extensions[RESOLVER_KEY] = TenantResolver(current_services(), load_templates=select_theme_templates)
+        extensions[RESOLVER_KEY] = TenantResolver(extensions[SERVICES_KEY], load_templates=select_theme_templates)
     return extensions[RESOLVER_KEY]
 
 

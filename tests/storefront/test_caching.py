@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from decimal import Decimal
 
-import sqlalchemy as sa
+import pytest
 
 from origin.catalog.actions import do_update_product, do_update_variant
 from origin.db import products
 from origin.invalidation import publish_purge
+from origin.services import open_services
+from origin.web.local_cache import LocalPages, LocalVersions
+from origin.tenancy.actions import do_issue_api_token
+from tests.factories import make_product, make_tenant
 from tests.storefront.conftest import count_queries, get, parse_html, texts
 from tests.storefront.shops import two_shops
 
@@ -141,4 +147,51 @@ async def test_hit_is_identical_on_repeat_and_price_decimal_is_exact(services, c
 
     assert first == second
     assert acme.shirt.variants[0].price == Decimal("1234.5000")
-    assert sa is not None
+
+
+@pytest.mark.parametrize("backend", ["servers"], indirect=True)
+async def test_another_processes_purge_reaches_remembered_versions(services, settings):
+    tenant = await make_tenant(services)
+    async with open_services(settings, with_analytics=False) as other_process:
+        versions = LocalVersions(other_process, ttl=60)
+        remembered = await versions.get(tenant.id)
+        listener = asyncio.create_task(versions.listen())
+        await asyncio.sleep(0.2)  # subscribed
+        await make_product(services, tenant.id)  # this process writes and publishes its purge
+        for _ in range(200):
+            if tenant.id not in versions._versions:
+                break
+            await asyncio.sleep(0.01)
+        current = await versions.get(tenant.id)
+        listener.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await listener
+
+    assert (remembered, current) == (0, 1)
+
+
+def test_local_pages_stay_within_their_byte_budget():
+    pages = LocalPages(max_bytes=1600)
+
+    for number in range(20):
+        pages.put(f"k{number}", number, 100)
+
+    assert pages.get("k3") is None
+    assert pages.get("k19") == 19
+    assert pages._bytes == 1600
+
+
+async def test_price_change_through_the_seller_api_shows_on_the_next_request(services, client):
+    acme, _ = await two_shops(services)
+    token = (await do_issue_api_token(services, acme.tenant.id)).token
+    _, before = await get(client, acme.host, "/products/linen-shirt")
+
+    response = await client.patch(
+        f"/api/v1/products/{acme.shirt.id}/variants/{acme.shirt.variants[0].id}",
+        json={"price": "15.00"}, headers={"Host": "localhost", "Authorization": f"Bearer {token}"},
+    )
+    _, after = await get(client, acme.host, "/products/linen-shirt")
+
+    assert response.status_code == 200
+    assert texts(parse_html(before), ".//span[@data-price]") == ["$1,234.50"]
+    assert texts(parse_html(after), ".//span[@data-price]") == ["$15.00"]

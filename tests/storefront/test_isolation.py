@@ -98,3 +98,20 @@ async def test_cookies_do_not_change_a_cacheable_page(services, client):
 
     assert with_cookie == plain
     assert "Set-Cookie" not in response.headers
+
+
+async def test_hostile_input_never_causes_a_server_error(services, client):
+    acme, _ = await two_shops(services)
+    paths = [
+        "/collections/summer?price_min=NaN", "/collections/summer?price_min=1e999999", "/collections/summer?price_min=-0",
+        "/collections/summer?price_max=Infinity", "/collections/summer?cursor=" + "A" * 600, "/collections/summer?sort[]=x",
+        "/collections/all?sort=manual", "/collections/summer?cursor=W10", "/collections/summer?cursor=WyJ4IiwxXQ",
+        "/products/linen-shirt?variant=99999999999999999999", "/products/linen-shirt?variant=1%00",
+        "/products/%2e%2e", "/products/%F0%9F%98%80", "/collections/%00", "/search?q=" + "%25" * 300,
+        "/search?q=%00%27%22%3C", "/search?q=a&cursor=%ff", "/search?q=x%ZZ", "/sitemap.xml?x=1", "/products/" + "a" * 400,
+    ]
+    for path in paths:
+        response = await client.get(path, headers={"Host": acme.host})
+
+        assert response.status_code in (200, 400, 404), (path, response.status_code)
+        assert response.headers["Content-Type"].startswith(("text/html", "application/xml")), path

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from xml.etree import ElementTree
 
 from origin.catalog.inputs import NewVariant
 from tests.factories import make_product
@@ -200,8 +201,6 @@ async def test_sitemap_and_robots_use_the_database_host(services, client):
     _, robots = await get(client, acme.host, "/robots.txt")
 
     assert response.headers["Content-Type"] == "application/xml; charset=utf-8"
-    from xml.etree import ElementTree
-
     locs = [e.text for e in ElementTree.fromstring(sitemap).iter("{http://www.sitemaps.org/schemas/sitemap/0.9}loc")]
     assert locs == [
         "https://acme.localhost:8443/",

@@ -1,0 +1,162 @@
+"""Host -> tenant: normalization, platform subdomains, custom domains, the caches, invalidation."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import pytest
+
+from origin.db import domains
+from origin.invalidation import TENANCY_CHANNEL
+from origin.tenancy.actions import do_suspend_tenant
+from origin.tenancy.resolution import (
+    HOST_REDIRECT_HOOKS_KEY,
+    MalformedHost,
+    TenantResolver,
+    listening,
+    normalize_host,
+)
+from tests.factories import make_tenant
+from tests.storefront.conftest import count_queries, get, parse_html, texts
+from tests.storefront.shops import two_shops
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("acme.localhost", "acme.localhost"),
+        ("ACME.LocalHost:8000", "acme.localhost"),
+        ("acme.localhost.", "acme.localhost"),
+        ("shop.example.com.:443", "shop.example.com"),
+        ("Café.Example", "xn--caf-dma.example"),
+        ("xn--caf-dma.example", "xn--caf-dma.example"),
+        ("[::1]:8000", "[::1]"),
+    ],
+)
+def test_normalize_host(raw, expected):
+    assert normalize_host(raw) == expected
+
+
+@pytest.mark.parametrize(
+    "raw", ["", None, "a b.com", "a..b", "-a.com", "a-.com", "under_score.com", "a.com:65536", "a.com:x", "xn--zz.com", "[::1", "a" * 64 + ".com", "é" * 300]
+)
+def test_malformed_hosts(raw):
+    with pytest.raises(MalformedHost):
+        normalize_host(raw)
+
+
+async def add_domain(services, tenant_id: int, hostname: str, *, status: str = "active", is_primary: bool = False) -> None:
+    async with services.db.begin() as conn:
+        await conn.execute(domains.insert().values(
+            tenant_id=tenant_id, hostname=hostname, status=status, is_primary=is_primary, verification_token="t" * 32,
+        ))
+
+
+async def test_platform_subdomain_and_active_custom_domain(services):
+    acme = await make_tenant(services, slug="acme", name="Acme")
+    other = await make_tenant(services, slug="other", name="Other")
+    await add_domain(services, acme.id, "shop.acme.example", is_primary=True)
+    await add_domain(services, other.id, "pending.other.example", status="pending")
+    resolver = TenantResolver(services)
+
+    _, by_slug = await resolver.resolve("acme.localhost")
+    _, by_domain = await resolver.resolve("SHOP.acme.example:443")
+    _, pending = await resolver.resolve("pending.other.example")
+    _, apex = await resolver.resolve("localhost")
+    _, nested = await resolver.resolve("x.acme.localhost")
+
+    assert by_slug.tenant.id == acme.id and by_domain.tenant.id == acme.id
+    assert by_slug.canonical_host == "shop.acme.example"  # the primary domain, from the database
+    assert by_slug.base_url == "https://shop.acme.example:8443"
+    assert pending is None and apex is None and nested is None
+
+
+async def test_canonical_host_without_a_custom_domain_is_the_platform_subdomain(services):
+    settings = services.settings.replace(public_scheme="https", https_port=443, platform_domain="zelly.shop")
+    services.settings = settings
+    tenant = await make_tenant(services, slug="kyoto", name="Kyoto")
+
+    _, site = await TenantResolver(services).resolve("kyoto.zelly.shop")
+
+    assert site.tenant.id == tenant.id
+    assert site.base_url == "https://kyoto.zelly.shop"
+
+
+async def test_lru_then_shared_cache_then_database(services):
+    await make_tenant(services, slug="acme", name="Acme")
+    first_process, second_process = TenantResolver(services), TenantResolver(services)
+
+    with count_queries(services) as cold:
+        await first_process.resolve("acme.localhost")
+    with count_queries(services) as lru:
+        await first_process.resolve("acme.localhost:8000")
+    with count_queries(services) as shared:
+        _, site = await second_process.resolve("acme.localhost")
+
+    assert cold.count == 2  # tenant by slug, primary domain (no template loader given)
+    assert lru.count == 0
+    assert shared.count == 0
+    assert site.tenant.slug == "acme"
+
+
+async def test_negative_answers_are_cached(services):
+    resolver = TenantResolver(services)
+
+    with count_queries(services) as cold:
+        await resolver.resolve("ghost.localhost")
+    with count_queries(services) as again:
+        _, site = await TenantResolver(services).resolve("ghost.localhost")
+
+    assert cold.count == 1
+    assert again.count == 0
+    assert site is None
+
+
+async def test_tenancy_message_drops_cached_answers(services):
+    tenant = await make_tenant(services, slug="acme", name="Acme")
+    resolver = TenantResolver(services)
+    _, before = await resolver.resolve("acme.localhost")
+
+    async with listening(resolver):
+        await do_suspend_tenant(services, tenant.id)  # publishes on TENANCY_CHANNEL after commit
+        for _ in range(100):
+            if "acme.localhost" not in resolver._lru:
+                break
+            await asyncio.sleep(0.01)
+        _, after = await resolver.resolve("acme.localhost")
+
+    assert before.tenant.is_active
+    assert not after.tenant.is_active
+
+
+async def test_malformed_tenancy_messages_are_ignored(services):
+    await make_tenant(services, slug="acme", name="Acme")
+    resolver = TenantResolver(services)
+    await resolver.resolve("acme.localhost")
+
+    async with listening(resolver):
+        await services.broadcast.publish(TENANCY_CHANNEL, "not json")
+        await services.broadcast.publish(TENANCY_CHANNEL, json.dumps({"tenant_id": 999}))
+        await asyncio.sleep(0.05)
+
+    assert "acme.localhost" in resolver._lru
+
+
+async def test_redirect_hook_runs_before_the_unknown_host_404(services, client):
+    acme, _ = await two_shops(services)
+    seen = []
+
+    async def apex_to_www(host, site):
+        seen.append((host, site.tenant.id if site else None))
+        return "https://www.acme.example" if host == "acme.example" else None
+
+    services.extras[HOST_REDIRECT_HOOKS_KEY] = [apex_to_www]
+    redirected, _ = await get(client, "acme.example", "/products/mug?variant=3")
+    normal, html = await get(client, acme.host, "/products/mug")
+
+    assert redirected.status_code == 301
+    assert redirected.headers["Location"] == "https://www.acme.example/products/mug?variant=3"
+    assert normal.status_code == 200
+    assert texts(parse_html(html), ".//h1") == ["Acme Mug"]
+    assert seen == [("acme.example", None), ("acme.localhost", acme.tenant.id)]
