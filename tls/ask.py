@@ -39,7 +39,7 @@ Loader = Callable[[], Awaitable[Iterable[str]]]
 
 DEFAULT_REFRESH_SECONDS = 10.0
 NEGATIVE_CACHE_SIZE = 50_000
-# Names kept for a removed domain's "410 Gone": bounded, newest kept.
+# Removed names remembered for "410 Gone": bounded, newest kept.
 TOMBSTONE_SIZE = 10_000
 RECENT_ASKS = 256
 
@@ -129,7 +129,7 @@ class AllowList:
         return self._allowed is not None and hostname in self._allowed
 
     def was_removed(self, hostname: str) -> bool:
-        """Once served, no longer: the origin answers 410 Gone rather than 404."""
+        """Removed by its store (forget()) and not served again since: the origin answers 410 Gone."""
         return hostname in self._tombstones
 
     @property
@@ -161,18 +161,19 @@ class AllowList:
         """Deny ``hostname`` at once in this process (a removal), ahead of the next refresh."""
         self._forget_sequence += 1
         self._forgotten[hostname] = self._forget_sequence
+        # Only an explicit removal leaves a tombstone: a name that drops out of the set
+        # because its store was suspended is the storefront's 503, not a 410.
+        self._tombstones[hostname] = None
+        self._tombstones.move_to_end(hostname)
+        while len(self._tombstones) > TOMBSTONE_SIZE:
+            self._tombstones.popitem(last=False)
         if self._allowed is not None and hostname in self._allowed:
             self._replace(self._allowed - {hostname})
 
     def _replace(self, names: frozenset[str]) -> None:
         previous = self._allowed or frozenset()
-        for gone in previous - names:
-            self._tombstones[gone] = None
-            self._tombstones.move_to_end(gone)
         for back in names & self._tombstones.keys():
             del self._tombstones[back]
-        while len(self._tombstones) > TOMBSTONE_SIZE:
-            self._tombstones.popitem(last=False)
         self._allowed = names
         self.loaded_at = time.monotonic()
         if names - previous:
