@@ -131,6 +131,7 @@ async def open_services(settings: Settings, *, with_analytics: bool = True) -> A
     redis_client: aioredis.Redis | None = None
     http = httpx.AsyncClient(timeout=OUTBOUND_TIMEOUT, follow_redirects=False)
     analytics = None
+    cache: BaseCache | None = None
     try:
         try:
             async with engine.connect() as conn:
@@ -151,16 +152,22 @@ async def open_services(settings: Settings, *, with_analytics: bool = True) -> A
         broadcast: Broadcast = RedisBroadcast(redis_client) if redis_client else MemoryBroadcast()
         if with_analytics:
             analytics = await asyncio.to_thread(open_analytics, settings)
+        cache = make_cache(settings)
         yield Services(
             settings=settings,
             db=engine,
-            cache=make_cache(settings),
+            cache=cache,
             broadcast=broadcast,
             http=http,
             redis=redis_client,
             analytics=analytics,
         )
     finally:
+        if isinstance(cache, RedisCache):
+            # aiocache's close() calls redis-py's deprecated close(); close the client directly.
+            await cache.client.aclose()
+        elif cache is not None:
+            await cache.close()
         await http.aclose()
         if redis_client is not None:
             await redis_client.aclose()
