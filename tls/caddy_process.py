@@ -81,19 +81,19 @@ class CaddyOptions:
 
     def environment(self) -> dict[str, str]:
         environment = {
-            "ZELLY_CADDY_ADMIN": self.admin_address,
-            "ZELLY_CADDY_BIND": self.bind_host,
+            "CADDY_ADMIN": self.admin_address,
+            "CADDY_BIND": self.bind_host,
             "ZELLY_HTTP_PORT": str(self.http_port),
             "ZELLY_HTTPS_PORT": str(self.https_port),
-            "ZELLY_CADDY_REDIRECT_PORT": "" if self.https_port == 443 else f":{self.https_port}",
-            "ZELLY_CADDY_STORAGE": str(Path(self.storage_dir).resolve()),
-            "ZELLY_CADDY_ASK_URL": self.ask_url,
-            "ZELLY_CADDY_UPSTREAM": self.upstream,
-            "ZELLY_CADDY_ISSUER": self.issuer,
+            "CADDY_REDIRECT_PORT": "" if self.https_port == 443 else f":{self.https_port}",
+            "CADDY_STORAGE": str(Path(self.storage_dir).resolve()),
+            "CADDY_ASK_URL": self.ask_url,
+            "CADDY_UPSTREAM": self.upstream,
+            "CADDY_ISSUER": self.issuer,
             "ZELLY_ACME_EMAIL": self.acme_email,
         }
         if self.acme_directory:
-            environment["ZELLY_ACME_CA"] = self.acme_directory
+            environment["CADDY_ACME_CA"] = self.acme_directory
         return environment
 
 

@@ -43,14 +43,16 @@ async def acquire_allow_list(services: Services) -> AllowList:
     """Load the allow-list (once per process) and keep it fresh until the last release."""
     runner = services.extras.get(_RUNNER_KEY)
     if runner is None:
+        # Registered before the first await: the public and internal apps start concurrently.
         allow_list = make_allow_list(services)
-        await allow_list.refresh()  # serve from a loaded set from the first request on
-        task = asyncio.create_task(_run(services, allow_list), name="tls-allow-list")
-        runner = services.extras[_RUNNER_KEY] = {"task": task, "users": 0}
+        loaded = asyncio.ensure_future(allow_list.refresh())  # serve from a loaded set from the first request on
+        runner = services.extras[_RUNNER_KEY] = {"loaded": loaded, "task": None, "users": 0}
         services.extras[ALLOW_LIST_KEY] = allow_list
         services.extras.setdefault(REMOVAL_HOOKS_KEY, []).append(allow_list.forget)
         services.extras.setdefault(ACTIVATION_HOOKS_KEY, []).append(allow_list.refresh)
+        runner["task"] = asyncio.create_task(_run(services, allow_list), name="tls-allow-list")
     runner["users"] += 1
+    await asyncio.shield(runner["loaded"])
     return services.extras[ALLOW_LIST_KEY]
 
 
