@@ -97,7 +97,7 @@ async def which_store() -> Response:
 
 
 def _refuse(status: int, code: str, message: str) -> Response:
-    if wants_json():
+    if wants_json() or request.path.startswith("/.well-known/zelly/"):
         return json_error(status, code, message)
     return Response(
         f"<!doctype html><title>{status}</title><h1>{message}</h1>\n",
