@@ -112,10 +112,7 @@ class CaddyAdmin:
         Caddy keeps a loaded certificate in memory until it restarts; deleting the
         files stops it coming back after a restart and stops renewals.
         """
-        removed: list[Path] = []
-        for stored in await self.stored_certificates(hostname):
-            removed += await asyncio.to_thread(_remove_files, stored.files)
-        return removed
+        return await asyncio.to_thread(delete_stored_certificate, await self.storage_root(), hostname)
 
     # -- plumbing
 
@@ -129,6 +126,14 @@ class CaddyAdmin:
             return await self._client.request(method, f"{self.admin_url}{path}", **kwargs)
         except httpx.TransportError as error:
             raise CaddyAdminError(f"cannot reach Caddy's admin API at {self.admin_url}: {type(error).__name__}") from None
+
+
+def delete_stored_certificate(storage_root: Path, hostname: str) -> list[Path]:
+    """The same deletion straight from a storage directory (Caddy need not run)."""
+    removed: list[Path] = []
+    for stored in _find_certificates(Path(storage_root), hostname):
+        removed += _remove_files(stored.files)
+    return removed
 
 
 def _find_certificates(root: Path, hostname: str) -> list[StoredCertificate]:

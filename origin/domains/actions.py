@@ -11,10 +11,12 @@ and only a merchant's "verify" request checks it again.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import logging
 import secrets
+from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -27,7 +29,7 @@ from origin.domains.models import ACTIVE, FAILED, PENDING, CustomDomain, Removed
 from origin.errors import ErrorKind
 from origin.invalidation import TENANCY_CHANNEL, publish_purge, publish_tenant_change
 from origin.services import Services
-from tls.caddy import CaddyAdmin, CaddyAdminError
+from tls.caddy import CaddyAdmin, CaddyAdminError, delete_stored_certificate
 from tls.hostnames import HostnameError, validate_custom_domain
 from tls.verification import DomainVerifier, VerificationResult
 
@@ -257,5 +259,8 @@ async def _delete_certificate(services: Services, hostname: str) -> int | None:
     try:
         return len(await admin.delete_certificate(hostname))
     except CaddyAdminError as error:
+        local_storage = Path(services.settings.data_dir) / "caddy"
+        if (local_storage / "certificates").is_dir():  # Caddy is down, but its storage is ours (zelly dev)
+            return len(await asyncio.to_thread(delete_stored_certificate, local_storage, hostname))
         log.warning("certificate files of removed domain %s not deleted: %s", hostname, error)
         return None
