@@ -18,10 +18,11 @@ import ipaddress
 
 from quart import Blueprint, Response, jsonify, request
 
-from origin.domains.serving import acquire_allow_list, current_allow_list, release_allow_list
+from origin.domains.serving import current_allow_list
 from origin.tenancy import queries as tenancy_queries
 from origin.web.context import current_services
 from origin.web.errors import json_error, wants_json
+from origin.web.tls_ask import keep_allow_list_running
 from tls.hostnames import HostnameError, normalize_hostname, platform_subdomain_slug
 
 blueprint = Blueprint("domain_guard", __name__)
@@ -30,14 +31,7 @@ SNI_HEADER = "X-Zelly-SNI"
 LOOPBACK_NETWORKS = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
 
 
-@blueprint.before_app_serving
-async def start_allow_list() -> None:
-    await acquire_allow_list(current_services())
-
-
-@blueprint.after_app_serving
-async def stop_allow_list() -> None:
-    await release_allow_list(current_services())
+keep_allow_list_running(blueprint)
 
 
 def is_trusted_peer(remote_addr: str | None, trusted_proxies: tuple[str, ...]) -> bool:

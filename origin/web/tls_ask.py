@@ -35,14 +35,19 @@ def install_fast_path(state) -> None:
     app.asgi_app = AskFastPath(app, app.asgi_app)  # type: ignore[method-assign]
 
 
-@blueprint.before_app_serving
-async def start_allow_list() -> None:
-    await acquire_allow_list(current_services())
+def keep_allow_list_running(owner: Blueprint) -> None:
+    """Hold the process's allow-list while the app registering ``owner`` serves (shared, refcounted)."""
+
+    @owner.before_app_serving
+    async def start_allow_list() -> None:
+        await acquire_allow_list(current_services())
+
+    @owner.after_app_serving
+    async def stop_allow_list() -> None:
+        await release_allow_list(current_services())
 
 
-@blueprint.after_app_serving
-async def stop_allow_list() -> None:
-    await release_allow_list(current_services())
+keep_allow_list_running(blueprint)
 
 
 @blueprint.get(ASK_PATH)
