@@ -19,12 +19,20 @@ from quart import Quart
 
 from origin.services import Services, open_services
 from origin.settings import Settings
-from origin.web import domain_guard, domains, health, media, tls_ask
+from origin.web import cart, domain_guard, domains, health, media, storefront, tls_ask
 from origin.web.context import SERVICES_KEY
 from origin.web.errors import register_error_handlers
 
 # Blueprints of the public app, in registration order. Each feature adds its line.
-PUBLIC_BLUEPRINTS = (health.blueprint, media.blueprint, domain_guard.blueprint, domains.blueprint)
+# domain_guard first: its 421/410 checks run before the storefront resolves the tenant.
+PUBLIC_BLUEPRINTS = (
+    health.blueprint,
+    media.blueprint,
+    domain_guard.blueprint,
+    storefront.blueprint,
+    cart.blueprint,
+    domains.blueprint,
+)
 
 # Blueprints of the internal app.
 INTERNAL_BLUEPRINTS = (health.blueprint, tls_ask.blueprint)
