@@ -1,17 +1,16 @@
-"""Which host should answer: the pure redirect decision the storefront calls before rendering.
+"""Which host should answer: the pure redirect decision, and the hook the storefront calls.
 
 A tenant with a primary custom domain is served there only: its other active
 custom domains (the apex/www twin, an old name) and its platform subdomain
-answer ``308`` to the primary, keeping path and query. Without a primary, every
-host serves. The seller API, webhooks and the ask hook never redirect: call
-this for storefront routes only.
+answer a redirect to the primary, keeping path and query. Without a primary,
+every host serves. The seller API, webhooks and the ask hook never redirect:
+the storefront asks only for its own routes.
 
-Usage in the storefront, after Host -> tenant resolution::
-
-    hosts = await domain_queries_cached(tenant)        # a TenantHosts, cached with the tenant
-    target = canonical_host(hosts, request_host)
-    if target:
-        return redirect(redirect_url(target, raw_path, raw_query, scheme=..., port=...), 308)
+The storefront (origin/web/storefront_site.py) calls
+``decide_host_redirect(services, host, site)`` after resolving the tenant; the
+hook :func:`install_host_redirects` registers answers it from the resolved
+``TenantSite`` alone (no query): the site's canonical host *is* the primary
+domain when one exists.
 """
 
 from __future__ import annotations
@@ -23,6 +22,8 @@ from urllib.parse import quote
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from origin.domains.queries import select_active_hostnames
+from origin.services import Services
+from origin.tenancy.resolution import HOST_REDIRECT_HOOKS_KEY, TenantSite
 
 # Characters that may stay as they are in a path or query (RFC 3986 pchar plus "/" and "?"),
 # "%" included so an already-encoded request is not encoded twice.
@@ -65,3 +66,27 @@ def redirect_url(host: str, path: str, query: str | bytes = "", *, scheme: str =
     path = "/" + quote(path, safe=_SAFE_PATH).lstrip("/")  # never "//evil.example": that reads as a host
     url = f"{scheme}://{authority}{path}"
     return f"{url}?{quote(query, safe=_SAFE_QUERY)}" if query else url
+
+
+def redirect_for_site(host: str, site: TenantSite | None, platform_domain: str) -> str | None:
+    """The base URL to redirect ``host`` to (the primary domain's), or None to serve it."""
+    if site is None:
+        return None
+    own_platform_host = f"{site.tenant.slug}.{platform_domain}"
+    primary = None if site.canonical_host == own_platform_host else site.canonical_host
+    # The resolver only hands back a site for the tenant's platform host or one of its active domains.
+    active = frozenset() if host == own_platform_host else frozenset({host})
+    target = canonical_host(TenantHosts(own_platform_host, primary, active | ({primary} if primary else set())), host)
+    return site.base_url if target else None
+
+
+def install_host_redirects(services: Services) -> None:
+    """Register the domains feature's redirect hook (idempotent: both apps may call it)."""
+    hooks = services.extras.setdefault(HOST_REDIRECT_HOOKS_KEY, [])
+    if not any(getattr(hook, "is_domains_redirect", False) for hook in hooks):
+
+        async def hook(host: str, site: TenantSite | None) -> str | None:
+            return redirect_for_site(host, site, services.settings.platform_domain)
+
+        hook.is_domains_redirect = True  # type: ignore[attr-defined]
+        hooks.append(hook)

@@ -12,6 +12,7 @@ import concurrent.futures
 import socket
 import ssl
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import AsyncIterator
 
@@ -32,6 +33,27 @@ from tls.caddy import CaddyAdmin
 from tls.caddy_process import CaddyProcess, local_root_certificate, options_from_settings
 
 PROBE = "/.well-known/zelly/domain"
+
+
+def page_title(html: bytes) -> str:
+    class Title(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.inside, self.text = False, ""
+
+        def handle_starttag(self, tag, attrs) -> None:
+            self.inside = tag == "title"
+
+        def handle_endtag(self, tag) -> None:
+            self.inside = False
+
+        def handle_data(self, data) -> None:
+            if self.inside:
+                self.text += data
+
+    parser = Title()
+    parser.feed(html.decode())
+    return parser.text.strip()
 
 
 def free_port() -> int:
@@ -129,10 +151,13 @@ async def test_active_domain_gets_a_certificate_chaining_to_the_local_root(stack
     await stack.active_domain(tenant_id, "shop.example.test")
 
     response = await stack.get("shop.example.test")
+    home = await stack.get("shop.example.test", path="/")
 
     assert response.sans == ("shop.example.test",)
     assert response.status == 200
     assert response.json() == {"hostname": "shop.example.test", "kind": "custom_domain", "store": "acme"}
+    assert home.status == 200
+    assert page_title(home.body).startswith("Acme")
     assert stack.allow_list.stats.asks_for("shop.example.test") >= 1
 
 
