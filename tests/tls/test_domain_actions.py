@@ -153,3 +153,27 @@ async def test_a_removal_in_another_process_is_denied_at_once(services, dns_serv
         assert before == 200
         assert allow_list.decide("shop.example.test").status == 404
         assert allow_list.was_removed("shop.example.test") is True
+
+
+async def test_the_background_job_verifies_due_domains_until_stopped(services, dns_server) -> None:
+    from origin.domains.periodic import periodic_verifier
+
+    tenant_id, _ = await make_tenant(services, "acme")
+    domain = await actions.do_add_domain(services, tenant_id, "shop.example.test")
+    async with services.db.begin() as conn:  # due now
+        await conn.execute(domains.update().where(domains.c.id == domain.id).values(next_check_at=utcnow()))
+    dns_server.serve(pointed_at_platform({"shop.example.test": domain.verification_token}))
+    stop = asyncio.Event()
+
+    job = asyncio.create_task(periodic_verifier(services, interval=0.05)(stop))
+    for _ in range(100):
+        async with services.db.connect() as conn:
+            status = (await queries.select_domain(conn, tenant_id, domain.id)).status
+        if status == "active":
+            break
+        await asyncio.sleep(0.02)
+    stop.set()
+    await asyncio.wait_for(job, timeout=2)
+
+    assert status == "active"
+    assert job.done() and job.exception() is None
