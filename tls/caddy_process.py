@@ -69,6 +69,8 @@ class CaddyOptions:
     https_port: int = 8443
     acme_email: str = ""  # empty: Caddy's internal CA; set: ACME
     acme_directory: str = ""  # empty: Let's Encrypt production
+    # A private ACME CA's root (pebble in tests): Caddy (Go) trusts SSL_CERT_FILE instead of the system roots.
+    trusted_ca_file: Path | None = None
     caddyfile: Path = REPO_CADDYFILE
 
     @property
@@ -94,6 +96,8 @@ class CaddyOptions:
         }
         if self.acme_directory:
             environment["CADDY_ACME_CA"] = self.acme_directory
+        if self.trusted_ca_file is not None:
+            environment["SSL_CERT_FILE"] = str(Path(self.trusted_ca_file).resolve())
         return environment
 
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
+import dataclasses
 import socket
 import ssl
 from dataclasses import dataclass
@@ -30,7 +32,7 @@ from tests.tls.factories import make_tenant, pointed_at_platform
 from tests.tls.tls_client import https_get, openssl_handshake
 from tls.ask import AllowList
 from tls.caddy import CaddyAdmin
-from tls.caddy_process import CaddyProcess, local_root_certificate, options_from_settings
+from tls.caddy_process import CaddyOptions, CaddyProcess, local_root_certificate, options_from_settings
 
 PROBE = "/.well-known/zelly/domain"
 
@@ -100,6 +102,10 @@ class Stack:
         async with CaddyAdmin(self.services.settings.caddy_admin_url) as admin:
             return await admin.stored_certificates(hostname)
 
+    async def caddy_config(self) -> dict:
+        async with CaddyAdmin(self.services.settings.caddy_admin_url) as admin:
+            return await admin.config()
+
     async def active_domain(self, tenant_id: int, hostname: str) -> int:
         """Add and verify ``hostname`` through the real DNS check."""
         domain = await actions.do_add_domain(self.services, tenant_id, hostname)
@@ -109,8 +115,9 @@ class Stack:
         return domain.id
 
 
-@pytest.fixture
-async def stack(services: Services, dns_server: DnsServer) -> AsyncIterator[Stack]:
+@contextlib.asynccontextmanager
+async def running_stack(services: Services, dns_server: DnsServer, options: CaddyOptions) -> AsyncIterator[Stack]:
+    """The origin's two apps under hypercorn and a Caddy in front of them, on the settings' loopback ports."""
     settings = services.settings
     stop = asyncio.Event()
     public = create_app(settings, services=services)
@@ -119,7 +126,7 @@ async def stack(services: Services, dns_server: DnsServer) -> AsyncIterator[Stac
         asyncio.create_task(serve(app, hypercorn_config(bind), shutdown_trigger=stop.wait))
         for app, bind in ((public, settings.origin_bind), (internal, settings.internal_bind))
     ]
-    caddy = CaddyProcess(options_from_settings(settings))
+    caddy = CaddyProcess(options)
     try:
         await _wait_for_port(settings.internal_bind)
         await _wait_for_port(settings.origin_bind)
@@ -130,6 +137,12 @@ async def stack(services: Services, dns_server: DnsServer) -> AsyncIterator[Stac
         await asyncio.to_thread(caddy.stop)
         stop.set()
         await asyncio.gather(*servers, return_exceptions=True)
+
+
+@pytest.fixture
+async def stack(services: Services, dns_server: DnsServer) -> AsyncIterator[Stack]:
+    async with running_stack(services, dns_server, options_from_settings(services.settings)) as running:
+        yield running
 
 
 async def _wait_for_port(bind: str) -> None:
@@ -270,3 +283,37 @@ async def test_removed_domain_is_refused_while_caddy_still_holds_its_certificate
     assert after.fingerprint == before.fingerprint
     assert after.status == 410
     assert stored == []
+
+
+async def test_acme_path_against_pebble(services: Services, dns_server: DnsServer, tmp_path: Path) -> None:
+    """Production's issuer: ACME with an account email, here against Debian's pebble test CA on loopback."""
+    from tests.tls.dnsmasq import Records
+    from tests.tls.pebble import Pebble
+
+    settings = services.settings.replace(acme_email="ops@zelly.test")
+    pebble = Pebble(tmp_path, http_port=settings.http_port, tls_port=settings.https_port, dns_server=dns_server.address)
+    try:
+        options = dataclasses.replace(
+            options_from_settings(settings), acme_directory=pebble.directory_url, trusted_ca_file=pebble.listener_ca
+        )
+        async with running_stack(services, dns_server, options) as acme_stack:
+            tenant_id, _ = await make_tenant(services, "acme")
+            await acme_stack.active_domain(tenant_id, "shop.example.test")
+            records = Records(zones=("example.test",))
+            records.hosts["shop.example.test"] = ["127.0.0.1"]  # pebble validates the challenge against this Caddy
+            dns_server.serve(records)
+            pebble_root = await asyncio.to_thread(pebble.issuing_root)
+
+            response = await asyncio.to_thread(https_get, acme_stack.https_port, "shop.example.test", pebble_root, path=PROBE)
+            stored = await acme_stack.stored_certificates("shop.example.test")
+            config = await acme_stack.caddy_config()
+    finally:
+        pebble.stop()
+
+    assert response.sans == ("shop.example.test",)
+    assert response.json()["store"] == "acme"
+    assert [certificate.issuer_key for certificate in stored] == [f"127.0.0.1-{pebble.port}-dir"]
+    issuers = config["apps"]["tls"]["automation"]["policies"][0]["issuers"]
+    assert [(issuer["module"], issuer["email"], issuer["ca"]) for issuer in issuers] == [
+        ("acme", "ops@zelly.test", pebble.directory_url)
+    ]
