@@ -45,6 +45,15 @@ def domain_json(domain: CustomDomain, settings) -> dict:
     }
 
 
+MAX_ID = 2**63 - 1  # BIGINT; a larger id in the URL must be a 404, not a driver overflow
+
+
+def _domain_id(domain_id: int) -> int:
+    if domain_id > MAX_ID:
+        raise unknown_domain(domain_id)
+    return domain_id
+
+
 def _iso(value) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value else None
 
@@ -87,7 +96,7 @@ async def add_domain():
 async def show_domain(domain_id: int):
     services = current_services()
     async with services.db.connect() as conn:
-        domain = await queries.select_domain(conn, api_tenant().id, domain_id)
+        domain = await queries.select_domain(conn, api_tenant().id, _domain_id(domain_id))
     if domain is None:
         raise unknown_domain(domain_id)
     return _no_store(jsonify(domain_json(domain, services.settings)))
@@ -97,7 +106,7 @@ async def show_domain(domain_id: int):
 @require_api_tenant
 async def verify_domain(domain_id: int):
     services = current_services()
-    domain = await actions.do_verify_domain(services, api_tenant().id, domain_id)
+    domain = await actions.do_verify_domain(services, api_tenant().id, _domain_id(domain_id))
     return _no_store(jsonify(domain_json(domain, services.settings)))
 
 
@@ -105,14 +114,14 @@ async def verify_domain(domain_id: int):
 @require_api_tenant
 async def make_primary(domain_id: int):
     services = current_services()
-    domain = await actions.do_set_primary_domain(services, api_tenant().id, domain_id)
+    domain = await actions.do_set_primary_domain(services, api_tenant().id, _domain_id(domain_id))
     return _no_store(jsonify(domain_json(domain, services.settings)))
 
 
 @blueprint.delete("/<int:domain_id>")
 @require_api_tenant
 async def remove_domain(domain_id: int):
-    removed = await actions.do_remove_domain(current_services(), api_tenant().id, domain_id)
+    removed = await actions.do_remove_domain(current_services(), api_tenant().id, _domain_id(domain_id))
     return _no_store(
         jsonify(
             {

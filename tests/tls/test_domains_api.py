@@ -208,3 +208,15 @@ async def test_remove_stops_serving_at_once(services, dns_server) -> None:
     assert gone.status_code == 404
     assert await catalog_version(services, tenant_id) == version_before + 2  # tenant change + host purge
     assert allow_list is not None and allow_list.was_removed("shop.example.test")
+
+
+@pytest.mark.parametrize("path", ["/api/v1/domains/99999999999999999999999", "/api/v1/domains/abc", "/api/v1/domains/-1"])
+async def test_odd_ids_are_404_not_500(services, path: str) -> None:
+    _, headers = await make_tenant(services, "acme")
+    async with running_apps(services) as (public, _):
+
+        shown = await public.get(path, headers=headers)
+        verified = await public.post(f"{path}/verify", headers=headers)
+        removed = await public.delete(path, headers=headers)
+
+    assert (shown.status_code, verified.status_code, removed.status_code) == (404, 404, 404)
