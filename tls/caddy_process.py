@@ -158,15 +158,25 @@ class CaddyProcess:
                 if self._process is None or self._process.poll() is not None:
                     raise CaddyError(f"caddy exited during start-up; see {self.log_path}:\n{self.log_tail()}")
                 try:
-                    if client.get(f"{self.options.admin_url}/config/").status_code == 200 and _port_open(
-                        self.options.bind_host, self.options.https_port
-                    ):
+                    reply = client.get(f"{self.options.admin_url}/config/")
+                    if reply.status_code == 200 and _port_open(self.options.bind_host, self.options.https_port):
+                        self._check_is_ours(reply.json())
                         return
                 except httpx.TransportError:
                     pass
                 time.sleep(0.05)
         self.stop()
         raise CaddyError(f"caddy was not ready after {timeout:.0f}s; see {self.log_path}:\n{self.log_tail()}")
+
+    def _check_is_ours(self, config: dict) -> None:
+        # Another Caddy already on the admin port would answer too: ours reports our storage.
+        root = (config.get("storage") or {}).get("root")
+        if root != str(Path(self.options.storage_dir).resolve()):
+            self.stop()
+            raise CaddyError(
+                f"another Caddy answers on {self.options.admin_address} (storage {root!r}); "
+                "stop it or set ZELLY_CADDY_ADMIN_URL to a free port"
+            )
 
     def stop(self) -> None:
         if self._process is None:

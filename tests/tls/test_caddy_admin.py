@@ -148,3 +148,17 @@ def test_storage_names_match_caddys() -> None:
     assert storage_safe_name("Shop.Example.com") == "shop.example.com"
     assert storage_safe_name("*.example.com") == "wildcard_.example.com"
     assert storage_safe_name("xn--bcher-kva.example") == "xn--bcher-kva.example"
+
+
+async def test_a_second_caddy_on_the_same_admin_port_is_refused(tmp_path: Path) -> None:
+    first = options(tmp_path / "first")
+    second = options(tmp_path / "second", admin_address=first.admin_address)
+    async with run_caddy(first):
+        process = CaddyProcess(second)
+        process.start()
+
+        with pytest.raises(CaddyError) as raised:
+            process.wait_ready(timeout=10)
+        process.stop()
+
+    assert f"on {first.admin_address}" in str(raised.value)
