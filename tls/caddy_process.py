@@ -136,6 +136,16 @@ class CaddyProcess:
         return self._process.pid if self._process else None
 
     def start(self) -> None:
+        # Caddy binds with SO_REUSEPORT, so a second Caddy on the same ports would start "fine" and
+        # the kernel would split connections between the two: refuse up front instead.
+        admin_host, _, admin_port = self.options.admin_address.rpartition(":")
+        for name, host, port in (
+            ("admin", admin_host, int(admin_port)),
+            ("HTTP", self.options.bind_host, self.options.http_port),
+            ("HTTPS", self.options.bind_host, self.options.https_port),
+        ):
+            if _port_open(host, port):
+                raise CaddyError(f"something already listens on {host}:{port} (Caddy's {name} port); stop it or pick another port")
         Path(self.options.storage_dir).mkdir(parents=True, exist_ok=True)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "ab")
@@ -156,7 +166,7 @@ class CaddyProcess:
         with httpx.Client(timeout=1.0) as client:
             while time.monotonic() < deadline:
                 if self._process is None or self._process.poll() is not None:
-                    raise CaddyError(f"caddy exited during start-up; see {self.log_path}:\n{self.log_tail()}")
+                    raise CaddyError(f"caddy exited during start-up: {self._why_it_failed()}\n(log: {self.log_path})")
                 try:
                     reply = client.get(f"{self.options.admin_url}/config/")
                     if reply.status_code == 200 and _port_open(self.options.bind_host, self.options.https_port):
@@ -192,6 +202,18 @@ class CaddyProcess:
         if self._log is not None:
             self._log.close()
             self._log = None
+
+    def _why_it_failed(self) -> str:
+        # `caddy run` exits 1 without printing a config error when its output is not a terminal;
+        # `caddy adapt` on the same file and environment says what is wrong.
+        environment = {**_inherited_environment(), **self.options.environment()}
+        adapted = subprocess.run(
+            [str(find_caddy_binary()), "adapt", "--config", str(self.options.caddyfile), "--adapter", "caddyfile"],
+            env=environment, capture_output=True, text=True, timeout=30,
+        )
+        if adapted.returncode != 0:
+            return (adapted.stderr.strip().splitlines() or ["caddy adapt failed"])[-1]
+        return self.log_tail()
 
     def log_tail(self, lines: int = 20) -> str:
         try:
