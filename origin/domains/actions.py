@@ -131,7 +131,10 @@ async def verify_due_domains(
     recorded = []
     for domain in due:
         result = await verifier.verify(domain.hostname, domain.verification_token)
-        recorded.append(await _record_check(services, domain, result, on_request=False, now=now))
+        try:
+            recorded.append(await _record_check(services, domain, result, on_request=False, now=now))
+        except DomainError:  # removed by its store while DNS was being checked: nothing to record
+            continue
     return recorded
 
 
