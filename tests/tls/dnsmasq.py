@@ -6,28 +6,14 @@ Every name under the zones given to ``local=`` that has no record is NXDOMAIN
 
 from __future__ import annotations
 
-import shutil
 import socket
 import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pytest
 
-from tests.conftest import REQUIRE_SERVICES
-
-
-def dnsmasq_binary() -> str:
-    found = shutil.which("dnsmasq") or next(
-        (path for path in ("/usr/sbin/dnsmasq", "/sbin/dnsmasq") if Path(path).exists()), None
-    )
-    if found is None:
-        reason = "dnsmasq is not installed (apt-get install -y dnsmasq-base)"
-        if REQUIRE_SERVICES:
-            pytest.fail(f"{reason} and ZELLY_REQUIRE_SERVICES=1", pytrace=False)
-        pytest.skip(reason)
-    return found
+from tests.tls.local_servers import require_binary
 
 
 def free_udp_and_tcp_port() -> int:
@@ -79,7 +65,7 @@ class DnsServer:
         config.write_text("\n".join(records.config_lines()) + "\n")
         self._process = subprocess.Popen(
             [
-                dnsmasq_binary(),
+                require_binary("dnsmasq", "dnsmasq-base"),
                 "--keep-in-foreground",
                 f"--conf-file={config}",
                 f"--port={self.port}",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import json
-import shutil
 import socket
 import ssl
 import subprocess
@@ -13,29 +12,12 @@ import time
 import urllib.request
 from pathlib import Path
 
-import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from tests.conftest import REQUIRE_SERVICES
-
-
-def pebble_binary() -> str:
-    found = shutil.which("pebble")
-    if found is None:
-        reason = "pebble is not installed (apt-get install -y pebble)"
-        if REQUIRE_SERVICES:
-            pytest.fail(f"{reason} and ZELLY_REQUIRE_SERVICES=1", pytrace=False)
-        pytest.skip(reason)
-    return found
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from tests.tls.local_servers import free_port, require_binary
 
 
 def write_listener_certificate(directory: Path) -> tuple[Path, Path, Path]:
@@ -85,7 +67,7 @@ class Pebble:
         }}))
         self._log = open(directory / "pebble.log", "wb")
         self._process = subprocess.Popen(
-            [pebble_binary(), "-config", str(config), "-dnsserver", dns_server],
+            [require_binary("pebble", "pebble"), "-config", str(config), "-dnsserver", dns_server],
             env={"PEBBLE_VA_NOSLEEP": "1", "PEBBLE_WFE_NONCEREJECT": "0", "PATH": "/usr/bin:/bin"},
             stdout=self._log, stderr=subprocess.STDOUT,
         )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 
 import httpx
 import pytest
@@ -11,6 +10,7 @@ from hypercorn.asyncio import serve
 
 from ops.serve import hypercorn_config
 from origin.app import create_internal_app
+from tests.tls.local_servers import free_port
 from tests.tls.factories import make_tenant, running_apps
 
 CASES = [
@@ -24,12 +24,6 @@ CASES = [
     ("bad_name.example.test", 400),
     ("", 400),
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 async def test_answers_over_http_through_hypercorn(services) -> None:

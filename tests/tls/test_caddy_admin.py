@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 from typing import AsyncIterator
 
@@ -20,12 +19,7 @@ from tls.caddy_process import (
     run_caddy,
 )
 from origin.settings import Settings
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from tests.tls.local_servers import free_port
 
 
 def options(tmp_path: Path, **overrides) -> CaddyOptions:

@@ -27,6 +27,7 @@ from origin.domains import actions
 from origin.domains.serving import current_allow_list
 from origin.services import Services
 from origin.settings import Settings
+from tests.tls.local_servers import free_port
 from tests.tls.dnsmasq import DnsServer
 from tests.tls.factories import make_tenant, pointed_at_platform
 from tests.tls.tls_client import https_get, openssl_handshake
@@ -56,12 +57,6 @@ def page_title(html: bytes) -> str:
     parser = Title()
     parser.feed(html.decode())
     return parser.text.strip()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture
