@@ -87,8 +87,8 @@ class Stack:
         assert allow_list is not None
         return allow_list
 
-    async def get(self, sni: str | None, *, host: str | None = None, path: str = PROBE):
-        return await asyncio.to_thread(https_get, self.https_port, sni, self.root, host=host, path=path)
+    async def get(self, sni: str | None, *, host: str | None = None, path: str = PROBE, headers: dict | None = None):
+        return await asyncio.to_thread(https_get, self.https_port, sni, self.root, host=host, path=path, headers=headers)
 
     async def raw_handshake(self, sni: str | None):
         return await asyncio.to_thread(openssl_handshake, self.https_port, sni, self.root)
@@ -245,9 +245,12 @@ async def test_sni_of_one_store_with_host_of_another_is_421(stack: Stack) -> Non
 
     crossed = await stack.get("acme-shop.example.test", host="nordic-shop.example.test")
     straight = await stack.get("nordic-shop.example.test")
+    # A client cannot plant its own SNI header: Caddy sets it from the handshake.
+    planted = await stack.get("nordic-shop.example.test", headers={"X-Zelly-SNI": "acme-shop.example.test"})
 
     assert crossed.status == 421
     assert straight.json()["store"] == "nordic"
+    assert (planted.status, planted.json()["store"]) == (200, "nordic")
 
 
 async def test_http_redirects_to_https_keeping_path_and_query(stack: Stack) -> None:

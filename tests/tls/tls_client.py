@@ -27,7 +27,9 @@ class TlsResponse:
         return json.loads(self.body)
 
 
-def https_get(port: int, sni: str | None, cafile: Path, *, host: str | None = None, path: str = "/") -> TlsResponse:
+def https_get(
+    port: int, sni: str | None, cafile: Path, *, host: str | None = None, path: str = "/", headers: dict[str, str] | None = None
+) -> TlsResponse:
     """Handshake with ``sni`` (verified against ``cafile``), then GET ``path`` with ``Host: host or sni``."""
     context = ssl.create_default_context(cafile=str(cafile))
     if sni is None:
@@ -36,7 +38,8 @@ def https_get(port: int, sni: str | None, cafile: Path, *, host: str | None = No
         with context.wrap_socket(raw, server_hostname=sni) as tls:
             der = tls.getpeercert(binary_form=True)
             host = (host or sni or "").encode("idna").decode("ascii")  # what a browser sends for an IDN
-            request = f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+            extra = "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
+            request = f"GET {path} HTTP/1.1\r\nHost: {host}\r\n{extra}Connection: close\r\n\r\n"
             tls.sendall(request.encode("ascii"))
             data = b""
             while chunk := tls.recv(65536):
