@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 
 from quart import Blueprint, Response, jsonify, request
@@ -40,31 +41,40 @@ async def register_host_redirects() -> None:
     install_host_redirects(current_services())
 
 
-def is_trusted_peer(remote_addr: str | None, trusted_proxies: tuple[str, ...]) -> bool:
-    try:
-        address = ipaddress.ip_address((remote_addr or "").strip("[]"))
-    except ValueError:
-        return False
+@functools.lru_cache(maxsize=8)
+def _trusted_networks(trusted_proxies: tuple[str, ...]) -> tuple:
     networks = list(LOOPBACK_NETWORKS)
     for entry in trusted_proxies:
         try:
             networks.append(ipaddress.ip_network(entry, strict=False))
         except ValueError:
             continue
-    return any(address in network for network in networks)
+    return tuple(networks)
+
+
+def is_trusted_peer(remote_addr: str | None, trusted_proxies: tuple[str, ...]) -> bool:
+    try:
+        address = ipaddress.ip_address((remote_addr or "").strip("[]"))
+    except ValueError:
+        return False
+    return any(address in network for network in _trusted_networks(trusted_proxies))
+
+
+# Every public request passes here: a Host seen before costs one dict lookup (errors are not cached).
+_normal_host = functools.lru_cache(maxsize=8192)(normalize_hostname)
 
 
 @blueprint.before_app_request
 async def guard_custom_domains() -> Response | None:
     services = current_services()
     try:
-        host = normalize_hostname(request.host)
+        host = _normal_host(request.host)
     except HostnameError:
         return None  # the storefront answers a malformed Host with its own 400
     sni = request.headers.get(SNI_HEADER)
     if sni and is_trusted_peer(request.remote_addr, services.settings.trusted_proxies):
         try:
-            sni_host = normalize_hostname(sni)
+            sni_host = _normal_host(sni)
         except HostnameError:
             sni_host = None
         if sni_host != host:
