@@ -10,17 +10,15 @@ from __future__ import annotations
 
 from edge.app import create_edge_app
 from edge.config import EdgeConfig
+from tests.edge.servers import answer_lifespan
 
 PAGE = ("<!doctype html><html><head><title>Hat</title></head><body>" + "<div class=product>Wool hat 10.00 EUR</div>" * 280 + "</body></html>").encode()
 
 
 async def storefront_page(scope, receive, send) -> None:
     if scope["type"] == "lifespan":
-        while True:
-            message = await receive()
-            await send({"type": message["type"] + ".complete"})
-            if message["type"] == "lifespan.shutdown":
-                return
+        await answer_lifespan(receive, send)
+        return
     await send({"type": "http.response.start", "status": 200, "headers": [
         (b"content-type", b"text/html; charset=utf-8"),
         (b"cache-control", b"public, max-age=0, s-maxage=300, stale-while-revalidate=60"),

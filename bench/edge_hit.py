@@ -1,6 +1,7 @@
 """Edge cache-hit throughput: each ASGI server on one core, wrk on the other.
 
     python bench/edge_hit.py [--seconds 5] [--connections 32] [--servers uvicorn,granian,hypercorn]
+    python bench/edge_hit.py --in-process      # the edge's own cost per hit, no server, no socket
 
 Serves bench/edge_app.py (the edge wrapping a 12 KB page) with each server in
 a subprocess pinned to CPU 0 (``taskset``), fills the cache with one request,
@@ -67,13 +68,16 @@ def wait_and_fill(port: int) -> str:
 
 def parse_wrk(output: str) -> dict[str, float]:
     def latency_ms(text: str) -> float:
-        value, unit = re.match(r"([\d.]+)(us|ms|s)", text).groups()
-        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+        match = re.match(r"([\d.]+)(us|ms|s|m)", text)
+        if match is None:
+            raise SystemExit(f"cannot read wrk's latency {text!r} in:\n{output}")
+        value, unit = match.groups()
+        return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
 
     return {
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
-        "p50_ms": latency_ms(re.search(r"50%\s+(\S+)", output).group(1)),
-        "p99_ms": latency_ms(re.search(r"99%\s+(\S+)", output).group(1)),
+        "p50_ms": latency_ms(re.search(r"^\s+50%\s+(\S+)", output, re.M).group(1)),
+        "p99_ms": latency_ms(re.search(r"^\s+99%\s+(\S+)", output, re.M).group(1)),
         "errors": sum(int(n) for n in re.findall(r"(?:Non-2xx or 3xx responses|Socket errors:.*?timeout)\s*:?\s*(\d+)", output)),
     }
 
@@ -98,12 +102,45 @@ def run(server: str, seconds: int, connections: int) -> dict:
     return {"server": server, "cache_status": cache_status, **parse_wrk(output)}
 
 
+def in_process(hits: int = 50_000) -> None:
+    import asyncio
+
+    sys.path.insert(0, str(ROOT))
+    from bench.edge_app import app
+
+    scope = {"type": "http", "method": "GET", "path": "/products/hat", "raw_path": b"/products/hat", "query_string": b"",
+             "headers": [(b"host", b"shop-a.test"), (b"user-agent", b"wrk"), (b"accept", b"*/*"), (b"accept-encoding", b"gzip, br")],
+             "client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 80), "scheme": "http", "http_version": "1.1", "asgi": {"version": "3.0"}}
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": b""}
+
+    async def send(message: dict) -> None:
+        pass
+
+    async def run() -> None:
+        await app.startup()
+        await app(scope, receive, send)  # fill
+        started = time.perf_counter()
+        for _ in range(hits):
+            await app(scope, receive, send)
+        elapsed = time.perf_counter() - started
+        await app.shutdown()
+        print(f"in-process: {hits / elapsed:,.0f} hits/s, {elapsed / hits * 1e6:.1f} us per hit")
+
+    asyncio.run(run())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--servers", default="uvicorn,granian,hypercorn")
+    parser.add_argument("--in-process", action="store_true", help="time the edge's hit path alone")
     args = parser.parse_args()
+    if args.in_process:
+        in_process()
+        return
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed: apt-get install -y wrk")
     print(f"edge hit, {args.connections} connections, {args.seconds}s each, server on 1 core (CPU 0), wrk on CPU 1")

@@ -17,10 +17,11 @@ DEFAULT_TRACKING_PARAMS = (
     "li_fat_id", "mc_cid", "mc_eid", "_ga", "_gl", "yclid", "igshid", "ref", "srsltid",
 )
 
-# Query parameters the storefront reads. Any other parameter makes the request
-# bypass the cache: caching it would let anyone fill the cache with copies
-# (or, worse, store a page under a key that does not describe it).
-DEFAULT_QUERY_ALLOWLIST = ("page", "sort", "q", "variant", "limit", "collection", "tag", "view")
+# Query parameters the storefront reads (origin/web/storefront*.py). Any other
+# parameter makes the request bypass the cache: caching it would let anyone
+# fill the cache with copies (or, worse, store a page under a key that does not
+# describe it). A storefront that reads a new parameter adds it here.
+DEFAULT_QUERY_ALLOWLIST = ("q", "sort", "cursor", "available", "price_min", "price_max", "variant", "page")
 
 # Vary on anything else (Cookie, User-Agent, ...) is refused: one variant per
 # visitor is not a shared cache.

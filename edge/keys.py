@@ -172,7 +172,11 @@ def url_index_key_for(url: str, config: EdgeConfig) -> str:
 
 @dataclass(slots=True)
 class EdgeRequest:
-    """One classified request: what the proxy needs to look up, fetch or forward it."""
+    """One classified request: what the proxy needs to look up, fetch or forward it.
+
+    The headers sent upstream are built only on a miss or a bypass
+    (``upstream_headers``): a hit never needs them.
+    """
 
     method: str
     is_head: bool
@@ -181,42 +185,78 @@ class EdgeRequest:
     bypass: str  # "" when cacheable
     url_key: str
     target: str  # path?query sent upstream
-    headers: list[tuple[bytes, bytes]]  # what goes upstream (forwarding headers already stripped)
     encoding: str
     if_none_match: bytes | None
-    request_headers: dict[bytes, bytes]  # lower-cased, for Vary matching
+    request_headers: dict[bytes, bytes]  # lower-cased, repeated values joined, for Vary matching
+    raw_headers: list[tuple[bytes, bytes]]
+    trusted: bool
+    client_address: str | None
+
+    def upstream_headers(self) -> list[tuple[bytes, bytes]]:
+        """Forwarding headers stripped (unless trusted), X-Forwarded-For set; for a cacheable
+        fetch also without cookies, conditionals and the client's identity."""
+        kept: list[tuple[bytes, bytes]] = []
+        forwarded_for = b""
+        for name, value in self.raw_headers:
+            name = name.lower()
+            if name in HOP_BY_HOP or (not self.trusted and name in FORWARDING_HEADERS):
+                continue
+            if name == b"x-forwarded-for":
+                if self.trusted:
+                    forwarded_for = forwarded_for + b", " + value if forwarded_for else value
+                continue
+            if not self.bypass and name in NOT_SENT_ON_CACHEABLE_FETCH:
+                continue
+            kept.append((name, value))
+        if self.bypass:
+            # The origin still learns who the client is; a client cannot pretend to be someone else.
+            if self.client_address:
+                forwarded_for = (forwarded_for + b", " if forwarded_for else b"") + self.client_address.encode()
+            if forwarded_for:
+                kept.append((b"x-forwarded-for", forwarded_for))
+        else:  # always explicit: the origin must not pick an encoding the key does not name
+            kept.append((b"accept-encoding", self.encoding.encode()))
+        return kept
+
+
+_HOST_CACHE: dict[str, str] = {}
+_ENCODING_CACHE: dict[bytes | None, str] = {}
+_MEMO_LIMIT = 4096  # distinct Host / Accept-Encoding spellings remembered; cleared when full
+_PLAIN_PATH = re.compile(rb"^(/[A-Za-z0-9\-_~!$&'()*+,=:@]+(?:\.[A-Za-z0-9\-_~!$&'()*+,=:@]+)*)*/?$")
+
+
+def _memo(cache: dict, key, compute):
+    try:
+        return cache[key]
+    except KeyError:
+        pass
+    value = compute(key)
+    if len(cache) >= _MEMO_LIMIT:
+        cache.clear()
+    cache[key] = value
+    return value
 
 
 def classify(scope: dict, config: EdgeConfig) -> EdgeRequest:
     client = scope.get("client")
     client_address = client[0] if client else None
     trusted = config.is_trusted_proxy(client_address)
-    kept: list[tuple[bytes, bytes]] = []
     seen: dict[bytes, bytes] = {}
     for name, value in scope["headers"]:
         name = name.lower()
-        if not trusted and (name in FORWARDING_HEADERS or name == b"x-forwarded-for"):
-            continue
-        if name in HOP_BY_HOP:
-            continue
-        kept.append((name, value))
         seen[name] = value if name not in seen else seen[name] + b", " + value
-    # The origin still learns who the client is; a client cannot pretend to be someone else.
-    if client_address:
-        previous = seen.get(b"x-forwarded-for")
-        forwarded_for = (previous + b", " if previous else b"") + client_address.encode()
-        kept = [(n, v) for n, v in kept if n != b"x-forwarded-for"] + [(b"x-forwarded-for", forwarded_for)]
 
     method = scope["method"]
     raw_path = scope.get("raw_path") or quote(scope["path"]).encode()
     raw_query = scope.get("query_string", b"")
-    original_target = raw_path.decode("latin-1") + ("?" + raw_query.decode("latin-1") if raw_query else "")
     request = EdgeRequest(
-        method=method, is_head=method == "HEAD", host="", key="", bypass="", url_key="", target=original_target,
-        headers=kept, encoding="identity", if_none_match=seen.get(b"if-none-match"), request_headers=seen,
+        method=method, is_head=method == "HEAD", host="", key="", bypass="", url_key="",
+        target=raw_path.decode("latin-1") + ("?" + raw_query.decode("latin-1") if raw_query else ""),
+        encoding="identity", if_none_match=seen.get(b"if-none-match"), request_headers=seen,
+        raw_headers=scope["headers"], trusted=trusted, client_address=client_address,
     )
     try:
-        if method not in ("GET", "HEAD"):
+        if method != "GET" and method != "HEAD":
             raise Uncacheable("method")
         if b"authorization" in seen:
             raise Uncacheable("authorization")
@@ -224,28 +264,26 @@ def classify(scope: dict, config: EdgeConfig) -> EdgeRequest:
             raise Uncacheable("override")
         if b"range" in seen:
             raise Uncacheable("range")
-        if _has_bypass_cookie(seen.get(b"cookie"), config.bypass_cookies):
+        cookie = seen.get(b"cookie")
+        if cookie is not None and _has_bypass_cookie(cookie, config.bypass_cookies):
             raise Uncacheable("cookie")
         host_header = seen.get(b"x-forwarded-host") if trusted and b"x-forwarded-host" in seen else seen.get(b"host")
         if host_header is None:
             raise Uncacheable("host")
-        host = normalize_host(host_header.decode("latin-1").split(",")[0])
-        path = normalize_path(raw_path)
-        query = normalize_query(raw_query, config)
+        host = _memo(_HOST_CACHE, host_header.decode("latin-1").split(",")[0], normalize_host)
+        # Most paths are plain: only the odd ones pay for the byte-by-byte normalization.
+        path = raw_path.decode("ascii") if _PLAIN_PATH.match(raw_path) and b"//" not in raw_path else normalize_path(raw_path)
+        query = normalize_query(raw_query, config) if raw_query else ""
     except Uncacheable as bypass:
         request.bypass = bypass.reason
         return request
 
-    encoding = encoding_class(seen.get(b"accept-encoding"))
-    headers = [(n, v) for n, v in kept if n not in NOT_SENT_ON_CACHEABLE_FETCH]
-    if encoding != "identity":
-        headers.append((b"accept-encoding", encoding.encode()))
+    encoding = _memo(_ENCODING_CACHE, seen.get(b"accept-encoding"), encoding_class)
     request.host = host
     request.encoding = encoding
     request.target = path + ("?" + query if query else "")
-    request.url_key = url_index_key(host, path, query)
-    request.key = f"GET|{request.url_key}|{encoding}"
-    request.headers = headers
+    request.url_key = url_key = f"{host}{path}?{query}"
+    request.key = f"GET|{url_key}|{encoding}"
     return request
 
 

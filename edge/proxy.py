@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from edge.config import EdgeConfig
 from edge.keys import HOP_BY_HOP, EdgeRequest, classify
-from edge.policy import decide
+from edge.policy import Decision, decide
 from edge.purge import Purger
 from edge.redis_tier import RedisTier
 from edge.stats import EdgeStats
@@ -65,7 +65,10 @@ class EdgeProxy:
         now = time.time()
         entry = self.store.get(request.key)
         if entry is None and self.redis_tier is not None:
+            generation = self.purger.generation
             entry = await self.redis_tier.get(request.key)
+            if generation != self.purger.generation:
+                entry = None  # a purge ran while we read: what we read may be what it retired
             if entry is not None and entry.usable_until() > now:
                 self.store.put(entry)
             else:
@@ -138,7 +141,7 @@ class EdgeProxy:
         generation = self.purger.generation
         self.upstream_fetches += 1
         try:
-            response = await self.upstream.fetch("GET", request.target, request.headers, self.config.upstream_timeout, scope)
+            response = await self.upstream.fetch("GET", request.target, request.upstream_headers(), self.config.upstream_timeout, scope)
         except UpstreamError as error:
             status = 504 if isinstance(error, UpstreamTimeout) else 502
             if stale is not None and self._within_stale_if_error(stale):
@@ -153,6 +156,8 @@ class EdgeProxy:
         headers = _joined(response.headers)
         decision = decide(response.status, headers, self.config)
         base = f"{self.name}; fwd={kind}; fwd-status={response.status}"
+        if decision.freshness is not None and len(response.body) > self.config.max_entry_bytes:
+            decision = Decision(None, "too-large")
         if decision.freshness is None:
             if stale is not None:
                 self.store.remove(request.key)  # the origin no longer lets this be shared
@@ -162,10 +167,16 @@ class EdgeProxy:
             # A purge arrived while we fetched: this body may be what it retired. Serve, don't keep.
             return Outcome(f"{base}; detail=purged-during-fetch", entry=entry)
         stored = self.store.put(entry)
+        reason = "too-large"
         if self.redis_tier is not None:
             await self.redis_tier.put(entry)
             stored = True
-        return Outcome(f"{base}; stored; ttl={entry.ttl}" if stored else f"{base}; detail=too-large", entry=entry)
+            if generation != self.purger.generation:
+                # A purge ran while the write was in flight and may have missed it.
+                await self.redis_tier.delete(entry.key)
+                self.store.remove(entry.key)
+                stored, reason = False, "purged-during-fetch"
+        return Outcome(f"{base}; stored; ttl={entry.ttl}" if stored else f"{base}; detail={reason}", entry=entry)
 
     def _make_entry(self, request: EdgeRequest, response: UpstreamResponse, headers: dict[bytes, bytes], freshness) -> Entry:
         kept = [(n, v) for n, v in response.headers if n not in _NOT_STORED_HEADERS]
@@ -233,7 +244,7 @@ class EdgeProxy:
                 message = {**message, "headers": headers + [(b"cache-status", cache_status)]}
             await send(message)
 
-        await self.upstream.forward(scope, receive, send_marked, request.headers)
+        await self.upstream.forward(scope, receive, send_marked, request.upstream_headers())
 
     async def aclose(self) -> None:
         for task in list(self._background):

@@ -88,11 +88,14 @@ class Purger:
                 url_keys.append(url_index_key_for(url, self.config))
             except (Uncacheable, ValueError):
                 raise PurgeRequestError("urls", f"{url!r} is not an absolute URL the edge could have cached") from None
+        # Redis first, memory second: a request that misses memory meanwhile and
+        # reads the shared tier finds nothing old there, or puts what it found
+        # into memory before the memory purge below removes it.
+        if self.redis_tier is not None:
+            await self.redis_tier.purge(tags=all_tags, hosts=host_names, url_keys=url_keys)
         by_tenant = self.store.purge(self.store.keys_for(tags=all_tags, hosts=host_names, url_keys=url_keys))
         for tenant, count in by_tenant.items():
             self.stats.count(tenant, "purge", count)
-        if self.redis_tier is not None:
-            await self.redis_tier.purge(tags=all_tags, hosts=host_names, url_keys=url_keys)
         return by_tenant
 
     async def apply_message(self, text: str) -> None:

@@ -105,6 +105,12 @@ class RedisTier:
         except (RedisError, OSError) as error:
             self._failed("write", error)
 
+    async def delete(self, key: str) -> None:
+        try:
+            await self._client.delete(PREFIX + "e:" + key)
+        except (RedisError, OSError) as error:
+            log.error("edge redis tier delete failed: %s", error)
+
     async def purge(self, *, tags=(), hosts=(), url_keys=()) -> int:
         index_keys = [PREFIX + f"tag:{t}" for t in tags] + [PREFIX + f"host:{h}" for h in hosts] + [PREFIX + f"url:{u}" for u in url_keys]
         if not index_keys:

@@ -73,7 +73,9 @@ class HttpUpstream:
 
     async def fetch(self, method, target, headers, timeout, scope) -> UpstreamResponse:
         assert self._client is not None, "startup() first"
-        request = self._client.build_request(method, self.base_url + target, headers=headers)
+        # httpx.Request, not client.build_request: the client's default headers
+        # (Accept-Encoding: gzip, User-Agent) must not change what is stored.
+        request = httpx.Request(method, self.base_url + target, headers=headers)
         try:
             async with asyncio.timeout(timeout):
                 response = await self._client.send(request, stream=True)
@@ -104,7 +106,7 @@ class HttpUpstream:
         target = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
         if scope.get("query_string"):
             target += "?" + scope["query_string"].decode("latin-1")
-        request = self._client.build_request(
+        request = httpx.Request(
             scope["method"], self.base_url + target, headers=[(n, v) for n, v in headers if n != b"content-length" or has_body],
             content=request_body() if has_body else None,
         )
@@ -181,12 +183,14 @@ class AsgiUpstream:
         response_headers: list[tuple[bytes, bytes]] = []
         chunks: list[bytes] = []
         finished = asyncio.Event()
+        request_sent = False
 
         async def receive() -> dict:
-            if not finished.is_set() and not getattr(receive, "sent", False):
-                receive.sent = True  # type: ignore[attr-defined]
+            nonlocal request_sent
+            if not request_sent:
+                request_sent = True
                 return {"type": "http.request", "body": b"", "more_body": False}
-            await finished.wait()
+            await finished.wait()  # the app may listen for a disconnect: only once it has answered
             return {"type": "http.disconnect"}
 
         async def send(message: dict) -> None:

@@ -170,9 +170,6 @@ async def open_services(settings: Settings, *, with_analytics: bool = True) -> A
         elif cache is not None:
             await cache.close()
         await http.aclose()
-        if isinstance(cache, RedisCache):
-            # RedisCache keeps its own pool; its close() calls redis' deprecated close().
-            await cache.client.aclose()
         if redis_client is not None:
             await redis_client.aclose()
         if analytics is not None:

@@ -18,6 +18,8 @@ import math
 import time
 from dataclasses import dataclass, field
 
+from tests.edge.servers import answer_lifespan
+
 
 @dataclass
 class FakeCloudflare:
@@ -36,11 +38,8 @@ class FakeCloudflare:
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                await send({"type": message["type"] + ".complete"})
-                if message["type"] == "lifespan.shutdown":
-                    return
+            await answer_lifespan(receive, send)
+            return
         body = b""
         while True:
             message = await receive()

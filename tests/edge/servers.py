@@ -18,7 +18,7 @@ async def serve_on_loopback(app) -> AsyncIterator[str]:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
-    sock.listen(128)
+    sock.listen(1024)
     port = sock.getsockname()[1]
     config = Config()
     config.bind = [f"fd://{os.dup(sock.fileno())}"]  # hypercorn owns (and closes) the duplicate
@@ -50,3 +50,12 @@ async def _wait_until_listening(port: int, task: asyncio.Task) -> None:
         await asyncio.sleep(0.02)  # lifespan start-up completes before the first request is handled
         return
     raise RuntimeError(f"nothing listening on 127.0.0.1:{port}")
+
+
+async def answer_lifespan(receive, send) -> None:
+    """For stand-in apps with nothing to start: acknowledge start-up and shutdown."""
+    while True:
+        message = await receive()
+        await send({"type": message["type"] + ".complete"})
+        if message["type"] == "lifespan.shutdown":
+            return

@@ -11,6 +11,8 @@ import asyncio
 from collections import Counter
 from dataclasses import dataclass, field
 
+from tests.edge.servers import answer_lifespan
+
 TENANTS = {"shop-a.test": 1, "shop-b.test": 2}
 
 
@@ -39,11 +41,8 @@ class StandInOrigin:
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                await send({"type": message["type"] + ".complete"})
-                if message["type"] == "lifespan.shutdown":
-                    return
+            await answer_lifespan(receive, send)
+            return
         while True:  # drain the request body
             message = await receive()
             if not message.get("more_body"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from typing import AsyncIterator
 
@@ -154,3 +155,32 @@ async def test_the_queue_refuses_a_batch_size_or_plan_cloudflare_does_not_have()
             CloudflarePurgeQueue(client, api_base="http://x", zone_id="z", token="t", batch_size=50)
         with pytest.raises(ValueError):
             CloudflarePurgeQueue(client, api_base="http://x", zone_id="z", token="t", plan="platinum")
+
+
+async def test_the_origins_purges_reach_cloudflare_through_the_purge_job(services) -> None:
+    from ops.commands.edge import cloudflare_purge_job
+    from origin.invalidation import publish_purge
+
+    fake = FakeCloudflare()
+    async with serve_on_loopback(fake) as url:
+        settings = services.settings.replace(cloudflare_api_token=fake.token, cloudflare_zone_id=fake.zone_id, cloudflare_api_base=f"{url}/client/v4")
+        job = cloudflare_purge_job(settings, services)
+        stop = asyncio.Event()
+        running = asyncio.create_task(job(stop))
+
+        await publish_purge(services, 7, ["t7-p1", "t7-p2"], hosts=("shop.example",))
+        for _ in range(200):
+            if len(fake.received) == 2:
+                break
+            await asyncio.sleep(0.01)
+        stop.set()
+        await running
+
+    assert fake.received == [("tags", ["t7-p1", "t7-p2"]), ("hosts", ["shop.example"])]
+
+
+def test_the_purge_job_is_off_without_a_token(services) -> None:
+    from ops.commands.edge import cloudflare_purge_job
+
+    assert cloudflare_purge_job(services.settings, services) is None
+    assert "purge_hooks" not in services.extras

@@ -13,6 +13,7 @@ import httpx
 import redis.asyncio as aioredis
 
 from edge import tags
+from origin.broadcast import RedisBroadcast
 from tests.conftest import REDIS_URL, require_server
 from tests.edge.servers import serve_on_loopback
 from tests.edge.standin_origin import StandInOrigin
@@ -42,6 +43,7 @@ async def wait_for_edge(url: str, process: asyncio.subprocess.Process) -> None:
 async def test_zelly_edge_serves_caches_and_takes_purges_from_redis(tmp_path) -> None:
     require_server("Redis", "127.0.0.1", 6379)
     redis_client = aioredis.Redis.from_url(REDIS_URL)
+    broadcast = RedisBroadcast(redis_client)
     await redis_client.flushdb()
     standin = StandInOrigin()
     async with serve_on_loopback(standin) as origin_url:
@@ -61,11 +63,12 @@ async def test_zelly_edge_serves_caches_and_takes_purges_from_redis(tmp_path) ->
             async with httpx.AsyncClient(base_url=url) as client:
                 first = await client.get("/products/hat", headers={"host": "shop-a.test"})
                 second = await client.get("/products/hat", headers={"host": "shop-a.test"})
+                channel = broadcast.channel_name(tags.PURGE_CHANNEL)
                 for _ in range(100):  # the subscriber connects after start-up
-                    if await redis_client.pubsub_numsub(tags.PURGE_CHANNEL) == [(tags.PURGE_CHANNEL.encode(), 1)]:
+                    if await redis_client.pubsub_numsub(channel) == [(channel.encode(), 1)]:
                         break
                     await asyncio.sleep(0.05)
-                await redis_client.publish(tags.PURGE_CHANNEL, tags.purge_message(tags=["t1-p1"]))
+                await broadcast.publish(tags.PURGE_CHANNEL, tags.purge_message(tags=["t1-p1"]))
                 for _ in range(100):
                     third = await client.get("/products/hat", headers={"host": "shop-a.test"})
                     if "hit" not in third.headers["cache-status"]:

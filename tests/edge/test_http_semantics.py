@@ -87,9 +87,12 @@ async def test_accept_encoding_class_is_part_of_the_key_and_sent_upstream(edge) 
     await client.get("/", headers=shop(**{"accept-encoding": "gzip, deflate, br"}))
     await client.get("/", headers=shop(**{"accept-encoding": "br;q=1.0, gzip;q=0.5"}))
     gzip_only = await client.get("/", headers=shop(**{"accept-encoding": "gzip"}))
+    plain = await client.get("/", headers=shop(**{"accept-encoding": "identity"}))
 
     assert gzip_only.headers["cache-status"].startswith("Zelly; fwd=uri-miss")
-    assert [h.get("accept-encoding") for h in origin.seen_headers] == ["br", "gzip"]
+    assert plain.headers["cache-status"].startswith("Zelly; fwd=uri-miss")
+    assert [h.get("accept-encoding") for h in origin.seen_headers] == ["br", "gzip", "identity"]
+    assert sorted(origin.seen_headers[2]) == ["accept", "accept-encoding", "host", "user-agent"]  # the client's, nothing added
 
 
 async def test_a_set_cookie_response_is_never_stored(edge) -> None:
@@ -337,3 +340,18 @@ async def test_forwarding_headers_from_a_trusted_proxy_are_kept_and_name_the_hos
     assert standin.seen_headers[0]["x-forwarded-host"] == "shop-b.test"
     assert via_proxy.text == direct.text
     assert rewritten.headers["cache-status"] == "Zelly; fwd=bypass; detail=override"
+
+
+async def test_a_response_over_the_entry_limit_is_served_but_not_stored(origin) -> None:
+    from edge.config import EdgeConfig
+    from tests.edge.conftest import TOKEN, running_edge
+
+    standin, url = origin
+    standin.set("/big", body=b"x" * 2000)
+    async with running_edge(url, EdgeConfig(internal_token=TOKEN, max_entry_bytes=1000)) as (app, client):
+
+        response = await client.get("/big", headers=shop())
+
+    assert len(response.content) == 2000
+    assert response.headers["cache-status"] == "Zelly; fwd=uri-miss; fwd-status=200; detail=too-large"
+    assert len(app.store) == 0

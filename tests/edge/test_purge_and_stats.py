@@ -131,3 +131,17 @@ async def test_purge_messages_on_the_channel_reach_the_edge(origin) -> None:
     assert len(app.store) == 0
     assert app.stats.tenant("1")["purge"] == 2
     assert app.stats.tenant("2")["purge"] == 1
+
+
+async def test_a_page_fetched_across_a_purge_is_served_but_not_kept(edge) -> None:
+    app, client, origin = edge
+    origin.set("/racing", delay=0.5)
+
+    fetching = asyncio.create_task(client.get("/racing", headers=shop()))
+    await asyncio.sleep(0.2)  # the fetch is on its way when the write's purge lands
+    await client.post("/internal/edge/purge", headers=AUTH, json={"tenants": [1]})
+    response = await fetching
+    after = await client.get("/racing", headers=shop())
+
+    assert response.headers["cache-status"] == "Zelly; fwd=uri-miss; fwd-status=200; detail=purged-during-fetch"
+    assert after.text == "GET shop-a.test/racing #2"

@@ -93,3 +93,23 @@ def test_entries_survive_the_redis_encoding_byte_for_byte() -> None:
                   stale_if_error=7, etag=b'W/"1"', vary=(("accept-encoding", b"br"),), tags=("t1",), tenant="1")
 
     assert decode_entry(encode_entry(entry)) == entry
+
+
+async def test_purges_on_another_redis_db_do_not_reach_this_edge(origin, redis_client) -> None:
+    standin, url = origin
+    other_db = aioredis.Redis.from_url(REDIS_URL.rsplit("/", 1)[0] + "/15")
+    async with running_edge(url, broadcast_subscribe=RedisBroadcast(redis_client).subscribe) as (app, client):
+        await asyncio.wait_for(app.subscribed.wait(), 5)
+        await client.get("/", headers=shop())
+
+        await RedisBroadcast(other_db).publish(tags.PURGE_CHANNEL, tags.purge_message(tags=["t1"]))
+        await RedisBroadcast(redis_client).publish(tags.PURGE_CHANNEL, tags.purge_message(tags=["t2"]))  # a marker after it
+        for _ in range(200):
+            if app.purger.generation == 1:
+                break
+            await asyncio.sleep(0.01)
+        again = await client.get("/", headers=shop())
+
+    await other_db.aclose()
+    assert app.purger.generation == 1
+    assert again.headers["cache-status"].startswith("Zelly; hit")
