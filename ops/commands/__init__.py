@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from ops.commands import dev, edge, migrate, seed, tenant
+from ops.commands import dev, edge, migrate, seed, tenant, tls
 
 # Each feature adds its module here.
-COMMAND_MODULES = (migrate, tenant, seed, dev, edge)
+COMMAND_MODULES = (migrate, tenant, seed, dev, edge, tls)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
