@@ -19,7 +19,7 @@ from quart import Quart
 
 from origin.services import Services, open_services
 from origin.settings import Settings
-from origin.web import cart, domain_guard, domains, health, media, storefront, tls_ask
+from origin.web import cart, domain_guard, health, media, storefront, tls_ask
 from origin.web.api import v1 as api_v1
 from origin.web.context import SERVICES_KEY
 from origin.web.errors import register_error_handlers
@@ -31,7 +31,6 @@ PUBLIC_BLUEPRINTS = (
     media.blueprint,
     domain_guard.blueprint,
     api_v1.blueprint,
-    domains.blueprint,
     storefront.blueprint,
     cart.blueprint,
 )
