@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 
 import pytest
 
@@ -22,6 +23,14 @@ async def test_add_returns_pending_with_dns_instructions(services) -> None:
 
     assert response.status_code == 201
     assert response.headers["Location"] == f"/api/v1/domains/{body['id']}"
+    assert response.headers["Cache-Control"] == "no-store"
+    assert sorted(body) == sorted(
+        ["id", "hostname", "display_name", "status", "is_primary", "dns", "failure", "check_attempts",
+         "last_checked_at", "next_check_at", "verified_at", "created_at"]
+    )
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", body["created_at"])
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", body["next_check_at"])
+    assert (body["check_attempts"], body["last_checked_at"], body["verified_at"]) == (0, None, None)
     assert body["hostname"] == "shop.example.test"
     assert body["status"] == "pending"
     assert body["is_primary"] is False
@@ -41,46 +50,103 @@ async def test_idn_is_stored_as_punycode_and_shown_in_unicode(services) -> None:
     assert (body["hostname"], body["display_name"]) == ("xn--bcher-kva.example.test", "bücher.example.test")
 
 
-@pytest.mark.parametrize(
-    ("payload", "code", "field"),
-    [
-        ({"hostname": "203.0.113.10"}, "ip_not_allowed", "hostname"),
-        ({"hostname": "*.example.test"}, "wildcard_not_allowed", "hostname"),
-        ({"hostname": "shop.acme.localhost"}, "platform_hostname", "hostname"),
-        ({"hostname": "localhost"}, "not_a_custom_domain", "hostname"),
-        ({"hostname": "a" * 64 + ".example.test"}, "hostname_too_long", "hostname"),
-        ({"hostname": "shop..example.test"}, "malformed_hostname", "hostname"),
-        ({"hostname": "xn--zz.example.test"}, "invalid_idn", "hostname"),
-        ({"hostname": 42}, "malformed_hostname", "hostname"),
-        ({}, "missing_field", "hostname"),
-        ({"hostname": "shop.example.test", "primary": True}, "unknown_field", "primary"),
-        (["shop.example.test"], "invalid_json", None),
-    ],
-)
-async def test_bad_input_is_a_422_naming_the_problem_and_writes_nothing(services, payload, code, field) -> None:
-    _, headers = await make_tenant(services, "acme")
-    async with running_apps(services) as (public, _):
+def fields_of(body: dict) -> list[tuple[str, str]]:
+    return [(field["path"], field["code"]) for field in body["error"]["fields"]]
 
-        response = await public.post("/api/v1/domains", json=payload, headers=headers)
-        error = (await response.get_json())["error"]
 
-    assert response.status_code == 422
-    assert error["code"] == code
-    assert error.get("field") == field
+async def assert_no_domain_written(services) -> None:
     async with services.db.connect() as conn:
         assert await count_rows(conn, domains) == 0
 
 
-async def test_broken_json_body_is_a_422(services) -> None:
+@pytest.mark.parametrize(
+    ("payload", "path", "code"),
+    [
+        ({"hostname": "203.0.113.10"}, "hostname", "ip_not_allowed"),
+        ({"hostname": "*.example.test"}, "hostname", "wildcard_not_allowed"),
+        ({"hostname": "shop.acme.localhost"}, "hostname", "platform_hostname"),
+        ({"hostname": "localhost"}, "hostname", "not_a_custom_domain"),
+        ({"hostname": "a" * 64 + ".example.test"}, "hostname", "hostname_too_long"),
+        ({"hostname": "shop..example.test"}, "hostname", "malformed_hostname"),
+        ({"hostname": "xn--zz.example.test"}, "hostname", "invalid_idn"),
+        ({"hostname": ""}, "hostname", "malformed_hostname"),
+        ({"hostname": 42}, "hostname", "string_type"),
+        ({"hostname": None}, "hostname", "string_type"),
+        ({}, "hostname", "missing"),
+        ({"hostname": "shop.example.test", "primary": True}, "primary", "extra_forbidden"),
+        (["shop.example.test"], "$", "model_type"),
+    ],
+)
+async def test_bad_input_is_a_422_naming_the_field_and_writes_nothing(services, payload, path, code) -> None:
     _, headers = await make_tenant(services, "acme")
     async with running_apps(services) as (public, _):
 
-        response = await public.post(
-            "/api/v1/domains", data=b"{not json", headers={**headers, "Content-Type": "application/json"}
-        )
+        response = await public.post("/api/v1/domains", json=payload, headers=headers)
+        body = await response.get_json()
 
     assert response.status_code == 422
-    assert (await response.get_json())["error"]["code"] == "invalid_json"
+    assert body["error"]["code"] == "validation_failed"
+    assert fields_of(body) == [(path, code)]
+    await assert_no_domain_written(services)
+
+
+async def test_a_refused_hostname_says_why(services) -> None:
+    _, headers = await make_tenant(services, "acme")
+    async with running_apps(services) as (public, _):
+
+        response = await public.post("/api/v1/domains", json={"hostname": "203.0.113.10"}, headers=headers)
+
+    assert (await response.get_json())["error"] == {
+        "code": "validation_failed",
+        "message": "1 field failed validation; nothing was written",
+        "fields": [{"path": "hostname", "code": "ip_not_allowed", "message": "an IP address is not a hostname; use a domain name"}],
+    }
+
+
+@pytest.mark.parametrize("raw", [b"{not json", b"", b'{"hostname": "shop.example.test"', b'{"hostname": "\xff"}'])
+async def test_broken_json_body_is_a_400(services, raw: bytes) -> None:
+    _, headers = await make_tenant(services, "acme")
+    async with running_apps(services) as (public, _):
+
+        response = await public.post("/api/v1/domains", data=raw, headers={**headers, "Content-Type": "application/json"})
+
+    assert response.status_code == 400
+    assert (await response.get_json())["error"]["code"] == "malformed_json"
+    await assert_no_domain_written(services)
+
+
+@pytest.mark.parametrize("content_type", [None, "application/x-www-form-urlencoded", "text/plain"])
+async def test_a_body_that_is_not_json_is_a_415(services, content_type: str | None) -> None:
+    _, headers = await make_tenant(services, "acme")
+    if content_type is not None:
+        headers = {**headers, "Content-Type": content_type}
+    async with running_apps(services) as (public, _):
+
+        response = await public.post("/api/v1/domains", data=b'{"hostname": "shop.example.test"}', headers=headers)
+
+    assert response.status_code == 415
+    assert (await response.get_json())["error"]["code"] == "unsupported_media_type"
+    await assert_no_domain_written(services)
+
+
+async def test_a_retry_with_the_same_idempotency_key_adds_once(services) -> None:
+    _, headers = await make_tenant(services, "acme")
+    keyed = {**headers, "Idempotency-Key": "add-shop-1"}
+    async with running_apps(services) as (public, _):
+
+        first = await public.post("/api/v1/domains", json={"hostname": "shop.example.test"}, headers=keyed)
+        retry = await public.post("/api/v1/domains", json={"hostname": "shop.example.test"}, headers=keyed)
+        other_body = await public.post("/api/v1/domains", json={"hostname": "www.example.test"}, headers=keyed)
+        without_key = await public.post("/api/v1/domains", json={"hostname": "shop.example.test"}, headers=headers)
+
+    assert (first.status_code, retry.status_code) == (201, 201)
+    assert await retry.get_json() == await first.get_json()
+    assert retry.headers["Idempotent-Replayed"] == "true"
+    assert "Idempotent-Replayed" not in first.headers
+    assert (other_body.status_code, (await other_body.get_json())["error"]["code"]) == (409, "idempotency_key_reused")
+    assert (without_key.status_code, (await without_key.get_json())["error"]["code"]) == (409, "domain_exists")
+    async with services.db.connect() as conn:
+        assert await count_rows(conn, domains) == 1
 
 
 async def test_a_name_is_held_by_one_store(services) -> None:
@@ -92,8 +158,13 @@ async def test_a_name_is_held_by_one_store(services) -> None:
         again = await public.post("/api/v1/domains", json={"hostname": "SHOP.example.test"}, headers=acme)
         other = await public.post("/api/v1/domains", json={"hostname": "shop.example.test"}, headers=nordic)
 
-    assert (again.status_code, (await again.get_json())["error"]["code"]) == (409, "domain_exists")
-    assert (other.status_code, (await other.get_json())["error"]["code"]) == (409, "domain_taken")
+    again_error = (await again.get_json())["error"]
+    other_error = (await other.get_json())["error"]
+    assert (again.status_code, again_error["code"]) == (409, "domain_exists")
+    assert (other.status_code, other_error["code"]) == (409, "domain_taken")
+    assert [field["path"] for field in again_error["fields"] + other_error["fields"]] == ["hostname", "hostname"]
+    async with services.db.connect() as conn:
+        assert await count_rows(conn, domains) == 1
 
 
 async def test_other_store_sees_and_touches_nothing(services) -> None:
@@ -110,12 +181,25 @@ async def test_other_store_sees_and_touches_nothing(services) -> None:
             await public.post(f"{path}/primary", headers=nordic),
             await public.delete(path, headers=nordic),
         ]
+        missing = f"/api/v1/domains/{created['id'] + 1}"
+        missing_answers = [
+            await public.get(missing, headers=nordic),
+            await public.post(f"{missing}/verify", headers=nordic),
+            await public.post(f"{missing}/primary", headers=nordic),
+            await public.delete(missing, headers=nordic),
+        ]
         still_there = await public.get(path, headers=acme)
 
     assert listing == {"domains": []}
     assert [answer.status_code for answer in answers] == [404, 404, 404, 404]
-    assert {(await answer.get_json())["error"]["code"] for answer in answers} == {"unknown_domain"}
+    assert [answer.status_code for answer in missing_answers] == [404, 404, 404, 404]
+    # Identical to an id that does not exist, but for the id itself in the message.
+    bodies = [await answer.get_json() for answer in answers]
+    missing_bodies = [await answer.get_json() for answer in missing_answers]
+    assert bodies == [{"error": {"code": "unknown_domain", "message": f"no domain {created['id']} in this store"}}] * 4
+    assert missing_bodies == [{"error": {"code": "unknown_domain", "message": f"no domain {created['id'] + 1} in this store"}}] * 4
     assert still_there.status_code == 200
+    assert (await still_there.get_json())["status"] == "pending"
 
 
 async def test_without_a_token_every_route_is_401(services) -> None:
@@ -209,7 +293,10 @@ async def test_remove_stops_serving_at_once(services, dns_server) -> None:
     assert allow_list is not None and allow_list.was_removed("shop.example.test")
 
 
-@pytest.mark.parametrize("path", ["/api/v1/domains/99999999999999999999999", "/api/v1/domains/abc", "/api/v1/domains/-1"])
+@pytest.mark.parametrize(
+    "path",
+    ["/api/v1/domains/99999999999999999999999", "/api/v1/domains/abc", "/api/v1/domains/-1", "/api/v1/domains/0", "/api/v1/domains/007"],
+)
 async def test_odd_ids_are_404_not_500(services, path: str) -> None:
     _, headers = await make_tenant(services, "acme")
     async with running_apps(services) as (public, _):
