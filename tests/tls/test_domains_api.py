@@ -306,3 +306,22 @@ async def test_odd_ids_are_404_not_500(services, path: str) -> None:
         removed = await public.delete(path, headers=headers)
 
     assert (shown.status_code, verified.status_code, removed.status_code) == (404, 404, 404)
+
+
+async def test_verify_and_primary_take_an_idempotency_key_too(services) -> None:
+    _, headers = await make_tenant(services, "acme")
+    async with running_apps(services) as (public, _):
+        created = await (await public.post("/api/v1/domains", json={"hostname": "shop.example.test"}, headers=headers)).get_json()
+        path = f"/api/v1/domains/{created['id']}"
+
+        bad_key = await public.post(f"{path}/verify", headers={**headers, "Idempotency-Key": "not a key"})
+        first = await public.post(f"{path}/primary", headers={**headers, "Idempotency-Key": "primary-1"})
+        replayed = await public.post(f"{path}/primary", headers={**headers, "Idempotency-Key": "primary-1"})
+        elsewhere = await public.post(f"{path}/verify", headers={**headers, "Idempotency-Key": "primary-1"})
+
+    assert bad_key.status_code == 422
+    assert fields_of(await bad_key.get_json()) == [("header:Idempotency-Key", "invalid_idempotency_key")]
+    assert (first.status_code, (await first.get_json())["error"]["code"]) == (409, "domain_not_active")
+    assert (replayed.status_code, replayed.headers["Idempotent-Replayed"]) == (409, "true")
+    assert await replayed.get_json() == await first.get_json()
+    assert (elsewhere.status_code, (await elsewhere.get_json())["error"]["code"]) == (409, "idempotency_key_reused")
