@@ -19,15 +19,17 @@ from quart import Quart
 
 from origin.services import Services, open_services
 from origin.settings import Settings
-from origin.web import cart, health, media, shopify, storefront
+from origin.web import cart, domain_guard, health, media, shopify, storefront, tls_ask
 from origin.web.api import v1 as api_v1
 from origin.web.context import SERVICES_KEY
 from origin.web.errors import register_error_handlers
 
 # Blueprints of the public app, in registration order. Each feature adds its line.
+# domain_guard first: its 421/410 checks run before the storefront resolves the tenant.
 PUBLIC_BLUEPRINTS = (
     health.blueprint,
     media.blueprint,
+    domain_guard.blueprint,
     api_v1.blueprint,
     shopify.blueprint,
     storefront.blueprint,
@@ -35,7 +37,7 @@ PUBLIC_BLUEPRINTS = (
 )
 
 # Blueprints of the internal app.
-INTERNAL_BLUEPRINTS = (health.blueprint,)
+INTERNAL_BLUEPRINTS = (health.blueprint, tls_ask.blueprint)
 
 
 def _wire_services(app: Quart, settings: Settings, services: Services | None) -> None:

@@ -508,6 +508,14 @@ shopify_shop_snapshots = sa.Table(
     schema=ASTRO_PRIMARY,
 )
 
+# --------------------------------------------------------------------------- custom domains (tls)
+
+# The exact reason code of the last failed verification (tls.verification.Failure),
+# beside failure_reason's sentence, so the API can show both (issue 4).
+domains.append_column(sa.Column("failure_code", sa.String(32), nullable=True))
+# The periodic verifier reads "pending domains due now" on every run.
+sa.Index("ix_domains_status_next_check_at", domains.c.status, domains.c.next_check_at)
+
 
 # --------------------------------------------------------------------------- engine
 

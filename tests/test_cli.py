@@ -6,11 +6,16 @@ import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
+
+import httpx
+
+from tls.caddy_process import local_root_certificate
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -82,6 +87,15 @@ def test_tenant_create_prints_id_and_token_once(tmp_path: Path) -> None:
     assert "acme" in listing.stdout and "Acme Outfitters" in listing.stdout
 
 
+def _get_through_caddy(data_dir: Path, port: int, hostname: str) -> httpx.Response:
+    """GET / over real TLS, verified against Caddy's local root (no -k)."""
+    context = ssl.create_default_context(cafile=str(local_root_certificate(data_dir / "caddy")))
+    with httpx.Client(verify=context, timeout=30) as client:
+        return client.get(
+            f"https://127.0.0.1:{port}/", headers={"Host": hostname}, extensions={"sni_hostname": hostname}
+        )
+
+
 def test_dev_serves_healthz_and_stops_on_sigterm(tmp_path: Path) -> None:
     origin_port, internal_port = free_port(), free_port()
     env = zelly_env(
@@ -110,6 +124,10 @@ def test_dev_serves_healthz_and_stops_on_sigterm(tmp_path: Path) -> None:
 
         assert body is not None
         assert body["status"] == "ok"
+        https = _get_through_caddy(tmp_path / "var", int(env["ZELLY_HTTPS_PORT"]), "acme.localhost")
+        assert https.status_code == 200
+        assert "<title>" in https.text and "Acme Outfitters" in https.text
+        assert https.headers["cache-status"].startswith("Zelly;")
         assert {name: store["backend"] for name, store in body["stores"].items()} == {
             "database": "sqlite",
             "cache": "memory",
@@ -121,3 +139,4 @@ def test_dev_serves_healthz_and_stops_on_sigterm(tmp_path: Path) -> None:
 
     assert process.returncode == 0, output
     assert f"http://acme.localhost:{origin_port}/" in output
+    assert f"https://acme.localhost:{env['ZELLY_HTTPS_PORT']}/" in output

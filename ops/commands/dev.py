@@ -1,25 +1,46 @@
-"""zelly dev (the whole stack on embedded defaults) and zelly origin (the origin alone)."""
+"""zelly dev (the whole stack on embedded defaults) and zelly origin (the origin alone).
+
+`zelly dev` is one process: the origin wrapped in the edge cache (public
+listener), the internal listener (TLS ask hook), Caddy in front for HTTPS, and
+the background jobs (domain verification, Cloudflare purges when configured).
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+from typing import Awaitable, Callable
 
-from edge.app import wrap_origin  # edge (issue 5)
-from ops.commands.edge import edge_config  # edge (issue 5)
+from edge.app import wrap_origin
+from ops.commands.edge import cloudflare_purge_job, edge_config
 from ops.serve import serve_all, shutdown_event
 from origin.app import create_app, create_internal_app
-from origin.services import open_services
+from origin.domains.periodic import periodic_verifier
+from origin.services import Services, open_services
 from origin.settings import Settings
+from tls.caddy_process import options_from_settings, run_caddy
 from workers.dispatch import open_task_queue
+
+DEMO_SLUGS = ("acme", "nordic", "kyoto")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     dev = subparsers.add_parser("dev", help="migrate, seed the demo on first run, and serve the whole stack")
     dev.add_argument("--no-seed", action="store_true", help="do not seed the demo tenants")
+    dev.add_argument("--no-caddy", action="store_true", help="do not start Caddy (HTTP only, no TLS)")
     dev.set_defaults(handler=run_dev)
 
     origin = subparsers.add_parser("origin", help="serve the origin (public + internal listeners) under hypercorn")
     origin.set_defaults(handler=run_origin)
+
+
+def background_jobs(settings: Settings, services: Services) -> list[Callable]:
+    """Jobs one origin process runs beside its listeners (run them in exactly one process)."""
+    jobs: list[Callable] = [periodic_verifier(services)]
+    cloudflare = cloudflare_purge_job(settings, services)
+    if cloudflare is not None:
+        jobs.append(cloudflare)
+    return jobs
 
 
 async def run_origin(args: argparse.Namespace, settings: Settings) -> int:
@@ -29,7 +50,10 @@ async def run_origin(args: argparse.Namespace, settings: Settings) -> int:
         public = create_app(settings, services=services)
         internal = create_internal_app(settings, services=services)
         print(f"origin:   http://{settings.origin_bind}/   internal: http://{settings.internal_bind}/", flush=True)
-        await serve_all([(public, settings.origin_bind), (internal, settings.internal_bind)], stop)
+        await serve_all(
+            [(public, settings.origin_bind), (internal, settings.internal_bind)], stop,
+            background=background_jobs(settings, services),
+        )
     return 0
 
 
@@ -44,14 +68,32 @@ async def run_dev(args: argparse.Namespace, settings: Settings) -> int:
         if not args.no_seed:
             await seed_demo_if_empty(services, echo=print)
         public = create_app(settings, services=services)
-        # edge (issue 5): the storefront is served through the edge cache, in this process.
+        # The storefront is served through the edge cache, in this process (issue 5).
         public = wrap_origin(public, edge_config(settings), services.broadcast, redis=services.redis)
         internal = create_internal_app(settings, services=services)
-        host, _, port = settings.origin_bind.rpartition(":")
-        print("\nZelly dev stack is up:", flush=True)
-        for slug in ("acme", "nordic", "kyoto"):
-            print(f"  storefront  http://{slug}.{settings.platform_domain}:{port}/")
-        print(f"  health      http://{settings.origin_bind}/healthz")
-        print(f"  internal    http://{settings.internal_bind}/healthz\n", flush=True)
-        await serve_all([(public, settings.origin_bind), (internal, settings.internal_bind)], stop)
+        caddy = contextlib.nullcontext() if args.no_caddy else run_caddy(options_from_settings(settings))
+        async with caddy:
+            _print_urls(settings, with_tls=not args.no_caddy)
+            await serve_all(
+                [(public, settings.origin_bind), (internal, settings.internal_bind)], stop,
+                background=background_jobs(settings, services),
+            )
     return 0
+
+
+def _print_urls(settings: Settings, *, with_tls: bool) -> None:
+    port = settings.origin_bind.rpartition(":")[2]
+    lines = ["", "Zelly dev stack is up:"]
+    for slug in DEMO_SLUGS:
+        lines.append(f"  storefront  http://{slug}.{settings.platform_domain}:{port}/")
+    if with_tls:
+        for slug in DEMO_SLUGS:
+            lines.append(f"  https       https://{slug}.{settings.platform_domain}:{settings.https_port}/")
+        lines.append("              (trust the local CA: zelly tls root prints its certificate)")
+    lines += [
+        f"  seller API  http://{settings.platform_domain}:{port}/api/v1/openapi.json",
+        f"  health      http://{settings.origin_bind}/healthz",
+        f"  internal    http://{settings.internal_bind}/healthz",
+        "",
+    ]
+    print("\n".join(lines), flush=True)

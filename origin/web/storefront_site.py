@@ -66,7 +66,8 @@ async def current_site() -> TenantSite:
         raise Halt(platform_page(400, "Bad request", f"This request's Host header is not a valid hostname ({error}).")) from None
     target = await decide_host_redirect(current_services(), host, site)
     if target:
-        response = Response("", status=301, headers={"Location": target + request.full_path.rstrip("?"), "Cache-Control": "public, max-age=300"})
+        # 308, not 301: keeps the method and body (issue 4), so a POST to the apex is not turned into a GET.
+        response = Response("", status=308, headers={"Location": target + request.full_path.rstrip("?"), "Cache-Control": "public, max-age=300"})
         raise Halt(response)
     if site is None:
         raise Halt(platform_page(404, "Store not found", "There is no store at this address. Check the spelling of the address, or contact the shop."))

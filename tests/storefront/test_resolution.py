@@ -155,7 +155,7 @@ async def test_redirect_hook_runs_before_the_unknown_host_404(services, client):
     redirected, _ = await get(client, "acme.example", "/products/mug?variant=3")
     normal, html = await get(client, acme.host, "/products/mug")
 
-    assert redirected.status_code == 301
+    assert redirected.status_code == 308  # keeps the method (issue 4)
     assert redirected.headers["Location"] == "https://www.acme.example/products/mug?variant=3"
     assert normal.status_code == 200
     assert texts(parse_html(html), ".//h1") == ["Acme Mug"]

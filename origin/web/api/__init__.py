@@ -1,9 +1,10 @@
-"""The seller catalog API, ``/api/v1/`` on the platform host (issue 3, item 5).
+"""The seller API, ``/api/v1/`` on the platform host: the catalog (issue 3, item 5) and custom domains (issue 4).
 
 Authenticated by the tenant's API token (``Authorization: Bearer …``, see
 origin/web/auth.py). JSON in and out; prices are decimal strings next to the
-tenant's currency code. Every write goes through an ``origin.catalog`` action,
-which publishes the cache purge after its transaction commits.
+tenant's currency code. Every write goes through an ``origin.catalog`` or
+``origin.domains`` action, which publishes the cache purge after its
+transaction commits.
 
 Modules, one job each:
 
@@ -14,10 +15,11 @@ Modules, one job each:
 - ``parsing``: JSON body / query string parsing and validation decorators, PATCH semantics;
 - ``responses``: serializing response models, documenting them for OpenAPI;
 - ``idempotency``: ``Idempotency-Key`` on POST (claim, replay, conflict);
-- ``schemas_common`` / ``schemas_products`` / ``schemas_collections``: pydantic models;
-- ``products`` / ``variants`` / ``collections`` / ``inventory``: the endpoints;
+- ``schemas_common`` / ``schemas_products`` / ``schemas_collections`` / ``schemas_domains``: pydantic models;
+- ``products`` / ``variants`` / ``collections`` / ``inventory`` / ``domains``: the endpoints;
 - ``openapi``: ``/api/v1/openapi.json`` built by quart-schema from the routes.
 
-May import quart, quart_schema, pydantic, origin.catalog, origin.tenancy,
-origin.web.auth/context/errors. Nothing outside origin.web imports this package.
+May import quart, quart_schema, pydantic, origin.catalog, origin.domains, origin.tenancy,
+origin.web.auth/context/errors, tls.verification (a domain's DNS instructions).
+Nothing outside origin.web imports this package.
 """

@@ -56,7 +56,8 @@ def build_document(app: Quart) -> dict[str, Any]:
             title="Zelly seller catalog API",
             version="1",
             description=(
-                "Products (with variants and images), collections, collection membership and order, inventory. "
+                "Products (with variants and images), collections, collection membership and order, inventory, "
+                "custom domains. "
                 "Authenticate with `Authorization: Bearer <API token>`. Prices are decimal strings in the store's "
                 "currency (`currency`). Lists are paged with `limit` and the opaque `cursor` from `next_cursor`. "
                 "Send `Idempotency-Key` on POST to make a retry safe."

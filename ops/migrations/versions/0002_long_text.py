@@ -4,7 +4,7 @@ TEXT holds 64 KB on MySQL: a 256 KB description (the catalog's limit) or a
 large replayed API answer was a database error. SQLite's TEXT has no limit, so
 only MySQL/MariaDB change.
 
-Revision ID: api_0002
+Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-25
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 
 
-revision = 'api_0002'
+revision = '0002'
 down_revision = '0001'
 branch_labels = None
 depends_on = None

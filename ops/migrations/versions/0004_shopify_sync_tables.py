@@ -1,7 +1,7 @@
 """shopify: tombstones, inventory items, sync seen-set, compliance requests, shop snapshots
 
-Revision ID: shopify_0002
-Revises: api_0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-11-25
 """
 from alembic import op
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 import origin.db
 
 
-revision = 'shopify_0002'
-down_revision = 'api_0002'
+revision = '0004'
+down_revision = '0003'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,99 @@
+"""The process's TLS allow-list: built from the database, refreshed by pub/sub and a timer.
+
+One :class:`tls.ask.AllowList` per process, kept in ``services.extras``. The
+internal app (ask hook) and the public app (the removed-domain guard) both
+acquire it at start-up and release it at shutdown; the first acquire loads it
+and starts the refresher, the last release stops it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from typing import AsyncIterator
+
+from origin.domains.actions import ACTIVATION_HOOKS_KEY, REMOVAL_HOOKS_KEY
+from origin.domains.queries import select_servable_hostnames
+from origin.invalidation import TENANCY_CHANNEL
+from origin.services import Services
+from tls.ask import AllowList
+
+log = logging.getLogger(__name__)
+
+ALLOW_LIST_KEY = "tls_allow_list"
+_RUNNER_KEY = "tls_allow_list_runner"
+REFRESH_SECONDS = 10.0
+
+
+def make_allow_list(services: Services, *, refresh_interval: float = REFRESH_SECONDS) -> AllowList:
+    async def load() -> set[str]:
+        async with services.db.connect() as conn:
+            return await select_servable_hostnames(conn, services.settings.platform_domain)
+
+    return AllowList(load, refresh_interval=refresh_interval)
+
+
+def current_allow_list(services: Services) -> AllowList | None:
+    return services.extras.get(ALLOW_LIST_KEY)
+
+
+async def acquire_allow_list(services: Services) -> AllowList:
+    """Load the allow-list (once per process) and keep it fresh until the last release."""
+    runner = services.extras.get(_RUNNER_KEY)
+    if runner is None:
+        # Registered before the first await: the public and internal apps start concurrently.
+        allow_list = make_allow_list(services)
+        loaded = asyncio.ensure_future(allow_list.refresh())  # serve from a loaded set from the first request on
+        runner = services.extras[_RUNNER_KEY] = {"loaded": loaded, "task": None, "users": 0}
+        services.extras[ALLOW_LIST_KEY] = allow_list
+        services.extras.setdefault(REMOVAL_HOOKS_KEY, []).append(allow_list.forget)
+        services.extras.setdefault(ACTIVATION_HOOKS_KEY, []).append(allow_list.refresh)
+        runner["task"] = asyncio.create_task(_run(services, allow_list), name="tls-allow-list")
+    runner["users"] += 1
+    await asyncio.shield(runner["loaded"])
+    return services.extras[ALLOW_LIST_KEY]
+
+
+async def release_allow_list(services: Services) -> None:
+    runner = services.extras.get(_RUNNER_KEY)
+    if runner is None:
+        return
+    runner["users"] -= 1
+    if runner["users"] > 0:
+        return
+    runner["task"].cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await runner["task"]
+    allow_list = services.extras.pop(ALLOW_LIST_KEY)
+    for key, hook in ((REMOVAL_HOOKS_KEY, allow_list.forget), (ACTIVATION_HOOKS_KEY, allow_list.refresh)):
+        hooks = services.extras.get(key, [])
+        if hook in hooks:
+            hooks.remove(hook)
+    del services.extras[_RUNNER_KEY]
+
+
+async def _run(services: Services, allow_list: AllowList) -> None:
+    # Resubscribe after a broken connection: pub/sub is best effort, the timer covers the gap.
+    while True:
+        try:
+            async with services.broadcast.subscribe(TENANCY_CHANNEL) as messages:
+                await allow_list.run(_apply_removals(allow_list, messages))
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # Redis went away: keep the timer going and try again
+            log.exception("TLS allow-list subscription failed; retrying")
+            await asyncio.sleep(1.0)
+
+
+async def _apply_removals(allow_list: AllowList, messages: AsyncIterator[str]) -> AsyncIterator[str]:
+    """A removal made in another process is denied here at once, before the reload it also triggers."""
+    async for message in messages:
+        try:
+            removed = json.loads(message).get("removed_hostname")
+        except (ValueError, AttributeError):
+            removed = None
+        if isinstance(removed, str):
+            allow_list.forget(removed)
+        yield message
