@@ -131,6 +131,7 @@ async def open_services(settings: Settings, *, with_analytics: bool = True) -> A
     redis_client: aioredis.Redis | None = None
     http = httpx.AsyncClient(timeout=OUTBOUND_TIMEOUT, follow_redirects=False)
     analytics = None
+    cache: BaseCache | None = None  # closed below when it holds a Redis pool
     try:
         try:
             async with engine.connect() as conn:
@@ -151,10 +152,11 @@ async def open_services(settings: Settings, *, with_analytics: bool = True) -> A
         broadcast: Broadcast = RedisBroadcast(redis_client) if redis_client else MemoryBroadcast()
         if with_analytics:
             analytics = await asyncio.to_thread(open_analytics, settings)
+        cache = make_cache(settings)
         yield Services(
             settings=settings,
             db=engine,
-            cache=make_cache(settings),
+            cache=cache,
             broadcast=broadcast,
             http=http,
             redis=redis_client,
@@ -162,6 +164,9 @@ async def open_services(settings: Settings, *, with_analytics: bool = True) -> A
         )
     finally:
         await http.aclose()
+        if isinstance(cache, RedisCache):
+            # aiocache's Redis pool is its own, and its close() leaves the pool's sockets open on redis>=5.
+            await cache.client.aclose(close_connection_pool=True)
         if redis_client is not None:
             await redis_client.aclose()
         if analytics is not None:

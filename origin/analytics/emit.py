@@ -1,0 +1,96 @@
+"""Server-side events, for code that knows better than the browser (issue 7).
+
+Cart and checkout code call these after their own write commits. Event ids
+are derived from what happened (``purchase:<order>:<line>``), so a retried
+request, or the thank-you page's beacon sending the same id, counts once.
+
+A shopper who refuses tracking (DNT / GPC), or a call with no shopper at all
+(a webhook-imported order), still yields purchase and add-to-cart rows, since
+revenue must match the orders, but with visitor and session 0: no identifier
+derived from the person is written.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+
+from origin.analytics.events import IncomingEvent
+from origin.analytics.intake import ANONYMOUS_SESSION, Shopper, build_row, resolve_session
+from origin.analytics.queue import queue_for
+
+
+@dataclass(frozen=True)
+class PurchaseLine:
+    product_id: int
+    variant_id: int
+    quantity: int
+    value: Decimal  # the line total in the order's currency
+
+
+async def _session_for(services, tenant_id: int, shopper: Shopper | None, store_host: str):
+    if shopper is None or shopper.refuses_tracking or shopper.is_bot:
+        return ANONYMOUS_SESSION
+    return await resolve_session(services, tenant_id, shopper, None, store_host)
+
+
+def _event(name: str, event_id: str, path: str, **props) -> IncomingEvent:
+    return IncomingEvent(
+        name=name, path=path, page_host="", referrer_host="", utm_source="", utm_medium="", utm_campaign="",
+        event_id=event_id, **props,
+    )
+
+
+async def emit_add_to_cart(
+    services,
+    tenant_id: int,
+    *,
+    product_id: int,
+    variant_id: int,
+    quantity: int,
+    value: Decimal,
+    currency: str,
+    event_id: str,
+    shopper: Shopper | None = None,
+    path: str = "/cart",
+    store_host: str = "",
+) -> None:
+    """``event_id`` names the cart change (e.g. ``cart:<cart id>:<line>:<n>``) so a retry counts once."""
+    session = await _session_for(services, tenant_id, shopper, store_host)
+    event = _event(
+        "add_to_cart", event_id, path,
+        product_id=product_id, variant_id=variant_id, quantity=quantity, value=Decimal(value), currency=currency,
+    )
+    await queue_for(services).publish([build_row(tenant_id, event, session, int(time.time() * 1000))])
+
+
+async def emit_purchase(
+    services,
+    tenant_id: int,
+    *,
+    order_id: str,
+    currency: str,
+    lines: list[PurchaseLine],
+    shopper: Shopper | None = None,
+    path: str = "/checkout/thank-you",
+    store_host: str = "",
+) -> None:
+    """One ``purchase`` row per order line, so top products get their revenue; orders count by order_id."""
+    session = await _session_for(services, tenant_id, shopper, store_host)
+    ts_ms = int(time.time() * 1000)
+    rows = [
+        build_row(
+            tenant_id,
+            _event(
+                "purchase", f"purchase:{order_id}:{index}", path,
+                product_id=line.product_id, variant_id=line.variant_id, quantity=line.quantity,
+                value=Decimal(line.value), currency=currency, order_id=str(order_id),
+            ),
+            session,
+            ts_ms,
+        )
+        for index, line in enumerate(lines)
+    ]
+    if rows:
+        await queue_for(services).publish(rows)
