@@ -105,7 +105,8 @@ def parse_event(item: Any, at: str = "", *, store_currency: str) -> IncomingEven
     event_id = item.get("event_id") or ""
     if not isinstance(event_id, str) or len(event_id) > MAX_EVENT_ID or (event_id and not EVENT_ID_PATTERN.match(event_id)):
         raise _invalid(f"event_id is at most {MAX_EVENT_ID} characters of letters, digits, '_', '-', '.', ':'", f"{at}event_id")
-    props = item.get("props") or {}
+    props = item.get("props")
+    props = {} if props is None else props
     if not isinstance(props, dict):
         raise _invalid("props is a JSON object", f"{at}props")
     unknown = sorted(set(props) - set(PROP_NAMES))

@@ -46,6 +46,8 @@ async def receive_events() -> tuple[Response, int]:
         body = await request.get_data(as_text=False)
     except RequestEntityTooLarge:
         return _too_large(f"the body is larger than {MAX_BODY_BYTES} bytes")
+    if len(body) > MAX_BODY_BYTES:
+        return _too_large(f"the body is {len(body)} bytes; send at most {MAX_BODY_BYTES}")
     services = current_services()
     tenant = await tenant_for_host(services, request.host)
     if tenant is None or not tenant.is_active:
