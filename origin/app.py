@@ -19,13 +19,14 @@ from quart import Quart
 
 from origin.services import Services, open_services
 from origin.settings import Settings
-from origin.web import analytics_api, analytics_dashboard, analytics_intake, health
+from origin.web import analytics_api, analytics_dashboard, analytics_intake, health, media
 from origin.web.context import SERVICES_KEY
 from origin.web.errors import register_error_handlers
 
 # Blueprints of the public app, in registration order. Each feature adds its line.
 PUBLIC_BLUEPRINTS = (
     health.blueprint,
+    media.blueprint,
     analytics_intake.blueprint,
     analytics_api.blueprint,
     analytics_dashboard.blueprint,

@@ -165,6 +165,7 @@ products = sa.Table(
     # Denormalized from variants by the catalog actions, so listings sort and filter in one query.
     sa.Column("price_min", Money, nullable=False, default=Decimal("0")),
     sa.Column("price_max", Money, nullable=False, default=Decimal("0")),
+    sa.Column("compare_at_price_min", Money, nullable=True),  # compare-at of the cheapest variant
     sa.Column("is_available", sa.Boolean, nullable=False, default=False),
     sa.Column("shopify_gid", sa.String(100), nullable=True),
     sa.Column("shopify_updated_at", UTCDateTime, nullable=True),

@@ -27,16 +27,30 @@ TENANCY_CHANNEL = "zelly:tenancy"
 
 
 def catalog_version_key(tenant_id: int) -> str:
-    return f"t{tenant_id}:catalog-version"
+    return f"zelly:t{tenant_id}:catalog-version"
 
 
 async def catalog_version(services: Services, tenant_id: int) -> int:
-    return int(await services.cache.get(catalog_version_key(tenant_id)) or 0)
+    """The tenant's catalog version: part of every storefront cache key."""
+    key = catalog_version_key(tenant_id)
+    if services.redis is not None:
+        return int(await services.redis.get(key) or 0)
+    return services.extras.setdefault("catalog_versions", {}).get(key, 0)
+
+
+async def _bump_catalog_version(services: Services, tenant_id: int) -> None:
+    # Atomic INCR on Redis; the embedded default is one process, so a dict is exact there.
+    key = catalog_version_key(tenant_id)
+    if services.redis is not None:
+        await services.redis.incr(key)
+        return
+    versions = services.extras.setdefault("catalog_versions", {})
+    versions[key] = versions.get(key, 0) + 1
 
 
 async def publish_purge(services: Services, tenant_id: int, tags: list[str] | tuple[str, ...] = (), *, hosts: tuple[str, ...] = ()) -> None:
     """Retire the tenant's cached pages and tell the edge which tags changed."""
-    await services.cache.increment(catalog_version_key(tenant_id))
+    await _bump_catalog_version(services, tenant_id)
     await services.broadcast.publish(cache_tags.PURGE_CHANNEL, cache_tags.purge_message(tags=list(tags), hosts=list(hosts)))
     for hook in services.extras.get("purge_hooks", ()):  # e.g. the Cloudflare purge queue
         await hook(list(tags), list(hosts))

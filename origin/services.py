@@ -131,7 +131,7 @@ async def open_services(settings: Settings, *, with_analytics: bool = True) -> A
     redis_client: aioredis.Redis | None = None
     http = httpx.AsyncClient(timeout=OUTBOUND_TIMEOUT, follow_redirects=False)
     analytics = None
-    cache: BaseCache | None = None  # closed below when it holds a Redis pool
+    cache: BaseCache | None = None
     try:
         try:
             async with engine.connect() as conn:
@@ -163,10 +163,12 @@ async def open_services(settings: Settings, *, with_analytics: bool = True) -> A
             analytics=analytics,
         )
     finally:
-        await http.aclose()
         if isinstance(cache, RedisCache):
-            # aiocache's Redis pool is its own, and its close() leaves the pool's sockets open on redis>=5.
-            await cache.client.aclose(close_connection_pool=True)
+            # aiocache's close() calls redis-py's deprecated close(); close the client directly.
+            await cache.client.aclose()
+        elif cache is not None:
+            await cache.close()
+        await http.aclose()
         if redis_client is not None:
             await redis_client.aclose()
         if analytics is not None:

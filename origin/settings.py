@@ -11,6 +11,7 @@ no traceback.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import ipaddress
 import os
 from dataclasses import dataclass, field
@@ -19,6 +20,8 @@ from typing import Mapping
 from urllib.parse import urlsplit
 
 ENV_PREFIX = "ZELLY_"
+# Variables with the prefix that are not settings (read by the test suite, not by Zelly).
+NOT_SETTINGS = frozenset({"ZELLY_REQUIRE_SERVICES"})
 
 
 class ConfigurationError(Exception):
@@ -169,7 +172,12 @@ class Settings:
         for variable, raw in values.items():
             name = variable[len(ENV_PREFIX):].lower()
             if name not in known:
-                continue  # other tools share the prefix (ZELLY_REQUIRE_SERVICES is the test suite's)
+                if variable in NOT_SETTINGS or variable.startswith("ZELLY_TEST_"):
+                    continue  # the test suite's own variables share the prefix
+                # A misspelt variable would otherwise silently fall back to a default.
+                guess = difflib.get_close_matches(name, known, n=1)
+                hint = f"; did you mean ZELLY_{guess[0].upper()}?" if guess else ""
+                raise ConfigurationError(variable, f"not a Zelly setting{hint} (see docs/configuration.md)")
             kwargs[name] = _parse(variable, known[name], raw)
         settings = cls(**kwargs)
         settings.validate()

@@ -75,3 +75,20 @@ def test_secrets_never_show_in_repr() -> None:
 
     for secret in ("s3cret-key", "tok-123", "cf-abc", "hunter2", "pw-redis"):
         assert secret not in text
+
+
+def test_a_misspelt_variable_is_an_error_with_a_suggestion() -> None:
+    with pytest.raises(ConfigurationError) as raised:
+        Settings.from_env({"ZELLY_DATABSE_URL": "mysql+aiomysql://x/"}, env_file=None)
+
+    assert str(raised.value) == (
+        "ZELLY_DATABSE_URL: not a Zelly setting; did you mean ZELLY_DATABASE_URL? (see docs/configuration.md)"
+    )
+
+
+def test_the_test_suites_variables_are_not_settings() -> None:
+    settings = Settings.from_env(
+        {"ZELLY_REQUIRE_SERVICES": "1", "ZELLY_TEST_MYSQL_URL": "mysql+aiomysql://root@127.0.0.1/"}, env_file=None
+    )
+
+    assert settings == Settings()

@@ -195,6 +195,7 @@ def upgrade() -> None:
     sa.Column('option3_name', sa.String(length=255), nullable=True),
     sa.Column('price_min', origin.db.Money(precision=18, scale=4), nullable=False),
     sa.Column('price_max', origin.db.Money(precision=18, scale=4), nullable=False),
+    sa.Column('compare_at_price_min', origin.db.Money(precision=18, scale=4), nullable=True),
     sa.Column('is_available', sa.Boolean(), nullable=False),
     sa.Column('shopify_gid', sa.String(length=100), nullable=True),
     sa.Column('shopify_updated_at', origin.db.UTCDateTime(), nullable=True),

@@ -1,0 +1,49 @@
+"""The app factory's wiring: health, error shapes, demo media."""
+
+from __future__ import annotations
+
+from origin.app import create_app, create_internal_app
+
+
+async def test_healthz_reports_each_store(services, backend) -> None:
+    client = create_app(services.settings, services=services).test_client()
+
+    response = await client.get("/healthz")
+
+    body = await response.get_json()
+    assert response.status_code == 200
+    assert body["status"] == "ok"
+    expected = {"database": "sqlite", "cache": "memory"} if backend == "embedded" else {"database": "mysql", "cache": "redis"}
+    assert {name: store["backend"] for name, store in body["stores"].items()} == expected
+    assert {store["status"] for store in body["stores"].values()} == {"ok"}
+
+
+async def test_healthz_is_on_the_internal_listener_too(services) -> None:
+    client = create_internal_app(services.settings, services=services).test_client()
+
+    response = await client.get("/healthz")
+
+    assert response.status_code == 200
+
+
+async def test_unknown_api_route_is_json_404(services) -> None:
+    client = create_app(services.settings, services=services).test_client()
+
+    response = await client.get("/api/v1/nothing-here")
+
+    assert response.status_code == 404
+    assert (await response.get_json())["error"]["code"] == "not_found"
+
+
+async def test_demo_media_is_a_deterministic_svg(services) -> None:
+    client = create_app(services.settings, services=services).test_client()
+
+    first = await client.get("/media/demo/acme/alpine-tent-001-1.svg")
+    again = await client.get("/media/demo/acme/alpine-tent-001-1.svg")
+    bad = await client.get("/media/demo/acme/..%2Fsecret.svg")
+
+    assert first.status_code == 200
+    assert first.headers["Content-Type"] == "image/svg+xml; charset=utf-8"
+    assert (await first.get_data()) == (await again.get_data())
+    assert (await first.get_data()).startswith(b"<svg")
+    assert bad.status_code == 404
