@@ -62,7 +62,7 @@ async def emit_add_to_cart(
         "add_to_cart", event_id, path,
         product_id=product_id, variant_id=variant_id, quantity=quantity, value=Decimal(value), currency=currency,
     )
-    await queue_for(services).publish([build_row(tenant_id, event, session, int(time.time() * 1000))])
+    await queue_for(services).publish([build_row(tenant_id, event, session, time.time())])
 
 
 async def emit_purchase(
@@ -78,7 +78,7 @@ async def emit_purchase(
 ) -> None:
     """One ``purchase`` row per order line, so top products get their revenue; orders count by order_id."""
     session = await _session_for(services, tenant_id, shopper, store_host)
-    ts_ms = int(time.time() * 1000)
+    now = time.time()
     rows = [
         build_row(
             tenant_id,
@@ -88,7 +88,7 @@ async def emit_purchase(
                 value=Decimal(line.value), currency=currency, order_id=str(order_id),
             ),
             session,
-            ts_ms,
+            now,
         )
         for index, line in enumerate(lines)
     ]

@@ -36,15 +36,19 @@ async def command(client: Any, sql: str, parameters: dict[str, Any] | None = Non
         return await asyncio.to_thread(client.command, sql, parameters=parameters)
 
 
-async def insert_rows(
-    client: Any, table: str, rows: Sequence[Sequence[Any]], column_names: Sequence[str], *, deduplication_token: str
+async def insert_json_rows(
+    client: Any, table: str, json_array: bytes, column_names: Sequence[str], *, deduplication_token: str
 ) -> None:
-    """One INSERT; a retry of the same rows with the same token is dropped by ClickHouse."""
+    """One INSERT of a JSON array of row objects (JSONEachRow), parsed by ClickHouse, not Python.
+
+    A retry of the same rows with the same token is dropped by ClickHouse.
+    """
     async with _lock_for(client):
         await asyncio.to_thread(
-            client.insert,
+            client.raw_insert,
             table,
-            rows,
-            column_names=list(column_names),
+            list(column_names),
+            insert_block=json_array,
             settings={"insert_deduplication_token": deduplication_token},
+            fmt="JSONEachRow",
         )

@@ -94,10 +94,11 @@ async def resolve_session(services, tenant_id: int, shopper: Shopper, first: Inc
 ANONYMOUS_SESSION = SessionInfo(ANONYMOUS, ANONYMOUS, "", "", "", "", "")
 
 
-def build_row(tenant_id: int, event: IncomingEvent, session: SessionInfo, ts_ms: int) -> dict[str, Any]:
+def build_row(tenant_id: int, event: IncomingEvent, session: SessionInfo, ts: float) -> dict[str, Any]:
+    """A queue row; ``ts`` is Unix seconds with milliseconds (JSONEachRow reads it into DateTime64(3))."""
     return {
         "tenant_id": tenant_id,
-        "ts": ts_ms,
+        "ts": round(ts, 3),
         "event_id": event.event_id or uuid.uuid4().hex,
         "name": event.name,
         "visitor_id": session.visitor_id,
@@ -122,6 +123,6 @@ async def accept_events(services, tenant_id: int, events: list[IncomingEvent], s
     if not events or shopper.is_bot or shopper.refuses_tracking:
         return 0
     session = await resolve_session(services, tenant_id, shopper, events[0], store_host)
-    ts_ms = int(time.time() * 1000)
-    await queue_for(services).publish([build_row(tenant_id, event, session, ts_ms) for event in events])
+    now = time.time()
+    await queue_for(services).publish([build_row(tenant_id, event, session, now) for event in events])
     return len(events)

@@ -9,9 +9,13 @@ crashed consumer had read but not acknowledged. The embedded default has the
 same semantics in memory (one process, so a crash there loses the process's
 queue anyway; the claim logic still covers a consumer task that died).
 
-Wire format: stream ``store-events``, one entry per intake request, field
-``rows`` = a JSON array of event rows (``schema.EVENT_COLUMNS`` as keys,
-``ts`` in epoch milliseconds, ``value`` as a decimal string).
+Wire format: stream ``store-events``, one entry per intake request, fields
+``rows`` = a JSON array of event rows (``schema.EVENT_COLUMNS`` as keys, ``ts``
+in Unix seconds with milliseconds as a JSON number, ``value`` a decimal string),
+``count`` = the number of rows, ``ts`` = the oldest row's ts. The consumer hands
+``rows`` to ClickHouse as JSONEachRow without parsing it in Python (parsing and
+re-encoding rows in Python capped the consumer near 60k rows/s here; see
+docs/benchmarks.md), which is why the count and oldest ts travel beside it.
 """
 
 from __future__ import annotations
@@ -40,8 +44,23 @@ MEMORY_QUEUE_MAX_ROWS = 1_000_000  # the embedded queue refuses (503) past this 
 @dataclass
 class Delivery:
     message_id: str
-    rows: list[dict[str, Any]]
+    payload: str  # the JSON array of rows, as queued
+    row_count: int
+    oldest_ts: float  # Unix seconds of the oldest row, for the lag
     delivery_count: int = 1
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        return json.loads(self.payload)
+
+
+def make_delivery(message_id: str, rows: list[dict[str, Any]]) -> Delivery:
+    return Delivery(
+        message_id=message_id,
+        payload=encode_rows(rows),
+        row_count=len(rows),
+        oldest_ts=min((row["ts"] for row in rows), default=0.0),
+    )
 
 
 class StoreEventsQueue(Protocol):
@@ -83,7 +102,10 @@ class RedisStreamQueue:
         self._group_ready = True
 
     async def publish(self, rows: list[dict[str, Any]]) -> None:
-        await self.redis.xadd(self.stream, {"rows": encode_rows(rows)})
+        delivery = make_delivery("*", rows)
+        await self.redis.xadd(
+            self.stream, {"rows": delivery.payload, "count": delivery.row_count, "ts": repr(delivery.oldest_ts)}
+        )
 
     async def read(self, consumer: str, *, max_messages: int, block_ms: int) -> list[Delivery]:
         await self.ensure_group()
@@ -129,14 +151,14 @@ class RedisStreamQueue:
 
 
 def _delivery(message_id, fields, delivery_count: int) -> Delivery:
+    """A stream entry as a Delivery; a malformed entry keeps its text so the consumer can dead-letter it."""
     message_id = message_id.decode() if isinstance(message_id, bytes) else message_id
-    raw = fields.get(b"rows", fields.get("rows", b"[]"))
+    fields = {(k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v) for k, v in fields.items()}
     try:
-        rows = json.loads(raw)
-    except ValueError:
-        log.error("store-events: message %s is not JSON; acknowledging it empty", message_id)
-        rows = []
-    return Delivery(message_id=message_id, rows=rows, delivery_count=delivery_count)
+        count, oldest = int(fields["count"]), float(fields["ts"])
+    except (KeyError, ValueError):
+        count, oldest = 1, 0.0  # unknown shape: one poison unit, isolated and dead-lettered on insert
+    return Delivery(message_id, fields.get("rows", ""), count, oldest, delivery_count)
 
 
 @dataclass
@@ -165,8 +187,7 @@ class MemoryQueue:
                 kind=ErrorKind.UNAVAILABLE,
             )
         self._rows += len(rows)
-        # Through JSON like the Redis stream, so both backends hand the consumer the same shapes.
-        self._ready.put_nowait(Delivery(message_id=f"{next(self._ids)}-0", rows=json.loads(encode_rows(rows))))
+        self._ready.put_nowait(make_delivery(f"{next(self._ids)}-0", rows))
 
     async def read(self, consumer: str, *, max_messages: int, block_ms: int) -> list[Delivery]:
         claimed = self._claim(consumer, max_messages)
@@ -201,7 +222,7 @@ class MemoryQueue:
         for message_id in message_ids:
             entry = self._pending.pop(message_id, None)
             if entry is not None:
-                self._rows -= len(entry.delivery.rows)
+                self._rows -= entry.delivery.row_count
 
     async def pending_count(self) -> int:
         return len(self._pending)

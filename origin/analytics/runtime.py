@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from typing import AsyncIterator
 
 from origin.analytics.consumer import EventConsumer
+from origin.analytics.dead_letters import record_dead_letter
 from origin.analytics.queue import queue_for
 from origin.analytics.rollup import run_daily_rollups
 
@@ -38,7 +40,13 @@ async def analytics_runtime(
     """
     if services.analytics is None:
         raise RuntimeError("analytics_runtime needs open_services(settings, with_analytics=True)")
-    consumer = EventConsumer(services.analytics, queue_for(services), batch_rows=batch_rows, flush_seconds=flush_seconds)
+    consumer = EventConsumer(
+        services.analytics,
+        queue_for(services),
+        batch_rows=batch_rows,
+        flush_seconds=flush_seconds,
+        dead_letter=functools.partial(record_dead_letter, services),
+    )
     stop = asyncio.Event()
     tasks = [asyncio.create_task(consumer.run(stop), name="store-events consumer")]
     if with_rollups:

@@ -10,9 +10,9 @@ from tests.analytics.conftest import final_count, raw_count, wait_for
 
 
 def rows(tenant_id: int, prefix: str, count: int) -> list[dict]:
-    now_ms = int(time.time() * 1000)
+    now = round(time.time(), 3)
     return [
-        {"tenant_id": tenant_id, "ts": now_ms, "event_id": f"{prefix}-{n}", "name": "page_view", "visitor_id": 7,
+        {"tenant_id": tenant_id, "ts": now, "event_id": f"{prefix}-{n}", "name": "page_view", "visitor_id": 7,
          "session_id": 70, "path": f"/p/{n}", "device": "desktop"}
         for n in range(count)
     ]
@@ -126,3 +126,29 @@ async def _backlog_is(queue, count: int) -> bool:
 
 async def _failures_at_least(consumer, count: int) -> bool:
     return consumer.stats.failures >= count
+
+
+async def test_a_message_clickhouse_cannot_parse_is_dead_lettered_and_the_rest_goes_in(analytics):
+    import functools
+
+    import sqlalchemy as sa
+
+    from origin.analytics.dead_letters import record_dead_letter
+    from origin.db import task_dead_letters
+
+    queue = queue_for(analytics)
+    await queue.publish(rows(4, "good-a", 10))
+    await queue.publish([{**rows(4, "bad", 1)[0], "ts": "not a time"}])
+    await queue.publish(rows(4, "good-b", 10))
+    consumer = EventConsumer(analytics.analytics, queue, dead_letter=functools.partial(record_dead_letter, analytics))
+
+    settled = await consumer.flush(await queue.read(consumer.name, max_messages=10, block_ms=5))
+
+    assert settled and consumer.stats.dead_letters == 1
+    assert final_count(analytics.analytics, "tenant_id = 4") == 20
+    assert await queue.backlog() == 0
+    async with analytics.db.connect() as conn:
+        letters = (await conn.execute(sa.select(task_dead_letters))).mappings().all()
+    assert [(row["queue"], row["task_name"], '"not a time"' in row["payload"]["rows"]) for row in letters] == [
+        ("store-events", "store-events.insert", True)
+    ]

@@ -6,10 +6,10 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from origin.analytics import queries
-from origin.analytics.consumer import row_values
+from origin.analytics.consumer import EventConsumer
+from origin.analytics.queue import make_delivery
 from origin.analytics.ranges import Range
 from origin.analytics.rollup import do_rollup_day, next_run_after
-from origin.analytics.schema import EVENT_COLUMNS
 from origin.db import daily_tenant_aggregates
 from tests.analytics.conftest import drain, make_store
 from tests.analytics.test_pipeline import run_known_sequence
@@ -48,14 +48,14 @@ async def test_the_rollup_counts_only_its_utc_day(analytics):
     acme, _ = await make_store(analytics, "acme")
     day = dt.date(2026, 3, 14)
     events = [
-        {"tenant_id": acme.id, "ts": int(dt.datetime(2026, 3, 14, hour, tzinfo=dt.timezone.utc).timestamp() * 1000),
+        {"tenant_id": acme.id, "ts": dt.datetime(2026, 3, 14, hour, tzinfo=dt.timezone.utc).timestamp(),
          "event_id": f"e{hour}", "name": "page_view", "visitor_id": 1, "session_id": 1}
         for hour in (0, 12, 23)
     ] + [
-        {"tenant_id": acme.id, "ts": int(dt.datetime(2026, 3, 15, 0, 0, 1, tzinfo=dt.timezone.utc).timestamp() * 1000),
+        {"tenant_id": acme.id, "ts": dt.datetime(2026, 3, 15, 0, 0, 1, tzinfo=dt.timezone.utc).timestamp(),
          "event_id": "next", "name": "page_view", "visitor_id": 1, "session_id": 1},
     ]
-    analytics.analytics.insert("events", [row_values(e) for e in events], column_names=list(EVENT_COLUMNS))
+    await EventConsumer(analytics.analytics, None).insert([make_delivery("1-0", events)])
 
     await do_rollup_day(analytics, day)
 
