@@ -94,28 +94,36 @@ async def resolve_session(services, tenant_id: int, shopper: Shopper, first: Inc
 ANONYMOUS_SESSION = SessionInfo(ANONYMOUS, ANONYMOUS, "", "", "", "", "")
 
 
-def build_row(tenant_id: int, event: IncomingEvent, session: SessionInfo, ts: float) -> dict[str, Any]:
-    """A queue row; ``ts`` is Unix seconds with milliseconds (JSONEachRow reads it into DateTime64(3))."""
-    return {
+def build_row(tenant_id: int, event: IncomingEvent, session: SessionInfo, ts: float, fallback_id: str = "") -> dict[str, Any]:
+    """A queue row; ``ts`` is Unix seconds with milliseconds (JSONEachRow reads it into DateTime64(3)).
+
+    Empty and zero columns are left out: ClickHouse fills the column defaults, and the
+    queue carries (and the intake encodes) a third less.
+    """
+    row: dict[str, Any] = {
         "tenant_id": tenant_id,
         "ts": round(ts, 3),
-        "event_id": event.event_id or uuid.uuid4().hex,
+        "event_id": event.event_id or fallback_id or uuid.uuid4().hex,
         "name": event.name,
         "visitor_id": session.visitor_id,
         "session_id": session.session_id,
         "path": event.path,
-        "referrer_host": session.referrer_host,
-        "utm_source": session.utm_source,
-        "utm_medium": session.utm_medium,
-        "utm_campaign": session.utm_campaign,
-        "device": session.device,
-        "product_id": event.product_id,
-        "variant_id": event.variant_id,
-        "quantity": event.quantity,
-        "value": str(event.value),
-        "currency": event.currency,
-        "order_id": event.order_id,
     }
+    optional = (
+        ("referrer_host", session.referrer_host),
+        ("utm_source", session.utm_source),
+        ("utm_medium", session.utm_medium),
+        ("utm_campaign", session.utm_campaign),
+        ("device", session.device),
+        ("product_id", event.product_id),
+        ("variant_id", event.variant_id),
+        ("quantity", event.quantity),
+        ("value", str(event.value) if event.value else ""),
+        ("currency", event.currency),
+        ("order_id", event.order_id),
+    )
+    row.update((key, value) for key, value in optional if value)
+    return row
 
 
 async def accept_events(services, tenant_id: int, events: list[IncomingEvent], shopper: Shopper, store_host: str) -> int:
@@ -124,5 +132,7 @@ async def accept_events(services, tenant_id: int, events: list[IncomingEvent], s
         return 0
     session = await resolve_session(services, tenant_id, shopper, events[0], store_host)
     now = time.time()
-    await queue_for(services).publish([build_row(tenant_id, event, session, now) for event in events])
+    request_id = uuid.uuid4().hex  # one random id per request; events without a client id are <request>-<index>
+    rows = [build_row(tenant_id, event, session, now, f"{request_id}-{index}") for index, event in enumerate(events)]
+    await queue_for(services).publish(rows)
     return len(events)
