@@ -11,6 +11,7 @@ from __future__ import annotations
 from quart import Blueprint, Response, jsonify, request
 
 from origin.analytics import queries
+from origin.analytics.catalog_names import with_product_names
 from origin.analytics.errors import AnalyticsError, AnalyticsErrorCode
 from origin.analytics.links import sign_link_token
 from origin.analytics.ranges import Range, parse_limit, parse_range
@@ -101,7 +102,8 @@ async def pages() -> Response:
 async def products() -> Response:
     window = read_range(LIST_PARAMETERS)
     limit = parse_limit(request.args.get("limit"))
-    return _reply(api_tenant(), window, products=await queries.top_products(analytics_client(), api_tenant().id, window, limit))
+    report = await queries.top_products(analytics_client(), api_tenant().id, window, limit)
+    return _reply(api_tenant(), window, products=await with_product_names(current_services(), api_tenant().id, report))
 
 
 @blueprint.get("/sources")

@@ -59,7 +59,8 @@ def line_chart(labels: list[str], values: list[float], *, title: str, height: in
         for i, v in enumerate(values):
             parts.append(f'<circle cx="{x(i):.1f}" cy="{y(v):.1f}" r="2.5"><title>{escape(labels[i])}: {v:g}</title></circle>')
         for i in sorted({0, count // 2, count - 1}):
-            parts.append(f'<text x="{x(i):.1f}" y="{height - 8}" text-anchor="middle">{escape(labels[i])}</text>')
+            anchor = "start" if i == 0 and count > 1 else "end" if i == count - 1 and count > 1 else "middle"
+            parts.append(f'<text x="{x(i):.1f}" y="{height - 8}" text-anchor="{anchor}">{escape(labels[i])}</text>')
     parts.append("</svg>")
     return Markup("".join(parts))
 
@@ -69,12 +70,14 @@ def bar_list(rows: list[tuple[str, float, str]], *, title: str) -> Markup:
     bar_height, gap = 22, 6
     height = max(len(rows), 1) * (bar_height + gap) + gap
     top = max((value for _, value, _ in rows), default=0) or 1
+    # Room on the right for the longest shown value (~7 px a character at 11 px), so text never sits on a bar.
+    bar_room = WIDTH - 16 - 7 * max((len(shown) for _, _, shown in rows), default=0)
     parts = [f'<svg class="chart bars" viewBox="0 0 {WIDTH} {height}" role="img" aria-label="{escape(title)}">']
     if not rows:
         parts.append(f'<text x="8" y="{bar_height}">No data in this range</text>')
     for index, (label, value, shown) in enumerate(rows):
         y = gap + index * (bar_height + gap)
-        width = max((WIDTH - 120) * value / top, 1)
+        width = max(bar_room * value / top, 1)
         parts.append(f'<rect x="0" y="{y}" width="{width:.1f}" height="{bar_height}" rx="3"/>')
         parts.append(f'<text x="8" y="{y + 15}" class="on-bar">{escape(label[:80])}</text>')
         parts.append(f'<text x="{WIDTH - 4}" y="{y + 15}" text-anchor="end">{escape(shown)}</text>')

@@ -14,6 +14,7 @@ import jinja2
 from quart import Blueprint, Response, request
 
 from origin.analytics import queries
+from origin.analytics.catalog_names import with_product_names
 from origin.analytics.errors import AnalyticsError
 from origin.analytics.links import verify_link_token
 from origin.analytics.ranges import Range
@@ -63,7 +64,7 @@ async def _render(tenant: Tenant, window: Range, link: str | None = None) -> Res
     totals = await queries.summary(client, tenant.id, window)
     series = await queries.timeseries(client, tenant.id, window)
     funnel = await queries.funnel(client, tenant.id, window)
-    products = await queries.top_products(client, tenant.id, window, 10)
+    products = await with_product_names(current_services(), tenant.id, await queries.top_products(client, tenant.id, window, 10))
     pages = await queries.top_pages(client, tenant.id, window, 10)
     sources = await queries.sources(client, tenant.id, window, 10)
     devices = await queries.devices(client, tenant.id, window)
@@ -76,7 +77,7 @@ async def _render(tenant: Tenant, window: Range, link: str | None = None) -> Res
             title="Funnel",
         ),
         "products": bar_list(
-            [(f'product {p["product_id"]}', p["views"], f'{p["views"]} views · {p["purchases"]} orders · {p["revenue"]}') for p in products],
+            [(p["title"] or f'product {p["product_id"]}', p["views"], f'{p["views"]} views · {p["purchases"]} orders · {p["revenue"]}') for p in products],
             title="Top products",
         ),
         "pages": bar_list([(p["path"], p["page_views"], str(p["page_views"])) for p in pages], title="Top pages"),

@@ -115,3 +115,26 @@ async def test_forged_expired_and_malformed_links_are_refused(analytics):
     assert [r.status_code for r in responses] == [401, 401, 401, 401]
     assert "expired" in await responses[1].get_data(as_text=True)
     assert bad_range.status_code == 422 and "IANA" in await bad_range.get_data(as_text=True)
+
+
+async def test_top_products_carry_titles_of_the_callers_store_only(analytics):
+    from decimal import Decimal
+
+    from origin.analytics.emit import PurchaseLine, emit_purchase
+    from tests.analytics.conftest import make_store
+    from tests.factories import make_product
+
+    acme, acme_token = await make_store(analytics, "acme")
+    nordic, _ = await make_store(analytics, "nordic", "EUR")
+    shirt = await make_product(analytics, acme.id, title="Linen shirt", handle="linen-shirt")
+    foreign = await make_product(analytics, nordic.id, title="Nordic secret", handle="secret")
+    await emit_purchase(analytics, acme.id, order_id="9", currency="USD",
+                        lines=[PurchaseLine(shirt.id, 0, 1, Decimal("30")), PurchaseLine(foreign.id, 0, 1, Decimal("5"))])
+    await drain(analytics)
+    client = create_app(analytics.settings, services=analytics).test_client()
+
+    body = await (await client.get("/api/v1/analytics/products", headers=bearer(acme_token))).get_json()
+
+    assert [(p["product_id"], p["title"], p["handle"], p["revenue"]) for p in body["products"]] == [
+        (shirt.id, "Linen shirt", "linen-shirt", "30.00"), (foreign.id, None, None, "5.00"),
+    ]
