@@ -24,11 +24,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     consume.add_argument("--flush-seconds", type=float, default=1.0)
     consume.set_defaults(handler=run_consume)
     rollup = commands.add_parser("rollup", help="recompute backoffice.daily_tenant_aggregates for one UTC day")
-    rollup.add_argument("--day", type=dt.date.fromisoformat, default=None, help="YYYY-MM-DD (default: yesterday)")
+    rollup.add_argument("--day", type=_day, default=None, help="YYYY-MM-DD (default: yesterday)")
     rollup.set_defaults(handler=run_rollup)
     link = commands.add_parser("dashboard-link", help="print a 15-minute link to a store's analytics page")
     link.add_argument("--tenant", required=True, help="the store's slug")
     link.set_defaults(handler=run_dashboard_link)
+
+
+def _day(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date like 2026-11-25, got {value!r}") from None
 
 
 async def run_consume(args: argparse.Namespace, settings: Settings) -> int:
