@@ -165,6 +165,11 @@ async def main() -> None:
                "ZELLY_SECRET_KEY": "bench-secret-key-0123456789", "ZELLY_PLATFORM_DOMAIN": "localhost"}
         if args.redis:
             env["ZELLY_REDIS_URL"] = args.redis
+            import redis.asyncio as aioredis
+
+            client = aioredis.Redis.from_url(args.redis)
+            await client.delete("store-events")  # the bench's private db index: start from an empty stream
+            await client.aclose()
         server = await asyncio.create_subprocess_exec(
             sys.executable, __file__, "--serve", str(port), cwd=ROOT, env=env,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
@@ -181,12 +186,6 @@ async def main() -> None:
                     break
                 except OSError:
                     await asyncio.sleep(0.05)
-            if args.redis:
-                import redis.asyncio as aioredis
-
-                client = aioredis.Redis.from_url(args.redis)
-                await client.delete("store-events")  # a private db index: start from an empty stream
-                await client.aclose()
             load_started = time.time()
             accepted, errors, latencies = await drive(port, args.seconds, args.connections, args.batch)
             load_ended = time.time()

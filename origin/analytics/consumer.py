@@ -105,9 +105,19 @@ class EventConsumer:
         batch: list[Delivery] = []
         rows = 0
         deadline = 0.0
+        read_delay = self.backoff_initial
         while not stop.is_set():
             wait_ms = 200 if not batch else max(1, int((deadline - time.monotonic()) * 1000))
-            deliveries = await self.queue.read(self.name, max_messages=1000, block_ms=min(wait_ms, 200))
+            try:
+                deliveries = await self.queue.read(self.name, max_messages=1000, block_ms=min(wait_ms, 200))
+            except Exception as error:  # the queue (Redis) is away: wait and read again, keep the open batch
+                log.warning("store-events: reading the queue failed (%s: %s); retrying in %.1fs",
+                            type(error).__name__, str(error)[:200], read_delay)
+                self.queue.reset()
+                await _wait(stop, read_delay)
+                read_delay = min(read_delay * 2, self.backoff_max)
+                continue
+            read_delay = self.backoff_initial
             if deliveries and not batch:
                 deadline = time.monotonic() + self.flush_seconds
             batch += deliveries
@@ -136,8 +146,20 @@ class EventConsumer:
                     return False
                 delay = min(delay * 2, self.backoff_max)
                 continue
-            await self.queue.ack([d.message_id for d in batch])
-            return True
+            return await self._ack([d.message_id for d in batch], stop)
+
+    async def _ack(self, message_ids: list[str], stop: asyncio.Event | None) -> bool:
+        """Acknowledge, retrying while the queue is away; if we stop first, the redelivery is deduplicated."""
+        delay = self.backoff_initial
+        while True:
+            try:
+                await self.queue.ack(message_ids)
+                return True
+            except Exception as error:  # Redis away after a successful insert: the rows are safe either way
+                log.warning("store-events: ack failed (%s: %s); retrying in %.1fs", type(error).__name__, error, delay)
+                if await _wait(stop, delay) or (stop is not None and stop.is_set()):
+                    return False
+                delay = min(delay * 2, self.backoff_max)
 
     async def _isolate(self, batch: list[Delivery], stop: asyncio.Event | None) -> bool:
         if len(batch) > 1:
@@ -153,8 +175,7 @@ class EventConsumer:
                 return await self.flush(batch, stop)
             await self.dead_letter(delivery, f"{type(error).__name__}: {str(error)[:2000]}")
             self.stats.dead_letters += 1
-        await self.queue.ack([delivery.message_id])
-        return True
+        return await self._ack([delivery.message_id], stop)
 
     async def insert(self, batch: list[Delivery]) -> int:
         rows = sum(d.row_count for d in batch)

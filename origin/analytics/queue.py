@@ -70,6 +70,9 @@ class StoreEventsQueue(Protocol):
 
     async def ack(self, message_ids: list[str]) -> None: ...
 
+    def reset(self) -> None:
+        """Forget connection state after a failure (the stream or group may be gone)."""
+
 
 def consumer_name() -> str:
     return f"{socket.gethostname()}-{os.getpid()}-{time.monotonic_ns() % 100000}"
@@ -87,6 +90,10 @@ class RedisStreamQueue:
         self.stream = stream
         self.group = group
         self.claim_idle_ms = claim_idle_ms
+        self._group_ready = False
+        self._claim_cursor = "0-0"
+
+    def reset(self) -> None:
         self._group_ready = False
         self._claim_cursor = "0-0"
 
@@ -217,6 +224,9 @@ class MemoryQueue:
                 entry.delivery.delivery_count += 1
                 claimed.append(entry.delivery)
         return claimed
+
+    def reset(self) -> None:
+        pass  # nothing external to reconnect to
 
     async def ack(self, message_ids: list[str]) -> None:
         for message_id in message_ids:

@@ -152,3 +152,34 @@ async def test_a_message_clickhouse_cannot_parse_is_dead_lettered_and_the_rest_g
     assert [(row["queue"], row["task_name"], '"not a time"' in row["payload"]["rows"]) for row in letters] == [
         ("store-events", "store-events.insert", True)
     ]
+
+
+async def test_the_consumer_survives_redis_losing_the_stream(chdb_client):
+    from origin.analytics import schema
+    from origin.analytics.queue import RedisStreamQueue
+    from origin.services import make_redis
+    from tests.conftest import REDIS_URL, require_server
+
+    require_server("Redis", "127.0.0.1", 6379)
+    redis = make_redis(REDIS_URL)
+    await redis.flushdb()
+    await schema.migrate(chdb_client, 400)
+    queue = RedisStreamQueue(redis)
+    consumer = EventConsumer(chdb_client, queue, flush_seconds=0.01, backoff_initial=0.02, backoff_max=0.1)
+    stop = asyncio.Event()
+    running = asyncio.create_task(consumer.run(stop))
+    try:
+        await queue.publish(rows(5, "before", 3))
+        await wait_for(lambda: _backlog_is(queue, 0))
+
+        await redis.delete("store-events")  # stream and group gone (a flushed or replaced Redis)
+        await asyncio.sleep(0.3)
+        await queue.publish(rows(5, "after", 4))
+        await wait_for(lambda: _backlog_is(queue, 0))
+    finally:
+        stop.set()
+        await running
+        await redis.flushdb()
+        await redis.aclose()
+
+    assert final_count(chdb_client, "tenant_id = 5") == 7
