@@ -22,6 +22,7 @@ from typing import Any
 
 from origin.analytics import engine
 from origin.analytics.ranges import Range
+from origin.analytics.schema import STEP_BITS
 
 FUNNEL_STEPS = ("page_view", "product_view", "add_to_cart", "checkout_started", "purchase")
 FINAL_SETTINGS = "SETTINGS do_not_merge_across_partitions_select_final = 1"
@@ -219,12 +220,21 @@ async def devices(client, tenant_id: int, window: Range) -> list[dict[str, Any]]
 
 
 async def funnel(client, tenant_id: int, window: Range) -> list[dict[str, Any]]:
-    """Sessions reaching each step, with the rate from the first step and from the previous one."""
+    """Sessions reaching each step, with the rate from the first step and from the previous one.
+
+    Reads ``session_steps`` (one row per session and quarter hour, see ``schema``), not the events.
+    """
+    bits = ", ".join(f"countIf(bitAnd(steps, {STEP_BITS[step]}) != 0)" for step in FUNNEL_STEPS)
     rows = await engine.query_rows(
         client,
         f"""
-        SELECT {", ".join(f"uniqExactIf(session_id, name = '{step}')" for step in FUNNEL_STEPS)}
-        FROM events FINAL WHERE {SCOPE} AND session_id != 0 {FINAL_SETTINGS}
+        SELECT {bits} FROM (
+            SELECT session_id, groupBitOr(steps) AS steps
+            FROM session_steps
+            WHERE tenant_id = {{tenant_id:UInt64}}
+              AND bucket >= {{start_at:DateTime('UTC')}} AND bucket < {{end_at:DateTime('UTC')}}
+            GROUP BY session_id
+        )
         """,
         _parameters(tenant_id, window),
     )

@@ -23,7 +23,19 @@ from typing import Any
 from origin.analytics import engine
 
 EVENTS_TABLE = "events"
+SESSION_STEPS_TABLE = "session_steps"
 MIGRATIONS_TABLE = "analytics_migrations"
+# Funnel steps as bits of session_steps.steps, in funnel order.
+STEP_BITS = {"page_view": 1, "product_view": 2, "add_to_cart": 4, "checkout_started": 8, "purchase": 16}
+_STEP_BIT = (
+    "toUInt8(transform(name, ['page_view', 'product_view', 'add_to_cart', 'checkout_started', 'purchase'], "
+    "[1, 2, 4, 8, 16], 0))"
+)
+_SESSION_STEPS_SELECT = f"""
+        SELECT tenant_id, toStartOfFifteenMinutes(ts) AS bucket, session_id, groupBitOr({_STEP_BIT}) AS steps
+        FROM {EVENTS_TABLE} WHERE session_id != 0
+        GROUP BY tenant_id, bucket, session_id
+"""
 
 # Columns of ``events`` in insert order; the consumer builds rows in this order.
 EVENT_COLUMNS = (
@@ -79,11 +91,35 @@ MIGRATIONS: tuple[tuple[int, str, str], ...] = (
         SETTINGS non_replicated_deduplication_window = 10000
         """,
     ),
+    # The funnel over millions of events: which steps each session reached, per 15-minute
+    # bucket (every IANA zone's midnight falls on a quarter hour, so a merchant's date range
+    # is exact). OR-ing step bits is idempotent, so redelivered events cannot inflate it, and
+    # the funnel scans one row per session and quarter hour instead of every event.
+    (
+        2,
+        "session_steps table",
+        f"""
+        CREATE TABLE IF NOT EXISTS {SESSION_STEPS_TABLE} (
+            tenant_id UInt64,
+            bucket DateTime('UTC'),
+            session_id UInt64,
+            steps SimpleAggregateFunction(groupBitOr, UInt8)
+        )
+        ENGINE = AggregatingMergeTree
+        PARTITION BY toYYYYMM(bucket)
+        ORDER BY (tenant_id, bucket, session_id)
+        """,
+    ),
+    (3, "session_steps view", f"CREATE MATERIALIZED VIEW IF NOT EXISTS session_steps_mv TO {SESSION_STEPS_TABLE} AS {_SESSION_STEPS_SELECT}"),
+    (4, "session_steps backfill", f"INSERT INTO {SESSION_STEPS_TABLE} {_SESSION_STEPS_SELECT}"),
 )
 
+# Tables that expire with ZELLY_ANALYTICS_RETENTION_DAYS, and their time column.
+RETAINED = ((EVENTS_TABLE, "ts"), (SESSION_STEPS_TABLE, "bucket"))
 
-def ttl_expression(retention_days: int) -> str:
-    return f"toDateTime(ts) + toIntervalDay({int(retention_days)})"
+
+def ttl_expression(retention_days: int, column: str = "ts") -> str:
+    return f"toDateTime({column}) + toIntervalDay({int(retention_days)})"
 
 
 async def migrate(client: Any, retention_days: int) -> str:
@@ -112,20 +148,23 @@ async def migrate(client: Any, retention_days: int) -> str:
 
 
 async def _apply_retention(client: Any, retention_days: int) -> bool:
-    current = await engine.query_rows(
-        client,
-        "SELECT engine_full FROM system.tables WHERE database = currentDatabase() AND name = {t:String}",
-        {"t": EVENTS_TABLE},
-    )
+    changed = False
     wanted = f"toIntervalDay({int(retention_days)})"
-    if current and wanted in current[0][0]:
-        return False
-    # materialize_ttl_after_modify=0: expired parts go at the next merge, not in one blocking rewrite.
-    await engine.command(
-        client,
-        f"ALTER TABLE {EVENTS_TABLE} MODIFY TTL {ttl_expression(retention_days)} SETTINGS materialize_ttl_after_modify = 0",
-    )
-    return True
+    for table, column in RETAINED:
+        current = await engine.query_rows(
+            client,
+            "SELECT engine_full FROM system.tables WHERE database = currentDatabase() AND name = {t:String}",
+            {"t": table},
+        )
+        if current and wanted in current[0][0]:
+            continue
+        # materialize_ttl_after_modify=0: expired parts go at the next merge, not in one blocking rewrite.
+        await engine.command(
+            client,
+            f"ALTER TABLE {table} MODIFY TTL {ttl_expression(retention_days, column)} SETTINGS materialize_ttl_after_modify = 0",
+        )
+        changed = True
+    return changed
 
 
 async def migrate_analytics(services) -> str:

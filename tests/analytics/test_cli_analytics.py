@@ -17,8 +17,8 @@ def test_migrate_rollup_and_dashboard_link(tmp_path: Path) -> None:
     bad_day = zelly(tmp_path, "analytics", "rollup", "--day", "November", **secret)
 
     assert migrated.returncode == 0, migrated.stderr
-    assert "analytics: schema at 1 (applied 1), retention 400 days (changed)" in migrated.stdout
-    assert "analytics: schema at 1 (nothing to apply), retention 400 days" in again.stdout
+    assert "analytics: schema at 4 (applied 1, 2, 3, 4), retention 400 days (changed)" in migrated.stdout
+    assert "analytics: schema at 4 (nothing to apply), retention 400 days" in again.stdout
     assert created.returncode == 0, created.stderr
     assert (rollup.returncode, rollup.stdout.strip()) == (0, "rollup 2026-11-01: 1 tenants")
     assert link.returncode == 0 and link.stdout.startswith("http://127.0.0.1:8000/analytics/dashboard?link=1.")
