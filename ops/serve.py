@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import signal
 from typing import Any, Awaitable, Callable, Iterable
 
@@ -14,7 +15,9 @@ def hypercorn_config(bind: str, *, access_log: bool = False) -> Config:
     config = Config()
     config.bind = [bind]
     config.accesslog = "-" if access_log else None
-    config.errorlog = "-"
+    # A Logger, not "-": hypercorn then adds no handler of its own, and its lines go
+    # through the process's logging configuration once instead of twice.
+    config.errorlog = logging.getLogger("hypercorn.error")
     config.graceful_timeout = 5.0
     config.keep_alive_timeout = 75.0  # above typical proxy idle timeouts (Caddy's is 2 min upstream idle)
     return config

@@ -19,7 +19,8 @@ from quart import Quart
 
 from origin.services import Services, open_services
 from origin.settings import Settings
-from origin.web import analytics_api, analytics_dashboard, analytics_intake, health, media
+from origin.web import analytics_api, analytics_dashboard, analytics_intake, cart, health, media, storefront
+from origin.web.api import v1 as api_v1
 from origin.web.context import SERVICES_KEY
 from origin.web.errors import register_error_handlers
 
@@ -27,9 +28,12 @@ from origin.web.errors import register_error_handlers
 PUBLIC_BLUEPRINTS = (
     health.blueprint,
     media.blueprint,
+    api_v1.blueprint,
     analytics_intake.blueprint,
     analytics_api.blueprint,
     analytics_dashboard.blueprint,
+    storefront.blueprint,
+    cart.blueprint,
 )
 
 # Blueprints of the internal app.

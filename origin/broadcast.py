@@ -53,12 +53,20 @@ class MemoryBroadcast:
 class RedisBroadcast:
     def __init__(self, client: aioredis.Redis) -> None:
         self._client = client
+        # Redis pub/sub ignores the db index: two deployments (or test runs) on one
+        # server in different dbs would apply each other's purges. Scope by db.
+        self._scope = f"db{client.connection_pool.connection_kwargs.get('db', 0)}:"
+
+    def channel_name(self, channel: str) -> str:
+        """The Redis channel really used for ``channel``."""
+        return self._scope + channel
 
     async def publish(self, channel: str, message: str) -> None:
-        await self._client.publish(channel, message)
+        await self._client.publish(self.channel_name(channel), message)
 
     @contextlib.asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[str]]:
+        channel = self.channel_name(channel)
         pubsub = self._client.pubsub(ignore_subscribe_messages=True)
         await pubsub.subscribe(channel)
 

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy.dialects import mysql
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 ASTRO_PRIMARY = "astro_primary"
@@ -76,6 +77,11 @@ class Money(sa.TypeDecorator):
         if value is None:
             return None
         return Decimal(value).quantize(Decimal("0.0001"))
+
+
+# TEXT holds 64 KB on MySQL, less than the catalog accepts for a description (256 KB) and
+# than an API answer replayed for an Idempotency-Key can be; MEDIUMTEXT holds 16 MB.
+LongText = sa.Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
 
 
 def utcnow() -> dt.datetime:
@@ -154,7 +160,7 @@ products = sa.Table(
     _tenant_id(),
     sa.Column("handle", sa.String(255), nullable=False),
     sa.Column("title", sa.String(255), nullable=False),
-    sa.Column("description_html", sa.Text, nullable=False, default=""),
+    sa.Column("description_html", LongText, nullable=False, default=""),
     sa.Column("vendor", sa.String(255), nullable=False, default=""),
     sa.Column("product_type", sa.String(255), nullable=False, default=""),
     sa.Column("tags", sa.String(1000), nullable=False, default=""),  # comma-separated, lower-case
@@ -230,7 +236,7 @@ collections = sa.Table(
     _tenant_id(),
     sa.Column("handle", sa.String(255), nullable=False),
     sa.Column("title", sa.String(255), nullable=False),
-    sa.Column("description_html", sa.Text, nullable=False, default=""),
+    sa.Column("description_html", LongText, nullable=False, default=""),
     sa.Column("image_url", sa.String(2048), nullable=True),
     sa.Column("shopify_gid", sa.String(100), nullable=True),
     sa.Column("shopify_updated_at", UTCDateTime, nullable=True),
@@ -275,7 +281,7 @@ api_idempotency_keys = sa.Table(
     sa.Column("key", sa.String(255), nullable=False),
     sa.Column("request_fingerprint", sa.String(64), nullable=False),
     sa.Column("status_code", sa.Integer, nullable=False),
-    sa.Column("response_body", sa.Text, nullable=False),
+    sa.Column("response_body", LongText, nullable=False),
     sa.Column("created_at", UTCDateTime, nullable=False, default=utcnow),
     sa.PrimaryKeyConstraint("tenant_id", "key"),
     schema=ASTRO_PRIMARY,

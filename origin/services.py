@@ -114,7 +114,8 @@ def open_analytics(settings: Settings):
     url = settings.effective_analytics_url
     try:
         if url.startswith("chdb://"):
-            path = Path(url.removeprefix("chdb://"))
+            # Absolute, so the DSN reads chdb:///abs/path: a relative chdb://var/x would parse "var" as a host.
+            path = Path(url.removeprefix("chdb://")).resolve()
             path.mkdir(parents=True, exist_ok=True)
             return clickhouse_connect.get_client(dsn=f"chdb://{path}")
         return clickhouse_connect.get_client(dsn=url, connect_timeout=5, send_receive_timeout=30)

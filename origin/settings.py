@@ -107,6 +107,7 @@ class Settings:
     cloudflare_zone_id: str = ""
     cloudflare_api_base: str = "https://api.cloudflare.com/client/v4"
     cloudflare_purge_batch: int = 100
+    cloudflare_plan: str = "free"  # paces purges to the plan's limits (edge/cloudflare.py)
 
     # -- Shopify
     shopify_api_base_url: str = ""  # empty: https://<shop>.myshopify.com
@@ -210,6 +211,8 @@ class Settings:
                 raise ConfigurationError("ZELLY_PLATFORM_IPS", f"{address!r} is not an IP address") from None
         if self.cloudflare_purge_batch not in (30, 100):
             raise ConfigurationError("ZELLY_CLOUDFLARE_PURGE_BATCH", "Cloudflare accepts 30 or 100 purge operations per call")
+        if self.cloudflare_plan not in ("free", "pro", "business", "enterprise"):
+            raise ConfigurationError("ZELLY_CLOUDFLARE_PLAN", "expected free, pro, business or enterprise")
         if self.public_scheme not in ("http", "https"):
             raise ConfigurationError("ZELLY_PUBLIC_SCHEME", "expected http or https")
         if self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):

@@ -1,4 +1,13 @@
-"""Storefront rendering: the Jinja environment, themes, filters and view models.
+"""Storefront rendering: the Jinja environments, the default theme, filters and view models.
 
-Sees only plain data (view models); does no I/O and imports nothing from origin/.
+Sees only plain data (view models built from catalog/tenant records passed in by
+the web layer); does no I/O and imports nothing from ``origin/``. May import
+jinja2, markupsafe and babel.
+
+    environment.py  the default-theme Environment and the sandboxed per-tenant one
+    rendering.py    ThemeRenderer: picks the environment, falls back on broken overrides
+    money.py        currency/locale formatting (Babel)
+    theme.py        per-tenant theme settings (colours, logo, hero) validated into a ThemeView
+    views.py        view models for pages, built from catalog models
+    themes/default  the default theme's templates; assets/ static files served at /assets/
 """

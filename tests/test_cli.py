@@ -86,6 +86,7 @@ def test_dev_serves_healthz_and_stops_on_sigterm(tmp_path: Path) -> None:
     origin_port, internal_port = free_port(), free_port()
     env = zelly_env(
         tmp_path,
+        ZELLY_DATA_DIR="var",  # relative, as on a fresh checkout: every store must resolve it
         ZELLY_ORIGIN_BIND=f"127.0.0.1:{origin_port}",
         ZELLY_INTERNAL_BIND=f"127.0.0.1:{internal_port}",
         ZELLY_EDGE_BIND=f"127.0.0.1:{free_port()}",

@@ -42,7 +42,7 @@ async def test_demo_tenants_differ_in_currency_and_look(services) -> None:
         kyoto_page = await catalog_queries.select_collection_products(conn, tenants["kyoto"].id, kyoto_sale.id, limit=5)
 
     assert {slug: t.currency for slug, t in tenants.items()} == {"acme": "USD", "nordic": "EUR", "kyoto": "JPY"}
-    assert len({t.theme_settings["primary_color"] for t in tenants.values()}) == 3
+    assert len({t.theme_settings["colors"]["primary"] for t in tenants.values()}) == 3
     assert len(kyoto_page.items) == 5
     assert all(item.price_min == item.price_min.to_integral_value() for item in kyoto_page.items)  # yen has no minor unit
     assert all(item.image is not None for item in kyoto_page.items)

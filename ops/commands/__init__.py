@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from ops.commands import analytics, dev, migrate, seed, tenant
+from ops.commands import analytics, dev, edge, migrate, seed, tenant
 
 # Each feature adds its module here.
-COMMAND_MODULES = (migrate, tenant, seed, dev, analytics)
+COMMAND_MODULES = (migrate, tenant, seed, dev, edge, analytics)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from edge.app import wrap_origin  # edge (issue 5)
+from ops.commands.edge import edge_config  # edge (issue 5)
 from ops.serve import serve_all, shutdown_event
 from origin.app import create_app, create_internal_app
 from origin.services import open_services
@@ -39,6 +41,8 @@ async def run_dev(args: argparse.Namespace, settings: Settings) -> int:
         if not args.no_seed:
             await seed_demo_if_empty(services, echo=print)
         public = create_app(settings, services=services)
+        # edge (issue 5): the storefront is served through the edge cache, in this process.
+        public = wrap_origin(public, edge_config(settings), services.broadcast, redis=services.redis)
         internal = create_internal_app(settings, services=services)
         host, _, port = settings.origin_bind.rpartition(":")
         print("\nZelly dev stack is up:", flush=True)

@@ -167,9 +167,12 @@ def clean_tags(tags: Any, path: str = "tags") -> str:
 def clean_url(value: Any, path: str) -> str:
     if not isinstance(value, str) or not value or len(value) > 2048:
         raise CatalogError(Code.INVALID_IMAGE, f"{path} must be a URL of at most 2048 characters", field=path)
-    parts = urlsplit(value)
     if value.startswith("/") and not value.startswith("//"):
         return value
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # e.g. an unclosed IPv6 bracket: "http://["
+        raise CatalogError(Code.INVALID_IMAGE, f"{path} is not a well-formed URL", field=path) from None
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise CatalogError(Code.INVALID_IMAGE, f"{path} must be an http(s) URL or a path starting with /", field=path)
     return value

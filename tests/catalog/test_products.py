@@ -152,6 +152,7 @@ async def test_duplicate_handle_is_a_conflict_and_writes_nothing(services) -> No
         ({"status": "published"}, "invalid_status", "status"),
         ({"tags": ["ok", "a,b"]}, "invalid_tag", "tags[1]"),
         ({"images": [NewImage(url="javascript:alert(1)")]}, "invalid_image", "images[0].url"),
+        ({"images": [NewImage(url="http://[")]}, "invalid_image", "images[0].url"),
     ],
 )
 async def test_bad_product_input_is_refused_and_nothing_is_written(services, overrides, code, field) -> None:

@@ -1,0 +1,102 @@
+"""The edge as one ASGI app: proxy + internal endpoints + lifespan (upstream, purge subscriber).
+
+    create_edge_app(config, upstream, broadcast_subscribe=..., redis=...)
+    wrap_origin(origin_asgi_app, config, broadcast)      # zelly dev: one process
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any, Awaitable, Callable
+
+from edge.config import EdgeConfig
+from edge.internal import PREFIX as INTERNAL_PREFIX
+from edge.internal import InternalEndpoints
+from edge.proxy import EdgeProxy
+from edge.purge import Purger, Subscribe, run_purge_subscriber
+from edge.redis_tier import RedisTier
+from edge.stats import EdgeStats
+from edge.store import MemoryStore
+from edge.upstream import AsgiUpstream, make_upstream
+
+log = logging.getLogger(__name__)
+
+
+class EdgeApp:
+    def __init__(self, config: EdgeConfig, upstream: Any, *, broadcast_subscribe: Subscribe | None = None, redis: Any = None) -> None:
+        self.config = config
+        self.upstream = make_upstream(upstream)
+        self.store = MemoryStore(config.cache_bytes, config.tenant_quota_bytes)
+        self.redis_tier = RedisTier(redis, ttl_slack=config.redis_ttl_slack) if redis is not None else None
+        self.stats = EdgeStats()
+        self.purger = Purger(config, self.store, self.redis_tier, self.stats)
+        self.proxy = EdgeProxy(config, self.upstream, self.store, self.redis_tier, self.stats, self.purger)
+        self.internal = InternalEndpoints(config, self.purger, self.stats, self.store)
+        self._broadcast_subscribe = broadcast_subscribe
+        self._subscriber: asyncio.Task | None = None
+        self.subscribed = asyncio.Event()  # set once purges are being received (tests wait on it)
+        self.shutdown_hooks: list[Callable[[], Awaitable[None]]] = []  # e.g. close the Redis client a process opened
+
+    async def __call__(self, scope: dict, receive, send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            if scope["path"].startswith(INTERNAL_PREFIX):
+                await self.internal(scope, receive, send)
+            else:
+                await self.proxy.handle(scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+        elif kind == "websocket" and isinstance(self.upstream, AsgiUpstream):
+            await self.upstream.app(scope, receive, send)  # nothing to cache: straight through
+        elif kind == "websocket":
+            await receive()
+            await send({"type": "websocket.close", "code": 1011})
+
+    async def startup(self) -> None:
+        await self.upstream.startup()
+        if self._broadcast_subscribe is not None:
+            self._subscriber = asyncio.create_task(run_purge_subscriber(self._broadcast_subscribe, self.purger, self.subscribed))
+
+    async def shutdown(self) -> None:
+        if self._subscriber is not None:
+            self._subscriber.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._subscriber
+            self._subscriber = None
+        await self.proxy.aclose()
+        await self.upstream.shutdown()
+        for hook in self.shutdown_hooks:
+            await hook()
+
+    async def _lifespan(self, receive, send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self.startup()
+                except Exception as error:  # tell the server; it refuses to serve
+                    log.exception("edge start-up failed")
+                    await send({"type": "lifespan.startup.failed", "message": str(error)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.shutdown()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def create_edge_app(config: EdgeConfig, upstream: Any, *, broadcast_subscribe: Subscribe | None = None, redis: Any = None) -> EdgeApp:
+    """The edge in front of ``upstream`` (origin URL, httpx.AsyncClient with base_url, or ASGI app).
+
+    ``broadcast_subscribe(channel)`` is an async context manager yielding an async
+    iterator of messages (the origin's ``Services.broadcast.subscribe``); ``redis``
+    a ``redis.asyncio.Redis`` for the shared tier, or None for memory only.
+    """
+    return EdgeApp(config, upstream, broadcast_subscribe=broadcast_subscribe, redis=redis)
+
+
+def wrap_origin(origin_asgi_app: Any, config: EdgeConfig, broadcast: Any, *, redis: Any = None) -> EdgeApp:
+    """``zelly dev``: the edge around the origin's public app in the same process."""
+    return create_edge_app(config, origin_asgi_app, broadcast_subscribe=broadcast.subscribe, redis=redis)

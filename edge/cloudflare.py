@@ -1,0 +1,223 @@
+"""Cloudflare purge adapter: a queue that de-duplicates, batches and respects Cloudflare's limits.
+
+The origin's writes call ``queue.hook(tags, hosts)`` (register it in
+``services.extras["purge_hooks"]``); ``run()`` sends what is pending to
+``POST {api_base}/zones/{zone_id}/purge_cache`` with ``Authorization: Bearer``:
+
+- de-duplicated: a tag named by ten writes in a burst is purged once;
+- batched by kind (``tags``, ``hosts``, ``files``), at most ``batch_size``
+  per call (100; 30 for zones configured for the older limit);
+- paced by a client-side token bucket with the plan's documented limits
+  (free 5/min burst 25, pro 5/s burst 25, business 10/s burst 50,
+  enterprise 50/s burst 500), so 429s are the exception;
+- on 429: waits ``Retry-After`` (seconds or an HTTP date) and resends the same
+  batch; on 5xx or a network error: exponential back-off up to ``max_attempts``;
+  on other 4xx (bad token, bad request): the batch is dropped and logged,
+  since resending cannot fix it.
+
+Every call has an explicit timeout (the httpx client's).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Awaitable, Callable
+
+import httpx
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class PlanLimit:
+    per_second: float
+    burst: int
+
+
+# developers.cloudflare.com/cache/how-to/purge-cache: purge by tag/host/prefix, per account.
+PLAN_LIMITS = {
+    "free": PlanLimit(per_second=5 / 60, burst=25),
+    "pro": PlanLimit(per_second=5, burst=25),
+    "business": PlanLimit(per_second=10, burst=50),
+    "enterprise": PlanLimit(per_second=50, burst=500),
+}
+KINDS = ("tags", "hosts", "files")
+
+
+class TokenBucket:
+    def __init__(self, limit: PlanLimit, clock: Callable[[], float] = time.monotonic) -> None:
+        self.limit = limit
+        self._clock = clock
+        self._tokens = float(limit.burst)
+        self._updated = clock()
+
+    def _refill(self) -> None:
+        now = self._clock()
+        self._tokens = min(self.limit.burst, self._tokens + (now - self._updated) * self.limit.per_second)
+        self._updated = now
+
+    def delay(self) -> float:
+        """Seconds to wait before the next call may go out (0 when a token is there)."""
+        self._refill()
+        return 0.0 if self._tokens >= 1 else (1 - self._tokens) / self.limit.per_second
+
+    def take(self) -> None:
+        self._refill()
+        self._tokens -= 1
+
+    def empty(self) -> None:
+        """Cloudflare said 429: trust it over our own count."""
+        self._refill()
+        self._tokens = min(self._tokens, 0.0)
+
+
+@dataclass
+class QueueStats:
+    calls: int = 0
+    purged: int = 0
+    rate_limited: int = 0
+    retried: int = 0
+    dropped: int = 0
+    last_error: str = ""
+    batches: list[tuple[str, int]] = field(default_factory=list)  # (kind, size) of each delivered call
+
+
+def retry_after_seconds(value: str | None, default: float) -> float:
+    if not value:
+        return default
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return default
+    return max(0.0, when.timestamp() - time.time())
+
+
+class CloudflarePurgeQueue:
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        *,
+        api_base: str,
+        zone_id: str,
+        token: str,
+        batch_size: int = 100,
+        plan: str = "free",
+        max_attempts: int = 6,
+        max_backoff: float = 60.0,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if batch_size not in (30, 100):
+            raise ValueError("Cloudflare accepts 30 or 100 purge operations per call")
+        if plan not in PLAN_LIMITS:
+            raise ValueError(f"unknown Cloudflare plan {plan!r}; one of {', '.join(PLAN_LIMITS)}")
+        self._client = client
+        self._url = f"{api_base.rstrip('/')}/zones/{zone_id}/purge_cache"
+        self._token = token
+        self.batch_size = batch_size
+        self.bucket = TokenBucket(PLAN_LIMITS[plan], clock)
+        self._max_attempts = max_attempts
+        self._max_backoff = max_backoff
+        self._sleep = sleep
+        self._pending: dict[str, dict[str, None]] = {kind: {} for kind in KINDS}
+        self._wakeup = asyncio.Event()
+        self.stats = QueueStats()
+
+    def __repr__(self) -> str:
+        return f"CloudflarePurgeQueue(url={self._url!r}, batch_size={self.batch_size})"  # never the token
+
+    def enqueue(self, *, tags=(), hosts=(), urls=()) -> None:
+        for kind, items in (("tags", tags), ("hosts", hosts), ("files", urls)):
+            for item in items:
+                self._pending[kind][item] = None
+        if self.pending_count():
+            self._wakeup.set()
+
+    async def hook(self, tags: list[str], hosts: list[str]) -> None:
+        """The shape origin.invalidation calls after a write commits."""
+        self.enqueue(tags=tags, hosts=hosts)
+
+    def pending_count(self) -> int:
+        return sum(len(items) for items in self._pending.values())
+
+    async def run(self) -> None:
+        """Send batches as they come, until cancelled."""
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            await self.drain()
+
+    async def drain(self) -> None:
+        """Send everything pending now (paced by the plan's limits)."""
+        while True:
+            batch = self._next_batch()
+            if batch is None:
+                return
+            await self._send(*batch)
+
+    def _next_batch(self) -> tuple[str, list[str]] | None:
+        for kind in KINDS:
+            items = self._pending[kind]
+            if items:
+                batch = list(items)[: self.batch_size]
+                for item in batch:
+                    del items[item]
+                return kind, batch
+        return None
+
+    async def _send(self, kind: str, batch: list[str]) -> None:
+        backoff = 1.0
+        failures = 0
+        # 429s do not count as failures: Cloudflare told us when to come back.
+        while failures < self._max_attempts:
+            wait = self.bucket.delay()
+            if wait > 0:
+                await self._sleep(wait)
+            self.bucket.take()
+            self.stats.calls += 1
+            try:
+                response = await self._client.post(self._url, json={kind: batch}, headers={"Authorization": f"Bearer {self._token}"})
+            except httpx.HTTPError as error:
+                self.stats.last_error = f"{type(error).__name__}: {error}"
+                outcome = "retry"
+            else:
+                outcome = self._judge(response)
+            if outcome == "done":
+                self.stats.purged += len(batch)
+                self.stats.batches.append((kind, len(batch)))
+                return
+            if outcome == "drop":
+                break
+            if outcome == "rate-limited":
+                self.stats.rate_limited += 1
+                self.bucket.empty()
+                await self._sleep(retry_after_seconds(response.headers.get("retry-after"), 1 / self.bucket.limit.per_second))
+                continue
+            failures += 1
+            self.stats.retried += 1
+            await self._sleep(backoff)
+            backoff = min(backoff * 2, self._max_backoff)
+        self.stats.dropped += len(batch)
+        log.error("cloudflare: dropped a purge of %d %s: %s", len(batch), kind, self.stats.last_error)
+
+    def _judge(self, response: httpx.Response) -> str:
+        try:
+            envelope = response.json()
+        except ValueError:
+            envelope = {}
+        errors = envelope.get("errors") if isinstance(envelope, dict) else None
+        if response.status_code == 200 and isinstance(envelope, dict) and envelope.get("success") is True:
+            return "done"
+        self.stats.last_error = f"HTTP {response.status_code}: {errors or response.text[:200]}"
+        if response.status_code == 429:
+            return "rate-limited"
+        if response.status_code >= 500:
+            return "retry"
+        return "drop"

@@ -1,0 +1,148 @@
+"""The in-process tier: an LRU bounded in bytes, with a per-tenant quota and purge indexes.
+
+A tenant is the ``t{id}`` tag on the response's ``Cache-Tag``; responses
+without one (an unknown host's 404) share the quota of tenant "". One large
+tenant can fill at most ``tenant_quota_bytes``, so it cannot push every other
+store's pages out.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+_TENANT_TAG = re.compile(r"^t(\d+)$")
+ENTRY_OVERHEAD = 256  # bytes of bookkeeping counted per entry, so many tiny entries still hit the bound
+
+
+def tenant_of(tags: tuple[str, ...]) -> str:
+    for tag in tags:
+        match = _TENANT_TAG.match(tag)
+        if match:
+            return match.group(1)
+    return ""
+
+
+def parse_cache_tags(value: bytes | None) -> tuple[str, ...]:
+    if not value:
+        return ()
+    return tuple(dict.fromkeys(t.strip() for t in value.decode("latin-1").split(",") if t.strip()))
+
+
+@dataclass(slots=True)
+class Entry:
+    key: str
+    url_key: str
+    host: str
+    status: int
+    headers: list[tuple[bytes, bytes]]  # as sent to clients, content-length included, no Age
+    body: bytes
+    stored_at: float  # wall clock (shared with other processes through Redis)
+    initial_age: int  # the upstream's Age when stored
+    ttl: int
+    stale_while_revalidate: int
+    stale_if_error: int
+    etag: bytes | None
+    vary: tuple[tuple[str, bytes], ...]  # (header, request value it was stored for)
+    tags: tuple[str, ...]
+    tenant: str
+    size: int = field(default=0)
+
+    def __post_init__(self) -> None:
+        if not self.size:
+            self.size = len(self.body) + sum(len(n) + len(v) for n, v in self.headers) + len(self.key) + ENTRY_OVERHEAD
+
+    def age(self, now: float) -> float:
+        return self.initial_age + max(0.0, now - self.stored_at)
+
+    def usable_until(self) -> float:
+        """After this instant nothing (not even stale-if-error) may serve the entry."""
+        return self.stored_at - self.initial_age + self.ttl + max(self.stale_while_revalidate, self.stale_if_error)
+
+
+class MemoryStore:
+    def __init__(self, capacity_bytes: int, tenant_quota_bytes: int) -> None:
+        self.capacity_bytes = capacity_bytes
+        self.tenant_quota_bytes = tenant_quota_bytes
+        self.bytes = 0
+        self._entries: OrderedDict[str, Entry] = OrderedDict()
+        self._tenant_order: dict[str, OrderedDict[str, None]] = {}
+        self._tenant_bytes: dict[str, int] = {}
+        self._by_tag: dict[str, set[str]] = {}
+        self._by_host: dict[str, set[str]] = {}
+        self._by_url: dict[str, set[str]] = {}
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: str) -> Entry | None:
+        entry = self._entries.get(key)
+        if entry is not None:
+            self._entries.move_to_end(key)
+            self._tenant_order[entry.tenant].move_to_end(key)
+        return entry
+
+    def put(self, entry: Entry) -> bool:
+        if entry.size > min(self.capacity_bytes, self.tenant_quota_bytes):
+            return False
+        self.remove(entry.key)
+        self._entries[entry.key] = entry
+        self._tenant_order.setdefault(entry.tenant, OrderedDict())[entry.key] = None
+        self._tenant_bytes[entry.tenant] = self._tenant_bytes.get(entry.tenant, 0) + entry.size
+        self.bytes += entry.size
+        for tag in entry.tags:
+            self._by_tag.setdefault(tag, set()).add(entry.key)
+        self._by_host.setdefault(entry.host, set()).add(entry.key)
+        self._by_url.setdefault(entry.url_key, set()).add(entry.key)
+        order = self._tenant_order[entry.tenant]
+        while self._tenant_bytes[entry.tenant] > self.tenant_quota_bytes:
+            self.remove(next(iter(order)))
+        while self.bytes > self.capacity_bytes:
+            self.remove(next(iter(self._entries)))
+        return True
+
+    def remove(self, key: str) -> Entry | None:
+        entry = self._entries.pop(key, None)
+        if entry is None:
+            return None
+        self.bytes -= entry.size
+        self._tenant_bytes[entry.tenant] -= entry.size
+        order = self._tenant_order[entry.tenant]
+        del order[key]
+        if not order:
+            del self._tenant_order[entry.tenant]
+            del self._tenant_bytes[entry.tenant]
+        for index, name in [(self._by_tag, tag) for tag in entry.tags] + [(self._by_host, entry.host), (self._by_url, entry.url_key)]:
+            keys = index.get(name)
+            if keys is not None:
+                keys.discard(key)
+                if not keys:
+                    del index[name]
+        return entry
+
+    def keys_for(self, *, tags: tuple[str, ...] | list[str] = (), hosts=(), url_keys=()) -> set[str]:
+        found: set[str] = set()
+        for tag in tags:
+            found |= self._by_tag.get(tag, set())
+        for host in hosts:
+            found |= self._by_host.get(host, set())
+        for url_key in url_keys:
+            found |= self._by_url.get(url_key, set())
+        return found
+
+    def purge(self, keys: set[str]) -> dict[str, int]:
+        """Remove ``keys``; how many entries each tenant lost."""
+        by_tenant: dict[str, int] = {}
+        for key in keys:
+            entry = self.remove(key)
+            if entry is not None:
+                by_tenant[entry.tenant] = by_tenant.get(entry.tenant, 0) + 1
+        return by_tenant
+
+    def clear(self) -> None:
+        for key in list(self._entries):
+            self.remove(key)
+
+    def tenant_bytes(self, tenant: str) -> int:
+        return self._tenant_bytes.get(tenant, 0)

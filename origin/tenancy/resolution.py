@@ -1,0 +1,263 @@
+"""Host -> tenant, on every storefront request (issue 3, item 1).
+
+    raw Host ──normalize──▶ host ──LRU (this process)──▶ shared cache ──▶ database
+                 │                    │ entries expire after LRU_TTL, and are
+                 └─ MalformedHost     │ dropped at once on TENANCY_CHANNEL messages
+                    (HTTP 400)        └ negative answers cached too, briefly
+
+A host names a tenant in exactly two ways: ``<slug>.<ZELLY_PLATFORM_DOMAIN>``
+or an *active* custom domain. Anything else (the bare platform domain, an IP,
+an unknown domain) resolves to ``None``: there is never a default tenant.
+
+The answer carries the tenant's *canonical host* (primary custom domain, else
+the platform subdomain) read from the database, so absolute URLs never come
+from request headers like ``X-Forwarded-Host``.
+
+Whether a host should *redirect* (apex -> www, platform subdomain -> primary
+domain) is decided by hooks the domains feature registers in
+``services.extras["host_redirect_hooks"]`` (see :func:`decide_host_redirect`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import json
+import logging
+import re
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Awaitable, Callable, Mapping
+
+import idna
+
+from origin.invalidation import TENANCY_CHANNEL
+from origin.services import Services
+from origin.settings import Settings
+from origin.tenancy import queries
+from origin.tenancy.models import Tenant
+
+log = logging.getLogger(__name__)
+
+LRU_SIZE = 4096
+LRU_TTL_SECONDS = 30.0  # bounds staleness when a pub/sub message is missed (delivery is best effort)
+POSITIVE_TTL_SECONDS = 300  # shared cache; dropped on tenancy messages
+NEGATIVE_TTL_SECONDS = 15  # a domain activated a moment ago starts answering within this
+MAX_HOST_LENGTH = 253
+LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+IPV6_LITERAL = re.compile(r"^\[[0-9a-f:.]+\]$")
+
+
+class MalformedHost(ValueError):
+    """The Host header is not a hostname a browser could have sent (HTTP 400)."""
+
+
+@functools.lru_cache(maxsize=8192)
+def normalize_host(raw: str | None) -> str:
+    """Lower-case, no port, no trailing dot, IDNA (punycode): ``Café.Example.:443`` -> ``xn--caf-dma.example``."""
+    if not raw or len(raw) > MAX_HOST_LENGTH + 7 or any(ch.isspace() for ch in raw):
+        raise MalformedHost("missing or oversized Host")
+    host = raw
+    if host.startswith("["):  # IPv6 literal, maybe with a port
+        end = host.find("]")
+        if end == -1 or (host[end + 1 :] and not re.fullmatch(r":\d{1,5}", host[end + 1 :])):
+            raise MalformedHost("bad IPv6 literal")
+        literal = host[: end + 1].lower()
+        if not IPV6_LITERAL.match(literal):
+            raise MalformedHost("bad IPv6 literal")
+        return literal
+    name, colon, port = host.rpartition(":")
+    if colon:
+        if not port.isdigit() or len(port) > 5 or int(port) > 65535:
+            raise MalformedHost("bad port")
+        host = name
+    host = host.rstrip(".") if host.endswith(".") and not host.endswith("..") else host
+    if not host:
+        raise MalformedHost("empty host")
+    if not host.isascii():
+        try:
+            host = idna.encode(host, uts46=True).decode("ascii")
+        except idna.IDNAError:
+            raise MalformedHost("not a valid internationalized domain name") from None
+    host = host.lower()
+    if len(host) > MAX_HOST_LENGTH:
+        raise MalformedHost("host too long")
+    labels = host.split(".")
+    if not all(LABEL.match(label) for label in labels):
+        raise MalformedHost("host labels must be letters, digits and hyphens")
+    for label in labels:
+        if label.startswith("xn--"):
+            try:
+                idna.decode(label)
+            except idna.IDNAError:
+                raise MalformedHost("bad punycode label") from None
+    return host
+
+
+@dataclass(frozen=True, eq=False)  # identity hash: web code memoizes per-site views on it
+class TenantSite:
+    """What a storefront request needs about its tenant, cached as one record."""
+
+    tenant: Tenant
+    canonical_host: str  # primary active custom domain, else <slug>.<platform domain>
+    base_url: str  # scheme://canonical_host[:port], from settings and the database only
+    template_overrides: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def tenant_id(self) -> int:
+        return self.tenant.id
+
+
+def platform_host(settings: Settings, slug: str) -> str:
+    return f"{slug}.{settings.platform_domain}"
+
+
+def public_base_url(settings: Settings, host: str) -> str:
+    """Absolute URL base shoppers reach ``host`` at (Caddy's ports; default ports omitted)."""
+    scheme = settings.public_scheme
+    port = settings.https_port if scheme == "https" else settings.http_port
+    default = 443 if scheme == "https" else 80
+    return f"{scheme}://{host}" if port == default else f"{scheme}://{host}:{port}"
+
+
+def slug_from_platform_host(settings: Settings, host: str) -> str | None:
+    suffix = "." + settings.platform_domain.lower().rstrip(".")
+    if not host.endswith(suffix):
+        return None
+    slug = host[: -len(suffix)]
+    return slug if slug and "." not in slug else None
+
+
+# Shared-cache keys: host -> tenant id (0 = no tenant), tenant id -> TenantSite.
+def host_cache_key(host: str) -> str:
+    return f"host:{host}"
+
+
+def site_cache_key(tenant_id: int) -> str:
+    return f"t{tenant_id}:site"
+
+
+SiteLoader = Callable[[object, int], Awaitable[Mapping[str, str]]]
+
+
+class TenantResolver:
+    """One per process; ``resolve`` is the hot path (an OrderedDict lookup on a hit)."""
+
+    def __init__(self, services: Services, *, load_templates: SiteLoader | None = None) -> None:
+        self.services = services
+        self.settings = services.settings
+        self._load_templates = load_templates
+        self._lru: OrderedDict[str, tuple[float, TenantSite | None]] = OrderedDict()
+
+    async def resolve(self, raw_host: str | None) -> tuple[str, TenantSite | None]:
+        """(normalized host, its site or None); raises MalformedHost."""
+        host = normalize_host(raw_host)
+        entry = self._lru.get(host)
+        now = time.monotonic()
+        if entry is not None and entry[0] > now:
+            return host, entry[1]
+        site = await self._resolve_shared(host)
+        ttl = LRU_TTL_SECONDS if site is not None else min(LRU_TTL_SECONDS, NEGATIVE_TTL_SECONDS)
+        self._lru[host] = (now + ttl, site)
+        self._lru.move_to_end(host)
+        while len(self._lru) > LRU_SIZE:
+            self._lru.popitem(last=False)
+        return host, site
+
+    async def _resolve_shared(self, host: str) -> TenantSite | None:
+        cache = self.services.cache
+        tenant_id = await cache.get(host_cache_key(host))
+        if tenant_id == 0:
+            return None
+        if tenant_id is not None:
+            site = await cache.get(site_cache_key(tenant_id))
+            if site is not None:
+                return site
+        async with self.services.db.connect() as conn:
+            tenant = await self._tenant_for_host(conn, host) if tenant_id is None else await queries.select_tenant(conn, tenant_id)
+            if tenant is None:
+                await cache.set(host_cache_key(host), 0, ttl=NEGATIVE_TTL_SECONDS)
+                return None
+            site = await self._load_site(conn, tenant)
+        await cache.set(host_cache_key(host), tenant.id, ttl=POSITIVE_TTL_SECONDS)
+        await cache.set(site_cache_key(tenant.id), site, ttl=POSITIVE_TTL_SECONDS)
+        return site
+
+    async def _tenant_for_host(self, conn, host: str) -> Tenant | None:
+        slug = slug_from_platform_host(self.settings, host)
+        if slug is not None:
+            return await queries.select_tenant_by_slug(conn, slug)
+        return await queries.select_tenant_by_active_domain(conn, host)
+
+    async def _load_site(self, conn, tenant: Tenant) -> TenantSite:
+        canonical = await queries.select_primary_domain(conn, tenant.id) or platform_host(self.settings, tenant.slug)
+        overrides = await self._load_templates(conn, tenant.id) if self._load_templates else {}
+        return TenantSite(
+            tenant=tenant,
+            canonical_host=canonical,
+            base_url=public_base_url(self.settings, canonical),
+            template_overrides=dict(overrides),
+        )
+
+    async def forget_tenant(self, tenant_id: int) -> None:
+        """Drop every answer about this tenant: in this process and in the shared cache."""
+        hosts = [host for host, (_, site) in self._lru.items() if site is not None and site.tenant.id == tenant_id]
+        for host in hosts:
+            self._lru.pop(host, None)
+            await self.services.cache.delete(host_cache_key(host))
+        await self.services.cache.delete(site_cache_key(tenant_id))
+
+    async def forget_host(self, host: str) -> None:
+        """For the domains feature: a domain was activated, moved or removed."""
+        host = normalize_host(host)
+        self._lru.pop(host, None)
+        await self.services.cache.delete(host_cache_key(host))
+
+    async def listen(self, ready: asyncio.Event | None = None) -> None:
+        """Apply TENANCY_CHANNEL messages until cancelled (a background task per process)."""
+        async with self.services.broadcast.subscribe(TENANCY_CHANNEL) as messages:
+            if ready is not None:
+                ready.set()
+            async for message in messages:
+                try:
+                    tenant_id = int(json.loads(message)["tenant_id"])
+                except (ValueError, KeyError, TypeError):
+                    log.warning("ignoring malformed tenancy message %r", message[:200])
+                    continue
+                await self.forget_tenant(tenant_id)
+
+
+# (normalized host, site or None) -> absolute URL origin to redirect to ("https://www.shop.com"), or None.
+HostRedirectHook = Callable[[str, "TenantSite | None"], Awaitable["str | None"]]
+HOST_REDIRECT_HOOKS_KEY = "host_redirect_hooks"
+
+
+async def decide_host_redirect(services: Services, host: str, site: TenantSite | None) -> str | None:
+    """Ask the registered hooks (domains feature: apex -> www, platform subdomain -> primary domain).
+
+    Called for every storefront request after resolution and before any 404/503,
+    so an apex domain with no tenant of its own can still redirect to its www host.
+    """
+    for hook in services.extras.get(HOST_REDIRECT_HOOKS_KEY, ()):
+        target = await hook(host, site)
+        if target:
+            return target
+    return None
+
+
+@contextlib.asynccontextmanager
+async def listening(resolver: TenantResolver):
+    """Run ``resolver.listen`` in the background for the life of the block."""
+    ready = asyncio.Event()
+    task = asyncio.create_task(resolver.listen(ready))
+    waiter = asyncio.create_task(ready.wait())
+    await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    waiter.cancel()
+    try:
+        yield resolver
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -1,0 +1,91 @@
+"""Per-tenant theme settings (``tenants.theme_settings``), validated into a ThemeView.
+
+Merchants store free-form JSON; only the keys below are read, each checked, and
+anything malformed falls back to the default, so a typo in a colour cannot break
+a page or inject CSS. Text on coloured surfaces is black or white, whichever
+contrasts more (WCAG relative luminance), so a merchant colour cannot make the
+buttons unreadable.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+HEX_COLOUR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
+SAFE_URL = re.compile(r"^(?:https?://[^\s\"'<>()\\]+|/[^\s\"'<>()\\]*)$")
+
+DEFAULT_COLOURS = {
+    "primary": "#1f4e79",
+    "accent": "#b3261e",
+    "background": "#ffffff",
+    "text": "#1b1b1b",
+}
+
+
+@dataclass(frozen=True)
+class ThemeView:
+    primary: str
+    on_primary: str
+    accent: str
+    on_accent: str
+    background: str
+    text: str
+    logo_url: str | None
+    logo_alt: str
+    hero_title: str
+    hero_text: str
+    hero_cta: str
+    featured_collection: str | None
+
+
+def build_theme(settings: Mapping[str, Any] | None, shop_name: str) -> ThemeView:
+    settings = settings or {}
+    colours = settings.get("colors") if isinstance(settings.get("colors"), Mapping) else settings
+    picked = {name: _colour(colours.get(name), default) for name, default in DEFAULT_COLOURS.items()}
+    if contrast_ratio(picked["background"], picked["text"]) < 4.5:  # WCAG AA for body text
+        picked["background"], picked["text"] = DEFAULT_COLOURS["background"], DEFAULT_COLOURS["text"]
+    logo = settings.get("logo_url")
+    featured = settings.get("featured_collection")
+    return ThemeView(
+        primary=picked["primary"],
+        on_primary=readable_on(picked["primary"]),
+        accent=picked["accent"],
+        on_accent=readable_on(picked["accent"]),
+        background=picked["background"],
+        text=picked["text"],
+        logo_url=logo if isinstance(logo, str) and SAFE_URL.match(logo) else None,
+        logo_alt=shop_name,
+        hero_title=_text(settings.get("hero_title"), shop_name, 120),
+        hero_text=_text(settings.get("hero_text"), "", 400),
+        hero_cta=_text(settings.get("hero_cta"), "Shop now", 40),
+        featured_collection=featured if isinstance(featured, str) and featured else None,
+    )
+
+
+def _colour(value: object, default: str) -> str:
+    if not isinstance(value, str) or not HEX_COLOUR.match(value):
+        return default
+    if len(value) == 4:
+        value = "#" + "".join(ch * 2 for ch in value[1:])
+    return value.lower()
+
+
+def _text(value: object, default: str, limit: int) -> str:
+    return value.strip()[:limit] if isinstance(value, str) and value.strip() else default
+
+
+def relative_luminance(colour: str) -> float:
+    channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def contrast_ratio(first: str, second: str) -> float:
+    a, b = sorted((relative_luminance(first), relative_luminance(second)), reverse=True)
+    return (a + 0.05) / (b + 0.05)
+
+
+def readable_on(colour: str) -> str:
+    return "#ffffff" if contrast_ratio(colour, "#ffffff") >= contrast_ratio(colour, "#000000") else "#000000"

@@ -1,0 +1,87 @@
+"""The OpenAPI document describes every /api/v1 route, with request and response schemas."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from origin.web.api.responses import ERROR_STATUSES
+
+DOCUMENTED_METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
+
+
+def _openapi_path(rule: str) -> str:
+    return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule)
+
+
+@pytest.fixture
+async def document(client) -> dict:
+    response = await client.get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    return await response.get_json()
+
+
+async def test_every_api_route_and_method_is_documented(app, document) -> None:
+    routes = {
+        (_openapi_path(rule.rule), method.lower())
+        for rule in app.url_map.iter_rules()
+        if rule.rule.startswith("/api/v1/") and rule.rule != "/api/v1/openapi.json"
+        for method in rule.methods & DOCUMENTED_METHODS
+    }
+
+    documented = {(path, method) for path, operations in document["paths"].items() for method in operations}
+
+    assert len(routes) == 22
+    assert documented == routes
+
+
+async def test_every_operation_has_schemas_and_errors(document) -> None:
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            assert operation["summary"], (method, path)
+            success = [status for status in operation["responses"] if int(status) < 300]
+            assert len(success) == 1, (method, path)
+            for status, response in operation["responses"].items():
+                schema = response["content"]["application/json"]["schema"]
+                assert schema["type"] == "object" and schema["properties"], (method, path, status)
+                if int(status) >= 400:
+                    assert schema["title"] == "ErrorBody"
+                    assert response["description"] == ERROR_STATUSES[int(status)]
+            if method in ("post", "put", "patch"):
+                body = operation["requestBody"]["content"]["application/json"]["schema"]
+                assert body["type"] == "object" and body["additionalProperties"] is False, (method, path)
+                assert "422" in operation["responses"] and "415" in operation["responses"], (method, path)
+            if method in ("get", "post", "put", "patch", "delete"):
+                assert "401" in operation["responses"], (method, path)
+
+
+async def test_every_reference_resolves(document) -> None:
+    text = repr(document)
+    references = set(re.findall(r"#/components/schemas/(\w+)", text))
+
+    assert references <= set(document["components"]["schemas"])
+    assert {"VariantIn", "ImageIn", "VariantOut", "ImageOut", "ProductSummaryOut", "ErrorDetail"} <= references
+
+
+async def test_ids_in_paths_are_bounded_integers(document) -> None:
+    operation = document["paths"]["/api/v1/products/{product_id}"]["get"]
+
+    assert operation["parameters"] == [
+        {"name": "product_id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 1, "maximum": 10**18 - 1}}
+    ]
+
+
+async def test_bearer_auth_and_query_parameters_are_described(document) -> None:
+    listing = document["paths"]["/api/v1/products"]["get"]
+
+    assert document["components"]["securitySchemes"] == {"bearer": {"type": "http", "scheme": "bearer"}}
+    assert document["security"] == [{"bearer": []}]
+    assert {parameter["name"] for parameter in listing["parameters"]} == {"limit", "cursor", "sort", "status"}
+
+
+async def test_the_document_is_public_and_cacheable(client) -> None:
+    response = await client.get("/api/v1/openapi.json")
+
+    assert response.headers["Cache-Control"] == "public, max-age=300"
+    assert (await response.get_json())["info"]["title"] == "Zelly seller catalog API"
