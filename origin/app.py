@@ -19,7 +19,7 @@ from quart import Quart
 
 from origin.services import Services, open_services
 from origin.settings import Settings
-from origin.web import analytics_api, analytics_dashboard, analytics_intake, cart, health, media, storefront
+from origin.web import analytics_dashboard, analytics_intake, cart, health, media, storefront
 from origin.web.api import v1 as api_v1
 from origin.web.context import SERVICES_KEY
 from origin.web.errors import register_error_handlers
@@ -30,7 +30,6 @@ PUBLIC_BLUEPRINTS = (
     media.blueprint,
     api_v1.blueprint,
     analytics_intake.blueprint,
-    analytics_api.blueprint,
     analytics_dashboard.blueprint,
     storefront.blueprint,
     cart.blueprint,

@@ -1,9 +1,9 @@
 """The merchant's analytics page: server-rendered HTML with SVG charts (issue 7, item 5).
 
-Two ways in: ``GET /api/v1/analytics/dashboard`` with the bearer token (for
-tools), and ``GET /analytics/dashboard?link=<signed>`` for a browser, with a
-15-minute link from ``POST /api/v1/analytics/dashboard-links``
-(origin/analytics/links.py). Range parameters as in the seller API.
+``GET /analytics/dashboard?link=<signed>`` in a browser, with a 15-minute link
+from ``POST /api/v1/analytics/dashboard-links`` (bearer token) or ``zelly
+analytics dashboard-link`` (origin/analytics/links.py). Range parameters
+(``from``, ``to``, ``tz``, ``interval``) as in the seller API.
 """
 
 from __future__ import annotations
@@ -15,14 +15,13 @@ from quart import Blueprint, Response, request
 
 from origin.analytics import queries
 from origin.analytics.catalog_names import with_product_names
-from origin.analytics.errors import AnalyticsError
+from origin.analytics.errors import AnalyticsError, AnalyticsErrorCode
 from origin.analytics.links import verify_link_token
-from origin.analytics.ranges import Range
+from origin.analytics.ranges import Range, parse_range
+from origin.errors import ErrorKind
 from origin.tenancy.models import Tenant
 from origin.tenancy.queries import select_tenant
-from origin.web.analytics_api import RANGE_PARAMETERS, analytics_client, read_range
 from origin.web.analytics_charts import bar_list, line_chart
-from origin.web.auth import api_tenant, require_api_tenant
 from origin.web.context import current_services
 from origin.web.errors import STATUS_BY_KIND
 
@@ -35,11 +34,15 @@ _templates = jinja2.Environment(
     lstrip_blocks=True,
 )
 
+PARAMETERS = {"link", "from", "to", "tz", "interval"}
 
-@blueprint.get("/api/v1/analytics/dashboard")
-@require_api_tenant
-async def dashboard_by_token() -> Response:
-    return await _render(api_tenant(), read_range())
+
+def read_range() -> Range:
+    unknown = sorted(set(request.args) - PARAMETERS)
+    if unknown:
+        raise AnalyticsError(AnalyticsErrorCode.INVALID_RANGE, f"unknown parameter {unknown[0]!r}", field=unknown[0])
+    args = request.args
+    return parse_range(args.get("from"), args.get("to"), args.get("tz"), args.get("interval"))
 
 
 @blueprint.get("/analytics/dashboard")
@@ -49,9 +52,9 @@ async def dashboard_by_link() -> Response:
         tenant_id = verify_link_token(services.settings.secret_key.reveal(), request.args.get("link", ""))
         async with services.db.connect() as conn:
             tenant = await select_tenant(conn, tenant_id)
-        window = read_range(RANGE_PARAMETERS | {"link"})
+        window = read_range()
         if tenant is None:
-            raise AnalyticsError("invalid_link", "this store no longer exists")
+            raise AnalyticsError(AnalyticsErrorCode.INVALID_LINK, "this store no longer exists", kind=ErrorKind.NOT_FOUND)
         return await _render(tenant, window, link=request.args["link"])
     except AnalyticsError as error:
         page = _templates.get_template("error.html").render(message=error.message)
@@ -60,7 +63,11 @@ async def dashboard_by_link() -> Response:
 
 
 async def _render(tenant: Tenant, window: Range, link: str | None = None) -> Response:
-    client = analytics_client()
+    client = current_services().analytics
+    if client is None:
+        raise AnalyticsError(
+            AnalyticsErrorCode.ANALYTICS_UNAVAILABLE, "analytics is not enabled in this process", kind=ErrorKind.UNAVAILABLE
+        )
     totals = await queries.summary(client, tenant.id, window)
     series = await queries.timeseries(client, tenant.id, window)
     funnel = await queries.funnel(client, tenant.id, window)

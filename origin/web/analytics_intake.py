@@ -16,11 +16,12 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from origin.analytics.errors import AnalyticsError, AnalyticsErrorCode
 from origin.analytics.events import MAX_BATCH, MAX_BODY_BYTES, parse_batch, too_many_events
-from origin.analytics.host_tenant import normalise_host, tenant_for_host
 from origin.analytics.intake import Shopper, accept_events
 from origin.analytics.privacy import client_ip, refuses_tracking
 from origin.errors import ErrorKind
+from origin.tenancy.resolution import MalformedHost
 from origin.web.context import current_services
+from origin.web.storefront_site import resolver
 
 blueprint = Blueprint("analytics_intake", __name__)
 
@@ -49,9 +50,14 @@ async def receive_events() -> tuple[Response, int]:
     if len(body) > MAX_BODY_BYTES:
         return _too_large(f"the body is {len(body)} bytes; send at most {MAX_BODY_BYTES}")
     services = current_services()
-    tenant = await tenant_for_host(services, request.host)
-    if tenant is None or not tenant.is_active:
+    try:
+        # The storefront's own resolver: same LRU, same invalidation, same answer as the page the beacon runs on.
+        store_host, site = await resolver().resolve(request.headers.get("Host"))
+    except MalformedHost as error:
+        raise AnalyticsError(AnalyticsErrorCode.INVALID_HOST, f"the Host header is not a valid hostname ({error})") from None
+    if site is None or not site.tenant.is_active:
         raise AnalyticsError(AnalyticsErrorCode.UNKNOWN_STORE, "no store is served on this host", kind=ErrorKind.NOT_FOUND)
+    tenant = site.tenant
     try:
         payload = json.loads(body)
     except (ValueError, UnicodeDecodeError):
@@ -59,7 +65,7 @@ async def receive_events() -> tuple[Response, int]:
     if isinstance(payload, list) and len(payload) > MAX_BATCH:
         return _too_large(too_many_events(len(payload)).message, AnalyticsErrorCode.TOO_MANY_EVENTS)
     events = parse_batch(payload, store_currency=tenant.currency)
-    accepted = await accept_events(services, tenant.id, events, shopper_from_request(), normalise_host(request.host))
+    accepted = await accept_events(services, tenant.id, events, shopper_from_request(), store_host)
     response = jsonify({"accepted": accepted})
     response.headers["Cache-Control"] = "no-store"
     return response, 202

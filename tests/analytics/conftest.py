@@ -1,18 +1,11 @@
-"""Analytics test wiring: one chDB engine per test run, one ClickHouse database per test.
-
-chDB allows one data path per process (a second path fails with "EmbeddedServer
-already initialized with path ..."), even after the first client closes, so
-the run shares one path and each test gets a private database in it.
-"""
+"""Analytics test wiring: ``chdb_client`` (tests/conftest.py) gives each test its own
+ClickHouse database in the run's one chDB path; ``analytics`` attaches it to ``services``."""
 
 from __future__ import annotations
 
 import asyncio
-import uuid
-from pathlib import Path
 from typing import Any, AsyncIterator
 
-import clickhouse_connect
 import pytest
 
 from origin.analytics import schema
@@ -25,23 +18,6 @@ UA_DESKTOP = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTM
 UA_IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 Safari/604.1"
 UA_IPAD = "Mozilla/5.0 (iPad; CPU OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Version/17.0 Safari/604.1"
 UA_GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
-
-
-@pytest.fixture(scope="session")
-def chdb_path(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("chdb")
-
-
-@pytest.fixture
-def chdb_client(chdb_path: Path):
-    database = f"t_{uuid.uuid4().hex[:12]}"
-    admin = clickhouse_connect.get_client(dsn=f"chdb://{chdb_path}")
-    admin.command(f"CREATE DATABASE {database}")
-    client = clickhouse_connect.get_client(dsn=f"chdb://{chdb_path}", database=database)
-    yield client
-    client.close()
-    admin.command(f"DROP DATABASE IF EXISTS {database} SYNC")
-    admin.close()
 
 
 @pytest.fixture

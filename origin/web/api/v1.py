@@ -13,7 +13,7 @@ from quart import Blueprint, request
 from werkzeug.exceptions import NotFound
 
 from origin.errors import ZellyError
-from origin.web.api import collections, inventory, openapi, products, variants
+from origin.web.api import analytics, collections, inventory, openapi, products, variants
 from origin.web.api.hosts import is_api_host
 from origin.web.api.openapi import API_PREFIX
 from origin.web.api.problems import ApiRequestError, ApiValidationError, render_api_error
@@ -24,7 +24,7 @@ blueprint = Blueprint("api_v1", __name__, url_prefix=API_PREFIX)
 # Converters must be in the app's URL map before the child blueprints add their rules.
 blueprint.record_once(lambda state: state.app.url_map.converters.update(CONVERTERS))
 
-for child in (openapi.blueprint, products.blueprint, variants.blueprint, collections.blueprint, inventory.blueprint):
+for child in (openapi.blueprint, products.blueprint, variants.blueprint, collections.blueprint, inventory.blueprint, analytics.blueprint):
     blueprint.register_blueprint(child)
 
 
