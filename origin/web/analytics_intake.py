@@ -1,4 +1,5 @@
-"""POST /events on the storefront's own host (the beacon), and the beacon script itself.
+"""POST /events on the storefront's own host (the beacon; its script is
+storefront/assets/zelly-analytics.js, served at /assets/ by the storefront).
 
 First-party on purpose (issue 7): the script and its endpoint live on the
 store's host, so blockers of third-party trackers leave them alone and no
@@ -9,7 +10,6 @@ kept (a bot, DNT / GPC), so a client cannot probe what we drop.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from quart import Blueprint, Response, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -24,9 +24,6 @@ from origin.web.context import current_services
 from origin.web.storefront_site import resolver
 
 blueprint = Blueprint("analytics_intake", __name__)
-
-BEACON_PATH = Path(__file__).resolve().parents[2] / "storefront" / "assets" / "zelly-analytics.js"
-
 
 def shopper_from_request() -> Shopper:
     """The shopper behind the current request, for ``origin.analytics.emit`` calls in cart/checkout handlers."""
@@ -69,13 +66,6 @@ async def receive_events() -> tuple[Response, int]:
     response = jsonify({"accepted": accepted})
     response.headers["Cache-Control"] = "no-store"
     return response, 202
-
-
-@blueprint.get("/events/beacon.js")
-async def beacon_script() -> Response:
-    response = Response(BEACON_PATH.read_text(), content_type="application/javascript; charset=utf-8")
-    response.headers["Cache-Control"] = "public, max-age=3600, s-maxage=86400"
-    return response
 
 
 def _too_large(message: str, code: AnalyticsErrorCode = AnalyticsErrorCode.BODY_TOO_LARGE) -> tuple[Response, int]:

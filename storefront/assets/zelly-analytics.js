@@ -1,7 +1,7 @@
 /* Zelly first-party analytics beacon (issue 7). No cookies, no storage, no third party.
  *
- * Sends a page_view on load, plus the events the page declares in
- * window.zellyAnalytics.events (product_view on product pages, purchase on the
+ * Sends a page_view on load, plus the events the page declares in its script
+ * tag's data-events attribute (product_view on product pages, purchase on the
  * thank-you page), to POST /events on this same host. Themes call
  * zelly.track("add_to_cart", {product_id, variant_id, quantity, value, currency}).
  * Honours Do-Not-Track and Global Privacy Control in the browser too.
@@ -43,7 +43,9 @@
     if (!timer) { timer = window.setTimeout(flush, 250); }
   }
 
-  var declared = (window.zellyAnalytics && window.zellyAnalytics.events) || [];
+  var declared = [];
+  try { declared = JSON.parse((document.currentScript && document.currentScript.getAttribute("data-events")) || "[]"); }
+  catch (error) { declared = []; }
   window.zelly = window.zelly || {};
   window.zelly.track = track;
   track("page_view");

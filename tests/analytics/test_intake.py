@@ -1,7 +1,7 @@
 """POST /events: bad input refused with a reason and nothing queued; privacy rules; the beacon script."""
 
 import datetime as dt
-import json
+from types import SimpleNamespace
 
 import pytest
 
@@ -110,19 +110,23 @@ def test_bots_devices_and_forwarded_addresses():
 
 
 async def test_the_beacon_script_and_partial(analytics):
+    from storefront.environment import make_default_environment, make_tenant_environment
+
+    await make_store(analytics, "acme")
     client = create_app(analytics.settings, services=analytics).test_client()
 
-    script = await client.get("/events/beacon.js", headers={"Host": "acme.localhost"})
+    script = await client.get("/assets/zelly-analytics.js", headers={"Host": "acme.localhost"})
 
     body = await script.get_data(as_text=True)
-    assert script.status_code == 200 and script.content_type.startswith("application/javascript")
-    assert 'var ENDPOINT = "/events"' in body and "cookie" not in body.replace("No cookies", "")
-    import jinja2
-    from pathlib import Path
-
-    loader = jinja2.FileSystemLoader(Path(__file__).resolve().parents[2] / "storefront" / "templates")
-    html = jinja2.Environment(loader=loader, autoescape=True).get_template("partials/analytics.html").render(
-        analytics_events=[{"name": "product_view", "props": {"product_id": 11}}]
+    assert script.status_code == 200 and "javascript" in script.content_type
+    assert 'var ENDPOINT = "/events"' in body and "document.cookie" not in body and "localStorage" not in body
+    partial = make_default_environment(strict=True).get_template("partials/analytics.html")
+    on_product_page = partial.render(product=SimpleNamespace(id=11))
+    on_thank_you_page = make_tenant_environment({}).get_template("partials/analytics.html").render(
+        analytics_events=[{"name": "purchase", "event_id": "purchase:9:0", "props": {"note": "it's </script>"}}]
     )
-    assert 'src="/events/beacon.js"' in html
-    assert json.dumps([{"name": "product_view", "props": {"product_id": 11}}]) in html
+    elsewhere = partial.render()
+    assert '<script defer src="/assets/zelly-analytics.js" data-events=\'[]\'></script>' in elsewhere
+    assert """data-events='[{"name": "product_view", "props": {"product_id": 11}}]'""" in on_product_page
+    assert '"event_id": "purchase:9:0"' in on_thank_you_page
+    assert "it\\u0027s \\u003c/script\\u003e" in on_thank_you_page  # cannot leave the attribute or the tag
