@@ -120,6 +120,10 @@ async def drive(port: int, seconds: float, connections: int, batch: int) -> tupl
                 started = time.perf_counter()
                 writer.write(head + body)
                 status_line = await reader.readline()
+                if not status_line:  # hypercorn closes a keep-alive connection after 1,000 requests: reconnect
+                    writer.close()
+                    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+                    continue
                 length = 0
                 while (line := await reader.readline()) not in (b"\r\n", b""):
                     if line.lower().startswith(b"content-length:"):
