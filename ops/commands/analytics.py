@@ -39,6 +39,10 @@ def _day(value: str) -> dt.date:
 
 
 async def run_consume(args: argparse.Namespace, settings: Settings) -> int:
+    if not settings.redis_url:
+        # Without Redis the queue is in the intake's own memory: only that process can consume it.
+        print("zelly analytics consume needs ZELLY_REDIS_URL; on the embedded default `zelly dev` runs the consumer itself")
+        return 2
     stop = shutdown_event()
     async with open_services(settings, with_analytics=True) as services:
         async with analytics_runtime(services, batch_rows=args.batch_rows, flush_seconds=args.flush_seconds):

@@ -15,6 +15,7 @@ def test_migrate_rollup_and_dashboard_link(tmp_path: Path) -> None:
     link = zelly(tmp_path, "analytics", "dashboard-link", "--tenant", "acme", **secret)
     unknown = zelly(tmp_path, "analytics", "dashboard-link", "--tenant", "nobody", **secret)
     bad_day = zelly(tmp_path, "analytics", "rollup", "--day", "November", **secret)
+    consume_without_redis = zelly(tmp_path, "analytics", "consume", **secret)
 
     assert migrated.returncode == 0, migrated.stderr
     assert "analytics: schema at 4 (applied 1, 2, 3, 4), retention 400 days (changed)" in migrated.stdout
@@ -23,4 +24,5 @@ def test_migrate_rollup_and_dashboard_link(tmp_path: Path) -> None:
     assert (rollup.returncode, rollup.stdout.strip()) == (0, "rollup 2026-11-01: 1 tenants")
     assert link.returncode == 0 and link.stdout.startswith("http://127.0.0.1:8000/analytics/dashboard?link=1.")
     assert (unknown.returncode, unknown.stdout.strip()) == (1, "no store with slug 'nobody'")
+    assert consume_without_redis.returncode == 2 and "needs ZELLY_REDIS_URL" in consume_without_redis.stdout
     assert bad_day.returncode == 2 and "expected a date like 2026-11-25, got 'November'" in bad_day.stderr

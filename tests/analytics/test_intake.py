@@ -130,3 +130,18 @@ async def test_the_beacon_script_and_partial(analytics):
     assert """data-events='[{"name": "product_view", "props": {"product_id": 11}}]'""" in on_product_page
     assert '"event_id": "purchase:9:0"' in on_thank_you_page
     assert "it\\u0027s \\u003c/script\\u003e" in on_thank_you_page  # cannot leave the attribute or the tag
+
+
+async def test_a_full_embedded_queue_answers_503_and_keeps_nothing(analytics):
+    from origin.analytics.queue import MemoryQueue
+
+    await make_store(analytics, "acme")
+    analytics.extras["analytics.queue"] = MemoryQueue(max_rows=3)
+    client = create_app(analytics.settings, services=analytics).test_client()
+
+    first = await post_events(client, "acme.localhost", [page_view("/a"), page_view("/b")])
+    overflow = await post_events(client, "acme.localhost", [page_view("/c"), page_view("/d")])
+
+    assert first.status_code == 202
+    assert overflow.status_code == 503 and (await overflow.get_json())["error"]["code"] == "intake_busy"
+    assert await analytics.extras["analytics.queue"].backlog() == 1
