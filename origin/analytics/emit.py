@@ -4,6 +4,10 @@ Cart and checkout code call these after their own write commits. Event ids
 are derived from what happened (``purchase:<order>:<line>``), so a retried
 request, or the thank-you page's beacon sending the same id, counts once.
 
+Emitting never fails the caller's request: a queue that is full or away is
+logged and the event is lost, because a cart or an order matters more than its
+analytics row (the function returns False then).
+
 A shopper who refuses tracking (DNT / GPC), or a call with no shopper at all
 (a webhook-imported order), still yields purchase and add-to-cart rows, since
 revenue must match the orders, but with visitor and session 0: no identifier
@@ -12,6 +16,7 @@ derived from the person is written.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from decimal import Decimal
@@ -19,6 +24,8 @@ from decimal import Decimal
 from origin.analytics.events import IncomingEvent
 from origin.analytics.intake import ANONYMOUS_SESSION, Shopper, build_row, resolve_session
 from origin.analytics.queue import queue_for
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -29,10 +36,23 @@ class PurchaseLine:
     value: Decimal  # the line total in the order's currency
 
 
+async def _publish(services, rows: list[dict]) -> bool:
+    try:
+        await queue_for(services).publish(rows)
+    except Exception as error:  # never let analytics fail a cart or an order (see the module docstring)
+        log.warning("analytics: dropping %d server-side events (%s: %s)", len(rows), type(error).__name__, error)
+        return False
+    return True
+
+
 async def _session_for(services, tenant_id: int, shopper: Shopper | None, store_host: str):
     if shopper is None or shopper.refuses_tracking or shopper.is_bot:
         return ANONYMOUS_SESSION
-    return await resolve_session(services, tenant_id, shopper, None, store_host)
+    try:
+        return await resolve_session(services, tenant_id, shopper, None, store_host)
+    except Exception as error:  # the cache is away: keep the event, without a visitor (never fail the caller)
+        log.warning("analytics: no session for a server-side event (%s: %s)", type(error).__name__, error)
+        return ANONYMOUS_SESSION
 
 
 def _event(name: str, event_id: str, path: str, **props) -> IncomingEvent:
@@ -55,14 +75,14 @@ async def emit_add_to_cart(
     shopper: Shopper | None = None,
     path: str = "/cart",
     store_host: str = "",
-) -> None:
+) -> bool:
     """``event_id`` names the cart change (e.g. ``cart:<cart id>:<line>:<n>``) so a retry counts once."""
     session = await _session_for(services, tenant_id, shopper, store_host)
     event = _event(
         "add_to_cart", event_id, path,
         product_id=product_id, variant_id=variant_id, quantity=quantity, value=Decimal(value), currency=currency,
     )
-    await queue_for(services).publish([build_row(tenant_id, event, session, time.time())])
+    return await _publish(services, [build_row(tenant_id, event, session, time.time())])
 
 
 async def emit_purchase(
@@ -75,7 +95,7 @@ async def emit_purchase(
     shopper: Shopper | None = None,
     path: str = "/checkout/thank-you",
     store_host: str = "",
-) -> None:
+) -> bool:
     """One ``purchase`` row per order line, so top products get their revenue; orders count by order_id."""
     session = await _session_for(services, tenant_id, shopper, store_host)
     now = time.time()
@@ -92,5 +112,4 @@ async def emit_purchase(
         )
         for index, line in enumerate(lines)
     ]
-    if rows:
-        await queue_for(services).publish(rows)
+    return await _publish(services, rows) if rows else True
