@@ -447,6 +447,68 @@ task_dead_letters = sa.Table(
 )
 
 
+# --------------------------------------------------------------------------- shopify (issue 6)
+
+# A Shopify delete, remembered so a late, older update cannot bring the row back.
+shopify_tombstones = sa.Table(
+    "shopify_tombstones",
+    metadata,
+    _tenant_id(),
+    sa.Column("shopify_gid", sa.String(100), nullable=False),
+    sa.Column("deleted_at", UTCDateTime, nullable=False),
+    sa.PrimaryKeyConstraint("tenant_id", "shopify_gid"),
+    schema=ASTRO_PRIMARY,
+)
+
+# inventory_levels/update names an inventory item, not a variant: this maps one to the other.
+shopify_inventory_items = sa.Table(
+    "shopify_inventory_items",
+    metadata,
+    _tenant_id(),
+    sa.Column("inventory_item_gid", sa.String(100), nullable=False),
+    sa.Column("variant_gid", sa.String(100), nullable=False),
+    sa.PrimaryKeyConstraint("tenant_id", "inventory_item_gid"),
+    schema=ASTRO_PRIMARY,
+)
+
+# Products a full sync has seen, so the end of the run can delete the rest (survives a crash).
+shopify_sync_seen = sa.Table(
+    "shopify_sync_seen",
+    metadata,
+    sa.Column("run_id", Id, nullable=False),
+    sa.Column("shopify_gid", sa.String(100), nullable=False),
+    sa.PrimaryKeyConstraint("run_id", "shopify_gid"),
+    schema=ASTRO_PRIMARY,
+)
+
+# What each mandatory compliance webhook did (the data export lives here for the merchant).
+shopify_compliance_requests = sa.Table(
+    "shopify_compliance_requests",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    _tenant_id(),
+    sa.Column("topic", sa.String(64), nullable=False),
+    sa.Column("customer_email", sa.String(255), nullable=True),
+    sa.Column("result", sa.JSON, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False, default=utcnow),
+    sa.Index(None, "tenant_id", "created_at"),
+    schema=ASTRO_PRIMARY,
+)
+
+# The shop's own settings as last fetched from Shopify.
+shopify_shop_snapshots = sa.Table(
+    "shopify_shop_snapshots",
+    metadata,
+    sa.Column("tenant_id", Id, primary_key=True, autoincrement=False),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("email", sa.String(255), nullable=True),
+    sa.Column("currency", sa.String(3), nullable=False),
+    sa.Column("storefront_url", sa.String(2048), nullable=True),
+    sa.Column("fetched_at", UTCDateTime, nullable=False, default=utcnow),
+    schema=ASTRO_PRIMARY,
+)
+
+
 # --------------------------------------------------------------------------- engine
 
 

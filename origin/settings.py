@@ -113,6 +113,9 @@ class Settings:
     shopify_api_base_url: str = ""  # empty: https://<shop>.myshopify.com
     shopify_api_version: str = "2025-10"
 
+    # -- task queues (workers/)
+    task_reclaim_idle_seconds: int = 15  # a dead worker's unacknowledged task runs again after this
+
     # -- logging
     log_level: str = "INFO"
 

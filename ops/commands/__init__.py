@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from ops.commands import analytics, dev, edge, migrate, seed, tenant
+from ops.commands import analytics, deadletters, dev, edge, migrate, seed, shopify, tenant
 
 # Each feature adds its module here.
-COMMAND_MODULES = (migrate, tenant, seed, dev, edge, analytics)
+COMMAND_MODULES = (migrate, tenant, seed, dev, edge, shopify, deadletters, analytics)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -10,6 +10,7 @@ from ops.serve import serve_all, shutdown_event
 from origin.app import create_app, create_internal_app
 from origin.services import open_services
 from origin.settings import Settings
+from workers.dispatch import open_task_queue
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -23,7 +24,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 async def run_origin(args: argparse.Namespace, settings: Settings) -> int:
     stop = shutdown_event()
-    async with open_services(settings) as services:
+    # Redis configured: the queues only send and `taskiq worker` deployments consume (README "Workers").
+    async with open_services(settings) as services, open_task_queue(services.settings, services):
         public = create_app(settings, services=services)
         internal = create_internal_app(settings, services=services)
         print(f"origin:   http://{settings.origin_bind}/   internal: http://{settings.internal_bind}/", flush=True)
@@ -37,7 +39,8 @@ async def run_dev(args: argparse.Namespace, settings: Settings) -> int:
 
     await migrate_all(settings)
     stop = shutdown_event()
-    async with open_services(settings) as services:
+    # Embedded: in-memory brokers run every task (webhooks, syncs) in this process.
+    async with open_services(settings) as services, open_task_queue(services.settings, services):
         if not args.no_seed:
             await seed_demo_if_empty(services, echo=print)
         public = create_app(settings, services=services)

@@ -1,0 +1,144 @@
+"""A tenant's Shopify connection: connect, disconnect, look up (by tenant or shop domain)."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from origin.db import shopify_connections, utcnow
+from origin.errors import ErrorKind
+from origin.services import Services
+from origin.shopify.crypto import SecretBox
+from origin.shopify.errors import ShopifyError, ShopifyErrorCode, not_connected
+from origin.shopify.models import CONNECTED, DISCONNECTED, Connection
+from origin.tenancy import queries as tenancy_queries
+from origin.tenancy.errors import unknown_tenant
+
+SHOP_DOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]{0,59}\.myshopify\.com$")
+_LOOKUP_TTL_S = 10.0  # webhook intake reads this per request; a disconnect elsewhere shows within 10 s
+_LOOKUP_KEY = "shopify_connection_by_shop"
+
+
+def secret_box(services: Services) -> SecretBox:
+    box = services.extras.get("shopify_secret_box")
+    if box is None:
+        box = services.extras["shopify_secret_box"] = SecretBox(services.settings.secret_key.reveal())
+    return box
+
+
+def validate_shop_domain(shop_domain: object) -> str:
+    value = shop_domain.strip().lower() if isinstance(shop_domain, str) else ""
+    if not SHOP_DOMAIN.match(value):
+        raise ShopifyError(
+            ShopifyErrorCode.INVALID_SHOP_DOMAIN,
+            "shop must be the store's <name>.myshopify.com domain (lower-case letters, digits, hyphens)",
+            field="shop_domain",
+        )
+    return value
+
+
+def _validate_secret(value: object, code: ShopifyErrorCode, field: str, label: str) -> str:
+    text = value.strip() if isinstance(value, str) else ""
+    if not 8 <= len(text) <= 255 or any(ch.isspace() for ch in text):
+        raise ShopifyError(code, f"{label} must be 8-255 characters without spaces", field=field)
+    return text
+
+
+def _from_row(services: Services, row) -> Connection:
+    box = secret_box(services)
+    return Connection(
+        tenant_id=row.tenant_id,
+        shop_domain=row.shop_domain,
+        access_token=box.open(row.access_token_encrypted, row.tenant_id),
+        webhook_secret=box.open(row.webhook_secret_encrypted, row.tenant_id),
+        status=row.status,
+        connected_at=row.connected_at,
+        disconnected_at=row.disconnected_at,
+        last_synced_at=row.last_synced_at,
+    )
+
+
+async def select_connection(services: Services, conn: AsyncConnection, tenant_id: int) -> Connection | None:
+    row = (await conn.execute(sa.select(shopify_connections).where(shopify_connections.c.tenant_id == tenant_id))).first()
+    return _from_row(services, row) if row else None
+
+
+async def get_connection(services: Services, tenant_id: int, *, require_connected: bool = True) -> Connection:
+    async with services.db.connect() as conn:
+        connection = await select_connection(services, conn, tenant_id)
+    if connection is None or (require_connected and not connection.is_connected):
+        raise not_connected()
+    return connection
+
+
+async def connection_for_shop(services: Services, shop_domain: str) -> Connection | None:
+    """The connection of a shop domain (connected or not), cached in-process for webhook intake."""
+    cache: dict = services.extras.setdefault(_LOOKUP_KEY, {})
+    hit = cache.get(shop_domain)
+    if hit is not None and hit[0] > time.monotonic():
+        return hit[1]
+    async with services.db.connect() as conn:
+        row = (await conn.execute(sa.select(shopify_connections).where(shopify_connections.c.shop_domain == shop_domain))).first()
+    connection = _from_row(services, row) if row else None
+    cache[shop_domain] = (time.monotonic() + _LOOKUP_TTL_S, connection)
+    return connection
+
+
+def forget_cached(services: Services, shop_domain: str) -> None:
+    services.extras.get(_LOOKUP_KEY, {}).pop(shop_domain, None)
+
+
+async def do_connect(services: Services, tenant_id: int, *, shop_domain: str, access_token: str, webhook_secret: str) -> Connection:
+    """Create or replace the tenant's connection (reconnecting after an uninstall included)."""
+    shop_domain = validate_shop_domain(shop_domain)
+    access_token = _validate_secret(access_token, ShopifyErrorCode.INVALID_TOKEN, "access_token", "the Admin API access token")
+    webhook_secret = _validate_secret(webhook_secret, ShopifyErrorCode.INVALID_WEBHOOK_SECRET, "webhook_secret", "the webhook secret")
+    box = secret_box(services)
+    values = dict(
+        shop_domain=shop_domain,
+        access_token_encrypted=box.seal(access_token, tenant_id),
+        webhook_secret_encrypted=box.seal(webhook_secret, tenant_id),
+        status=CONNECTED,
+        connected_at=utcnow(),
+        disconnected_at=None,
+    )
+    async with services.db.begin() as conn:
+        if await tenancy_queries.select_tenant(conn, tenant_id) is None:
+            raise unknown_tenant(tenant_id)
+        owner = (
+            await conn.execute(sa.select(shopify_connections.c.tenant_id).where(shopify_connections.c.shop_domain == shop_domain))
+        ).scalar_one_or_none()
+        if owner is not None and owner != tenant_id:
+            raise ShopifyError(
+                ShopifyErrorCode.SHOP_TAKEN, f"{shop_domain} is connected to another store", field="shop_domain", kind=ErrorKind.CONFLICT
+            )
+        previous = (
+            await conn.execute(sa.select(shopify_connections.c.shop_domain).where(shopify_connections.c.tenant_id == tenant_id))
+        ).scalar_one_or_none()
+        if previous is None:
+            await conn.execute(shopify_connections.insert().values(tenant_id=tenant_id, **values))
+        else:
+            await conn.execute(shopify_connections.update().where(shopify_connections.c.tenant_id == tenant_id).values(**values))
+        connection = await select_connection(services, conn, tenant_id)
+    forget_cached(services, shop_domain)
+    if previous:
+        forget_cached(services, previous)
+    return connection
+
+
+async def do_disconnect(services: Services, tenant_id: int) -> None:
+    """app/uninstalled: stop syncing. The webhook secret stays: shop/redact arrives 48 h later, signed with it."""
+    async with services.db.begin() as conn:
+        shop_domain = (
+            await conn.execute(sa.select(shopify_connections.c.shop_domain).where(shopify_connections.c.tenant_id == tenant_id))
+        ).scalar_one_or_none()
+        await conn.execute(
+            shopify_connections.update()
+            .where(shopify_connections.c.tenant_id == tenant_id)
+            .values(status=DISCONNECTED, disconnected_at=utcnow())
+        )
+    if shop_domain:
+        forget_cached(services, shop_domain)

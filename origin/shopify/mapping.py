@@ -1,0 +1,259 @@
+"""Shopify payloads -> plain records, from both shapes Shopify sends.
+
+Webhooks carry the REST shape (numeric ``id`` plus ``admin_graphql_api_id``,
+``body_html``, ``variants[].price`` as a string); the Admin GraphQL API and
+bulk JSONL carry GraphQL nodes (``id`` is the GID, ``descriptionHtml``).
+Money arrives as strings and becomes ``Decimal``; JSON is parsed with
+``parse_float=Decimal`` everywhere, so no value passes through a float.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from origin.shopify.errors import ShopifyError, ShopifyErrorCode
+from origin.shopify.models import gid, payload_gid
+
+MAX_OPTIONS = 3
+
+
+def loads(text: str | bytes) -> Any:
+    """JSON with exact numbers: ints stay ints (any size), decimals become Decimal."""
+    return json.loads(text, parse_float=Decimal)
+
+
+def bad_payload(message: str) -> ShopifyError:
+    return ShopifyError(ShopifyErrorCode.BAD_WEBHOOK, message)
+
+
+def parse_time(value: Any) -> dt.datetime:
+    if not isinstance(value, str):
+        raise bad_payload(f"expected an ISO 8601 timestamp, got {value!r}")
+    try:
+        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise bad_payload(f"expected an ISO 8601 timestamp, got {value!r}") from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.timezone.utc)
+    return parsed.astimezone(dt.timezone.utc)
+
+
+def parse_money(value: Any, *, required: bool = True) -> Decimal | None:
+    if value is None and not required:
+        return None
+    try:
+        amount = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        raise bad_payload(f"expected a money amount, got {value!r}") from None
+    if not amount.is_finite() or amount < 0:
+        raise bad_payload(f"expected a non-negative money amount, got {value!r}")
+    return amount
+
+
+@dataclass(frozen=True)
+class VariantRecord:
+    gid: str
+    title: str
+    sku: str | None
+    price: Decimal
+    compare_at_price: Decimal | None
+    position: int
+    options: tuple[str | None, str | None, str | None]
+    inventory_quantity: int
+    inventory_policy: str
+    inventory_item_gid: str | None
+
+
+@dataclass(frozen=True)
+class ImageRecord:
+    gid: str | None
+    url: str
+    alt: str
+    width: int | None
+    height: int | None
+    position: int
+
+
+@dataclass(frozen=True)
+class ProductRecord:
+    gid: str
+    handle: str
+    title: str
+    description_html: str
+    vendor: str
+    product_type: str
+    tags: tuple[str, ...]
+    status: str
+    option_names: tuple[str | None, str | None, str | None]
+    updated_at: dt.datetime
+    published_at: dt.datetime | None
+    variants: tuple[VariantRecord, ...] = ()
+    images: tuple[ImageRecord, ...] = ()
+
+
+@dataclass(frozen=True)
+class CollectionRecord:
+    gid: str
+    handle: str
+    title: str
+    description_html: str
+    image_url: str | None
+    updated_at: dt.datetime
+    product_gids: tuple[str, ...] | None = None  # None: membership not part of this payload
+
+
+def _three(values: list) -> tuple:
+    values = list(values)[:MAX_OPTIONS]
+    return tuple(values + [None] * (MAX_OPTIONS - len(values)))
+
+
+def _tags(value: Any) -> tuple[str, ...]:
+    items = value.split(",") if isinstance(value, str) else list(value or [])
+    return tuple(dict.fromkeys(tag.strip().lower() for tag in items if isinstance(tag, str) and tag.strip()))
+
+
+def _status(value: Any) -> str:
+    status = str(value or "active").lower()
+    return status if status in ("active", "draft", "archived") else "active"
+
+
+def _policy(value: Any) -> str:
+    return "continue" if str(value or "deny").lower() == "continue" else "deny"
+
+
+def product_from_rest(payload: dict) -> ProductRecord:
+    """products/create and products/update webhook bodies."""
+    try:
+        variants = tuple(
+            VariantRecord(
+                gid=payload_gid("ProductVariant", item),
+                title=str(item.get("title") or "Default Title")[:255],
+                sku=item.get("sku") or None,
+                price=parse_money(item.get("price")),
+                compare_at_price=parse_money(item.get("compare_at_price"), required=False),
+                position=int(item.get("position") or index + 1),
+                options=(item.get("option1"), item.get("option2"), item.get("option3")),
+                inventory_quantity=int(item.get("inventory_quantity") or 0),
+                inventory_policy=_policy(item.get("inventory_policy")),
+                inventory_item_gid=gid("InventoryItem", item["inventory_item_id"]) if item.get("inventory_item_id") else None,
+            )
+            for index, item in enumerate(payload.get("variants") or [])
+        )
+        images = tuple(
+            ImageRecord(
+                gid=payload_gid("ProductImage", item) if item.get("id") else None,
+                url=str(item["src"]),
+                alt=str(item.get("alt") or ""),
+                width=item.get("width"),
+                height=item.get("height"),
+                position=int(item.get("position") or index + 1),
+            )
+            for index, item in enumerate(payload.get("images") or [])
+        )
+        return ProductRecord(
+            gid=payload_gid("Product", payload),
+            handle=str(payload.get("handle") or "").strip() or f"product-{payload['id']}",
+            title=str(payload.get("title") or "")[:255],
+            description_html=str(payload.get("body_html") or ""),
+            vendor=str(payload.get("vendor") or "")[:255],
+            product_type=str(payload.get("product_type") or "")[:255],
+            tags=_tags(payload.get("tags")),
+            status=_status(payload.get("status")),
+            option_names=_three([option.get("name") for option in payload.get("options") or []]),
+            updated_at=parse_time(payload.get("updated_at")),
+            published_at=parse_time(payload["published_at"]) if payload.get("published_at") else None,
+            variants=variants,
+            images=images,
+        )
+    except (KeyError, TypeError, ValueError) as error:
+        raise bad_payload(f"product payload is missing or has a malformed field: {error}") from None
+
+
+def variant_from_node(node: dict, index: int) -> VariantRecord:
+    options = [option.get("value") for option in node.get("selectedOptions") or []]
+    item = node.get("inventoryItem") or {}
+    return VariantRecord(
+        gid=node["id"],
+        title=str(node.get("title") or "Default Title")[:255],
+        sku=node.get("sku") or None,
+        price=parse_money(node.get("price")),
+        compare_at_price=parse_money(node.get("compareAtPrice"), required=False),
+        position=int(node.get("position") or index + 1),
+        options=_three(options),
+        inventory_quantity=int(node.get("inventoryQuantity") or 0),
+        inventory_policy=_policy(node.get("inventoryPolicy")),
+        inventory_item_gid=item.get("id"),
+    )
+
+
+def image_from_node(node: dict, index: int) -> ImageRecord:
+    return ImageRecord(
+        gid=node.get("id"),
+        url=str(node.get("url") or node.get("src")),
+        alt=str(node.get("altText") or ""),
+        width=node.get("width"),
+        height=node.get("height"),
+        position=index + 1,
+    )
+
+
+def product_from_node(node: dict, variants: list[dict] | None = None, images: list[dict] | None = None) -> ProductRecord:
+    """A GraphQL Product node; children come nested (paged query) or separately (bulk JSONL)."""
+    if variants is None:
+        variants = [edge["node"] for edge in (node.get("variants") or {}).get("edges", [])]
+    if images is None:
+        images = [edge["node"] for edge in (node.get("images") or {}).get("edges", [])]
+    try:
+        return ProductRecord(
+            gid=node["id"],
+            handle=str(node.get("handle") or "").strip() or node["id"].rsplit("/", 1)[-1],
+            title=str(node.get("title") or "")[:255],
+            description_html=str(node.get("descriptionHtml") or ""),
+            vendor=str(node.get("vendor") or "")[:255],
+            product_type=str(node.get("productType") or "")[:255],
+            tags=_tags(node.get("tags")),
+            status=_status(node.get("status")),
+            option_names=_three([option.get("name") for option in node.get("options") or []]),
+            updated_at=parse_time(node.get("updatedAt")),
+            published_at=parse_time(node["publishedAt"]) if node.get("publishedAt") else None,
+            variants=tuple(variant_from_node(item, index) for index, item in enumerate(variants)),
+            images=tuple(image_from_node(item, index) for index, item in enumerate(images)),
+        )
+    except (KeyError, TypeError, ValueError) as error:
+        raise bad_payload(f"product node is missing or has a malformed field: {error}") from None
+
+
+def collection_from_rest(payload: dict) -> CollectionRecord:
+    try:
+        image = payload.get("image") or {}
+        return CollectionRecord(
+            gid=payload_gid("Collection", payload),
+            handle=str(payload.get("handle") or "").strip() or f"collection-{payload['id']}",
+            title=str(payload.get("title") or "")[:255],
+            description_html=str(payload.get("body_html") or ""),
+            image_url=image.get("src"),
+            updated_at=parse_time(payload.get("updated_at")),
+        )
+    except (KeyError, TypeError, ValueError) as error:
+        raise bad_payload(f"collection payload is missing or has a malformed field: {error}") from None
+
+
+def collection_from_node(node: dict, product_gids: list[str] | None = None) -> CollectionRecord:
+    try:
+        if product_gids is None and "products" in node:
+            product_gids = [edge["node"]["id"] for edge in node["products"]["edges"]]
+        return CollectionRecord(
+            gid=node["id"],
+            handle=str(node.get("handle") or "").strip() or node["id"].rsplit("/", 1)[-1],
+            title=str(node.get("title") or "")[:255],
+            description_html=str(node.get("descriptionHtml") or ""),
+            image_url=(node.get("image") or {}).get("url"),
+            updated_at=parse_time(node.get("updatedAt")),
+            product_gids=tuple(product_gids) if product_gids is not None else None,
+        )
+    except (KeyError, TypeError, ValueError) as error:
+        raise bad_payload(f"collection node is missing or has a malformed field: {error}") from None

@@ -1,0 +1,108 @@
+"""Sync run rows (astro_primary.shopify_sync_runs): create, read, progress, finish.
+
+A run is queued by the seller API / CLI / scheduler, then owned by one
+SHOPIFY_CATALOG_SYNC task. Its ``cursor`` is the resume point (a GraphQL page
+cursor, or ``bulk:<lines applied>``); counts move forward with each committed page.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from origin.db import shopify_sync_runs, utcnow
+from origin.errors import ErrorKind
+from origin.queueing import enqueue
+from origin.services import Services
+from origin.shopify.connections import get_connection
+from origin.shopify.errors import ShopifyError, ShopifyErrorCode
+from origin.shopify.models import RUN_ACTIVE_STATES, RUN_FAILED, RUN_QUEUED, SYNC_INCREMENTAL, SYNC_KINDS, SyncRun
+
+SYNC_QUEUE = "SHOPIFY_CATALOG_SYNC"
+SYNC_TASK = "shopify.run_catalog_sync"
+COUNTERS = ("products_seen", "products_written", "products_deleted", "collections_seen")
+
+
+def run_from_row(row) -> SyncRun:
+    return SyncRun(**{name: getattr(row, name) for name in SyncRun.__dataclass_fields__})
+
+
+async def select_run(conn: AsyncConnection, tenant_id: int, run_id: int) -> SyncRun | None:
+    row = (
+        await conn.execute(sa.select(shopify_sync_runs).where(shopify_sync_runs.c.tenant_id == tenant_id, shopify_sync_runs.c.id == run_id))
+    ).first()
+    return run_from_row(row) if row else None
+
+
+async def get_run(services: Services, tenant_id: int, run_id: int) -> SyncRun:
+    async with services.db.connect() as conn:
+        run = await select_run(conn, tenant_id, run_id)
+    if run is None:
+        raise ShopifyError(ShopifyErrorCode.SYNC_NOT_FOUND, f"no sync run {run_id} for this store", kind=ErrorKind.NOT_FOUND)
+    return run
+
+
+async def select_latest_runs(conn: AsyncConnection, tenant_id: int, limit: int = 10) -> list[SyncRun]:
+    rows = await conn.execute(
+        sa.select(shopify_sync_runs).where(shopify_sync_runs.c.tenant_id == tenant_id).order_by(shopify_sync_runs.c.id.desc()).limit(limit)
+    )
+    return [run_from_row(row) for row in rows]
+
+
+async def select_last_success(conn: AsyncConnection, tenant_id: int) -> SyncRun | None:
+    row = (
+        await conn.execute(
+            sa.select(shopify_sync_runs)
+            .where(shopify_sync_runs.c.tenant_id == tenant_id, shopify_sync_runs.c.state == "succeeded")
+            .order_by(shopify_sync_runs.c.id.desc())
+            .limit(1)
+        )
+    ).first()
+    return run_from_row(row) if row else None
+
+
+async def do_start_sync(services: Services, tenant_id: int, kind: str) -> SyncRun:
+    """Queue a run; one active run per tenant (a second request gets the running one's 409)."""
+    if kind not in SYNC_KINDS:
+        raise ShopifyError(ShopifyErrorCode.INVALID_SYNC_KIND, f"kind must be one of {', '.join(SYNC_KINDS)}", field="kind")
+    await get_connection(services, tenant_id)
+    async with services.db.begin() as conn:
+        active = (
+            await conn.execute(
+                sa.select(shopify_sync_runs.c.id).where(
+                    shopify_sync_runs.c.tenant_id == tenant_id, shopify_sync_runs.c.state.in_(RUN_ACTIVE_STATES)
+                ).with_for_update()
+            )
+        ).scalar_one_or_none()
+        if active is not None:
+            raise ShopifyError(ShopifyErrorCode.SYNC_RUNNING, f"sync run {active} is still in progress", kind=ErrorKind.CONFLICT)
+        since = None
+        if kind == SYNC_INCREMENTAL:
+            last = await select_last_success(conn, tenant_id)
+            since = last.started_at if last else None
+        now = utcnow()
+        result = await conn.execute(
+            shopify_sync_runs.insert().values(tenant_id=tenant_id, kind=kind, state=RUN_QUEUED, since=since, created_at=now, updated_at=now)
+        )
+        run = await select_run(conn, tenant_id, int(result.inserted_primary_key[0]))
+    await enqueue(services, SYNC_QUEUE, SYNC_TASK, tenant_id=tenant_id, run_id=run.id)
+    return run
+
+
+async def update_run(services: Services, run_id: int, *, only_if_running: bool = False, **values) -> bool:
+    """Write the run; with ``only_if_running``, only while nothing (an uninstall) stopped it."""
+    query = shopify_sync_runs.update().where(shopify_sync_runs.c.id == run_id)
+    if only_if_running:
+        query = query.where(shopify_sync_runs.c.state == "running")
+    async with services.db.begin() as conn:
+        result = await conn.execute(query.values(updated_at=utcnow(), **values))
+    return result.rowcount > 0
+
+
+async def fail_active_runs(services: Services, tenant_id: int, error: str) -> None:
+    async with services.db.begin() as conn:
+        await conn.execute(
+            shopify_sync_runs.update()
+            .where(shopify_sync_runs.c.tenant_id == tenant_id, shopify_sync_runs.c.state.in_(RUN_ACTIVE_STATES))
+            .values(state=RUN_FAILED, error=error, finished_at=utcnow(), updated_at=utcnow())
+        )

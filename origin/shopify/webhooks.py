@@ -1,0 +1,136 @@
+"""Webhook intake: verify the signature, find the tenant, drop duplicates, enqueue.
+
+Answering fast matters (Shopify gives up after 5 s and retries), so intake does
+only this: one in-process lookup of the shop (cached, see connections), one
+HMAC, one duplicate check on ``X-Shopify-Webhook-Id``, one enqueue. The effect
+happens in the SHOPIFY_WEBHOOK worker (origin.shopify.processing).
+
+The duplicate check: with Redis, ``SET NX`` on the webhook id (kept for the 48 h
+Shopify may retry a delivery) so intake never waits on the database; on the
+embedded default, the primary key of ``shopify_webhook_deliveries``. Either way
+the delivery row, locked and stamped in the same transaction as the effect, is
+what makes processing happen exactly once (a redelivery, a replay, a duplicate
+that outlived the Redis key all find ``processed_at`` set).
+
+Every signature problem (missing, malformed, wrong secret, altered body, unknown
+shop) is the same 401 and nothing is recorded or enqueued.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from dataclasses import dataclass
+from typing import Mapping
+
+from sqlalchemy.exc import IntegrityError
+
+from origin.db import shopify_webhook_deliveries, utcnow
+from origin.errors import ErrorKind
+from origin.queueing import enqueue
+from origin.services import Services
+from origin.shopify.connections import connection_for_shop
+from origin.shopify.errors import ShopifyError, ShopifyErrorCode
+
+WEBHOOK_QUEUE = "SHOPIFY_WEBHOOK"
+PROCESS_TASK = "shopify.process_webhook"
+
+CATALOG_TOPICS = frozenset({
+    "products/create", "products/update", "products/delete",
+    "collections/create", "collections/update", "collections/delete",
+    "inventory_levels/update",
+})
+COMPLIANCE_TOPICS = frozenset({"customers/data_request", "customers/redact", "shop/redact"})
+TOPICS = CATALOG_TOPICS | COMPLIANCE_TOPICS | frozenset({
+    "orders/create", "orders/updated", "shop/update", "app/uninstalled", "bulk_operations/finish",
+})
+
+ACCEPTED = "accepted"
+DUPLICATE = "duplicate"
+IGNORED = "ignored"
+
+
+def sign(secret: str, body: bytes) -> str:
+    """The X-Shopify-Hmac-Sha256 value: base64 of HMAC-SHA256 over the raw body."""
+    return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+
+
+def is_valid_signature(secret: str, body: bytes, header: str | None) -> bool:
+    if not header:
+        return False
+    return hmac.compare_digest(sign(secret, body).encode(), header.strip().encode())
+
+
+def _unauthorized() -> ShopifyError:
+    return ShopifyError(ShopifyErrorCode.BAD_SIGNATURE, "webhook signature is missing or does not match", kind=ErrorKind.UNAUTHORIZED)
+
+
+DEDUPE_TTL_S = 48 * 3600
+
+
+def dedupe_key(tenant_id: int, webhook_id: str) -> str:
+    return f"t{tenant_id}:shopify:webhook:{webhook_id}"
+
+
+async def _first_delivery(services: Services, tenant_id: int, webhook_id: str, topic: str) -> bool:
+    if services.redis is not None:
+        return bool(await services.redis.set(dedupe_key(tenant_id, webhook_id), topic, nx=True, ex=DEDUPE_TTL_S))
+    try:
+        async with services.db.begin() as conn:
+            await conn.execute(
+                shopify_webhook_deliveries.insert().values(tenant_id=tenant_id, webhook_id=webhook_id, topic=topic[:64], received_at=utcnow())
+            )
+    except IntegrityError:
+        return False
+    return True
+
+
+async def _forget_delivery(services: Services, tenant_id: int, webhook_id: str) -> None:
+    if services.redis is not None:
+        await services.redis.delete(dedupe_key(tenant_id, webhook_id))
+        return
+    async with services.db.begin() as conn:
+        await conn.execute(
+            shopify_webhook_deliveries.delete().where(
+                shopify_webhook_deliveries.c.tenant_id == tenant_id, shopify_webhook_deliveries.c.webhook_id == webhook_id
+            )
+        )
+
+
+@dataclass(frozen=True)
+class Intake:
+    status: str  # accepted | duplicate | ignored
+    tenant_id: int
+    webhook_id: str
+    topic: str
+
+
+async def do_accept_webhook(services: Services, body: bytes, headers: Mapping[str, str]) -> Intake:
+    shop_domain = (headers.get("X-Shopify-Shop-Domain") or "").strip().lower()
+    connection = await connection_for_shop(services, shop_domain) if shop_domain else None
+    if connection is None or not is_valid_signature(connection.webhook_secret, body, headers.get("X-Shopify-Hmac-Sha256")):
+        raise _unauthorized()
+    topic = (headers.get("X-Shopify-Topic") or "").strip().lower()
+    webhook_id = (headers.get("X-Shopify-Webhook-Id") or "").strip()
+    if not webhook_id or len(webhook_id) > 100:
+        raise ShopifyError(ShopifyErrorCode.BAD_WEBHOOK, "X-Shopify-Webhook-Id must be 1-100 characters", field="X-Shopify-Webhook-Id")
+    tenant_id = connection.tenant_id
+    # Unknown topics and, after an uninstall, everything but the compliance topics: acknowledged, not acted on.
+    if topic not in TOPICS or (not connection.is_connected and topic not in COMPLIANCE_TOPICS):
+        return Intake(IGNORED, tenant_id, webhook_id, topic)
+    if not await _first_delivery(services, tenant_id, webhook_id, topic):
+        return Intake(DUPLICATE, tenant_id, webhook_id, topic)
+    try:
+        await enqueue(
+            services, WEBHOOK_QUEUE, PROCESS_TASK,
+            tenant_id=tenant_id, webhook_id=webhook_id, topic=topic, body=body.decode("utf-8", "replace"),
+            triggered_at=headers.get("X-Shopify-Triggered-At"),
+        )
+    except Exception as error:  # any enqueue failure: the delivery must not look handled
+        # Not queued: forget the delivery so Shopify's retry is accepted, and answer 503.
+        await _forget_delivery(services, tenant_id, webhook_id)
+        raise ShopifyError(
+            ShopifyErrorCode.UNAVAILABLE, "the task queue is unavailable; Shopify will retry this delivery", kind=ErrorKind.UNAVAILABLE
+        ) from error
+    return Intake(ACCEPTED, tenant_id, webhook_id, topic)

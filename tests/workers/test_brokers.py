@@ -1,0 +1,127 @@
+"""The Redis stream broker's fixes for the measured taskiq pitfalls (issue 6), against real Redis."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from redis.asyncio import Redis
+from taskiq import InMemoryBroker
+from taskiq.message import BrokerMessage
+
+from origin.settings import Settings
+from tests.conftest import REDIS_URL, require_server
+from workers import queues
+from workers.brokers import DelayingInMemoryBroker, ReclaimingStreamBroker, make_broker
+from workers.retry import DELAY_LABEL
+
+
+@pytest.fixture
+async def redis():
+    require_server("Redis", "127.0.0.1", 6379)
+    client = Redis.from_url(REDIS_URL)
+    await client.flushdb()
+    yield client
+    await client.flushdb()
+    await client.aclose()
+
+
+def _message(data: bytes, **labels) -> BrokerMessage:
+    return BrokerMessage(task_id="t", task_name="n", message=data, labels=labels)
+
+
+async def _next(generator, timeout: float = 5.0):
+    return await asyncio.wait_for(anext(generator), timeout)
+
+
+def test_embedded_settings_give_the_in_memory_broker(tmp_path):
+    broker = make_broker(Settings(data_dir=tmp_path), queues.SHOPIFY_WEBHOOK)
+
+    assert isinstance(broker, DelayingInMemoryBroker) and isinstance(broker, InMemoryBroker)
+
+
+def test_unknown_queue_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="unknown queue"):
+        make_broker(Settings(data_dir=tmp_path), "SHOPIFY_EVERYTHING")
+
+
+async def test_pools_exceed_max_async_tasks_and_reads_never_time_out(redis):
+    broker = make_broker(Settings(redis_url=REDIS_URL), queues.SHOPIFY_WEBHOOK)
+
+    assert broker.connection_pool.max_connections > queues.MAX_ASYNC_TASKS
+    assert broker.connection_pool.connection_kwargs["socket_timeout"] is None
+    assert broker.queue_name == "zelly:tasks:SHOPIFY_WEBHOOK"
+    await broker.shutdown()
+
+
+async def test_a_dead_consumers_message_is_reclaimed_on_a_timer_without_new_messages(redis):
+    dead = ReclaimingStreamBroker(REDIS_URL, queue=queues.SHOPIFY_WEBHOOK, idle_timeout_ms=300, reclaim_interval_s=0.2)
+    await dead.startup()
+    await dead.kick(_message(b"payload-1"))
+    dead_listener = dead.listen()
+    delivered = await _next(dead_listener)  # taken, never acknowledged: the worker "dies"
+    dead._heartbeat.cancel()
+
+    alive = ReclaimingStreamBroker(REDIS_URL, queue=queues.SHOPIFY_WEBHOOK, idle_timeout_ms=300, reclaim_interval_s=0.2)
+    await alive.startup()
+    alive_listener = alive.listen()
+    reclaimed = await _next(alive_listener)
+    await reclaimed.ack()
+
+    assert (delivered.data, reclaimed.data) == (b"payload-1", b"payload-1")
+    pending = await redis.xpending(alive.queue_name, alive.consumer_group_name)
+    assert pending["pending"] == 0
+    for broker, listener in ((dead, dead_listener), (alive, alive_listener)):
+        broker._closing = True
+        await listener.aclose()
+        await broker.shutdown()
+
+
+async def test_a_live_workers_long_task_is_not_stolen(redis):
+    busy = ReclaimingStreamBroker(REDIS_URL, queue=queues.SHOPIFY_CATALOG_SYNC, idle_timeout_ms=300, reclaim_interval_s=0.1)
+    await busy.startup()
+    await busy.kick(_message(b"long sync"))
+    busy_listener = busy.listen()
+    taken = await _next(busy_listener)
+    other = ReclaimingStreamBroker(REDIS_URL, queue=queues.SHOPIFY_CATALOG_SYNC, idle_timeout_ms=300, reclaim_interval_s=0.1)
+    await other.startup()
+    other_listener = other.listen()
+
+    with pytest.raises(asyncio.TimeoutError):
+        await _next(other_listener, timeout=1.5)  # five idle timeouts pass; the heartbeat keeps it ours
+    await taken.ack()
+
+    for broker, listener in ((busy, busy_listener), (other, other_listener)):
+        broker._closing = True
+        await listener.aclose()
+        await broker.shutdown()
+
+
+async def test_the_stream_is_trimmed(redis):
+    broker = ReclaimingStreamBroker(REDIS_URL, queue=queues.STORE_EVENTS)
+    broker.maxlen = 50
+    for index in range(600):
+        await broker.kick(_message(str(index).encode()))
+
+    assert await redis.xlen(broker.queue_name) < 200  # MAXLEN ~ trims whole nodes of 100 entries
+    await broker.shutdown()
+
+
+async def test_a_delayed_message_waits_in_the_sorted_set_then_is_delivered(redis):
+    broker = ReclaimingStreamBroker(REDIS_URL, queue=queues.SHOPIFY_WEBHOOK, reclaim_interval_s=0.2)
+    await broker.startup()
+    await broker.kick(_message(b"retry me", **{DELAY_LABEL: 0.6}))
+
+    parked = await redis.zcard(broker.delayed_key)
+    assert await broker.move_due_delayed(redis) == 0
+    await asyncio.sleep(0.7)
+    listener = broker.listen()
+    delivered = await _next(listener)
+    await delivered.ack()
+
+    assert parked == 1
+    assert delivered.data == b"retry me"
+    assert await redis.zcard(broker.delayed_key) == 0
+    broker._closing = True
+    await listener.aclose()
+    await broker.shutdown()

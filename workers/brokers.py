@@ -1,0 +1,254 @@
+"""make_broker(settings, queue): one Redis stream per queue, or the in-memory broker.
+
+What taskiq 0.13 / taskiq-redis 1.2.4 do out of the box, measured in issue 6, and
+what this module changes:
+
+- ``ListQueueBroker`` loses in-flight tasks on ``kill -9`` (no acks), so only the
+  stream broker is used: a message stays pending until the task finished and
+  was acknowledged (taskiq acks "when saved", after the task ran).
+- ``RedisStreamBroker`` reclaims a dead worker's pending messages only after
+  ``idle_timeout`` (10 min) *and* only when new messages arrive. Here the
+  listener runs XAUTOCLAIM on a timer, with or without new messages.
+- A reclaim by idle time would also steal a long catalog sync from a live
+  worker, so each worker refreshes the idle time of its own in-flight messages
+  (XCLAIM JUSTID to itself) every third of the idle timeout. Only a dead
+  worker's messages ever go idle.
+- The stream is never trimmed: every XADD here carries ``MAXLEN ~``.
+- Pools are bounded: the Redis pool is sized above ``--max-async-tasks``.
+- redis-py's 5 s socket timeout kept a Python 3.11 worker from seeing SIGTERM
+  (cpython #86296): ``socket_timeout=None``; blocking reads are short (1 s) so
+  shutdown finishes within seconds.
+- A retry delay (workers.retry) is a message parked in a sorted set; the same
+  timer moves due ones onto the stream atomically (a Lua script), so a backoff
+  survives a crash and holds no worker slot while it waits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import AsyncGenerator, Awaitable, Callable
+from typing import Any
+
+from redis.asyncio import Redis
+from taskiq import AckableMessage, AsyncBroker, InMemoryBroker
+from taskiq.message import BrokerMessage
+from taskiq_redis import RedisStreamBroker
+
+from origin.settings import Settings
+from workers import queues
+from workers.retry import DELAY_LABEL, RetryPolicy, RetryWithBackoff
+from workers.runtime import attach_runtime
+
+log = logging.getLogger(__name__)
+
+STREAM_MAXLEN = 100_000  # approximate; far above any backlog a healthy deployment carries
+
+# Moves due delayed messages onto the stream and drops them from the set, atomically.
+_MOVE_DUE_SCRIPT = """
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 200)
+for _, data in ipairs(due) do
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'data', data)
+  redis.call('ZREM', KEYS[1], data)
+end
+return #due
+"""
+
+
+class ReclaimingStreamBroker(RedisStreamBroker):
+    """RedisStreamBroker that reclaims dead workers' messages on a timer and supports delays."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        queue: str,
+        idle_timeout_ms: int = 15_000,
+        reclaim_interval_s: float = 5.0,
+        max_connection_pool_size: int = 2 * queues.MAX_ASYNC_TASKS + 8,
+    ) -> None:
+        super().__init__(
+            url,
+            queue_name=queues.stream_key(queue),
+            consumer_group_name=queue,
+            consumer_name=f"{queue}-{uuid.uuid4().hex[:12]}",
+            consumer_id="0",  # a group created after messages were added still sees them
+            maxlen=STREAM_MAXLEN,
+            approximate=True,
+            idle_timeout=idle_timeout_ms,
+            xread_block=1000,
+            xread_count=queues.MAX_ASYNC_TASKS,
+            max_connection_pool_size=max_connection_pool_size,
+            socket_timeout=None,
+            socket_connect_timeout=5,
+            timeout=10,  # BlockingConnectionPool: wait at most 10 s for a free connection
+        )
+        self.queue = queue
+        self.delayed_key = queues.delayed_key(queue)
+        self.reclaim_interval_s = reclaim_interval_s
+        self.delay_tick_s = min(1.0, reclaim_interval_s)
+        self._in_flight: set[str] = set()
+        self._heartbeat: asyncio.Task | None = None
+        # One client over the pool for kicks and acks: building a redis.asyncio.Redis per call
+        # (as taskiq-redis does) costs more CPU than the XADD itself at webhook intake rates.
+        self._client = Redis(connection_pool=self.connection_pool)
+        self._closing = False
+
+    async def kick(self, message: BrokerMessage) -> None:
+        delay = float(message.labels.get(DELAY_LABEL) or 0)
+        if delay > 0:
+            await self._client.zadd(self.delayed_key, {message.message: time.time() + delay})
+            return
+        await self._client.xadd(self.queue_name, {b"data": message.message}, maxlen=self.maxlen, approximate=True)
+
+    async def shutdown(self) -> None:
+        self._closing = True  # a listener still blocked in XREADGROUP ends instead of taking a new connection
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+            await asyncio.gather(self._heartbeat, return_exceptions=True)
+        await super().shutdown()
+
+    def _ack_generator(self, id: str, queue_name: str) -> Callable[[], Awaitable[None]]:
+        message_id = id.decode() if isinstance(id, bytes) else id
+
+        async def ack() -> None:
+            await self._client.xack(queue_name, self.consumer_group_name, message_id)
+            self._in_flight.discard(message_id)
+
+        return ack
+
+    def _deliver(self, message_id: Any, fields: dict) -> AckableMessage:
+        message_id = message_id.decode() if isinstance(message_id, bytes) else message_id
+        self._in_flight.add(message_id)
+        return AckableMessage(data=fields[b"data"], ack=self._ack_generator(message_id, self.queue_name))
+
+    async def move_due_delayed(self, conn: Redis) -> int:
+        return int(await conn.eval(_MOVE_DUE_SCRIPT, 2, self.delayed_key, self.queue_name, time.time(), self.maxlen))
+
+    async def reclaim_idle(self, conn: Redis) -> list[tuple[Any, dict]]:
+        """Messages a dead consumer left pending longer than the idle timeout, now ours."""
+        claimed: list[tuple[Any, dict]] = []
+        start = "0-0"
+        while True:
+            reply = await conn.xautoclaim(
+                self.queue_name, self.consumer_group_name, self.consumer_name,
+                min_idle_time=self.idle_timeout, start_id=start, count=100,
+            )
+            start, messages = reply[0], reply[1]
+            # Entries trimmed from the stream come back as None: nothing to run, ack them away.
+            for message_id, fields in messages:
+                if fields:
+                    claimed.append((message_id, fields))
+                else:
+                    await conn.xack(self.queue_name, self.consumer_group_name, message_id)
+            if start in (b"0-0", "0-0") or not messages:
+                return claimed
+
+    async def _refresh_in_flight(self) -> None:
+        interval = max(self.idle_timeout / 3000, 0.2)
+        while True:
+            await asyncio.sleep(interval)
+            ids = list(self._in_flight)
+            if not ids:
+                continue
+            try:
+                async with Redis(connection_pool=self.connection_pool) as conn:
+                    await conn.xclaim(
+                        self.queue_name, self.consumer_group_name, self.consumer_name,
+                        min_idle_time=0, message_ids=ids, justid=True,
+                    )
+            except Exception:  # a Redis blip must not kill the heartbeat; the next beat retries
+                log.warning("could not refresh in-flight messages on %s", self.queue_name, exc_info=True)
+
+    async def listen(self) -> AsyncGenerator[AckableMessage, None]:
+        if self._heartbeat is None:
+            self._heartbeat = asyncio.create_task(self._refresh_in_flight())
+        last_reclaim = 0.0
+        last_delay_move = 0.0
+        while not self._closing:
+            # The connection goes back to the pool before anything is yielded: a cancelled
+            # receiver then leaves no connection checked out.
+            batch: list[tuple[Any, dict]] = []
+            async with Redis(connection_pool=self.connection_pool) as conn:
+                now = time.monotonic()
+                if now - last_delay_move >= self.delay_tick_s:
+                    last_delay_move = now
+                    await self.move_due_delayed(conn)
+                if now - last_reclaim >= self.reclaim_interval_s:
+                    last_reclaim = now
+                    for message_id, fields in await self.reclaim_idle(conn):
+                        log.info("reclaimed message %s on %s", message_id, self.queue_name)
+                        batch.append((message_id, fields))
+                if not batch:
+                    fetched = await conn.xreadgroup(
+                        self.consumer_group_name, self.consumer_name, {self.queue_name: ">"},
+                        block=int(self.delay_tick_s * 1000), count=self.count,
+                    )
+                    for _stream, messages in fetched or ():
+                        batch.extend(messages)
+            for message_id, fields in batch:
+                yield self._deliver(message_id, fields)
+
+
+class DelayingInMemoryBroker(InMemoryBroker):
+    """taskiq's InMemoryBroker, plus retry delays and a wait_all that waits for re-kicks too."""
+
+    def __init__(self, queue: str) -> None:
+        super().__init__(max_async_tasks=queues.MAX_ASYNC_TASKS)
+        self.queue = queue
+        self._delayed: set[asyncio.Task] = set()
+
+    async def kick(self, message: BrokerMessage) -> None:
+        delay = float(message.labels.get(DELAY_LABEL) or 0)
+        if delay <= 0:
+            await super().kick(message)
+            return
+
+        async def later() -> None:
+            await asyncio.sleep(delay)
+            await super(DelayingInMemoryBroker, self).kick(message)
+
+        task = asyncio.create_task(later())
+        self._delayed.add(task)
+        task.add_done_callback(self._delayed.discard)
+
+    async def wait_all(self) -> None:
+        while self._running_tasks or self._delayed:
+            await asyncio.gather(*list(self._running_tasks), *list(self._delayed), return_exceptions=True)
+
+    async def shutdown(self) -> None:
+        for task in list(self._delayed):
+            task.cancel()
+        await asyncio.gather(*list(self._delayed), return_exceptions=True)
+        await super().shutdown()
+
+
+def make_broker(
+    settings: Settings,
+    queue: str,
+    *,
+    retry_policy: RetryPolicy | None = None,
+    idle_timeout_ms: int | None = None,
+    reclaim_interval_s: float | None = None,
+) -> AsyncBroker:
+    """The broker for ``queue``: Redis stream with ZELLY_REDIS_URL set, in-memory otherwise.
+
+    The broker opens the process's Services at worker start-up (workers.runtime)
+    and retries or dead-letters failed tasks (workers.retry). Tasks are added by
+    the deployment module (e.g. workers.shopify_webhook).
+    """
+    queues.validate_queue(queue)
+    broker: AsyncBroker
+    if settings.redis_url:
+        idle_ms = idle_timeout_ms or settings.task_reclaim_idle_seconds * 1000
+        broker = ReclaimingStreamBroker(
+            settings.redis_url, queue=queue, idle_timeout_ms=idle_ms,
+            reclaim_interval_s=reclaim_interval_s or max(idle_ms / 3000, 0.5),
+        )
+    else:
+        broker = DelayingInMemoryBroker(queue)
+    broker.add_middlewares(RetryWithBackoff(queue, retry_policy or RetryPolicy()))
+    attach_runtime(broker, settings, queue)
+    return broker

@@ -1,0 +1,70 @@
+"""The producer side: a TaskQueue over one broker per queue (origin.queueing.TaskQueue).
+
+On Redis the brokers only send (XADD); the worker deployments consume. On the
+embedded default the brokers are in-memory and run every task in this process
+on the Services handed in, which is how ``zelly dev`` works without servers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any, AsyncIterator
+
+from taskiq import AsyncBroker, InMemoryBroker
+from taskiq.kicker import AsyncKicker
+
+from origin.queueing import TASK_QUEUE_KEY
+from origin.services import Services
+from origin.settings import Settings
+from workers import queues
+from workers.brokers import make_broker
+from workers.retry import RetryPolicy
+from workers.runtime import use_services
+from workers import shopify_tasks
+from workers.store_events_tasks import register_store_events_tasks
+
+# Which tasks each queue's brokers carry (deployment modules and in-process brokers alike).
+REGISTRARS = {
+    queues.SHOPIFY_WEBHOOK: shopify_tasks.register_webhook_tasks,
+    queues.SHOPIFY_CATALOG_SYNC: shopify_tasks.register_catalog_sync_tasks,
+    queues.SHOPIFY_SETTINGS_PUSH: shopify_tasks.register_settings_push_tasks,
+    queues.SHOPIFY_SETTINGS_FETCH: shopify_tasks.register_settings_fetch_tasks,
+    queues.STORE_EVENTS: register_store_events_tasks,
+}
+
+
+class BrokerTaskQueue:
+    def __init__(self, brokers: dict[str, AsyncBroker]) -> None:
+        self.brokers = brokers
+
+    async def enqueue(self, queue: str, task_name: str, **kwargs: Any) -> None:
+        await AsyncKicker(task_name, self.brokers[queue], {}).kiq(**kwargs)
+
+    async def wait_all(self) -> None:
+        """In-memory brokers only: wait until every task (and every pending retry) finished."""
+        for broker in self.brokers.values():
+            if isinstance(broker, InMemoryBroker):
+                await broker.wait_all()
+
+
+@contextlib.asynccontextmanager
+async def open_task_queue(
+    settings: Settings, services: Services, *, queue_names: tuple[str, ...] = queues.ALL_QUEUES, retry_policy: RetryPolicy | None = None
+) -> AsyncIterator[BrokerTaskQueue]:
+    brokers: dict[str, AsyncBroker] = {}
+    try:
+        for queue in queue_names:
+            broker = make_broker(settings, queue, retry_policy=retry_policy)
+            if isinstance(broker, InMemoryBroker):
+                REGISTRARS[queue](broker)
+                use_services(broker, services)
+            broker.state.services = services  # dead letters and replays use the same stores
+            await broker.startup()
+            brokers[queue] = broker
+        task_queue = BrokerTaskQueue(brokers)
+        services.extras[TASK_QUEUE_KEY] = task_queue
+        yield task_queue
+    finally:
+        services.extras.pop(TASK_QUEUE_KEY, None)
+        for broker in brokers.values():
+            await broker.shutdown()
