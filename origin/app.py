@@ -19,7 +19,7 @@ from quart import Quart
 
 from origin.services import Services, open_services
 from origin.settings import Settings
-from origin.web import cart, domain_guard, health, media, shopify, storefront, tls_ask
+from origin.web import analytics_dashboard, analytics_intake, cart, domain_guard, health, media, shopify, storefront, tls_ask
 from origin.web.api import v1 as api_v1
 from origin.web.context import SERVICES_KEY
 from origin.web.errors import register_error_handlers
@@ -32,6 +32,8 @@ PUBLIC_BLUEPRINTS = (
     domain_guard.blueprint,
     api_v1.blueprint,
     shopify.blueprint,
+    analytics_intake.blueprint,
+    analytics_dashboard.blueprint,
     storefront.blueprint,
     cart.blueprint,
 )

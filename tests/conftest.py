@@ -104,6 +104,33 @@ async def services(settings: Settings) -> AsyncIterator[Services]:
             await opened.redis.flushdb()
 
 
+@pytest.fixture(scope="session")
+def chdb_path(tmp_path_factory) -> Path:
+    """The one chDB data path of this test process.
+
+    chDB allows one path per process, even after its clients close ("EmbeddedServer
+    already initialized with path ..."), so every test that needs analytics uses this
+    path, with a database of its own (``chdb_client``). Never open ``chdb://`` elsewhere
+    in-process in tests (subprocesses are fine).
+    """
+    return tmp_path_factory.mktemp("chdb")
+
+
+@pytest.fixture
+def chdb_client(chdb_path: Path):
+    """A clickhouse-connect chDB client on a fresh, private database (dropped afterwards)."""
+    import clickhouse_connect
+
+    database = f"t_{uuid.uuid4().hex[:12]}"
+    admin = clickhouse_connect.get_client(dsn=f"chdb://{chdb_path}")
+    admin.command(f"CREATE DATABASE {database}")
+    client = clickhouse_connect.get_client(dsn=f"chdb://{chdb_path}", database=database)
+    yield client
+    client.close()
+    admin.command(f"DROP DATABASE IF EXISTS {database} SYNC")
+    admin.close()
+
+
 async def count_rows(conn, table: sa.Table, **where) -> int:
     query = sa.select(sa.func.count()).select_from(table)
     for column, value in where.items():

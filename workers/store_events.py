@@ -1,6 +1,6 @@
-"""Worker deployment for the store-events queue (the analytics consumer adds its task).
+"""The store-events queue's taskiq broker, for completeness only: do not deploy it.
 
-    taskiq worker workers.store_events:broker --max-async-tasks 16
+The store-events consumer is ``zelly analytics consume`` (see workers/store_events_tasks.py).
 """
 
 from __future__ import annotations

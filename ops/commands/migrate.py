@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 
 from ops import migrate as relational
+from origin.analytics.schema import migrate_analytics
 from origin.services import open_services
 from origin.settings import Settings, redact_url
 
 # Other stores' migrations (analytics) register here: async (services) -> str summary.
 EXTRA_MIGRATIONS: list = []
+EXTRA_MIGRATIONS.append(migrate_analytics)  # ClickHouse / chDB events schema (issue 7)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -32,6 +32,7 @@ from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance, status_code_conformance
 
 from origin.app import create_app
+from origin.analytics import schema as analytics_schema
 from origin.catalog.inputs import NewVariant
 from origin.domains.actions import do_add_domain
 from origin.services import open_services
@@ -51,9 +52,11 @@ class LiveApi:
     auth: dict[str, str]
 
 
-def _serve_in_thread(settings: Settings, ready: threading.Event, stop: threading.Event, found: dict) -> None:
+def _serve_in_thread(settings: Settings, ready: threading.Event, stop: threading.Event, found: dict, chdb_client) -> None:
     async def main() -> None:
         async with open_services(settings, with_analytics=False) as services:
+            services.analytics = chdb_client  # the run's one chDB path (tests/conftest.py), a private database
+            await analytics_schema.migrate(chdb_client, settings.analytics_retention_days)
             store = await make_store(services)
             products = [await make_product(services, store.tenant.id) for _ in range(3)]
             await make_product(services, store.tenant.id, option_names=[], variants=[NewVariant(price=Decimal("5"))])
@@ -98,10 +101,10 @@ def settings(settings: Settings, tmp_path) -> Iterator[Settings]:
 
 
 @pytest.fixture
-def live_api(settings: Settings, services) -> LiveApi:
+def live_api(settings: Settings, services, chdb_client) -> LiveApi:
     # ``services`` prepared the empty schema; the server thread opens its own on the same stores.
     ready, stop, found = threading.Event(), threading.Event(), {}
-    thread = threading.Thread(target=_serve_in_thread, args=(settings, ready, stop, found), daemon=True)
+    thread = threading.Thread(target=_serve_in_thread, args=(settings, ready, stop, found, chdb_client), daemon=True)
     thread.start()
     try:
         assert ready.wait(30) and "base_url" in found, "the API server did not start"
@@ -117,7 +120,7 @@ def test_no_request_gets_a_server_error_or_an_undocumented_answer(live_api: Live
     schema = schemathesis.openapi.from_dict(document)
     session = requests.Session()
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 32  # catalog 22, theme 4, domains 6
+    assert len(operations) == 41  # catalog 22, theme 4, domains 6, analytics 9
     # Deletions last, so the other operations also meet the seeded rows, not only 404s.
     operations.sort(key=lambda operation: operation.method.upper() == "DELETE")
 

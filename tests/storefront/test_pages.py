@@ -78,7 +78,7 @@ async def test_json_ld_cannot_break_out_of_its_script(services, client):
     page = parse_html(html)
 
     assert json_ld(page)["name"] == "</script><script>alert(1)</script>"
-    assert len(page.findall(".//script")) == 3  # JSON-LD, variant data, variant picker: nothing injected
+    assert len(page.findall(".//script")) == 4  # JSON-LD, variant data, variant picker, analytics: nothing injected
 
 
 async def test_variant_query_selects_that_variant(services, client):

@@ -1,0 +1,138 @@
+"""From validated events to queued rows: visitor hash, session, device, source.
+
+Sessions without cookies: a session is a visitor's run of events with no gap
+of more than :data:`SESSION_IDLE_SECONDS`, kept in the cache (Redis on
+servers) under a key that names the tenant. The session's source (external
+referrer host and UTM tags of its first event) is stamped on every event of
+the session, so "sources" count sessions, as Shopify and Plausible do.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from origin.analytics import privacy
+from origin.analytics.events import IncomingEvent
+from origin.analytics.queue import queue_for
+
+SESSION_IDLE_SECONDS = 30 * 60
+ANONYMOUS = 0
+
+
+@dataclass(frozen=True)
+class Shopper:
+    """What the request tells us about the shopper; never stored as such."""
+
+    ip: str
+    user_agent: str
+    refuses_tracking: bool = False
+
+    @property
+    def is_bot(self) -> bool:
+        return privacy.is_bot(self.user_agent)
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    visitor_id: int
+    session_id: int
+    referrer_host: str
+    utm_source: str
+    utm_medium: str
+    utm_campaign: str
+    device: str
+
+
+def session_key(tenant_id: int, visitor_id: int) -> str:
+    return f"analytics:session:{tenant_id}:{visitor_id}"
+
+
+def salts_for(services) -> privacy.DailySalts:
+    salts = services.extras.get("analytics.salts")
+    if salts is None:
+        salts = services.extras["analytics.salts"] = privacy.DailySalts(services.cache)
+    return salts
+
+
+async def resolve_session(services, tenant_id: int, shopper: Shopper, first: IncomingEvent | None, store_host: str) -> SessionInfo:
+    now = dt.datetime.now(dt.timezone.utc)
+    salt = await salts_for(services).for_day(now.date())
+    visitor_id = privacy.visitor_id(salt, tenant_id, shopper.ip, shopper.user_agent)
+    key = session_key(tenant_id, visitor_id)
+    current = await services.cache.get(key)
+    if current is None:
+        referrer = first.referrer_host if first is not None else ""
+        fresh = {
+            "session_id": secrets.randbits(63) or 1,
+            "referrer_host": "" if referrer in ("", store_host, first.page_host if first else "") else referrer,
+            "utm_source": first.utm_source if first else "",
+            "utm_medium": first.utm_medium if first else "",
+            "utm_campaign": first.utm_campaign if first else "",
+        }
+        try:
+            await services.cache.add(key, fresh, ttl=SESSION_IDLE_SECONDS)
+            current = fresh
+        except ValueError:  # a concurrent request from the same visitor opened it first
+            current = await services.cache.get(key) or fresh
+    await services.cache.expire(key, SESSION_IDLE_SECONDS)  # sliding: every event keeps the session alive
+    return SessionInfo(
+        visitor_id=visitor_id,
+        session_id=current["session_id"],
+        referrer_host=current["referrer_host"],
+        utm_source=current["utm_source"],
+        utm_medium=current["utm_medium"],
+        utm_campaign=current["utm_campaign"],
+        device=privacy.device_class(shopper.user_agent),
+    )
+
+
+ANONYMOUS_SESSION = SessionInfo(ANONYMOUS, ANONYMOUS, "", "", "", "", "")
+
+
+def build_row(tenant_id: int, event: IncomingEvent, session: SessionInfo, ts: float, fallback_id: str = "") -> dict[str, Any]:
+    """A queue row; ``ts`` is Unix seconds with milliseconds (JSONEachRow reads it into DateTime64(3)).
+
+    Empty and zero columns are left out: ClickHouse fills the column defaults, and the
+    queue carries (and the intake encodes) a third less.
+    """
+    row: dict[str, Any] = {
+        "tenant_id": tenant_id,
+        "ts": round(ts, 3),
+        "event_id": event.event_id or fallback_id or uuid.uuid4().hex,
+        "name": event.name,
+        "visitor_id": session.visitor_id,
+        "session_id": session.session_id,
+        "path": event.path,
+    }
+    optional = (
+        ("referrer_host", session.referrer_host),
+        ("utm_source", session.utm_source),
+        ("utm_medium", session.utm_medium),
+        ("utm_campaign", session.utm_campaign),
+        ("device", session.device),
+        ("product_id", event.product_id),
+        ("variant_id", event.variant_id),
+        ("quantity", event.quantity),
+        ("value", str(event.value) if event.value else ""),
+        ("currency", event.currency),
+        ("order_id", event.order_id),
+    )
+    row.update((key, value) for key, value in optional if value)
+    return row
+
+
+async def accept_events(services, tenant_id: int, events: list[IncomingEvent], shopper: Shopper, store_host: str) -> int:
+    """Queue validated beacon events; return how many were kept (0 for bots and refusals)."""
+    if not events or shopper.is_bot or shopper.refuses_tracking:
+        return 0
+    session = await resolve_session(services, tenant_id, shopper, events[0], store_host)
+    now = time.time()
+    request_id = uuid.uuid4().hex  # one random id per request; events without a client id are <request>-<index>
+    rows = [build_row(tenant_id, event, session, now, f"{request_id}-{index}") for index, event in enumerate(events)]
+    await queue_for(services).publish(rows)
+    return len(events)

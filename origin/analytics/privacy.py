@@ -1,0 +1,111 @@
+"""What we keep about a shopper: a daily visitor hash and a device class, nothing else.
+
+Plausible's approach (issue 7): the visitor id is a keyed hash of IP + user agent
++ tenant, keyed with a salt that rotates every UTC day and lives only in the
+cache (Redis on servers), so yesterday's ids cannot be recomputed once the salt
+expires, and the same person is a different visitor on another store. The raw
+IP and user agent are never stored or queued. A browser that sends
+``DNT: 1`` or ``Sec-GPC: 1`` is not tracked at all; known bots are dropped.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import ipaddress
+import re
+import secrets
+from typing import Mapping
+
+SALT_TTL_SECONDS = 2 * 24 * 3600  # today's and yesterday's salt, for requests straddling midnight
+
+# Substrings of user agents that are crawlers, monitors, link previews or scripts.
+BOT_PATTERN = re.compile(
+    r"bot|crawl|spider|slurp|mediapartners|facebookexternalhit|embedly|preview|monitor|pingdom|uptime|"
+    r"headless|phantomjs|puppeteer|playwright|selenium|lighthouse|curl/|wget/|python-requests|python-httpx|"
+    r"aiohttp|go-http-client|java/|okhttp|libwww|httpclient|scrapy|axios/|node-fetch",
+    re.IGNORECASE,
+)
+TABLET_PATTERN = re.compile(r"ipad|tablet|kindle|silk|playbook|(android(?!.*mobile))", re.IGNORECASE)
+MOBILE_PATTERN = re.compile(r"mobi|iphone|ipod|android|blackberry|opera mini|iemobile|windows phone", re.IGNORECASE)
+
+
+def is_bot(user_agent: str) -> bool:
+    return not user_agent.strip() or BOT_PATTERN.search(user_agent) is not None
+
+
+def refuses_tracking(headers: Mapping[str, str]) -> bool:
+    """Do-Not-Track or Global Privacy Control."""
+    return headers.get("DNT", "").strip() == "1" or headers.get("Sec-GPC", "").strip() == "1"
+
+
+def device_class(user_agent: str) -> str:
+    if TABLET_PATTERN.search(user_agent):
+        return "tablet"
+    if MOBILE_PATTERN.search(user_agent):
+        return "mobile"
+    return "desktop"
+
+
+def visitor_id(salt: bytes, tenant_id: int, ip: str, user_agent: str) -> int:
+    """A 63-bit id, stable for one (store, IP, browser) within a salt's day; never 0 (0 is 'anonymous')."""
+    digest = hashlib.blake2b(f"{tenant_id}\x1f{ip}\x1f{user_agent}".encode(), key=salt, digest_size=8).digest()
+    return (int.from_bytes(digest, "big") >> 1) or 1
+
+
+def salt_key(day: dt.date) -> str:
+    return f"analytics:salt:{day.isoformat()}"
+
+
+class DailySalts:
+    """Today's salt from the shared cache, created by whichever process asks first.
+
+    ``cache.add`` is set-if-absent (SET NX on Redis), so concurrent origins agree
+    on one salt. A salt is memoised in-process for its day: it never changes once set.
+    """
+
+    def __init__(self, cache) -> None:
+        self._cache = cache
+        self._known: dict[dt.date, bytes] = {}
+
+    async def for_day(self, day: dt.date) -> bytes:
+        salt = self._known.get(day)
+        if salt is not None:
+            return salt
+        key = salt_key(day)
+        value = await self._cache.get(key)
+        if value is None:
+            try:
+                await self._cache.add(key, secrets.token_hex(32), ttl=SALT_TTL_SECONDS)
+            except ValueError:  # aiocache: another process added it first
+                pass
+            value = await self._cache.get(key)
+        salt = bytes.fromhex(value)
+        self._known = {d: s for d, s in self._known.items() if d >= day - dt.timedelta(days=1)}
+        self._known[day] = salt
+        return salt
+
+
+def client_ip(remote_addr: str | None, forwarded_for: str, trusted_proxies: tuple[str, ...]) -> str:
+    """The shopper's address: the peer, or the nearest untrusted hop of X-Forwarded-For behind trusted proxies."""
+    address = remote_addr or ""
+    if not trusted_proxies or not _is_trusted(address, trusted_proxies):
+        return address
+    for hop in reversed([part.strip() for part in forwarded_for.split(",") if part.strip()]):
+        if not _is_trusted(hop, trusted_proxies):
+            return hop
+    return address
+
+
+def _is_trusted(address: str, trusted_proxies: tuple[str, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    for network in trusted_proxies:
+        try:
+            if ip in ipaddress.ip_network(network, strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
