@@ -45,6 +45,6 @@ class ShopifyUnavailable(ShopifyError):
 def not_connected() -> ShopifyError:
     return ShopifyError(
         ShopifyErrorCode.NOT_CONNECTED,
-        "this store has no Shopify connection; connect it first (POST /api/shopify/connection)",
+        "this store has no Shopify connection; connect it first (PUT /api/v1/shopify/connection)",
         kind=ErrorKind.NOT_FOUND,
     )

@@ -85,7 +85,11 @@ async def do_start_sync(services: Services, tenant_id: int, kind: str) -> SyncRu
             shopify_sync_runs.insert().values(tenant_id=tenant_id, kind=kind, state=RUN_QUEUED, since=since, created_at=now, updated_at=now)
         )
         run = await select_run(conn, tenant_id, int(result.inserted_primary_key[0]))
-    await enqueue(services, SYNC_QUEUE, SYNC_TASK, tenant_id=tenant_id, run_id=run.id)
+    try:
+        await enqueue(services, SYNC_QUEUE, SYNC_TASK, tenant_id=tenant_id, run_id=run.id)
+    except Exception as error:  # any enqueue failure: a run no worker will take must not block the next one
+        await update_run(services, run.id, state=RUN_FAILED, error=f"could not be queued: {error}"[:1000], finished_at=utcnow())
+        raise
     return run
 
 

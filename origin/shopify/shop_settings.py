@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from origin.db import tenants, utcnow
+from origin.queueing import enqueue
 from origin.services import Services
 from origin.shopify import compliance, documents
 from origin.shopify.client import AdminClient
@@ -24,6 +25,8 @@ from origin.tenancy import queries as tenancy_queries
 from origin.tenancy.errors import unknown_tenant
 
 FIELDS = ("name", "currency", "contact_email", "storefront_url")
+PUSH_QUEUE, PUSH_TASK = "SHOPIFY_SETTINGS_PUSH", "shopify.push_settings"
+FETCH_QUEUE, FETCH_TASK = "SHOPIFY_SETTINGS_FETCH", "shopify.fetch_settings"
 
 
 @dataclass(frozen=True)
@@ -103,3 +106,15 @@ async def fetch_settings(services: Services, tenant_id: int, client: AdminClient
             adopted["contact_email"] = shop["contact_email"][:255]
         await conn.execute(tenants.update().where(tenants.c.id == tenant_id).values(updated_at=utcnow(), **adopted))
     return shop
+
+
+async def do_queue_push(services: Services, tenant_id: int) -> None:
+    """Queue a push (the worker diffs again when it runs); refused when the store is not connected."""
+    await get_connection(services, tenant_id)
+    await enqueue(services, PUSH_QUEUE, PUSH_TASK, tenant_id=tenant_id)
+
+
+async def do_queue_fetch(services: Services, tenant_id: int) -> None:
+    """Queue a fetch of Shopify's shop settings into Zelly; refused when the store is not connected."""
+    await get_connection(services, tenant_id)
+    await enqueue(services, FETCH_QUEUE, FETCH_TASK, tenant_id=tenant_id)

@@ -107,12 +107,13 @@ class Intake:
 
 
 async def do_accept_webhook(services: Services, body: bytes, headers: Mapping[str, str]) -> Intake:
-    shop_domain = (headers.get("X-Shopify-Shop-Domain") or "").strip().lower()
+    """``headers`` must answer lower-case names (a plain dict of lower-cased names, or a case-insensitive mapping)."""
+    shop_domain = (headers.get("x-shopify-shop-domain") or "").strip().lower()
     connection = await connection_for_shop(services, shop_domain) if shop_domain else None
-    if connection is None or not is_valid_signature(connection.webhook_secret, body, headers.get("X-Shopify-Hmac-Sha256")):
+    if connection is None or not is_valid_signature(connection.webhook_secret, body, headers.get("x-shopify-hmac-sha256")):
         raise _unauthorized()
-    topic = (headers.get("X-Shopify-Topic") or "").strip().lower()
-    webhook_id = (headers.get("X-Shopify-Webhook-Id") or "").strip()
+    topic = (headers.get("x-shopify-topic") or "").strip().lower()
+    webhook_id = (headers.get("x-shopify-webhook-id") or "").strip()
     if not webhook_id or len(webhook_id) > 100:
         raise ShopifyError(ShopifyErrorCode.BAD_WEBHOOK, "X-Shopify-Webhook-Id must be 1-100 characters", field="X-Shopify-Webhook-Id")
     tenant_id = connection.tenant_id
@@ -125,7 +126,7 @@ async def do_accept_webhook(services: Services, body: bytes, headers: Mapping[st
         await enqueue(
             services, WEBHOOK_QUEUE, PROCESS_TASK,
             tenant_id=tenant_id, webhook_id=webhook_id, topic=topic, body=body.decode("utf-8", "replace"),
-            triggered_at=headers.get("X-Shopify-Triggered-At"),
+            triggered_at=headers.get("x-shopify-triggered-at"),
         )
     except Exception as error:  # any enqueue failure: the delivery must not look handled
         # Not queued: forget the delivery so Shopify's retry is accepted, and answer 503.

@@ -66,22 +66,30 @@ _normal_host = functools.lru_cache(maxsize=8192)(normalize_hostname)
 
 @blueprint.before_app_request
 async def guard_custom_domains() -> Response | None:
-    services = current_services()
+    refusal = host_refusal(current_services(), request.host, request.headers.get(SNI_HEADER), request.remote_addr)
+    return _refuse(*refusal) if refusal else None
+
+
+def host_refusal(services, raw_host: str, sni: str | None, remote_addr: str | None) -> tuple[int, str, str] | None:
+    """(status, code, message) when this host must not be served on this connection; None otherwise.
+
+    Also asked by the ASGI fast paths in front of Quart (origin/web/shopify.py),
+    which leave a refused request to Quart so it is answered here.
+    """
     try:
-        host = _normal_host(request.host)
+        host = _normal_host(raw_host)
     except HostnameError:
         return None  # the storefront answers a malformed Host with its own 400
-    sni = request.headers.get(SNI_HEADER)
-    if sni and is_trusted_peer(request.remote_addr, services.settings.trusted_proxies):
+    if sni and is_trusted_peer(remote_addr, services.settings.trusted_proxies):
         try:
             sni_host = _normal_host(sni)
         except HostnameError:
             sni_host = None
         if sni_host != host:
-            return _refuse(421, "misdirected_request", "this connection was opened for another host; reconnect to this one")
+            return 421, "misdirected_request", "this connection was opened for another host; reconnect to this one"
     allow_list = current_allow_list(services)
     if allow_list is not None and allow_list.was_removed(host) and not allow_list.is_allowed(host):
-        return _refuse(410, "domain_removed", f"{host} is no longer served here")
+        return 410, "domain_removed", f"{host} is no longer served here"
     return None
 
 

@@ -1,114 +1,137 @@
-"""Shopify over HTTP: the webhook endpoint and the seller API.
+"""POST /webhooks/shopify: signed deliveries from Shopify (no API token: the HMAC is the auth).
 
-    POST /webhooks/shopify                 signed deliveries from Shopify (no API token: the HMAC is the auth)
-    GET  /api/shopify/connection           the tenant's connection (never the token or secret)
-    PUT  /api/shopify/connection           connect or reconnect {shop_domain, access_token, webhook_secret}
-    POST /api/shopify/syncs                start a sync {kind: full|incremental|bulk} -> 202
-    GET  /api/shopify/syncs                the latest runs
-    GET  /api/shopify/syncs/<id>           one run's progress
-    GET  /api/shopify/settings/diff        what a push would change
-    POST /api/shopify/settings/push|fetch  queue a push or a fetch -> 202
+The seller endpoints (connection, syncs, settings) are in origin/web/api/shopify.py
+under /api/v1; this module is only the intake.
+
+Intake must take thousands of deliveries a second on one core, and a Quart
+request context costs more than the intake itself (verify, dedupe, enqueue:
+bench/shopify_webhooks.py, docs/benchmarks.md). So a small ASGI layer in front
+of Quart (``WebhookFastPath``, installed when the blueprint is registered)
+answers ``POST /webhooks/shopify`` from the raw ASGI messages. Both it and the
+Quart route below call ``origin.shopify.webhooks.do_accept_webhook`` and answer
+with the same statuses and JSON bodies. The fast path leaves to Quart what Quart
+answers differently: a host the domain guard refuses (421/410), a declared
+``Content-Length`` over the app's limit (413), an app without services yet. A
+body that streams in over the limit without declaring it is cut off at the
+limit with the same 413.
 """
 
 from __future__ import annotations
 
-from quart import Blueprint, jsonify, request
+import logging
+from typing import Any, Callable
 
-from origin.errors import ErrorKind, ZellyError
-from origin.queueing import enqueue
-from origin.shopify import connections, runs, shop_settings, sync, webhooks
-from origin.web.auth import api_tenant, require_api_tenant
-from origin.web.context import current_services
+from quart import Blueprint, Quart, jsonify, request
+from werkzeug.exceptions import InternalServerError, RequestEntityTooLarge
+
+from origin.errors import ZellyError
+from origin.shopify import webhooks
+from origin.web.context import SERVICES_KEY, current_services
+from origin.web.domain_guard import SNI_HEADER, host_refusal
+from origin.web.errors import STATUS_BY_KIND
 
 blueprint = Blueprint("shopify", __name__)
+log = logging.getLogger(__name__)
 
-PUSH_QUEUE, PUSH_TASK = "SHOPIFY_SETTINGS_PUSH", "shopify.push_settings"
-FETCH_QUEUE, FETCH_TASK = "SHOPIFY_SETTINGS_FETCH", "shopify.fetch_settings"
+WEBHOOK_PATH = "/webhooks/shopify"
+_SNI = SNI_HEADER.lower()
 
 
-def _no_store(response, status: int = 200):
-    response.status_code = status
+@blueprint.record_once
+def install_fast_path(state) -> None:
+    app: Quart = state.app
+    app.asgi_app = WebhookFastPath(app, app.asgi_app)  # type: ignore[method-assign]
+
+
+@blueprint.post(WEBHOOK_PATH)
+async def receive_webhook():
+    body = await request.get_data(as_text=False)
+    intake = await webhooks.do_accept_webhook(current_services(), body, request.headers)
+    response = jsonify({"status": intake.status})
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
-async def _json_object() -> dict:
-    body = await request.get_json(force=True, silent=True)
-    if not isinstance(body, dict):
-        raise ZellyError("invalid_json", "send a JSON object as the request body", kind=ErrorKind.INVALID)
-    return body
+class WebhookFastPath:
+    """ASGI: answer POST /webhooks/shopify before Quart builds a request; pass everything else on."""
+
+    def __init__(self, app: Quart, inner: Callable) -> None:
+        self.app = app
+        self.inner = inner
+
+    async def __call__(self, scope: dict[str, Any], receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http" or scope["path"] != WEBHOOK_PATH or scope["method"] != "POST":
+            await self.inner(scope, receive, send)
+            return
+        services = self.app.extensions.get(SERVICES_KEY)
+        headers: dict[str, str] = {}
+        for name, value in scope["headers"]:
+            headers.setdefault(name.decode("latin-1").lower(), value.decode("latin-1"))
+        limit = self.app.config["MAX_CONTENT_LENGTH"]
+        if services is None or self._refused(services, scope, headers) or _declared_length(headers) > limit:
+            await self.inner(scope, receive, send)  # Quart answers: 500 unwired, 421/410 guard, 413
+            return
+        body = await _read_body(receive, limit)
+        if body is None:
+            too_large = RequestEntityTooLarge()
+            await self._send(send, 413, _error_body("request_entity_too_large", too_large.description))
+            return
+        try:
+            intake = await webhooks.do_accept_webhook(services, body, headers)
+        except ZellyError as error:
+            details = error.as_dict()
+            await self._send(send, STATUS_BY_KIND[error.kind], _error_body(details.pop("code"), details.pop("message"), **details))
+            return
+        except Exception:
+            log.exception("webhook intake failed")
+            await self._send(send, 500, _error_body("internal_server_error", InternalServerError.description))
+            return
+        await self._send(send, 200, {"status": intake.status})
+
+    @staticmethod
+    def _refused(services, scope: dict[str, Any], headers: dict[str, str]) -> bool:
+        client = scope.get("client")
+        return host_refusal(services, headers.get("host", ""), headers.get(_SNI), client[0] if client else None) is not None
+
+    async def _send(self, send: Callable, status: int, body: dict) -> None:
+        # Quart's jsonify: the app's JSON provider, compact, with the trailing newline.
+        payload = (self.app.json.dumps(body, separators=(",", ":")) + "\n").encode()
+        await send({
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+                (b"cache-control", b"no-store"),
+            ],
+        })
+        await send({"type": "http.response.body", "body": payload})
 
 
-@blueprint.post("/webhooks/shopify")
-async def receive_webhook():
-    body = await request.get_data(as_text=False)
-    intake = await webhooks.do_accept_webhook(current_services(), body, request.headers)
-    return _no_store(jsonify({"status": intake.status}))
+def _declared_length(headers: dict[str, str]) -> int:
+    try:
+        return int(headers.get("content-length", "0"))
+    except ValueError:
+        return 0  # not a number: the body is read, and bounded, as it arrives
 
 
-@blueprint.get("/api/shopify/connection")
-@require_api_tenant
-async def show_connection():
-    connection = await connections.get_connection(current_services(), api_tenant().id, require_connected=False)
-    return _no_store(jsonify({"connection": connection.public()}))
+async def _read_body(receive: Callable, limit: int) -> bytes | None:
+    """The whole body, or None once it exceeds ``limit`` bytes."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return b"".join(chunks)
 
 
-@blueprint.put("/api/shopify/connection")
-@require_api_tenant
-async def connect():
-    body = await _json_object()
-    connection = await connections.do_connect(
-        current_services(), api_tenant().id,
-        shop_domain=body.get("shop_domain"), access_token=body.get("access_token"), webhook_secret=body.get("webhook_secret"),
-    )
-    return _no_store(jsonify({"connection": connection.public()}))
-
-
-@blueprint.post("/api/shopify/syncs")
-@require_api_tenant
-async def start_sync():
-    body = await _json_object()
-    run = await runs.do_start_sync(current_services(), api_tenant().id, body.get("kind", "full"))
-    return _no_store(jsonify({"sync": run.public()}), 202)
-
-
-@blueprint.get("/api/shopify/syncs")
-@require_api_tenant
-async def list_syncs():
-    async with current_services().db.connect() as conn:
-        latest = await runs.select_latest_runs(conn, api_tenant().id)
-    return _no_store(jsonify({"syncs": [run.public() for run in latest]}))
-
-
-@blueprint.get("/api/shopify/syncs/<int:run_id>")
-@require_api_tenant
-async def show_sync(run_id: int):
-    run = await runs.get_run(current_services(), api_tenant().id, run_id)
-    return _no_store(jsonify({"sync": run.public()}))
-
-
-@blueprint.get("/api/shopify/settings/diff")
-@require_api_tenant
-async def settings_diff():
-    services = current_services()
-    client = sync.make_client(services, await connections.get_connection(services, api_tenant().id))
-    changes = await shop_settings.settings_diff(services, api_tenant().id, client)
-    return _no_store(jsonify({"changes": [change.__dict__ for change in changes]}))
-
-
-@blueprint.post("/api/shopify/settings/push")
-@require_api_tenant
-async def push_settings():
-    services = current_services()
-    await connections.get_connection(services, api_tenant().id)
-    await enqueue(services, PUSH_QUEUE, PUSH_TASK, tenant_id=api_tenant().id)
-    return _no_store(jsonify({"status": "queued"}), 202)
-
-
-@blueprint.post("/api/shopify/settings/fetch")
-@require_api_tenant
-async def fetch_settings():
-    services = current_services()
-    await connections.get_connection(services, api_tenant().id)
-    await enqueue(services, FETCH_QUEUE, FETCH_TASK, tenant_id=api_tenant().id)
-    return _no_store(jsonify({"status": "queued"}), 202)
+def _error_body(code: str, message: str, **extra: object) -> dict:
+    return {"error": {"code": code, "message": message, **extra}}

@@ -9,7 +9,10 @@ operation, derandomized) so the run is reproducible and takes seconds.
 
 Domain verification resolves through a loopback dnsmasq where every name is
 NXDOMAIN (never the system's resolvers, never the internet), and removal talks
-to a Caddy admin port nobody listens on (refused at once).
+to a Caddy admin port nobody listens on (refused at once). Likewise the Shopify
+Admin API base URL is a loopback port nobody listens on: once the fuzzer has
+connected a shop (the schema's examples are a valid connection), the settings
+diff is refused at once and answers 503, never reaching a real shop.
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ def _serve_in_thread(settings: Settings, ready: threading.Event, stop: threading
     async def main() -> None:
         async with open_services(settings, with_analytics=False) as services:
             services.analytics = chdb_client  # the run's one chDB path (tests/conftest.py), a private database
+            services.extras["shopify_client_options"] = {"max_http_retries": 1}  # the closed port: fail at once
             await analytics_schema.migrate(chdb_client, settings.analytics_retention_days)
             store = await make_store(services)
             products = [await make_product(services, store.tenant.id) for _ in range(3)]
@@ -93,10 +97,14 @@ def _serve_in_thread(settings: Settings, ready: threading.Event, stop: threading
 
 @pytest.fixture
 def settings(settings: Settings, tmp_path) -> Iterator[Settings]:
-    """The shared settings, with DNS and Caddy's admin API on loopback only."""
+    """The shared settings, with DNS, Caddy's admin API and the Shopify Admin API on loopback only."""
     dns_server = DnsServer(tmp_path)
     dns_server.serve(Records(zones=("#",)))  # local=/#/: every name is NXDOMAIN, nothing is forwarded
-    yield settings.replace(dns_resolvers=(dns_server.address,), caddy_admin_url=f"http://127.0.0.1:{free_port()}")
+    yield settings.replace(
+        dns_resolvers=(dns_server.address,),
+        caddy_admin_url=f"http://127.0.0.1:{free_port()}",
+        shopify_api_base_url=f"http://127.0.0.1:{free_port()}",
+    )
     dns_server.stop()
 
 
@@ -120,7 +128,7 @@ def test_no_request_gets_a_server_error_or_an_undocumented_answer(live_api: Live
     schema = schemathesis.openapi.from_dict(document)
     session = requests.Session()
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 41  # catalog 22, theme 4, domains 6, analytics 9
+    assert len(operations) == 49  # catalog 22, theme 4, domains 6, analytics 9, shopify 8
     # Deletions last, so the other operations also meet the seeded rows, not only 404s.
     operations.sort(key=lambda operation: operation.method.upper() == "DELETE")
 

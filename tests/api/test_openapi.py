@@ -13,6 +13,8 @@ DOCUMENTED_METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
 BODILESS_ACTIONS = {
     ("post", "/api/v1/domains/{domain_id}/verify"),
     ("post", "/api/v1/domains/{domain_id}/primary"),
+    ("post", "/api/v1/shopify/settings/push"),
+    ("post", "/api/v1/shopify/settings/fetch"),
 }
 
 
@@ -37,7 +39,7 @@ async def test_every_api_route_and_method_is_documented(app, document) -> None:
 
     documented = {(path, method) for path, operations in document["paths"].items() for method in operations}
 
-    assert len(routes) == 41  # catalog 22, theme 4, domains 6, analytics 9
+    assert len(routes) == 49  # catalog 22, theme 4, domains 6, analytics 9, shopify 8
     assert documented == routes
 
 
@@ -73,6 +75,17 @@ async def test_every_reference_resolves(document) -> None:
     assert references <= set(document["components"]["schemas"])
     assert {"VariantIn", "ImageIn", "VariantOut", "ImageOut", "ProductSummaryOut", "ErrorDetail"} <= references
     assert {"DomainOut", "DnsInstructions", "TxtRecord", "CnameRecord", "VerificationFailure"} <= references
+    assert {"SyncOut", "SettingChange"} <= references
+
+
+async def test_shopify_secrets_are_write_only(document) -> None:
+    put = document["paths"]["/api/v1/shopify/connection"]["put"]
+    sent = put["requestBody"]["content"]["application/json"]["schema"]["properties"]
+    shown = put["responses"]["200"]["content"]["application/json"]["schema"]["properties"]
+
+    assert set(shown) == {"shop_domain", "status", "connected_at", "disconnected_at", "last_synced_at"}
+    for name in ("access_token", "webhook_secret"):
+        assert (sent[name]["writeOnly"], sent[name]["format"]) == (True, "password")
 
 
 async def test_ids_in_paths_are_bounded_integers(document) -> None:

@@ -16,11 +16,11 @@ async def test_diff_then_push_then_fetch(services):
         client = create_app(services.settings, services=services).test_client()
         headers = {"Authorization": f"Bearer {shop.api_token}"}
 
-        before = await (await client.get("/api/shopify/settings/diff", headers=headers)).get_json()
-        pushed = await client.post("/api/shopify/settings/push", headers=headers)
+        before = await (await client.get("/api/v1/shopify/settings/diff", headers=headers)).get_json()
+        pushed = await client.post("/api/v1/shopify/settings/push", headers=headers)
         await queues.drain()
-        after = await (await client.get("/api/shopify/settings/diff", headers=headers)).get_json()
-        fetched = await client.post("/api/shopify/settings/fetch", headers=headers)
+        after = await (await client.get("/api/v1/shopify/settings/diff", headers=headers)).get_json()
+        fetched = await client.post("/api/v1/shopify/settings/fetch", headers=headers)
         await queues.drain()
 
         async with services.db.connect() as conn:

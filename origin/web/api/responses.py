@@ -24,7 +24,7 @@ ERROR_STATUSES = {
     409: "conflicts with existing data, or an Idempotency-Key reused with another body",
     415: "the body is not application/json",
     422: "validation failed; `fields` lists every offending path",
-    503: "the service this needs is not running in this process (analytics)",
+    503: "a service this needs is unavailable: analytics not running in this process, the task queue, or Shopify",
 }
 
 

@@ -13,7 +13,7 @@ from quart import Blueprint, request
 from werkzeug.exceptions import NotFound
 
 from origin.errors import ZellyError
-from origin.web.api import analytics, collections, domains, inventory, openapi, products, theme, variants
+from origin.web.api import analytics, collections, domains, inventory, openapi, products, shopify, theme, variants
 from origin.web.api.hosts import is_api_host
 from origin.web.api.openapi import API_PREFIX
 from origin.web.api.problems import ApiRequestError, ApiValidationError, render_api_error
@@ -33,6 +33,7 @@ for child in (
     theme.blueprint,
     domains.blueprint,
     analytics.blueprint,
+    shopify.blueprint,
 ):
     blueprint.register_blueprint(child)
 
