@@ -118,10 +118,11 @@ async def test_conflicts_bad_bodies_and_auth(env):
 
 
 async def test_a_second_sync_while_one_is_active_is_409(env, services):
-    client, shop, _, _ = env
+    client, shop, _, queues = env
     # No drain between the two: the first run is still queued.
     first = await client.post(f"{BASE}/syncs", json={}, headers=auth(shop))
     second = await client.post(f"{BASE}/syncs", json={"kind": "incremental"}, headers=auth(shop))
+    await queues.drain()
 
     assert first.status_code == 202
     assert (await first.get_json())["kind"] == "full"

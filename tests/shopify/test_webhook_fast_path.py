@@ -1,0 +1,158 @@
+"""The raw-ASGI intake (origin/web/shopify.py WebhookFastPath) answers exactly as the Quart route does.
+
+Each case is sent twice over real ASGI messages: once through the app's full
+middleware chain (where the fast path answers) and once to Quart's own
+``asgi_app`` (the route), and the two answers must match: status, headers that
+matter, JSON body. Quart's ``request_started`` signal shows which of the two
+built a request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+
+import pytest
+from quart import Quart, request_started
+
+from origin.app import create_app
+from tests.fakes.shopify.catalog import FakeCatalog, rest_product
+from tests.fakes.shopify.webhooks import signature
+from tests.shopify_harness import make_shop, running_fake, running_queues, webhook_sender
+
+
+@pytest.fixture
+async def env(services):
+    async with running_fake(services) as fake, running_queues(services) as queues:
+        shop, _ = await make_shop(services, fake, "acme")
+        other, _ = await make_shop(services, fake, "other")
+        app = create_app(services.settings, services=services)
+        quart_requests: list[str] = []
+
+        async def count(sender, **extra) -> None:
+            quart_requests.append("request")
+
+        request_started.connect(count, app)
+        yield {"app": app, "shop": shop, "other": other, "queues": queues, "quart_requests": quart_requests,
+               "sender": webhook_sender(None, shop)}
+        request_started.disconnect(count, app)
+
+
+async def call(asgi, headers: dict[str, str], chunks: list[bytes], *, method: str = "POST", path: str = "/webhooks/shopify"):
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": "http",
+        "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
+        "headers": [(b"host", b"localhost"), *((name.lower().encode(), value.encode()) for name, value in headers.items())],
+        "client": ("127.0.0.1", 40000), "server": ("127.0.0.1", 8000), "extensions": {},
+    }
+    incoming = [{"type": "http.request", "body": chunk, "more_body": index < len(chunks) - 1} for index, chunk in enumerate(chunks or [b""])]
+    sent: list[dict] = []
+
+    async def receive() -> dict:
+        if incoming:
+            return incoming.pop(0)
+        await asyncio.Event().wait()  # the client stays connected
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    await asgi(scope, receive, send)
+    start = sent[0]
+    response_headers = {name.decode().lower(): value.decode() for name, value in start["headers"]}
+    body = b"".join(message.get("body", b"") for message in sent[1:])
+    return start["status"], response_headers, body
+
+
+def quart_only(app: Quart):
+    return functools.partial(Quart.asgi_app, app)
+
+
+def answer(status, headers, body):
+    return status, headers.get("content-type"), headers.get("cache-control"), json.loads(body)
+
+
+def delivery(sender, webhook_id: str, topic: str = "products/create", **changes):
+    body = sender.encode(rest_product(FakeCatalog().add_product(title="Mug")))
+    headers = sender.headers(topic, body, webhook_id=webhook_id)
+    headers.update(changes)
+    return headers, body
+
+
+@pytest.mark.parametrize(
+    ("case", "expected"),
+    [
+        ("accepted", (200, {"status": "accepted"})),
+        ("duplicate", (200, {"status": "duplicate"})),
+        ("ignored_topic", (200, {"status": "ignored"})),
+        ("bad_signature", (401, "bad_signature")),
+        ("missing_signature", (401, "bad_signature")),
+        ("body_altered", (401, "bad_signature")),
+        ("unknown_shop", (401, "bad_signature")),
+        ("other_tenants_secret", (401, "bad_signature")),
+        ("missing_webhook_id", (422, "bad_webhook")),
+    ],
+)
+async def test_fast_path_and_quart_route_answer_alike(env, case, expected):
+    app, sender = env["app"], env["sender"]
+    answers = {}
+    for name, asgi in (("fast", app.asgi_app), ("quart", quart_only(app))):
+        headers, body = delivery(sender, f"{name}-{case}")
+        if case == "duplicate":
+            await call(asgi, headers, [body])
+        elif case == "ignored_topic":
+            headers["X-Shopify-Topic"] = "carts/create"
+        elif case == "bad_signature":
+            headers["X-Shopify-Hmac-Sha256"] = signature("wrong-secret", body)
+        elif case == "missing_signature":
+            del headers["X-Shopify-Hmac-Sha256"]
+        elif case == "body_altered":
+            body = body[:-2] + bytes([body[-2] ^ 1]) + body[-1:]
+        elif case == "unknown_shop":
+            headers["X-Shopify-Shop-Domain"] = "nobody.myshopify.com"
+        elif case == "other_tenants_secret":
+            headers["X-Shopify-Hmac-Sha256"] = signature(env["other"].secret, body)
+        elif case == "missing_webhook_id":
+            headers["X-Shopify-Webhook-Id"] = ""
+        before = len(env["quart_requests"])
+        answers[name] = answer(*await call(asgi, headers, [body[:7], body[7:]]))  # the body arrives in two messages
+        answers[name + "_built_a_quart_request"] = len(env["quart_requests"]) > before
+    await env["queues"].drain()  # let the accepted deliveries finish before the stores close
+
+    status, content_type, cache_control, payload = answers["fast"]
+    assert answers["fast"] == answers["quart"]
+    assert (status, content_type, cache_control) == (expected[0], "application/json", "no-store")
+    assert payload == expected[1] if status == 200 else payload["error"]["code"] == expected[1]
+    assert (answers["fast_built_a_quart_request"], answers["quart_built_a_quart_request"]) == (False, True)
+
+
+async def test_a_body_over_the_limit_is_413_and_nothing_is_recorded(env):
+    app, sender = env["app"], env["sender"]
+    app.config["MAX_CONTENT_LENGTH"] = 64
+    headers, body = delivery(sender, "big")
+    assert len(body) > 64
+
+    streamed = await call(app.asgi_app, headers, [body[:40], body[40:]])  # no Content-Length: cut off as it streams
+    declared = await call(app.asgi_app, {**headers, "Content-Length": str(len(body))}, [body])  # Quart refuses it
+    app.config["MAX_CONTENT_LENGTH"] = 2 * 1024 * 1024
+    retried = await call(app.asgi_app, headers, [body])
+    await env["queues"].drain()
+
+    assert answer(*streamed) == answer(*declared)
+    assert answer(*streamed)[0] == 413
+    assert answer(*streamed)[3]["error"]["code"] == "request_entity_too_large"
+    assert answer(*retried)[3] == {"status": "accepted"}  # the refused deliveries left no dedupe record
+
+
+async def test_everything_else_falls_through_to_quart(env):
+    app, sender = env["app"], env["sender"]
+    headers, body = delivery(sender, "sni")
+
+    wrong_method = await call(app.asgi_app, {}, [], method="GET")
+    misdirected = await call(app.asgi_app, {**headers, "X-Zelly-SNI": "acme.localhost"}, [body])
+    other_path = await call(app.asgi_app, headers, [body], path="/webhooks/shopify/")
+
+    assert wrong_method[0] == 405 and wrong_method[1]["allow"] == "POST, OPTIONS"
+    assert (misdirected[0], json.loads(misdirected[2])["error"]["code"]) == (421, "misdirected_request")
+    assert other_path[0] == 404
+    assert len(env["quart_requests"]) == 3
