@@ -1,6 +1,6 @@
 """Webhook intake throughput: verified, deduplicated and enqueued per second, on one core.
 
-    python bench/shopify_webhooks.py [--count 5000] [--concurrency 32] [--http | --wrk]
+    python bench/shopify_webhooks.py [--count 5000] [--concurrency 32] [--http | --wrk [--wrk-cpu N]] [--quart-only]
 
 Servers: MariaDB (delivery log) and Redis (the SHOPIFY_WEBHOOK stream), nothing
 consuming, so this is intake alone: signature check, tenant lookup, one insert,
@@ -8,13 +8,17 @@ one XADD, the 200. Requests go through the Quart app in-process (ASGI, no
 sockets); with --http they go over loopback TCP through hypercorn, the client
 sharing the same process and core (a pessimistic setup); with --wrk, hypercorn
 serves in this process (one core) and wrk (one thread, another process) sends
-pre-signed deliveries, each with its own webhook id, for 10 seconds.
+pre-signed deliveries, each with its own webhook id, for 10 seconds. Pin the
+server to one core with ``taskset -c 1`` and wrk to the other with
+``--wrk-cpu 0``. ``--quart-only`` serves Quart's own ``asgi_app``, skipping the
+ASGI fast path in front of it (origin/web/shopify.py), to compare the two.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import os
 import sys
 import tempfile
@@ -25,12 +29,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx  # noqa: E402
+from quart import Quart  # noqa: E402
 
 from bench.shopify_sync import MYSQL_URL, prepared_settings  # noqa: E402
 from origin import db  # noqa: E402
 from origin.app import create_app  # noqa: E402
 from origin.services import open_services  # noqa: E402
 from origin.shopify.connections import do_connect  # noqa: E402
+from origin.shopify.webhooks import dedupe_key  # noqa: E402
 from origin.tenancy.actions import do_create_tenant  # noqa: E402
 from ops.serve import hypercorn_config  # noqa: E402
 from tests.fakes.shopify import WebhookSender, make_catalog  # noqa: E402
@@ -41,7 +47,7 @@ from workers.dispatch import open_task_queue  # noqa: E402
 REDIS_URL = os.environ.get("ZELLY_BENCH_REDIS_URL", "redis://127.0.0.1:6379/5")
 
 
-async def bench(count: int, concurrency: int, mode: str) -> None:
+async def bench(count: int, concurrency: int, mode: str, wrk_cpu: int | None = None, quart_only: bool = False) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         settings, prefix = await prepared_settings(Path(tmp), servers=True)
         settings = settings.replace(redis_url=REDIS_URL)
@@ -54,16 +60,21 @@ async def bench(count: int, concurrency: int, mode: str) -> None:
                 catalog = make_catalog(50)
                 bodies = [rest_product(product) for product in catalog.products.values()]
                 app = create_app(services.settings, services=services)
+                if quart_only:
+                    app.asgi_app = functools.partial(Quart.asgi_app, app)  # what serves is Quart's route alone
                 if mode == "wrk":
-                    count, elapsed = await _with_wrk(app, count, concurrency, Path(tmp))
+                    count, elapsed = await _with_wrk(app, count, concurrency, Path(tmp), wrk_cpu)
                 else:
                     elapsed = await (_over_http if mode == "http" else _in_process)(app, bodies, count, concurrency)
                 length = await services.redis.xlen(queues.stream_key(queues.SHOPIFY_WEBHOOK))
                 await services.redis.delete(queues.stream_key(queues.SHOPIFY_WEBHOOK))
+                keys = [key async for key in services.redis.scan_iter(match=dedupe_key(tenant.id, "*"), count=1000)]
+                for start in range(0, len(keys), 1000):  # the run's dedupe keys: leave the Redis db as found
+                    await services.redis.delete(*keys[start:start + 1000])
         finally:
             await db.drop_mysql_databases(MYSQL_URL, prefix)
     path = {"asgi": "ASGI in-process", "http": "hypercorn over loopback, client in-process", "wrk": "hypercorn over loopback, wrk -t1"}[mode]
-    print(f"path={path} count={count} concurrency={concurrency}")
+    print(f"path={path}{' (Quart route only)' if quart_only else ' (ASGI fast path)'} count={count} concurrency={concurrency}")
     print(f"enqueued: {length}   time: {elapsed:.2f} s   rate: {count / elapsed:.0f} webhooks/s")
 
 
@@ -118,17 +129,18 @@ end
 """
 
 
-async def _with_wrk(app, count: int, concurrency: int, tmp: Path) -> tuple[int, float]:
+async def _with_wrk(app, count: int, concurrency: int, tmp: Path, wrk_cpu: int | None) -> tuple[int, float]:
     """Deliveries pre-signed here (wrk's Lua has no HMAC); count must exceed what 10 s can send."""
     from hypercorn.asyncio import serve
     import socket
 
     from tests.fakes.shopify.webhooks import signature
 
+    run = uuid.uuid4().hex[:12]  # ids unique across runs: the Redis dedupe keys outlive a run (48 h)
     with open(tmp / "requests.tsv", "w") as out:
         for index in range(count):
             body = f'{{"id":{2**53 + index}}}'
-            out.write(f"bench-{index}\t{signature('whsec_bench_secret', body.encode())}\t{body}\n")
+            out.write(f"bench-{run}-{index}\t{signature('whsec_bench_secret', body.encode())}\t{body}\n")
     (tmp / "script.lua").write_text(WRK_SCRIPT % (tmp / "requests.tsv"))
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -136,8 +148,9 @@ async def _with_wrk(app, count: int, concurrency: int, tmp: Path) -> tuple[int, 
     stop = asyncio.Event()
     server = asyncio.create_task(serve(app, hypercorn_config(f"127.0.0.1:{port}"), shutdown_trigger=stop.wait))
     await asyncio.sleep(0.5)
+    pinning = ("taskset", "-c", str(wrk_cpu)) if wrk_cpu is not None else ()
     process = await asyncio.create_subprocess_exec(
-        "wrk", "-t1", f"-c{concurrency}", "-d10s", "-s", str(tmp / "script.lua"), f"http://127.0.0.1:{port}/",
+        *pinning, "wrk", "-t1", f"-c{concurrency}", "-d10s", "-s", str(tmp / "script.lua"), f"http://127.0.0.1:{port}/",
         stdout=asyncio.subprocess.PIPE,
     )
     output = (await process.communicate())[0].decode()
@@ -176,8 +189,11 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--http", action="store_true")
     parser.add_argument("--wrk", action="store_true")
+    parser.add_argument("--wrk-cpu", type=int, default=None, help="run wrk pinned to this CPU (taskset)")
+    parser.add_argument("--quart-only", action="store_true", help="serve without the ASGI fast path")
     args = parser.parse_args()
-    asyncio.run(bench(args.count, args.concurrency, "wrk" if args.wrk else "http" if args.http else "asgi"))
+    mode = "wrk" if args.wrk else "http" if args.http else "asgi"
+    asyncio.run(bench(args.count, args.concurrency, mode, args.wrk_cpu, args.quart_only))
 
 
 if __name__ == "__main__":
