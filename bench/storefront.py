@@ -3,7 +3,7 @@
     python bench/storefront.py [--backend embedded|servers|both] [--duration 5]
 
 For each backend it builds a fresh store (migrate + the demo seed: 3 tenants,
-~200 products each), starts ``hypercorn origin.asgi:app`` under
+~200 products each), starts ``hypercorn ops.asgi:app`` under
 ``taskset -c 1`` and drives it from core 0:
 
 - cache hit: ``wrk`` (closed loop, 32 connections) on a warmed URL;
@@ -82,7 +82,7 @@ async def prepare(settings: Settings) -> None:
 
 
 def start_server(settings: Settings, port: int, loop: str) -> subprocess.Popen:
-    command = ["taskset", "-c", SERVER_CORE, sys.executable, "-m", "hypercorn", "origin.asgi:app",
+    command = ["taskset", "-c", SERVER_CORE, sys.executable, "-m", "hypercorn", "ops.asgi:app",
                "--bind", f"127.0.0.1:{port}", "--workers", "1", "--worker-class", loop]
     return subprocess.Popen(command, env=environment(settings), cwd=ROOT, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, start_new_session=True)

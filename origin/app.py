@@ -14,6 +14,7 @@ own at start-up and close them at shutdown.
 from __future__ import annotations
 
 import contextlib
+from typing import AsyncContextManager, Callable, Sequence
 
 from quart import Quart
 
@@ -42,7 +43,12 @@ PUBLIC_BLUEPRINTS = (
 INTERNAL_BLUEPRINTS = (health.blueprint, tls_ask.blueprint)
 
 
-def _wire_services(app: Quart, settings: Settings, services: Services | None) -> None:
+# Something a served process runs for its lifetime once its services are open
+# (the task queue, the analytics consumer): given the services, an async context manager.
+ProcessContext = Callable[[Services], AsyncContextManager]
+
+
+def _wire_services(app: Quart, settings: Settings, services: Services | None, process_contexts: Sequence[ProcessContext]) -> None:
     if services is not None:
         app.extensions[SERVICES_KEY] = services
         return
@@ -50,27 +56,34 @@ def _wire_services(app: Quart, settings: Settings, services: Services | None) ->
 
     @app.before_serving
     async def open_stores() -> None:
-        app.extensions[SERVICES_KEY] = await stack.enter_async_context(open_services(settings))
+        opened = app.extensions[SERVICES_KEY] = await stack.enter_async_context(open_services(settings))
+        for context in process_contexts:
+            await stack.enter_async_context(context(opened))
 
     @app.after_serving
     async def close_stores() -> None:
         await stack.aclose()
 
 
-def _base_app(name: str, settings: Settings, services: Services | None) -> Quart:
+def _base_app(
+    name: str, settings: Settings, services: Services | None, process_contexts: Sequence[ProcessContext] = ()
+) -> Quart:
     app = Quart(name)
     app.config.update(
         MAX_CONTENT_LENGTH=2 * 1024 * 1024,
         JSON_SORT_KEYS=False,
         SECRET_KEY=None,  # cookies are signed with our own key derivation, not Quart's session
     )
-    _wire_services(app, settings, services)
+    _wire_services(app, settings, services, process_contexts)
     register_error_handlers(app)
     return app
 
 
-def create_app(settings: Settings, *, services: Services | None = None) -> Quart:
-    app = _base_app("zelly.origin", settings, services)
+def create_app(
+    settings: Settings, *, services: Services | None = None, process_contexts: Sequence[ProcessContext] = ()
+) -> Quart:
+    """The public app. ``process_contexts`` run only when the app opens its own services (a served process)."""
+    app = _base_app("zelly.origin", settings, services, process_contexts)
     for blueprint in PUBLIC_BLUEPRINTS:
         app.register_blueprint(blueprint)
     return app

@@ -140,3 +140,45 @@ def test_dev_serves_healthz_and_stops_on_sigterm(tmp_path: Path) -> None:
     assert process.returncode == 0, output
     assert f"http://acme.localhost:{origin_port}/" in output
     assert f"https://acme.localhost:{env['ZELLY_HTTPS_PORT']}/" in output
+
+
+def test_hypercorn_entry_point_runs_the_whole_origin_process(tmp_path: Path) -> None:
+    """`hypercorn ops.asgi:app` alone: an event posted to a store reaches the report (queue + consumer + chDB)."""
+    assert zelly(tmp_path, "migrate").returncode == 0
+    created = zelly(tmp_path, "tenant", "create", "--slug", "acme", "--name", "Acme")
+    token = next(line.split(":", 1)[1].strip() for line in created.stdout.splitlines() if line.startswith("api token"))
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "hypercorn", "ops.asgi:app", "--bind", f"127.0.0.1:{port}"],
+        cwd=tmp_path, env=zelly_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if client.get("/healthz").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert process.poll() is None and time.monotonic() < deadline
+                time.sleep(0.2)
+
+            accepted = client.post(
+                "/events",
+                json={"name": "page_view", "url": "http://acme.localhost/", "referrer": ""},
+                headers={"Host": "acme.localhost", "User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0"},
+            )
+            page_views = None
+            while time.monotonic() < deadline:
+                report = client.get("/api/v1/analytics/summary", headers={"Host": "localhost", "Authorization": f"Bearer {token}"})
+                page_views = report.json().get("summary", {}).get("page_views")
+                if report.status_code == 200 and page_views == 1:
+                    break
+                time.sleep(0.3)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=30)
+
+    assert accepted.status_code == 202, output
+    assert page_views == 1, output

@@ -13,14 +13,13 @@ from typing import Callable
 
 from edge.app import wrap_origin
 from ops.commands.edge import cloudflare_purge_job, edge_config
+from ops.process import origin_process
 from ops.serve import serve_all, shutdown_event
-from origin.analytics.runtime import analytics_runtime
 from origin.app import create_app, create_internal_app
 from origin.domains.periodic import periodic_verifier
 from origin.services import Services, open_services
 from origin.settings import Settings
 from tls.caddy_process import options_from_settings, run_caddy
-from workers.dispatch import open_task_queue
 
 DEMO_SLUGS = ("acme", "nordic", "kyoto")
 
@@ -46,24 +45,15 @@ def background_jobs(settings: Settings, services: Services) -> list[Callable]:
 
 async def run_origin(args: argparse.Namespace, settings: Settings) -> int:
     stop = shutdown_event()
-    # Redis configured: the queues only send and `taskiq worker` deployments consume (README "Workers").
-    async with open_services(settings) as services, open_task_queue(services.settings, services):
-        # Embedded (no Redis): events are queued in memory, so this process consumes them
-        # (chDB locks its directory). With Redis, `zelly analytics consume` runs beside it.
-        consumer = analytics_runtime(services) if not settings.redis_url else contextlib.nullcontext()
-        async with consumer:
-            await _serve_origin(settings, services, stop)
+    async with open_services(settings) as services, origin_process(services):
+        public = create_app(settings, services=services)
+        internal = create_internal_app(settings, services=services)
+        print(f"origin:   http://{settings.origin_bind}/   internal: http://{settings.internal_bind}/", flush=True)
+        await serve_all(
+            [(public, settings.origin_bind), (internal, settings.internal_bind)], stop,
+            background=background_jobs(settings, services),
+        )
     return 0
-
-
-async def _serve_origin(settings: Settings, services: Services, stop) -> None:
-    public = create_app(settings, services=services)
-    internal = create_internal_app(settings, services=services)
-    print(f"origin:   http://{settings.origin_bind}/   internal: http://{settings.internal_bind}/", flush=True)
-    await serve_all(
-        [(public, settings.origin_bind), (internal, settings.internal_bind)], stop,
-        background=background_jobs(settings, services),
-    )
 
 
 async def run_dev(args: argparse.Namespace, settings: Settings) -> int:
@@ -74,11 +64,7 @@ async def run_dev(args: argparse.Namespace, settings: Settings) -> int:
     stop = shutdown_event()
     # Embedded: in-memory brokers run every task (webhooks, syncs) in this process, and the
     # analytics consumer runs here too (chDB lets one process open its data).
-    async with (
-        open_services(settings) as services,
-        open_task_queue(services.settings, services),
-        analytics_runtime(services),
-    ):
+    async with open_services(settings) as services, origin_process(services):
         if not args.no_seed:
             await seed_demo_if_empty(services, echo=print)
         public = create_app(settings, services=services)

@@ -65,23 +65,6 @@ class ApiToken:
     revoked_at: dt.datetime | None
 
 
-@dataclass(frozen=True)
-class Domain:
-    id: int
-    tenant_id: int
-    hostname: str
-    status: str
-    is_primary: bool
-    verification_token: str
-    failure_reason: str | None
-    check_attempts: int
-    last_checked_at: dt.datetime | None
-    next_check_at: dt.datetime | None
-    verified_at: dt.datetime | None
-    created_at: dt.datetime
-    updated_at: dt.datetime
-
-
 def tenant_from_row(row) -> Tenant:
     return Tenant(
         id=row.id,
@@ -97,5 +80,3 @@ def tenant_from_row(row) -> Tenant:
     )
 
 
-def domain_from_row(row) -> Domain:
-    return Domain(**{name: getattr(row, name) for name in Domain.__dataclass_fields__})

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from origin.db import domains, tenant_api_tokens, tenants
-from origin.tenancy.models import ApiToken, Domain, Tenant, domain_from_row, tenant_from_row
+from origin.tenancy.models import ApiToken, Tenant, tenant_from_row
 
 
 async def select_tenant(conn: AsyncConnection, tenant_id: int) -> Tenant | None:
@@ -43,11 +43,6 @@ async def select_primary_domain(conn: AsyncConnection, tenant_id: int) -> str | 
         .limit(1)
     )
     return (await conn.execute(query)).scalar_one_or_none()
-
-
-async def select_domains(conn: AsyncConnection, tenant_id: int) -> list[Domain]:
-    rows = await conn.execute(sa.select(domains).where(domains.c.tenant_id == tenant_id).order_by(domains.c.id))
-    return [domain_from_row(row) for row in rows]
 
 
 async def select_api_tokens(conn: AsyncConnection, tenant_id: int) -> list[ApiToken]:

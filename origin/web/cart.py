@@ -25,9 +25,11 @@ from origin.cart.carts import (
     save_cart,
 )
 from origin.cart.signing import COOKIE_NAME, csrf_token, derive_cart_key, new_cart_id, sign_cart_cookie, verify_cart_cookie, verify_csrf_token
+from origin.analytics.emit import emit_add_to_cart
 from origin.catalog.storefront_queries import select_cart_variants
 from origin.errors import ErrorKind
 from origin.tenancy.resolution import TenantSite
+from origin.web.analytics_intake import shopper_from_request
 from origin.web.context import current_services
 from origin.web.storefront_site import HTML, NO_STORE, Halt, current_host, current_site, render, shop_view, themed_error
 from storefront import views
@@ -172,6 +174,16 @@ async def add():
         added = updated.quantities[variant_id] - cart.quantities.get(variant_id, 0)
         notice = f"Added {item.product_title} to your cart." if added == quantity else f"Only {updated.quantities[variant_id]} of {item.product_title} available; your cart has them all."
         await save_cart(services, site.tenant.id, cart_id, updated.with_messages(notice=notice))
+        if added > 0:
+            # The server knows an add-to-cart better than the beacon does (no ad blocker, exact value).
+            # The event id names this cart line's new quantity, so a retried POST counts once.
+            await emit_add_to_cart(
+                services, site.tenant.id,
+                product_id=variant.product_id, variant_id=variant_id, quantity=added,
+                value=variant.price * added, currency=site.tenant.currency,
+                event_id=f"cart:{cart_id}:{variant_id}:{updated.quantities[variant_id]}",
+                shopper=shopper_from_request(), store_host=current_host(),
+            )
         return redirect_to_cart(site, cart_id, set_cookie=is_new)
 
     return await handle_cart_errors(handle)
