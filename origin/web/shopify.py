@@ -72,6 +72,8 @@ class WebhookFastPath:
             await self.inner(scope, receive, send)  # Quart answers: 500 unwired, 421/410 guard, 413
             return
         body = await _read_body(receive, limit)
+        if body is _DISCONNECTED:
+            return  # the client left mid-body: nothing to verify, nobody to answer
         if body is None:
             too_large = RequestEntityTooLarge()
             await self._send(send, 413, _error_body("request_entity_too_large", too_large.description))
@@ -115,14 +117,17 @@ def _declared_length(headers: dict[str, str]) -> int:
         return 0  # not a number: the body is read, and bounded, as it arrives
 
 
+_DISCONNECTED = b"<disconnected>"  # compared by identity, never a real body
+
+
 async def _read_body(receive: Callable, limit: int) -> bytes | None:
-    """The whole body, or None once it exceeds ``limit`` bytes."""
+    """The whole body; None once it exceeds ``limit`` bytes; ``_DISCONNECTED`` if the client left first."""
     chunks: list[bytes] = []
     size = 0
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            break
+            return _DISCONNECTED
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:

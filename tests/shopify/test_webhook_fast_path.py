@@ -39,14 +39,18 @@ async def env(services):
         request_started.disconnect(count, app)
 
 
-async def call(asgi, headers: dict[str, str], chunks: list[bytes], *, method: str = "POST", path: str = "/webhooks/shopify"):
+async def call(asgi, headers: dict[str, str], chunks: list[bytes], *, method: str = "POST", path: str = "/webhooks/shopify",
+               disconnect: bool = False):
     scope = {
         "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": "http",
         "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": "",
         "headers": [(b"host", b"localhost"), *((name.lower().encode(), value.encode()) for name, value in headers.items())],
         "client": ("127.0.0.1", 40000), "server": ("127.0.0.1", 8000), "extensions": {},
     }
-    incoming = [{"type": "http.request", "body": chunk, "more_body": index < len(chunks) - 1} for index, chunk in enumerate(chunks or [b""])]
+    incoming = [{"type": "http.request", "body": chunk, "more_body": index < len(chunks) - 1 or disconnect}
+                for index, chunk in enumerate(chunks or [b""])]
+    if disconnect:
+        incoming.append({"type": "http.disconnect"})
     sent: list[dict] = []
 
     async def receive() -> dict:
@@ -58,6 +62,8 @@ async def call(asgi, headers: dict[str, str], chunks: list[bytes], *, method: st
         sent.append(message)
 
     await asgi(scope, receive, send)
+    if not sent:
+        return None
     start = sent[0]
     response_headers = {name.decode().lower(): value.decode() for name, value in start["headers"]}
     body = b"".join(message.get("body", b"") for message in sent[1:])
@@ -156,3 +162,16 @@ async def test_everything_else_falls_through_to_quart(env):
     assert (misdirected[0], json.loads(misdirected[2])["error"]["code"]) == (421, "misdirected_request")
     assert other_path[0] == 404
     assert len(env["quart_requests"]) == 3
+
+
+async def test_a_client_that_leaves_mid_body_gets_no_answer_and_nothing_is_recorded(env):
+    app, sender = env["app"], env["sender"]
+    headers, body = delivery(sender, "left")
+
+    left = await call(app.asgi_app, headers, [body[:10]], disconnect=True)
+    retried = await call(app.asgi_app, headers, [body])
+    await env["queues"].drain()
+
+    assert left is None
+    assert answer(*retried)[3] == {"status": "accepted"}
+    assert env["quart_requests"] == []
