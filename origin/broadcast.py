@@ -42,6 +42,7 @@ class MemoryBroadcast:
 
         async def messages() -> AsyncIterator[str]:
             while True:
+                _raise_if_cancel_was_swallowed()
                 yield await queue.get()
 
         try:
@@ -72,7 +73,11 @@ class RedisBroadcast:
 
         async def messages() -> AsyncIterator[str]:
             while True:
-                item = await pubsub.get_message(timeout=1.0)
+                _raise_if_cancel_was_swallowed()
+                # Block without a timeout: with one, a cancel that lands as the timeout
+                # expires is turned into a timeout by redis-py and lost, and the
+                # subscriber never stops (seen as app shutdowns hanging 1 run in 4).
+                item = await pubsub.get_message(ignore_subscribe_messages=True, timeout=None)
                 if item is None:
                     continue
                 data = item["data"]
@@ -81,6 +86,32 @@ class RedisBroadcast:
         try:
             yield messages()
         finally:
-            with contextlib.suppress(Exception):  # the connection may already be gone at shutdown
-                await pubsub.unsubscribe(channel)
-            await pubsub.aclose()
+            await _close_pubsub(pubsub, channel)
+
+
+def _raise_if_cancel_was_swallowed() -> None:
+    """Stop a subscriber whose cancellation was eaten while it handled the last message.
+
+    On Python 3.11, asyncio.wait_for (used by libraries the handlers call) can
+    swallow a CancelledError when its inner call finishes at the same moment; the
+    task stays marked as cancelling, so check that before waiting again.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
+
+
+async def _close_pubsub(pubsub, channel: str) -> None:
+    """Unsubscribe and close, bounded: a read cancelled mid-reply can leave the
+    connection in a state where a polite close waits forever, and shutdown must not."""
+    try:
+        await asyncio.wait_for(pubsub.unsubscribe(channel), timeout=1.0)
+    except (Exception, asyncio.TimeoutError):  # the connection may already be gone at shutdown
+        pass
+    try:
+        await asyncio.wait_for(pubsub.aclose(), timeout=1.0)
+    except (Exception, asyncio.TimeoutError):
+        log.warning("closing the pub/sub connection for %s timed out; dropping it", channel)
+        connection = pubsub.connection
+        if connection is not None and getattr(connection, "_writer", None) is not None:
+            connection._writer.transport.abort()

@@ -90,17 +90,23 @@ def make_redis(url: str) -> aioredis.Redis:
 
 
 def make_cache(settings: Settings, namespace: str = "zelly") -> BaseCache:
+    # timeout=None: aiocache would wrap every call in asyncio.wait_for, which on
+    # Python 3.11 can swallow a task's cancellation when the call completes at the
+    # same moment (a background listener then never stops and shutdown hangs).
+    # Redis calls are bounded by the socket timeouts instead.
     if not settings.redis_url:
-        return SimpleMemoryCache(serializer=PickleSerializer(), namespace=namespace)
+        return SimpleMemoryCache(serializer=PickleSerializer(), namespace=namespace, timeout=None)
     url = aioredis.connection.parse_url(settings.redis_url)
     return RedisCache(
         serializer=PickleSerializer(),
         namespace=namespace,
+        timeout=None,
         endpoint=url.get("host", "127.0.0.1"),
         port=url.get("port", 6379),
         db=url.get("db", 0),
         password=url.get("password"),
         create_connection_timeout=5,
+        connection_pool_kwargs={"socket_timeout": 5},
     )
 
 
