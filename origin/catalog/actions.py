@@ -83,6 +83,15 @@ async def _collection_tags(conn: AsyncConnection, tenant_id: int, product_id: in
     ]
 
 
+async def _product_page_tags(conn: AsyncConnection, tenant_id: int, product_id: int) -> list[str]:
+    """The tags of every page showing this product: its own and its collections'."""
+    return [cache_tags.product_tag(tenant_id, product_id), *await _collection_tags(conn, tenant_id, product_id)]
+
+
+def _option_count(product_row) -> int:
+    return sum(1 for name in (product_row.option1_name, product_row.option2_name, product_row.option3_name) if name)
+
+
 # --------------------------------------------------------------------------- products
 
 
@@ -136,7 +145,7 @@ async def do_update_product(services: Services, tenant_id: int, product_id: int,
                 )
             except IntegrityError:
                 raise _duplicate_handle(row["handle"]) from None
-        tags = [cache_tags.product_tag(tenant_id, product_id), *await _collection_tags(conn, tenant_id, product_id)]
+        tags = await _product_page_tags(conn, tenant_id, product_id)
         updated = await queries.select_product(conn, tenant_id, product_id)
     if {"status", "handle", "title"} & set(row):
         tags.append(cache_tags.tenant_tag(tenant_id))  # search, sitemap and listings change too
@@ -169,7 +178,7 @@ async def do_create_variant(services: Services, tenant_id: int, product_id: int,
     async with services.db.begin() as conn:
         product = await _require_product(conn, tenant_id, product_id, lock=True)
         digits = await _currency_digits(conn, tenant_id)
-        option_count = sum(1 for name in (product.option1_name, product.option2_name, product.option3_name) if name)
+        option_count = _option_count(product)
         values = inputs.clean_variant(variant, "variant", option_count, digits)
         existing = (
             await conn.execute(sa.select(variants).where(variants.c.tenant_id == tenant_id, variants.c.product_id == product_id))
@@ -184,7 +193,7 @@ async def do_create_variant(services: Services, tenant_id: int, product_id: int,
         )
         await recompute_product_summaries(conn, tenant_id, [product_id])
         created = await queries.select_variant(conn, tenant_id, result.inserted_primary_key[0])
-        tags = [cache_tags.product_tag(tenant_id, product_id), *await _collection_tags(conn, tenant_id, product_id)]
+        tags = await _product_page_tags(conn, tenant_id, product_id)
     await publish_purge(services, tenant_id, tags)
     assert created is not None
     return created
@@ -206,7 +215,7 @@ async def do_update_variant(services: Services, tenant_id: int, variant_id: int,
         current = await _require_variant(conn, tenant_id, variant_id)
         product = await _require_product(conn, tenant_id, current.product_id, lock=True)
         digits = await _currency_digits(conn, tenant_id)
-        option_count = sum(1 for name in (product.option1_name, product.option2_name, product.option3_name) if name)
+        option_count = _option_count(product)
         row = inputs.clean_variant_changes(changes, option_count, digits)
         if "option1" in row:
             siblings = (
@@ -228,7 +237,7 @@ async def do_update_variant(services: Services, tenant_id: int, variant_id: int,
             )
             await recompute_product_summaries(conn, tenant_id, [current.product_id])
         updated = await queries.select_variant(conn, tenant_id, variant_id)
-        tags = [cache_tags.product_tag(tenant_id, current.product_id), *await _collection_tags(conn, tenant_id, current.product_id)]
+        tags = await _product_page_tags(conn, tenant_id, current.product_id)
     await publish_purge(services, tenant_id, tags)
     assert updated is not None
     return updated
@@ -252,7 +261,7 @@ async def do_delete_variant(services: Services, tenant_id: int, variant_id: int)
             raise CatalogError(Code.NO_VARIANTS, "cannot delete a product's last variant; delete the product", field="variant")
         await conn.execute(variants.delete().where(variants.c.tenant_id == tenant_id, variants.c.id == variant_id))
         await recompute_product_summaries(conn, tenant_id, [current.product_id])
-        tags = [cache_tags.product_tag(tenant_id, current.product_id), *await _collection_tags(conn, tenant_id, current.product_id)]
+        tags = await _product_page_tags(conn, tenant_id, current.product_id)
     await publish_purge(services, tenant_id, tags)
 
 
@@ -276,7 +285,7 @@ async def do_add_image(services: Services, tenant_id: int, product_id: int, imag
             product_images.insert().values(**values, tenant_id=tenant_id, product_id=product_id, position=position)
         )
         row = (await conn.execute(sa.select(product_images).where(product_images.c.id == result.inserted_primary_key[0]))).one()
-        tags = [cache_tags.product_tag(tenant_id, product_id), *await _collection_tags(conn, tenant_id, product_id)]
+        tags = await _product_page_tags(conn, tenant_id, product_id)
     await publish_purge(services, tenant_id, tags)
     return queries.image_from_row(row)
 
@@ -291,7 +300,7 @@ async def do_delete_image(services: Services, tenant_id: int, image_id: int) -> 
         if row is None:
             raise not_found(Code.UNKNOWN_IMAGE, "image", image_id)
         await conn.execute(product_images.delete().where(product_images.c.tenant_id == tenant_id, product_images.c.id == image_id))
-        tags = [cache_tags.product_tag(tenant_id, row.product_id), *await _collection_tags(conn, tenant_id, row.product_id)]
+        tags = await _product_page_tags(conn, tenant_id, row.product_id)
     await publish_purge(services, tenant_id, tags)
 
 

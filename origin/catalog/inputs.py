@@ -281,10 +281,14 @@ def clean_new_product(product: NewProduct, digits: int) -> tuple[dict[str, Any],
 PRODUCT_CHANGEABLE = ("title", "handle", "description_html", "vendor", "product_type", "tags", "status")
 
 
-def clean_product_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
-    unknown = sorted(set(changes) - set(PRODUCT_CHANGEABLE))
+def refuse_unknown_fields(changes: Mapping[str, Any], changeable: tuple[str, ...], where: str) -> None:
+    unknown = sorted(set(changes) - set(changeable))
     if unknown:
-        raise CatalogError(Code.INVALID_FIELD, f"cannot change {', '.join(unknown)} here", field=unknown[0])
+        raise CatalogError(Code.INVALID_FIELD, f"cannot change {', '.join(unknown)}{where}", field=unknown[0])
+
+
+def clean_product_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
+    refuse_unknown_fields(changes, PRODUCT_CHANGEABLE, " here")
     row: dict[str, Any] = {}
     for name, value in changes.items():
         if name == "title":
@@ -306,9 +310,7 @@ VARIANT_CHANGEABLE = ("title", "sku", "price", "compare_at_price", "inventory_qu
 
 
 def clean_variant_changes(changes: Mapping[str, Any], option_count: int, digits: int) -> dict[str, Any]:
-    unknown = sorted(set(changes) - set(VARIANT_CHANGEABLE))
-    if unknown:
-        raise CatalogError(Code.INVALID_FIELD, f"cannot change {', '.join(unknown)} on a variant", field=unknown[0])
+    refuse_unknown_fields(changes, VARIANT_CHANGEABLE, " on a variant")
     row: dict[str, Any] = {}
     for name, value in changes.items():
         if name == "price":
@@ -344,9 +346,7 @@ def clean_new_collection(collection: NewCollection) -> dict[str, Any]:
 
 
 def clean_collection_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
-    unknown = sorted(set(changes) - set(COLLECTION_CHANGEABLE))
-    if unknown:
-        raise CatalogError(Code.INVALID_FIELD, f"cannot change {', '.join(unknown)} on a collection", field=unknown[0])
+    refuse_unknown_fields(changes, COLLECTION_CHANGEABLE, " on a collection")
     row: dict[str, Any] = {}
     for name, value in changes.items():
         if name == "title":
