@@ -11,7 +11,7 @@ serves in this process (one core) and wrk (one thread, another process) sends
 pre-signed deliveries, each with its own webhook id, for 10 seconds. Pin the
 server to one core with ``taskset -c 1`` and wrk to the other with
 ``--wrk-cpu 0``. ``--quart-only`` serves Quart's own ``asgi_app``, skipping the
-ASGI fast path in front of it (origin/web/shopify.py), to compare the two.
+ASGI fast path in front of it (origin/web/integrations/shopify_webhooks.py), to compare the two.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Deterministic (a seeded RNG per tenant) and idempotent: a tenant, product or
 collection that exists is left as it is, so running it twice leaves exactly the
-same rows. Images are SVGs the origin draws from their URL (origin/web/media.py);
+same rows. Images are SVGs the origin draws from their URL (origin/web/storefront/media.py);
 nothing is fetched from the internet. Demo API tokens are derived from the
 secret key, so they too are the same on every run and only their hash is stored.
 """

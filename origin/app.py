@@ -20,8 +20,12 @@ from quart import Quart
 
 from origin.services import Services, open_services
 from origin.settings import Settings
-from origin.web import analytics_dashboard, analytics_intake, cart, domain_guard, health, media, shopify, storefront, tls_ask
-from origin.web.api import v1 as api_v1
+from origin.web.integrations import shopify_webhooks
+from origin.web.internal import health, tls_ask
+from origin.web.seller.panel import analytics_dashboard
+from origin.web.storefront import beacon, cart, domain_guard, media
+from origin.web.storefront import pages as storefront
+from origin.web.seller.api import v1 as api_v1
 from origin.web.context import SERVICES_KEY
 from origin.web.errors import register_error_handlers
 
@@ -32,8 +36,8 @@ PUBLIC_BLUEPRINTS = (
     media.blueprint,
     domain_guard.blueprint,
     api_v1.blueprint,
-    shopify.blueprint,
-    analytics_intake.blueprint,
+    shopify_webhooks.blueprint,
+    beacon.blueprint,
     analytics_dashboard.blueprint,
     storefront.blueprint,
     cart.blueprint,

@@ -6,7 +6,7 @@ answer a redirect to the primary, keeping path and query. Without a primary,
 every host serves. The seller API, webhooks and the ask hook never redirect:
 the storefront asks only for its own routes.
 
-The storefront (origin/web/storefront_site.py) calls
+The storefront (origin/web/storefront/site.py) calls
 ``decide_host_redirect(services, host, site)`` after resolving the tenant; the
 hook :func:`install_host_redirects` registers answers it from the resolved
 ``TenantSite`` alone (no query): the site's canonical host *is* the primary

@@ -1,8 +1,8 @@
 """Shopify: per-tenant connections, signed webhooks, catalog sync, settings push/fetch.
 
 May import origin.db / services / invalidation / queueing / tenancy and edge.tags;
-never origin.web (the webhook intake in origin/web/shopify.py and the seller API in
-origin/web/api/shopify.py call in here) nor workers
+never origin.web (the webhook intake in origin/web/integrations/shopify_webhooks.py and the seller API in
+origin/web/seller/api/shopify.py call in here) nor workers
 (tasks in workers/shopify_tasks.py call in here).
 
 - ``crypto``       connection secrets sealed with a key derived from ZELLY_SECRET_KEY;

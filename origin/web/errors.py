@@ -2,7 +2,7 @@
 
 API paths (``/api/``, ``/events``, ``/webhooks/``, ``/tls/``, ``/internal/``)
 get JSON; storefront paths get the themed HTML error page the storefront
-blueprint registers (see origin/web/storefront.py), or a plain fallback.
+blueprint registers (see origin/web/storefront/pages.py), or a plain fallback.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from origin import db
-from origin.web.api import idempotency
+from origin.web.seller.api.framework import idempotency
 from tests.api.conftest import product_body
 from tests.conftest import count_rows
 

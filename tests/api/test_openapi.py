@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from origin.web.api.responses import ERROR_STATUSES
+from origin.web.seller.api.framework.responses import ERROR_STATUSES
 
 DOCUMENTED_METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
 # Actions on a resource that take no body; every other write documents its JSON body.

@@ -1,4 +1,4 @@
-"""The raw-ASGI intake (origin/web/shopify.py WebhookFastPath) answers exactly as the Quart route does.
+"""The raw-ASGI intake (origin/web/integrations/shopify_webhooks.py WebhookFastPath) answers exactly as the Quart route does.
 
 Each case is sent twice over real ASGI messages: once through the app's full
 middleware chain (where the fast path answers) and once to Quart's own

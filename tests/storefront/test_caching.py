@@ -12,7 +12,7 @@ from origin.catalog.actions import do_update_product, do_update_variant
 from origin.db import products
 from origin.invalidation import publish_purge
 from origin.services import open_services
-from origin.web.local_cache import LocalPages, LocalVersions
+from origin.web.storefront.local_cache import LocalPages, LocalVersions
 from origin.tenancy.actions import do_issue_api_token
 from tests.factories import make_product, make_tenant
 from tests.storefront.conftest import count_queries, get, parse_html, texts

@@ -1,0 +1,1 @@
+"""What outside services deliver to us: Shopify's signed webhooks."""

@@ -1,0 +1,45 @@
+"""Request and response bodies of the theme-template API."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from origin.web.seller.api.schemas.common import STRICT
+
+MAX_TEMPLATE_BYTES = 256 * 1024
+
+
+class ThemeTemplateIn(BaseModel):
+    model_config = STRICT
+
+    source: str = Field(..., max_length=MAX_TEMPLATE_BYTES, description="Jinja source; it may extend the default theme's templates")
+
+
+class ThemeTemplateOut(BaseModel):
+    name: str
+    source_length: int
+
+
+class ThemeTemplateItem(BaseModel):
+    name: str
+    updated_at: str
+
+
+class ThemeTemplateList(BaseModel):
+    items: list[ThemeTemplateItem]
+
+
+class ThemeTemplateDeleted(BaseModel):
+    name: str
+    deleted: bool = True
+
+
+class ThemeProblem(BaseModel):
+    template: str
+    source_name: str | None
+    line: int | None
+    message: str
+
+
+class ThemeProblemList(BaseModel):
+    items: list[ThemeProblem]

@@ -1,0 +1,74 @@
+"""Theme templates: a store's overrides of the default theme, under ``/api/v1/theme/``.
+
+    GET    /api/v1/theme/templates          names and update times of the overrides
+    PUT    /api/v1/theme/templates/<name>   {"source": "..."}: 422 names the line of a syntax error
+    DELETE /api/v1/theme/templates/<name>   back to the default template
+    GET    /api/v1/theme/problems           overrides that failed while rendering (this process)
+
+A child of ``api_v1``: the same host rule, authentication and error shape as the catalog API.
+"""
+
+from __future__ import annotations
+
+from quart import Blueprint, current_app
+
+from origin.tenancy.themes import do_delete_theme_template, do_put_theme_template, select_theme_template_names
+from origin.web.seller.api.framework.parsing import json_body
+from origin.web.seller.api.framework.responses import json_response, responds
+from origin.web.seller.api.schemas.theme import (
+    ThemeProblem,
+    ThemeProblemList,
+    ThemeTemplateDeleted,
+    ThemeTemplateIn,
+    ThemeTemplateItem,
+    ThemeTemplateList,
+    ThemeTemplateOut,
+)
+from origin.web.seller.api_tokens import api_tenant, require_api_tenant
+from origin.web.context import current_services
+from origin.web.storefront.site import RENDERER_KEY
+
+blueprint = Blueprint("theme_api", __name__, url_prefix="/theme")
+
+
+@blueprint.get("/templates")
+@require_api_tenant
+@responds(200, ThemeTemplateList, errors=(401, 403))
+async def list_templates():
+    """The store's template overrides."""
+    async with current_services().db.connect() as conn:
+        items = await select_theme_template_names(conn, api_tenant().id)
+    return json_response(ThemeTemplateList(items=[ThemeTemplateItem(**item) for item in items]))
+
+
+@blueprint.put("/templates/<path:name>")
+@require_api_tenant
+@responds(200, ThemeTemplateOut, errors=(400, 401, 403, 415, 422))
+@json_body(ThemeTemplateIn)
+async def put_template(name: str, data: ThemeTemplateIn):
+    """Create or replace an override; a template that does not compile is refused with its line."""
+    await do_put_theme_template(current_services(), api_tenant().id, name, data.source)
+    return json_response(ThemeTemplateOut(name=name, source_length=len(data.source)))
+
+
+@blueprint.delete("/templates/<path:name>")
+@require_api_tenant
+@responds(200, ThemeTemplateDeleted, errors=(401, 403, 404, 422))
+async def delete_template(name: str):
+    """Remove an override: the store goes back to the default template."""
+    await do_delete_theme_template(current_services(), api_tenant().id, name)
+    return json_response(ThemeTemplateDeleted(name=name))
+
+
+@blueprint.get("/problems")
+@require_api_tenant
+@responds(200, ThemeProblemList, errors=(401, 403))
+async def problems():
+    """Overrides that failed while rendering in this process (shoppers got the default template)."""
+    renderer = current_app.extensions.get(RENDERER_KEY)
+    found = renderer.problems_for(api_tenant().id) if renderer else []
+    return json_response(
+        ThemeProblemList(
+            items=[ThemeProblem(template=p.template, source_name=p.source_name, line=p.line, message=p.message) for p in found]
+        )
+    )

@@ -1,0 +1,53 @@
+"""The ``/api/v1`` parent blueprint: host guard, error rendering, and the resource blueprints.
+
+Register ``blueprint`` in origin/app.py ``PUBLIC_BLUEPRINTS``. Errors raised
+inside API handlers are rendered here in the API's shape (problems.py);
+routing errors (unknown path: 404, wrong method: 405 with ``Allow``) are
+rendered by the app's handlers in origin/web/errors.py, which answer JSON for
+every ``/api/`` path.
+"""
+
+from __future__ import annotations
+
+from quart import Blueprint, request
+from werkzeug.exceptions import NotFound
+
+from origin.errors import ZellyError
+from origin.web.seller.api import analytics, collections, domains, inventory, products, shopify, theme, variants
+from origin.web.seller.api.framework import openapi
+from origin.web.seller.api.framework.hosts import is_api_host
+from origin.web.seller.api.framework.openapi import API_PREFIX
+from origin.web.seller.api.framework.problems import ApiRequestError, ApiValidationError, render_api_error
+from origin.web.seller.api.framework.routing import CONVERTERS
+from origin.web.context import current_services
+
+blueprint = Blueprint("api_v1", __name__, url_prefix=API_PREFIX)
+# Converters must be in the app's URL map before the child blueprints add their rules.
+blueprint.record_once(lambda state: state.app.url_map.converters.update(CONVERTERS))
+
+for child in (
+    openapi.blueprint,
+    products.blueprint,
+    variants.blueprint,
+    collections.blueprint,
+    inventory.blueprint,
+    theme.blueprint,
+    domains.blueprint,
+    analytics.blueprint,
+    shopify.blueprint,
+):
+    blueprint.register_blueprint(child)
+
+
+@blueprint.before_request
+async def only_on_the_platform_host() -> None:
+    # Before authentication: a storefront host answers like any unknown path and never reads a token.
+    if not is_api_host(request.host, current_services().settings.platform_domain):
+        raise NotFound()
+
+
+@blueprint.errorhandler(ZellyError)
+@blueprint.errorhandler(ApiValidationError)
+@blueprint.errorhandler(ApiRequestError)
+async def api_error(error: Exception):
+    return render_api_error(error)

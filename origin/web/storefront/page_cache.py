@@ -1,0 +1,140 @@
+"""Rendered pages and catalog reads in Services.cache, plus the HTTP caching headers.
+
+Keys carry the tenant, its catalog version (origin/invalidation.py: bumped after
+every catalog write commits, which retires all of the tenant's entries at once),
+the normalized host, the path, the allow-listed query parameters in a canonical
+order, and the currency. Anything else in the request (other parameters,
+``X-Forwarded-Host``, ``X-Original-URL``, cookies) is never read by a cacheable
+page, so it cannot change what another shopper is served.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable, Sequence, TypeVar
+from urllib.parse import urlencode
+
+from quart import Response, current_app, g, request
+
+from edge import tags as cache_tags
+from origin.tenancy.resolution import TenantSite
+from origin.web.context import SERVICES_KEY, current_services
+from origin.web.storefront.local_cache import LocalPages, LocalVersions
+
+T = TypeVar("T")
+
+PAGE_TTL_SECONDS = 600
+READ_TTL_SECONDS = 600
+# Browsers revalidate every time (max-age=0 + ETag: a price change shows on the next
+# request); shared caches keep a page until a purge names one of its tags.
+SHARED_CACHE_CONTROL = "public, max-age=0, s-maxage=600, stale-while-revalidate=60"
+NOT_FOUND_CACHE_CONTROL = "public, max-age=0, s-maxage=60"
+CACHEABLE_STATUSES = (200, 404)
+VERSIONS_KEY = "zelly.local_catalog_versions"
+PAGES_KEY = "zelly.local_pages"
+
+
+@dataclass(frozen=True)
+class RenderedPage:
+    status: int
+    body: bytes
+    content_type: str
+    tags: tuple[str, ...]
+    etag: str
+
+
+def make_page(body: str, tags: Sequence[str], *, status: int = 200, content_type: str = "text/html; charset=utf-8") -> RenderedPage:
+    data = body.encode()
+    etag = '"' + hashlib.blake2b(data, digest_size=12).hexdigest() + '"'
+    return RenderedPage(status=status, body=data, content_type=content_type, tags=tuple(dict.fromkeys(tags)), etag=etag)
+
+
+async def request_catalog_version(site: TenantSite) -> int:
+    if "catalog_version" not in g:
+        g.catalog_version = await local_versions(current_app).get(site.tenant.id)
+    return g.catalog_version
+
+
+def local_versions(app) -> LocalVersions:
+    extensions = app.extensions
+    if VERSIONS_KEY not in extensions:
+        extensions[VERSIONS_KEY] = LocalVersions(extensions[SERVICES_KEY])
+    return extensions[VERSIONS_KEY]
+
+
+def local_pages(app) -> LocalPages:
+    return app.extensions.setdefault(PAGES_KEY, LocalPages())
+
+
+def page_cache_key(tenant_id: int, version: int, host: str, path: str, query: Sequence[tuple[str, str]], currency: str) -> str:
+    canonical = "\n".join((host, path, urlencode(sorted(query)), currency))
+    return f"t{tenant_id}:v{version}:page:{hashlib.blake2b(canonical.encode(), digest_size=16).hexdigest()}"
+
+
+async def cached_page(app, services, site: TenantSite, version: int, host: str, path: str, query: Sequence[tuple[str, str]]) -> tuple[str, RenderedPage | None]:
+    """(key, page) from this process's LRU, else the shared cache (then kept locally)."""
+    key = page_cache_key(site.tenant.id, version, host, path, query, site.tenant.currency)
+    pages = local_pages(app)
+    page = pages.get(key)
+    if page is None:
+        page = await services.cache.get(key)
+        if page is not None:
+            pages.put(key, page, len(page.body))
+    return key, page
+
+
+async def serve_page(
+    site: TenantSite, host: str, query: Sequence[tuple[str, str]], build: Callable[[], Awaitable[RenderedPage]]
+) -> Response:
+    """The cached page for this request, or build, store and serve it."""
+    services = current_services()
+    version = await request_catalog_version(site)
+    key, page = await cached_page(current_app, services, site, version, host, request.path, query)
+    if page is None:
+        page = await build()
+        if page.status in CACHEABLE_STATUSES:
+            await services.cache.set(key, page, ttl=PAGE_TTL_SECONDS)
+            local_pages(current_app).put(key, page, len(page.body))
+    return page_response(page)
+
+
+def page_headers(page: RenderedPage) -> dict[str, str]:
+    return {
+        "Cache-Control": SHARED_CACHE_CONTROL if page.status == 200 else NOT_FOUND_CACHE_CONTROL,
+        "Cache-Tag": cache_tags.cache_tag_header(page.tags),
+        "ETag": page.etag,
+    }
+
+
+def is_not_modified(page: RenderedPage, if_none_match: str | None) -> bool:
+    return page.status == 200 and etag_matches(if_none_match, page.etag)
+
+
+def page_response(page: RenderedPage) -> Response:
+    headers = page_headers(page)
+    if is_not_modified(page, request.headers.get("If-None-Match")):
+        return Response(b"", status=304, headers=headers)
+    return Response(page.body, status=page.status, content_type=page.content_type, headers=headers)
+
+
+def etag_matches(if_none_match: str | None, etag: str) -> bool:
+    if not if_none_match:
+        return False
+    candidates = [item.strip().removeprefix("W/") for item in if_none_match.split(",")]
+    return "*" in candidates or etag in candidates
+
+
+async def cached_read(site: TenantSite, name: str, args: tuple[Any, ...], load: Callable[[Any], Awaitable[T]]) -> T:
+    """A catalog read through the cache: ``load(conn)`` runs only on a miss."""
+    services = current_services()
+    version = await request_catalog_version(site)
+    digest = hashlib.blake2b(repr(args).encode(), digest_size=16).hexdigest()
+    key = f"t{site.tenant.id}:v{version}:read:{name}:{digest}"
+    value = await services.cache.get(key)
+    if value is not None:
+        return value[0]
+    async with services.db.connect() as conn:
+        loaded = await load(conn)
+    await services.cache.set(key, (loaded,), ttl=READ_TTL_SECONDS)  # boxed, so a cached None is a hit
+    return loaded

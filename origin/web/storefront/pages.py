@@ -1,0 +1,316 @@
+"""Storefront pages on tenant hosts: home, collections, products, search, sitemap, robots.
+
+Each handler: resolve the site (storefront_site), parse and validate the few
+query parameters it reads (storefront_listing), then serve from the page cache
+or read the catalog (through the read cache), render synchronously and cache.
+Cart routes live in origin/web/storefront/cart.py; they are never cached.
+
+Routes are strict: a handle must match the catalog's handle rules, so
+``/products/x.css`` or ``/products/x;y`` is a 404, never a product page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+from pathlib import Path
+from xml.sax.saxutils import escape as xml_escape
+
+from quart import Blueprint, Response, current_app, request, send_from_directory
+from werkzeug.exceptions import HTTPException
+
+from edge import tags as cache_tags
+from origin.catalog import queries as catalog
+from origin.catalog.errors import CatalogError
+from origin.catalog.inputs import HANDLE_PATTERN
+from origin.catalog.models import Page
+from origin.errors import ErrorKind
+from origin.tenancy.resolution import TenantSite, listening
+from origin.web.errors import json_error, wants_json
+from origin.web.storefront.page_fast_path import install_storefront_middleware
+from origin.web.storefront.page_cache import RenderedPage, cached_read, local_versions, make_page, serve_page
+from origin.web.storefront.listing import (
+    SORT_LABELS,
+    BadListingInput,
+    ListingParams,
+    canonical_query,
+    collection_listing,
+    parse_search,
+    parse_variant,
+)
+from origin.web.storefront.site import Halt, current_host, current_site, render, resolver, shop_view, themed_error
+from storefront import views
+
+blueprint = Blueprint("storefront", __name__)
+blueprint.record_once(lambda state: install_storefront_middleware(state.app))
+
+ASSETS_DIR = Path(views.__file__).parent / "assets"
+PER_PAGE = 24
+HOME_PRODUCTS = 8
+
+
+def storefront_route(handler):
+    """Turn Halt (error pages, redirects) and bad listing input into responses."""
+
+    @functools.wraps(handler)
+    async def wrapper(*args, **kwargs):
+        try:
+            return await handler(*args, **kwargs)
+        except Halt as halt:
+            return halt.response
+        except BadListingInput as error:
+            return themed_error(await current_site(), 400, "Please check the address", str(error))
+        except CatalogError as error:
+            if error.kind is not ErrorKind.INVALID:
+                raise
+            return themed_error(await current_site(), 400, "Please check the address", error.message)
+
+    return wrapper
+
+
+def not_found_page(site: TenantSite, message: str) -> RenderedPage:
+    page = views.PageMeta(title=f"Not found – {site.tenant.name}", robots="noindex")
+    body = render(site, "not_found.html", page, message=message)
+    return make_page(body, [cache_tags.tenant_tag(site.tenant.id)], status=404)
+
+
+def listing_view(site, result, params: ListingParams, path: str, *, sorts: tuple[str, ...], default_sort: str) -> views.ListingView:
+    shop = shop_view(site)
+    return views.ListingView(
+        products=views.build_cards(shop, result.items),
+        next_url=params.url(path, cursor=result.next_cursor, default_sort=default_sort) if result.next_cursor else None,
+        first_url=params.url(path, default_sort=default_sort) if params.cursor else None,
+        sort_options=views.build_sort_options(params.sort, {s: SORT_LABELS[s] for s in sorts}),
+        available_only=params.available_only,
+        price_min="" if params.price_min is None else str(params.price_min),
+        price_max="" if params.price_max is None else str(params.price_max),
+    )
+
+
+def product_tags(site: TenantSite, product_ids) -> list[str]:
+    tenant_id = site.tenant.id
+    return [cache_tags.tenant_tag(tenant_id), *(cache_tags.product_tag(tenant_id, pid) for pid in product_ids)]
+
+
+# --------------------------------------------------------------------------- pages
+
+
+@blueprint.get("/")
+@storefront_route
+async def home():
+    site = await current_site()
+
+    async def build() -> RenderedPage:
+        tenant_id = site.tenant.id
+        shop = shop_view(site)
+        collections = await cached_read(site, "collections", (), lambda conn: catalog.select_collections(conn, tenant_id))
+        wanted = shop.theme.featured_collection
+        featured = next((c for c in collections if c.handle == wanted), collections[0] if collections else None)
+        if featured is not None:
+            result = await cached_read(
+                site, "collection-products", (featured.id, "manual", HOME_PRODUCTS, None),
+                lambda conn: catalog.select_collection_products(conn, tenant_id, featured.id, limit=HOME_PRODUCTS),
+            )
+        else:
+            result = await cached_read(
+                site, "products", ("newest", HOME_PRODUCTS, None), lambda conn: catalog.select_products(conn, tenant_id, limit=HOME_PRODUCTS)
+            )
+        page = views.PageMeta(
+            title=site.tenant.name,
+            description=shop.theme.hero_text or f"Shop {site.tenant.name} online.",
+            canonical_url=shop.absolute("/"),
+        )
+        body = render(
+            site, "home.html", page,
+            featured=views.build_collection(featured) if featured else None,
+            featured_products=views.build_cards(shop, result.items),
+            collections=tuple(views.build_collection(c) for c in collections),
+        )
+        tags = product_tags(site, (item.id for item in result.items))
+        tags += [cache_tags.collection_tag(tenant_id, c.id) for c in collections]
+        return make_page(body, tags)
+
+    return await serve_page(site, current_host(), canonical_query(request.path, request.args), build)
+
+
+@blueprint.get("/collections/<handle>")
+@storefront_route
+async def collection(handle: str):
+    site = await current_site()
+    is_all = handle == "all"
+    params, sorts, default_sort = collection_listing(handle, request.args)
+
+    async def build() -> RenderedPage:
+        tenant_id = site.tenant.id
+        if not HANDLE_PATTERN.match(handle):
+            return not_found_page(site, "There is no collection at this address.")
+        filters = dict(limit=PER_PAGE, cursor=params.cursor, available_only=params.available_only,
+                       price_min=params.price_min, price_max=params.price_max)
+        if is_all:
+            found = views.CollectionView(id=0, handle="all", url="/collections/all", title="All products",
+                                         description_html=views.Markup(""), image_url=None)
+            result = await cached_read(site, "products", (params,), lambda conn: catalog.select_products(conn, tenant_id, sort=params.sort, **filters))
+            tags = []
+        else:
+            record = await cached_read(site, "collection", (handle,), lambda conn: catalog.select_collection_by_handle(conn, tenant_id, handle))
+            if record is None:
+                return not_found_page(site, "There is no collection at this address.")
+            found = views.build_collection(record)
+            result = await cached_read(
+                site, "collection-products", (record.id, params),
+                lambda conn: catalog.select_collection_products(conn, tenant_id, record.id, sort=params.sort, **filters),
+            )
+            tags = [cache_tags.collection_tag(tenant_id, record.id)]
+        shop = shop_view(site)
+        canonical = params.url(found.url, cursor=params.cursor, default_sort=default_sort)
+        page = views.PageMeta(
+            title=f"{found.title} – {site.tenant.name}",
+            description=views.plain_text(found.description_html)[:300],
+            canonical_url=shop.absolute(canonical),
+        )
+        listing = listing_view(site, result, params, found.url, sorts=sorts, default_sort=default_sort)
+        body = render(site, "collection.html", page, collection=found, listing=listing)
+        return make_page(body, [*product_tags(site, (item.id for item in result.items)), *tags])
+
+    return await serve_page(site, current_host(), canonical_query(request.path, request.args), build)
+
+
+@blueprint.get("/products/<handle>")
+@storefront_route
+async def product(handle: str):
+    site = await current_site()
+    variant_id = parse_variant(request.args)
+
+    async def build() -> RenderedPage:
+        tenant_id = site.tenant.id
+        if not HANDLE_PATTERN.match(handle):
+            return not_found_page(site, "There is no product at this address.")
+        record = await cached_read(site, "product", (handle,), lambda conn: catalog.select_product_by_handle(conn, tenant_id, handle))
+        if record is None:
+            return not_found_page(site, "This product is not available in this shop.")
+        shop = shop_view(site)
+        view = views.build_product(shop, record, variant_id)
+        page = views.PageMeta(
+            title=f"{record.title} – {site.tenant.name}",
+            description=views.plain_text(record.description_html)[:300],
+            canonical_url=shop.absolute(view.url),
+            og_type="product",
+            og_image=views.first_image_url(shop, view.images),
+            json_ld=views.product_json_ld(shop, record),
+        )
+        body = render(site, "product.html", page, product=view)
+        return make_page(body, product_tags(site, (record.id,)))
+
+    return await serve_page(site, current_host(), canonical_query(request.path, request.args), build)
+
+
+@blueprint.get("/search")
+@storefront_route
+async def search():
+    site = await current_site()
+    query_text, cursor = parse_search(request.args)
+
+    async def build() -> RenderedPage:
+        tenant_id = site.tenant.id
+        if query_text:
+            result = await cached_read(
+                site, "search", (query_text, cursor),
+                lambda conn: catalog.search_products(conn, tenant_id, query_text, limit=PER_PAGE, cursor=cursor),
+            )
+        else:
+            result = Page(items=(), next_cursor=None)
+        path = "/search?" + views.urlencode_pairs([("q", query_text)])
+        listing = views.ListingView(
+            products=views.build_cards(shop_view(site), result.items),
+            next_url=f"{path}&cursor={result.next_cursor}" if result.next_cursor else None,
+            first_url=path if cursor else None,
+        )
+        title = f"Search: {query_text}" if query_text else "Search"
+        page = views.PageMeta(title=f"{title} – {site.tenant.name}", robots="noindex")
+        body = render(site, "search.html", page, query=query_text, listing=listing)
+        return make_page(body, product_tags(site, (item.id for item in result.items)))
+
+    return await serve_page(site, current_host(), canonical_query(request.path, request.args), build)
+
+
+@blueprint.get("/sitemap.xml")
+@storefront_route
+async def sitemap():
+    site = await current_site()
+
+    async def build() -> RenderedPage:
+        entries = await cached_read(site, "sitemap", (), lambda conn: catalog.select_sitemap_entries(conn, site.tenant.id))
+        shop = shop_view(site)
+        lines = ['<?xml version="1.0" encoding="UTF-8"?>', '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">']
+        lines.append(f"<url><loc>{xml_escape(shop.absolute('/'))}</loc></url>")
+        for entry in entries:
+            lastmod = entry.updated_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+            lines.append(f"<url><loc>{xml_escape(shop.absolute(entry.path))}</loc><lastmod>{lastmod}</lastmod></url>")
+        lines.append("</urlset>")
+        return make_page("\n".join(lines) + "\n", [cache_tags.tenant_tag(site.tenant.id)], content_type="application/xml; charset=utf-8")
+
+    return await serve_page(site, current_host(), canonical_query(request.path, request.args), build)
+
+
+@blueprint.get("/robots.txt")
+@storefront_route
+async def robots():
+    site = await current_site()
+
+    async def build() -> RenderedPage:
+        body = "User-agent: *\nDisallow: /cart\nDisallow: /search\n\nSitemap: " + shop_view(site).absolute("/sitemap.xml") + "\n"
+        return make_page(body, [cache_tags.tenant_tag(site.tenant.id)], content_type="text/plain; charset=utf-8")
+
+    return await serve_page(site, current_host(), canonical_query(request.path, request.args), build)
+
+
+@blueprint.get("/assets/<path:filename>")
+async def asset(filename: str):
+    """The theme's static files (variant picker, analytics script): same for every tenant."""
+    response = await send_from_directory(ASSETS_DIR, filename)
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response
+
+
+# --------------------------------------------------------------------------- errors and lifecycle
+
+
+@blueprint.app_errorhandler(404)
+async def not_found(error: HTTPException):
+    """Unmatched paths: JSON for API paths, the shop's themed 404 on a tenant host."""
+    if wants_json():
+        return json_error(404, "not_found", error.description or "not found")
+    try:
+        site = await current_site()
+    except Halt as halt:
+        return halt.response
+    response = Response(not_found_page(site, "We could not find that page in this shop.").body, status=404,
+                        content_type="text/html; charset=utf-8")
+    response.headers["Cache-Control"] = "public, max-age=0, s-maxage=60"
+    response.headers["Cache-Tag"] = cache_tags.tenant_tag(site.tenant.id)
+    return response
+
+
+@blueprint.after_app_request
+async def never_cache_cookies(response: Response) -> Response:
+    """A response that sets a cookie is private to one shopper: no shared cache may keep it."""
+    if "Set-Cookie" in response.headers:
+        response.headers["Cache-Control"] = "private, no-store"
+        response.headers.pop("Cache-Tag", None)
+        response.headers.pop("ETag", None)
+    return response
+
+
+@blueprint.while_app_serving
+async def listeners():
+    """For as long as the app serves: drop Host -> tenant answers on TENANCY_CHANNEL
+    messages, and remembered catalog versions on other processes' purges."""
+    versions = asyncio.create_task(local_versions(current_app).listen())
+    try:
+        async with listening(resolver()):
+            yield
+    finally:
+        versions.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await versions
