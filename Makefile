@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: dev test install clean
+.PHONY: dev test install system-packages clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found (Zelly needs Python 3.11)"; exit 1; }
@@ -17,12 +17,16 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
+## The Debian packages the tests run for real (dnsmasq, chromium, pebble, openssl).
+system-packages:
+	@bash ops/system-packages.sh
+
 ## make dev: install, migrate, seed the demo on first run, run the dev stack in the foreground.
 dev: $(STAMP)
 	$(BIN)/zelly dev
 
 ## make test: install with test extras and run the whole suite.
-test: $(STAMP)
+test: $(STAMP) system-packages
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:

@@ -65,13 +65,18 @@ class Pebble:
             "httpPort": http_port, "tlsPort": tls_port,  # where pebble validates challenges: Caddy's ports
             "ocspResponderURL": "", "externalAccountBindingRequired": False,
         }}))
+        binary = require_binary("pebble", "pebble")  # before the log is opened: a skip must not leak it
         self._log = open(directory / "pebble.log", "wb")
         self._process = subprocess.Popen(
-            [require_binary("pebble", "pebble"), "-config", str(config), "-dnsserver", dns_server],
+            [binary, "-config", str(config), "-dnsserver", dns_server],
             env={"PEBBLE_VA_NOSLEEP": "1", "PEBBLE_WFE_NONCEREJECT": "0", "PATH": "/usr/bin:/bin"},
             stdout=self._log, stderr=subprocess.STDOUT,
         )
-        self._wait_ready()
+        try:
+            self._wait_ready()
+        except BaseException:
+            self.stop()
+            raise
 
     @property
     def directory_url(self) -> str:
