@@ -88,6 +88,7 @@ class Settings:
 
     # -- secrets
     secret_key: Secret = _secret_field()  # empty: generated once into data_dir
+    secret_key_previous: Secret = _secret_field()  # after a rotation: still accepted, never used to sign
     internal_token: Secret = _secret_field()  # guards internal endpoints (purge, stats)
 
     # -- TLS and custom domains
@@ -122,7 +123,7 @@ class Settings:
     def __post_init__(self) -> None:
         # Accept plain strings from tests and callers; fields keep their declared types.
         object.__setattr__(self, "data_dir", Path(self.data_dir))
-        for name in ("secret_key", "internal_token", "cloudflare_api_token"):
+        for name in ("secret_key", "secret_key_previous", "internal_token", "cloudflare_api_token"):
             object.__setattr__(self, name, Secret(getattr(self, name)))
         for name in ("dns_resolvers", "platform_ips", "trusted_proxies"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
