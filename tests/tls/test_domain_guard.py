@@ -6,7 +6,7 @@ import pytest
 
 from origin.domains import actions
 from origin.domains.serving import current_allow_list
-from origin.web.storefront.domain_guard import is_trusted_peer
+from origin.web.asgi.domain_guard import is_trusted_peer
 from tests.tls.factories import make_tenant, pointed_at_platform, running_apps
 
 FROM_CADDY = {"client": ("127.0.0.1", 50000)}  # Caddy connects from loopback
