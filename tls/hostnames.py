@@ -193,7 +193,7 @@ def display_hostname(ascii_name: str) -> str:
 
 def _ipv6_literal(raw: str, name: str) -> str:
     literal, bracket, rest = name[1:].partition("]")
-    if not bracket or (rest and not _PORT.match(rest)) or (rest and not 0 < int(rest[1:]) <= 65535):
+    if not bracket or "%" in literal or (rest and not _PORT.match(rest)) or (rest and not 0 < int(rest[1:]) <= 65535):
         raise MalformedHostname(raw, "an IPv6 address is written [address] or [address]:port")
     try:
         address = ipaddress.IPv6Address(literal)
