@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 
-import pytest
 
 from origin.db import domains
 from origin.invalidation import TENANCY_CHANNEL

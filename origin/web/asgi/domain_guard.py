@@ -22,7 +22,7 @@ from typing import Any, Callable
 
 from origin.domains.serving import current_allow_list
 from origin.services import Services
-from origin.web.asgi.host import request_host
+from origin.web.asgi.host import HOST_SCOPE_KEY
 from origin.web.asgi.responses import ASGIApp, send_refusal
 from origin.web.context import SERVICES_KEY
 from tls.hostnames import HostnameError, host_from_header
@@ -68,18 +68,18 @@ def host_refusal(services: Services, host: str, sni: bytes | None, remote_addr: 
 class DomainGuard:
     def __init__(self, app: ASGIApp, quart_app: Any) -> None:
         self.app = app
-        self.quart_app = quart_app
+        self.extensions = quart_app.extensions  # services appear here at start-up in a served process
 
     async def __call__(self, scope: dict[str, Any], receive: Callable, send: Callable) -> None:
-        services = self.quart_app.extensions.get(SERVICES_KEY)
-        if scope["type"] == "http" and services is not None:
+        services = self.extensions.get(SERVICES_KEY)
+        if services is not None and scope["type"] == "http":
             sni = None
             for name, value in scope["headers"]:
                 if name == SNI_HEADER:
                     sni = value
                     break
             client = scope.get("client")
-            refusal = host_refusal(services, request_host(scope), sni, client[0] if client else None)
+            refusal = host_refusal(services, scope[HOST_SCOPE_KEY], sni, client[0] if client else None)
             if refusal is not None:
                 await send_refusal(scope, send, *refusal)
                 return
