@@ -34,7 +34,7 @@ from origin.web.asgi.tls_ask import AskHook
 from origin.web.asgi.webhook_intake import WebhookIntake
 from origin.web.internal import health
 from origin.web.seller.panel import analytics_dashboard
-from origin.web.storefront import beacon, cart, domain_guard, media
+from origin.web.storefront import beacon, cart, domain_probe, media
 from origin.web.storefront import pages as storefront
 from origin.web.seller.api import v1 as api_v1
 from origin.web.context import SERVICES_KEY
@@ -60,7 +60,7 @@ INTERNAL_LAYERS: tuple[Layer, ...] = (
 PUBLIC_BLUEPRINTS = (
     health.blueprint,
     media.blueprint,
-    domain_guard.blueprint,  # the /.well-known/zelly/domain probe
+    domain_probe.blueprint,  # GET /.well-known/zelly/domain
     api_v1.blueprint,
     beacon.blueprint,
     analytics_dashboard.blueprint,

@@ -17,7 +17,7 @@ Three forms, each built on the one before (issue 10, item 3):
 Errors (all are ``ValueError``s, so a caller that does not care can catch that)::
 
     HostnameError                   code
-    ├── MalformedHostname           malformed_hostname   empty, bad characters, empty label, bad port
+    ├── MalformedHostname           malformed_hostname   empty, bad characters, empty label, bad port, not UTF-8, two Host headers
     ├── HostnameTooLong             hostname_too_long    a label over 63 or a name over 253 octets
     ├── InvalidIDN                  invalid_idn          IDNA 2008 refuses it (e.g. bad punycode)
     ├── IPAddressNotAllowed         ip_not_allowed       an IPv4/IPv6 literal, or all-numeric last label

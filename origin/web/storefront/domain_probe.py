@@ -15,7 +15,7 @@ from origin.web.context import current_services
 from origin.web.errors import json_error
 from tls.hostnames import HostnameError, normalize_hostname, platform_subdomain_slug
 
-blueprint = Blueprint("domain_guard", __name__)
+blueprint = Blueprint("domain_probe", __name__)
 
 
 @blueprint.get("/.well-known/zelly/domain")
