@@ -144,6 +144,7 @@ async def test_a_warm_page_with_a_crossed_sni_is_421_like_a_cold_one(services) -
     assert (cold_crossed.status_code, warm.status_code) == (421, 200)
     assert built == []  # the warm page came from the fast path, and the refusals from the guard in front of it
     assert (warm_crossed.status_code, warm_crossed_head.status_code) == (421, 421)
+    assert await warm_crossed_head.get_data() == b""
     assert warm_crossed.content_type == cold_crossed.content_type == "text/html; charset=utf-8"
     assert await warm_crossed.get_data() == await cold_crossed.get_data()
     assert "Nordic" not in await warm_crossed.get_data(as_text=True)

@@ -47,12 +47,14 @@ def json_bytes(payload: Any) -> bytes:
     return (json.dumps(payload, separators=(",", ":"), default=str) + "\n").encode()
 
 
-async def send_json(send: Callable, status: int, payload: Any, headers: Headers = ()) -> None:
-    await send_body(send, status, json_bytes(payload), JSON, [NO_STORE, *headers])
+async def send_json(send: Callable, status: int, payload: Any, headers: Headers = (), *, is_head: bool = False) -> None:
+    await send_body(send, status, json_bytes(payload), JSON, [NO_STORE, *headers], is_head=is_head)
 
 
-async def send_json_error(send: Callable, status: int, code: str, message: str, headers: Headers = (), **extra: object) -> None:
-    await send_json(send, status, {"error": {"code": code, "message": message, **extra}}, headers)
+async def send_json_error(
+    send: Callable, status: int, code: str, message: str, headers: Headers = (), *, is_head: bool = False, **extra: object
+) -> None:
+    await send_json(send, status, {"error": {"code": code, "message": message, **extra}}, headers, is_head=is_head)
 
 
 def wants_json(scope: dict) -> bool:
@@ -67,10 +69,11 @@ def platform_html(heading: str, message: str) -> bytes:
 
 async def send_refusal(scope: dict, send: Callable, status: int, code: str, message: str, heading: str) -> None:
     """A request the platform will not serve (400 bad Host, 421, 410): JSON on API paths, HTML elsewhere."""
+    is_head = scope["method"] == "HEAD"
     if wants_json(scope):
-        await send_json_error(send, status, code, message)
+        await send_json_error(send, status, code, message, is_head=is_head)
     else:
-        await send_body(send, status, platform_html(heading, message), HTML, [NO_STORE])
+        await send_body(send, status, platform_html(heading, message), HTML, [NO_STORE], is_head=is_head)
 
 
 async def send_method_not_allowed(scope: dict, send: Callable, allowed: str) -> None:
