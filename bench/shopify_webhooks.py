@@ -1,6 +1,6 @@
 """Webhook intake throughput: verified, deduplicated and enqueued per second, on one core.
 
-    python bench/shopify_webhooks.py [--count 5000] [--concurrency 32] [--http | --wrk [--wrk-cpu N]] [--quart-only]
+    python bench/shopify_webhooks.py [--count 5000] [--concurrency 32] [--http | --wrk [--wrk-cpu N]]
 
 Servers: MariaDB (delivery log) and Redis (the SHOPIFY_WEBHOOK stream), nothing
 consuming, so this is intake alone: signature check, tenant lookup, one insert,
@@ -10,15 +10,15 @@ sharing the same process and core (a pessimistic setup); with --wrk, hypercorn
 serves in this process (one core) and wrk (one thread, another process) sends
 pre-signed deliveries, each with its own webhook id, for 10 seconds. Pin the
 server to one core with ``taskset -c 1`` and wrk to the other with
-``--wrk-cpu 0``. ``--quart-only`` serves Quart's own ``asgi_app``, skipping the
-ASGI fast path in front of it (origin/web/integrations/shopify_webhooks.py), to compare the two.
+``--wrk-cpu 0``. There is no ``--quart-only`` any more: the ASGI layer
+(origin/web/asgi/webhook_intake.py) is the intake's only implementation (issue 10,
+item 2), so there is no Quart route to compare it with.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import functools
 import os
 import sys
 import tempfile
@@ -29,7 +29,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx  # noqa: E402
-from quart import Quart  # noqa: E402
 
 from bench.shopify_sync import MYSQL_URL, prepared_settings  # noqa: E402
 from origin import db  # noqa: E402
@@ -47,7 +46,7 @@ from workers.dispatch import open_task_queue  # noqa: E402
 REDIS_URL = os.environ.get("ZELLY_BENCH_REDIS_URL", "redis://127.0.0.1:6379/5")
 
 
-async def bench(count: int, concurrency: int, mode: str, wrk_cpu: int | None = None, quart_only: bool = False) -> None:
+async def bench(count: int, concurrency: int, mode: str, wrk_cpu: int | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         settings, prefix = await prepared_settings(Path(tmp), servers=True)
         settings = settings.replace(redis_url=REDIS_URL)
@@ -60,8 +59,6 @@ async def bench(count: int, concurrency: int, mode: str, wrk_cpu: int | None = N
                 catalog = make_catalog(50)
                 bodies = [rest_product(product) for product in catalog.products.values()]
                 app = create_app(services.settings, services=services)
-                if quart_only:
-                    app.asgi_app = functools.partial(Quart.asgi_app, app)  # what serves is Quart's route alone
                 if mode == "wrk":
                     count, elapsed = await _with_wrk(app, count, concurrency, Path(tmp), wrk_cpu)
                 else:
@@ -74,7 +71,7 @@ async def bench(count: int, concurrency: int, mode: str, wrk_cpu: int | None = N
         finally:
             await db.drop_mysql_databases(MYSQL_URL, prefix)
     path = {"asgi": "ASGI in-process", "http": "hypercorn over loopback, client in-process", "wrk": "hypercorn over loopback, wrk -t1"}[mode]
-    print(f"path={path}{' (Quart route only)' if quart_only else ' (ASGI fast path)'} count={count} concurrency={concurrency}")
+    print(f"path={path}' (ASGI intake)' count={count} concurrency={concurrency}")
     print(f"enqueued: {length}   time: {elapsed:.2f} s   rate: {count / elapsed:.0f} webhooks/s")
 
 
@@ -190,10 +187,9 @@ def main() -> None:
     parser.add_argument("--http", action="store_true")
     parser.add_argument("--wrk", action="store_true")
     parser.add_argument("--wrk-cpu", type=int, default=None, help="run wrk pinned to this CPU (taskset)")
-    parser.add_argument("--quart-only", action="store_true", help="serve without the ASGI fast path")
     args = parser.parse_args()
     mode = "wrk" if args.wrk else "http" if args.http else "asgi"
-    asyncio.run(bench(args.count, args.concurrency, mode, args.wrk_cpu, args.quart_only))
+    asyncio.run(bench(args.count, args.concurrency, mode, args.wrk_cpu))
 
 
 if __name__ == "__main__":

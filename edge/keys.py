@@ -2,9 +2,10 @@
 
 The key is ``GET|host|/path?sorted-query|encoding-class``:
 
-- host: lower case, no port, no trailing dot (``Shop.Example.COM.:443`` and
-  ``shop.example.com`` are one store); anything that is not a plain DNS name or
-  IP literal bypasses;
+- host: the platform's one Host parser (tls.hostnames.normalize_host: lower
+  case, no port, no trailing dot, IDNA A-labels, so ``Shop.Example.COM.:443``
+  and ``shop.example.com`` are one store); whatever it refuses, and a request
+  with two Host headers, bypasses (the origin answers it with its 400);
 - path: percent-escapes of unreserved characters decoded, hex upper-cased.
   Anything a router could read two ways (``;`` parameters, encoded ``/ ? # \\``,
   encoded or literal dot segments, ``//``) bypasses, so ``/account;x.css`` or
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl, quote, urlsplit
 
 from edge.config import EdgeConfig
+from tls.hostnames import HostnameError, host_from_header, normalize_host
 
 # Headers that let a client pick another host, scheme, path or method behind
 # the cache's back; kept only from a trusted proxy.
@@ -45,8 +47,6 @@ NOT_SENT_ON_CACHEABLE_FETCH = HOP_BY_HOP | frozenset({
     b"if-range", b"range", b"accept-encoding", b"content-length", b"x-forwarded-for",
 })
 
-_HOST_NAME = re.compile(r"^[a-z0-9_][a-z0-9_-]{0,62}(\.[a-z0-9_][a-z0-9_-]{0,62})*$")
-_IPV6_LITERAL = re.compile(r"^\[[0-9a-f:.]+\]$")
 _UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_~")
 # Literal path characters kept as they are (RFC 3986 pchar without ';').
 _LITERAL_OK = _UNRESERVED | frozenset(b".!$&'()*+,=:@/")
@@ -61,24 +61,12 @@ class Uncacheable(Exception):
         self.reason = reason
 
 
-def normalize_host(value: str) -> str:
-    host = value.strip().lower()
-    if host.startswith("["):
-        end = host.find("]")
-        if end < 0:
-            raise Uncacheable("host")
-        literal = host[: end + 1]
-        rest = host[end + 1:]
-        if not _IPV6_LITERAL.match(literal) or (rest and not (rest.startswith(":") and rest[1:].isdigit())):
-            raise Uncacheable("host")
-        return literal
-    name, _, port = host.partition(":")
-    if port and not port.isdigit():
-        raise Uncacheable("host")
-    name = name[:-1] if name.endswith(".") else name  # the root label: "shop.example." is "shop.example"
-    if not name or len(name) > 253 or not _HOST_NAME.match(name):
-        raise Uncacheable("host")
-    return name
+def cache_host(value: str | bytes) -> str:
+    """The host part of a key: tls.hostnames' one Host parser, its refusal mapped to "uncacheable"."""
+    try:
+        return host_from_header(value) if isinstance(value, bytes) else normalize_host(value)
+    except HostnameError:
+        raise Uncacheable("host") from None
 
 
 def normalize_path(raw: bytes) -> str:
@@ -166,7 +154,7 @@ def url_index_key_for(url: str, config: EdgeConfig) -> str:
     parts = urlsplit(url)
     if not parts.hostname:
         raise Uncacheable("url")
-    host = normalize_host(parts.netloc.rpartition("@")[2])
+    host = cache_host(parts.netloc.rpartition("@")[2])
     return url_index_key(host, normalize_path((parts.path or "/").encode("latin-1")), normalize_query(parts.query.encode("latin-1"), config))
 
 
@@ -219,7 +207,7 @@ class EdgeRequest:
         return kept
 
 
-_HOST_CACHE: dict[str, str] = {}
+_HOST_CACHE: dict[bytes, str] = {}
 _ENCODING_CACHE: dict[bytes | None, str] = {}
 _MEMO_LIMIT = 4096  # distinct Host / Accept-Encoding spellings remembered; cleared when full
 _PLAIN_PATH = re.compile(rb"^(/[A-Za-z0-9\-_~!$&'()*+,=:@]+(?:\.[A-Za-z0-9\-_~!$&'()*+,=:@]+)*)*/?$")
@@ -267,10 +255,13 @@ def classify(scope: dict, config: EdgeConfig) -> EdgeRequest:
         cookie = seen.get(b"cookie")
         if cookie is not None and _has_bypass_cookie(cookie, config.bypass_cookies):
             raise Uncacheable("cookie")
-        host_header = seen.get(b"x-forwarded-host") if trusted and b"x-forwarded-host" in seen else seen.get(b"host")
-        if host_header is None:
-            raise Uncacheable("host")
-        host = _memo(_HOST_CACHE, host_header.decode("latin-1").split(",")[0], normalize_host)
+        if trusted and b"x-forwarded-host" in seen:
+            host_header = seen[b"x-forwarded-host"].split(b",")[0]  # a proxy chain: the client's own Host is first
+        else:
+            host_header = seen.get(b"host")
+            if host_header is None or b"," in host_header:  # none, or two Host headers (joined above)
+                raise Uncacheable("host")
+        host = _memo(_HOST_CACHE, host_header, cache_host)
         # Most paths are plain: only the odd ones pay for the byte-by-byte normalization.
         path = raw_path.decode("ascii") if _PLAIN_PATH.match(raw_path) and b"//" not in raw_path else normalize_path(raw_path)
         query = normalize_query(raw_query, config) if raw_query else ""

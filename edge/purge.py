@@ -19,7 +19,7 @@ from typing import AsyncIterator, Callable
 
 from edge import tags as cache_tags
 from edge.config import EdgeConfig
-from edge.keys import Uncacheable, normalize_host, url_index_key_for
+from edge.keys import Uncacheable, cache_host, url_index_key_for
 from edge.redis_tier import RedisTier
 from edge.stats import EdgeStats
 from edge.store import MemoryStore
@@ -79,7 +79,7 @@ class Purger:
         host_names = []
         for host in hosts:
             try:
-                host_names.append(normalize_host(host))
+                host_names.append(cache_host(host))
             except Uncacheable:
                 raise PurgeRequestError("hosts", f"{host!r} is not a host name") from None
         url_keys = []

@@ -9,34 +9,59 @@ Two apps share one set of Services in a process:
 
 Tests pass already-open ``services``; a served process lets the app open its
 own at start-up and close them at shutdown.
+
+Everything a request meets is listed here, in order (issue 10, item 1): the
+ASGI layers in front of Quart (``PUBLIC_LAYERS``, ``INTERNAL_LAYERS``,
+outermost first, origin/web/asgi/), then Quart's blueprints, and the
+lifecycle hooks each app runs while it serves (``_serve_domains``).
 """
 
 from __future__ import annotations
 
 import contextlib
-from typing import AsyncContextManager, Callable, Sequence
+from typing import Any, AsyncContextManager, Callable, Sequence
 
 from quart import Quart
 
+from origin.domains.routing import install_host_redirects
+from origin.domains.serving import acquire_allow_list, release_allow_list
 from origin.services import Services, open_services
 from origin.settings import Settings
-from origin.web.integrations import shopify_webhooks
-from origin.web.internal import health, tls_ask
+from origin.web.asgi.domain_guard import DomainGuard
+from origin.web.asgi.host import HostParse
+from origin.web.asgi.page_hits import PageHits
+from origin.web.asgi.tls_ask import AskHook
+from origin.web.asgi.webhook_intake import WebhookIntake
+from origin.web.internal import health
 from origin.web.seller.panel import analytics_dashboard
-from origin.web.storefront import beacon, cart, domain_guard, media
+from origin.web.storefront import beacon, cart, domain_probe, media
 from origin.web.storefront import pages as storefront
 from origin.web.seller.api import v1 as api_v1
 from origin.web.context import SERVICES_KEY
 from origin.web.errors import register_error_handlers
 
+# An ASGI layer: built as Layer(downstream, quart_app), it answers what it owns and passes the rest on.
+Layer = Callable[[Any, Quart], Any]
+
+# The public app's ASGI layers, outermost first; Quart is innermost. Every guard before every fast path.
+PUBLIC_LAYERS: tuple[Layer, ...] = (
+    HostParse,  # 400 for a malformed or repeated Host; stores the parsed host in the scope ("zelly.host")
+    DomainGuard,  # 421 crossed SNI, 410 removed custom domain
+    WebhookIntake,  # POST /webhooks/shopify, answered here alone
+    PageHits,  # cached storefront pages, before Quart builds a request
+)
+
+# The internal app's ASGI layers.
+INTERNAL_LAYERS: tuple[Layer, ...] = (
+    AskHook,  # GET /tls/ask, answered here alone
+)
+
 # Blueprints of the public app, in registration order. Each feature adds its line.
-# domain_guard first: its 421/410 checks run before the storefront resolves the tenant.
 PUBLIC_BLUEPRINTS = (
     health.blueprint,
     media.blueprint,
-    domain_guard.blueprint,
+    domain_probe.blueprint,  # GET /.well-known/zelly/domain
     api_v1.blueprint,
-    shopify_webhooks.blueprint,
     beacon.blueprint,
     analytics_dashboard.blueprint,
     storefront.blueprint,
@@ -44,7 +69,7 @@ PUBLIC_BLUEPRINTS = (
 )
 
 # Blueprints of the internal app.
-INTERNAL_BLUEPRINTS = (health.blueprint, tls_ask.blueprint)
+INTERNAL_BLUEPRINTS = (health.blueprint,)
 
 
 # Something a served process runs for its lifetime once its services are open
@@ -69,6 +94,33 @@ def _wire_services(app: Quart, settings: Settings, services: Services | None, pr
         await stack.aclose()
 
 
+def _wrap(app: Quart, layers: Sequence[Layer]) -> None:
+    """Put ``layers`` in front of Quart's own ``asgi_app``, the first one outermost (starlette's build_middleware_stack)."""
+    asgi = app.asgi_app
+    for layer in reversed(layers):
+        asgi = layer(asgi, app)
+    app.asgi_app = asgi  # type: ignore[method-assign]
+
+
+def _serve_domains(app: Quart, *, redirects: bool) -> None:
+    """While the app serves: hold the process's TLS allow-list (shared by both apps, refcounted),
+    and, on the public app, register the domains feature's host redirects."""
+
+    @app.before_serving
+    async def start_allow_list() -> None:
+        await acquire_allow_list(_services(app))
+        if redirects:
+            install_host_redirects(_services(app))
+
+    @app.after_serving
+    async def stop_allow_list() -> None:
+        await release_allow_list(_services(app))
+
+
+def _services(app: Quart) -> Services:
+    return app.extensions[SERVICES_KEY]
+
+
 def _base_app(
     name: str, settings: Settings, services: Services | None, process_contexts: Sequence[ProcessContext] = ()
 ) -> Quart:
@@ -88,13 +140,17 @@ def create_app(
 ) -> Quart:
     """The public app. ``process_contexts`` run only when the app opens its own services (a served process)."""
     app = _base_app("zelly.origin", settings, services, process_contexts)
+    _serve_domains(app, redirects=True)
     for blueprint in PUBLIC_BLUEPRINTS:
         app.register_blueprint(blueprint)
+    _wrap(app, PUBLIC_LAYERS)
     return app
 
 
 def create_internal_app(settings: Settings, *, services: Services | None = None) -> Quart:
     app = _base_app("zelly.internal", settings, services)
+    _serve_domains(app, redirects=False)
     for blueprint in INTERNAL_BLUEPRINTS:
         app.register_blueprint(blueprint)
+    _wrap(app, INTERNAL_LAYERS)
     return app

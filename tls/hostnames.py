@@ -1,14 +1,23 @@
-"""Hostname rules: one normal form for every name the platform stores, asks about or compares.
+"""Hostname rules: the platform's one Host parser, and one normal form for every name it stores, asks about or compares.
 
 The normal form is lower-case ASCII (IDNA 2008 A-labels, i.e. punycode), with
 no trailing dot and no port: what a browser puts in SNI and what Caddy passes
 to the ask hook. ``Shop.Example.COM.``, ``shop.example.com:8443`` and
 ``shop.example.com`` are one name; ``Bücher.example`` is ``xn--bcher-kva.example``.
 
+Three forms, each built on the one before (issue 10, item 3):
+
+- :func:`normalize_host`: a request's ``Host`` (lenient: port, IP literals);
+  the origin (once per request, in its outermost ASGI layer), the edge (which
+  maps the error to "uncacheable") and the seller API host check all use it;
+- :func:`normalize_hostname`: a DNS name (SNI, the ask hook, CLI input): no IP;
+- :func:`validate_custom_domain`: what a merchant may add (not the platform's
+  own names); :func:`platform_subdomain_slug` reads ``<slug>.<platform>``.
+
 Errors (all are ``ValueError``s, so a caller that does not care can catch that)::
 
     HostnameError                   code
-    ├── MalformedHostname           malformed_hostname   empty, bad characters, empty label, bad port
+    ├── MalformedHostname           malformed_hostname   empty, bad characters, empty label, bad port, not UTF-8, two Host headers
     ├── HostnameTooLong             hostname_too_long    a label over 63 or a name over 253 octets
     ├── InvalidIDN                  invalid_idn          IDNA 2008 refuses it (e.g. bad punycode)
     ├── IPAddressNotAllowed         ip_not_allowed       an IPv4/IPv6 literal, or all-numeric last label
@@ -19,6 +28,7 @@ Errors (all are ``ValueError``s, so a caller that does not care can catch that):
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 
@@ -34,6 +44,7 @@ MAX_INPUT_CHARS = 1024
 # refused: certificate authorities do not issue for it in host names.
 _LDH_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
 _ASCII_HOST_CHARS = re.compile(r"^[a-z0-9.-]+$")
+_PORT = re.compile(r"^:[0-9]{1,5}$")
 
 
 class HostnameError(ValueError):
@@ -73,17 +84,25 @@ class PlatformHostname(HostnameError):
     code = "platform_hostname"
 
 
-def normalize_hostname(raw: object) -> str:
-    """The normal form of a Host header, SNI value or user-typed domain; raises HostnameError."""
+@functools.lru_cache(maxsize=8192)
+def normalize_host(raw: object) -> str:
+    """The lenient form of a request's ``Host`` (or an SNI value): the one Host parser of the platform.
+
+    Port allowed (1-65535) and dropped, case folded, one trailing dot dropped,
+    Unicode labels IDNA-encoded to A-labels, IP literals accepted (``127.0.0.1``,
+    ``[::1]`` in its compressed form). Raises :class:`HostnameError`. Cached:
+    every public request calls it once (the outermost ASGI layer), so a Host seen
+    before costs one dict lookup (errors are not cached).
+    """
     if not isinstance(raw, str):
         raise MalformedHostname(raw, "a hostname must be text")
     if len(raw) > MAX_INPUT_CHARS:
         raise HostnameTooLong(raw[:80], f"a hostname is at most {MAX_NAME_OCTETS} characters")
-    name = raw.strip()
+    name = raw.strip(" \t")  # optional whitespace around a header value (RFC 9110); nothing else is stripped
     if not name:
         raise MalformedHostname(raw, "the hostname is empty")
     if name.startswith("["):
-        raise IPAddressNotAllowed(raw, "an IP address is not a hostname; use a domain name")
+        return _ipv6_literal(raw, name)
     name = _strip_port(raw, name)
     if "*" in name:
         raise WildcardNotAllowed(raw, "wildcard names are not supported; add each hostname on its own")
@@ -91,8 +110,6 @@ def normalize_hostname(raw: object) -> str:
         name = name[:-1]  # the absolute form "example.com." is the same name
     if not name:
         raise MalformedHostname(raw, "the hostname is empty")
-    if _is_ip_literal(name):
-        raise IPAddressNotAllowed(raw, "an IP address is not a hostname; use a domain name")
     lowered = name.lower()
     if lowered.isascii():
         if not _ASCII_HOST_CHARS.match(lowered):
@@ -103,11 +120,44 @@ def normalize_hostname(raw: object) -> str:
         ascii_name = _encode_idn(raw, name)
     if len(ascii_name) > MAX_NAME_OCTETS:
         raise HostnameTooLong(raw, f"a hostname is at most {MAX_NAME_OCTETS} characters once encoded")
-    last_label = ascii_name.rsplit(".", 1)[-1]
-    if last_label.isdigit():
+    return ascii_name
+
+
+def normalize_hostname(raw: object) -> str:
+    """The strict form: a DNS name (what SNI, the ask hook and a merchant's input may name), never an IP.
+
+    The lenient :func:`normalize_host` and then: no IP literal, no all-numeric
+    last label. Raises :class:`HostnameError`.
+    """
+    if isinstance(raw, str) and (raw.strip().startswith("[") or raw.count(":") > 1):
+        raise IPAddressNotAllowed(raw, "an IP address is not a hostname; use a domain name")
+    name = normalize_host(raw.strip() if isinstance(raw, str) else raw)
+    if is_ip_literal(name):
+        raise IPAddressNotAllowed(raw, "an IP address is not a hostname; use a domain name")
+    if name.rsplit(".", 1)[-1].isdigit():
         # Browsers read "10.1" or "127.1" as IPv4 addresses: never a name we serve.
         raise IPAddressNotAllowed(raw, "a hostname cannot end in an all-numeric label (it reads as an IP address)")
-    return ascii_name
+    return name
+
+
+def is_ip_literal(host: str) -> bool:
+    """For a normalized host: ``[::1]`` or a dotted IPv4 address."""
+    return host.startswith("[") or _is_ip_literal(host)
+
+
+@functools.lru_cache(maxsize=8192)
+def host_from_header(value: bytes) -> str:
+    """The normalized host of a raw ``Host`` header value (bytes as they came off the wire).
+
+    UTF-8, so a Unicode Host is IDNA-encoded like any other input; bytes that are
+    not UTF-8 are malformed. Raises :class:`HostnameError`. Cached like
+    :func:`normalize_host`: on the hit path a known Host costs one dict lookup.
+    """
+    try:
+        text = value.decode("ascii") if value.isascii() else value.decode("utf-8")
+    except UnicodeDecodeError:
+        raise MalformedHostname(value[:80], "the Host header is not UTF-8") from None
+    return normalize_host(text)
 
 
 def validate_custom_domain(raw: object, platform_domain: str) -> str:
@@ -143,13 +193,24 @@ def display_hostname(ascii_name: str) -> str:
         return ascii_name
 
 
+def _ipv6_literal(raw: str, name: str) -> str:
+    literal, bracket, rest = name[1:].partition("]")
+    if not bracket or "%" in literal or (rest and not _PORT.match(rest)) or (rest and not 0 < int(rest[1:]) <= 65535):
+        raise MalformedHostname(raw, "an IPv6 address is written [address] or [address]:port")
+    try:
+        address = ipaddress.IPv6Address(literal)
+    except ValueError:
+        raise MalformedHostname(raw, f"{literal!r} is not an IPv6 address") from None
+    return f"[{address.compressed}]"
+
+
 def _strip_port(raw: str, name: str) -> str:
     if name.count(":") > 1:
-        raise IPAddressNotAllowed(raw, "an IP address is not a hostname; use a domain name")
+        raise MalformedHostname(raw, "an IPv6 address in a Host is written in brackets: [address]:port")
     host, sep, port = name.partition(":")
     if not sep:
         return name
-    if not port.isdigit() or not 0 < int(port) <= 65535:
+    if not _PORT.match(sep + port) or not 0 < int(port) <= 65535:
         raise MalformedHostname(raw, f"{port!r} is not a port number")
     return host
 

@@ -1,7 +1,7 @@
 """Shopify: per-tenant connections, signed webhooks, catalog sync, settings push/fetch.
 
 May import origin.db / services / invalidation / queueing / tenancy and edge.tags;
-never origin.web (the webhook intake in origin/web/integrations/shopify_webhooks.py and the seller API in
+never origin.web (the webhook intake in origin/web/asgi/webhook_intake.py and the seller API in
 origin/web/seller/api/shopify.py call in here) nor workers
 (tasks in workers/shopify_tasks.py call in here).
 

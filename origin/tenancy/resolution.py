@@ -1,9 +1,12 @@
 """Host -> tenant, on every storefront request (issue 3, item 1).
 
-    raw Host ──normalize──▶ host ──LRU (this process)──▶ shared cache ──▶ database
-                 │                    │ entries expire after LRU_TTL, and are
-                 └─ MalformedHost     │ dropped at once on TENANCY_CHANNEL messages
-                    (HTTP 400)        └ negative answers cached too, briefly
+    host ──LRU (this process)──▶ shared cache ──▶ database
+      │         │ entries expire after LRU_TTL, and are
+      │         │ dropped at once on TENANCY_CHANNEL messages
+      │         └ negative answers cached too, briefly
+      └ normalized once per request by the outermost ASGI layer
+        (tls.hostnames.normalize_host, origin/web/asgi/host.py); a malformed
+        Host never reaches resolution (HTTP 400 there)
 
 A host names a tenant in exactly two ways: ``<slug>.<ZELLY_PLATFORM_DOMAIN>``
 or an *active* custom domain. Anything else (the bare platform domain, an IP,
@@ -22,22 +25,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import json
 import logging
-import re
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Awaitable, Callable, Mapping
-
-import idna
 
 from origin.invalidation import TENANCY_CHANNEL
 from origin.services import Services
 from origin.settings import Settings
 from origin.tenancy import queries
 from origin.tenancy.models import Tenant
+from tls.hostnames import normalize_host
 
 log = logging.getLogger(__name__)
 
@@ -45,55 +45,6 @@ LRU_SIZE = 4096
 LRU_TTL_SECONDS = 30.0  # bounds staleness when a pub/sub message is missed (delivery is best effort)
 POSITIVE_TTL_SECONDS = 300  # shared cache; dropped on tenancy messages
 NEGATIVE_TTL_SECONDS = 15  # a domain activated a moment ago starts answering within this
-MAX_HOST_LENGTH = 253
-LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
-IPV6_LITERAL = re.compile(r"^\[[0-9a-f:.]+\]$")
-
-
-class MalformedHost(ValueError):
-    """The Host header is not a hostname a browser could have sent (HTTP 400)."""
-
-
-@functools.lru_cache(maxsize=8192)
-def normalize_host(raw: str | None) -> str:
-    """Lower-case, no port, no trailing dot, IDNA (punycode): ``Café.Example.:443`` -> ``xn--caf-dma.example``."""
-    if not raw or len(raw) > MAX_HOST_LENGTH + 7 or any(ch.isspace() for ch in raw):
-        raise MalformedHost("missing or oversized Host")
-    host = raw
-    if host.startswith("["):  # IPv6 literal, maybe with a port
-        end = host.find("]")
-        if end == -1 or (host[end + 1 :] and not re.fullmatch(r":\d{1,5}", host[end + 1 :])):
-            raise MalformedHost("bad IPv6 literal")
-        literal = host[: end + 1].lower()
-        if not IPV6_LITERAL.match(literal):
-            raise MalformedHost("bad IPv6 literal")
-        return literal
-    name, colon, port = host.rpartition(":")
-    if colon:
-        if not port.isdigit() or len(port) > 5 or int(port) > 65535:
-            raise MalformedHost("bad port")
-        host = name
-    host = host.rstrip(".") if host.endswith(".") and not host.endswith("..") else host
-    if not host:
-        raise MalformedHost("empty host")
-    if not host.isascii():
-        try:
-            host = idna.encode(host, uts46=True).decode("ascii")
-        except idna.IDNAError:
-            raise MalformedHost("not a valid internationalized domain name") from None
-    host = host.lower()
-    if len(host) > MAX_HOST_LENGTH:
-        raise MalformedHost("host too long")
-    labels = host.split(".")
-    if not all(LABEL.match(label) for label in labels):
-        raise MalformedHost("host labels must be letters, digits and hyphens")
-    for label in labels:
-        if label.startswith("xn--"):
-            try:
-                idna.decode(label)
-            except idna.IDNAError:
-                raise MalformedHost("bad punycode label") from None
-    return host
 
 
 @dataclass(frozen=True, eq=False)  # identity hash: web code memoizes per-site views on it
@@ -151,9 +102,8 @@ class TenantResolver:
         self._load_templates = load_templates
         self._lru: OrderedDict[str, tuple[float, TenantSite | None]] = OrderedDict()
 
-    async def resolve(self, raw_host: str | None) -> tuple[str, TenantSite | None]:
-        """(normalized host, its site or None); raises MalformedHost."""
-        host = normalize_host(raw_host)
+    async def resolve(self, host: str) -> tuple[str, TenantSite | None]:
+        """(host, its site or None) for a host already in normal form (tls.hostnames.normalize_host)."""
         entry = self._lru.get(host)
         now = time.monotonic()
         if entry is not None and entry[0] > now:
@@ -166,9 +116,8 @@ class TenantResolver:
             self._lru.popitem(last=False)
         return host, site
 
-    def cached(self, raw_host: str | None) -> tuple[str, TenantSite | None]:
+    def cached(self, host: str) -> tuple[str, TenantSite | None]:
         """The LRU's answer only, no I/O: (host, None) when it has none (or it expired)."""
-        host = normalize_host(raw_host)
         entry = self._lru.get(host)
         return host, entry[1] if entry is not None and entry[0] > time.monotonic() else None
 

@@ -1,4 +1,8 @@
-"""GET /tls/ask as Caddy calls it: over HTTP, through hypercorn (the ASGI fast path) and the test client (Quart)."""
+"""GET /tls/ask as Caddy calls it: the ASGI layer (origin/web/asgi/tls_ask.py) is its one implementation.
+
+Driven over HTTP through hypercorn, and through the test client (which calls the
+app's whole ASGI stack the same way).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,8 @@ import pytest
 from hypercorn.asyncio import serve
 
 from ops.serve import hypercorn_config
+from quart import request_started
+
 from origin.app import create_internal_app
 from tests.tls.local_servers import free_port
 from tests.tls.factories import make_tenant, running_apps
@@ -58,10 +64,43 @@ async def test_answers_over_http_through_hypercorn(services) -> None:
 
 
 @pytest.mark.parametrize(("name", "status"), CASES)
-async def test_the_quart_route_gives_the_same_answers(services, name: str, status: int) -> None:
+async def test_the_test_client_gets_the_same_answers(services, name: str, status: int) -> None:
     await make_tenant(services, "acme")
     async with running_apps(services) as (_, internal):
 
         response = await internal.get("/tls/ask", query_string={"domain": name})
 
     assert response.status_code == status
+    assert (response.content_type, response.headers["Cache-Control"]) == ("text/plain; charset=utf-8", "no-store")
+
+
+async def test_other_methods_get_quarts_405_and_no_quart_request_is_built(services) -> None:
+    await make_tenant(services, "acme")
+    built: list[str] = []
+
+    async def count(sender, **extra) -> None:
+        built.append("request")
+
+    async with running_apps(services) as (_, internal):
+        request_started.connect(count)
+        try:
+            post = await internal.post("/tls/ask", query_string={"domain": "acme.localhost"})
+            options = await internal.options("/tls/ask")
+            ask = await internal.get("/tls/ask", query_string={"domain": "acme.localhost"})
+        finally:
+            request_started.disconnect(count)
+
+    assert (post.status_code, await post.get_json()) == (405, {
+        "error": {"code": "method_not_allowed", "message": "The method is not allowed for the requested URL."}})
+    assert set(post.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS"}
+    assert (options.status_code, set(options.headers["Allow"].split(", "))) == (200, {"GET", "HEAD", "OPTIONS"})
+    assert ask.status_code == 200
+    assert built == []
+
+
+async def test_an_app_without_services_yet_is_a_503(services) -> None:
+    app = create_internal_app(services.settings)  # a served process before its start-up opened the services
+
+    response = await app.test_client().get("/tls/ask", query_string={"domain": "acme.localhost"})
+
+    assert (response.status_code, await response.get_data(as_text=True)) == (503, "the allow-list is not running in this process\n")

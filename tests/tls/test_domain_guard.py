@@ -6,7 +6,7 @@ import pytest
 
 from origin.domains import actions
 from origin.domains.serving import current_allow_list
-from origin.web.storefront.domain_guard import is_trusted_peer
+from origin.web.asgi.domain_guard import is_trusted_peer
 from tests.tls.factories import make_tenant, pointed_at_platform, running_apps
 
 FROM_CADDY = {"client": ("127.0.0.1", 50000)}  # Caddy connects from loopback
@@ -115,3 +115,36 @@ async def test_suspended_store_drops_out_of_the_ask_without_a_410(services) -> N
 
     assert (allowed.status_code, denied.status_code) == (200, 404)
     assert page.status_code == 404  # the probe's own answer; no 410 from the guard
+
+
+async def test_a_warm_page_with_a_crossed_sni_is_421_like_a_cold_one(services) -> None:
+    # Issue 10, item 1: the guard runs before the cached-page fast path, so being cached changes nothing.
+    from quart import request_started
+
+    from tests.storefront.shops import two_shops
+
+    acme, nordic = await two_shops(services)
+    built: list[str] = []
+
+    async def count(sender, **extra) -> None:
+        built.append("request")
+
+    crossed = {"Host": nordic.host, "X-Zelly-SNI": acme.host}
+    async with running_apps(services) as (public, _):
+        cold_crossed = await public.get("/products/linen-shirt", headers=crossed, scope_base=FROM_CADDY)
+        await public.get("/products/linen-shirt", headers={"Host": nordic.host}, scope_base=FROM_CADDY)  # warms the page
+        request_started.connect(count)
+        try:
+            warm = await public.get("/products/linen-shirt", headers={"Host": nordic.host, "X-Zelly-SNI": nordic.host}, scope_base=FROM_CADDY)
+            warm_crossed = await public.get("/products/linen-shirt", headers=crossed, scope_base=FROM_CADDY)
+            warm_crossed_head = await public.head("/products/linen-shirt", headers=crossed, scope_base=FROM_CADDY)
+        finally:
+            request_started.disconnect(count)
+
+    assert (cold_crossed.status_code, warm.status_code) == (421, 200)
+    assert built == []  # the warm page came from the fast path, and the refusals from the guard in front of it
+    assert (warm_crossed.status_code, warm_crossed_head.status_code) == (421, 421)
+    assert await warm_crossed_head.get_data() == b""
+    assert warm_crossed.content_type == cold_crossed.content_type == "text/html; charset=utf-8"
+    assert await warm_crossed.get_data() == await cold_crossed.get_data()
+    assert "Nordic" not in await warm_crossed.get_data(as_text=True)

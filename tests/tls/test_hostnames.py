@@ -13,9 +13,37 @@ from tls.hostnames import (
     NotACustomDomain,
     PlatformHostname,
     WildcardNotAllowed,
+    HostnameError,
+    normalize_host,
     normalize_hostname,
     validate_custom_domain,
 )
+
+
+# The lenient request-Host form (what tenant resolution used to parse itself); more in tests/test_hostile_hosts.py.
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("acme.localhost", "acme.localhost"),
+        ("ACME.LocalHost:8000", "acme.localhost"),
+        ("acme.localhost.", "acme.localhost"),
+        ("shop.example.com.:443", "shop.example.com"),
+        ("Café.Example", "xn--caf-dma.example"),
+        ("xn--caf-dma.example", "xn--caf-dma.example"),
+        ("[::1]:8000", "[::1]"),
+    ],
+)
+def test_request_host_form(raw, expected):
+    assert normalize_host(raw) == expected
+
+
+@pytest.mark.parametrize(
+    "raw", ["", None, "a b.com", "a..b", "-a.com", "a-.com", "under_score.com", "a.com:65536", "a.com:x", "xn--zz.com", "[::1", "a" * 64 + ".com", "é" * 300]
+)
+def test_request_host_refusals(raw):
+    with pytest.raises(HostnameError):
+        normalize_host(raw)
+
 
 
 @pytest.mark.parametrize(

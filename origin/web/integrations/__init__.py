@@ -1,1 +1,5 @@
-"""What outside services deliver to us: Shopify's signed webhooks."""
+"""What outside services deliver to us, where it needs a Quart route.
+
+Empty today: Shopify's signed webhooks are taken by the ASGI layer
+origin/web/asgi/webhook_intake.py alone (issue 10, item 2).
+"""

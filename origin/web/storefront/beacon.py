@@ -19,7 +19,7 @@ from origin.analytics.events import MAX_BATCH, MAX_BODY_BYTES, parse_batch, too_
 from origin.analytics.intake import Shopper, accept_events
 from origin.analytics.privacy import client_ip, refuses_tracking
 from origin.errors import ErrorKind
-from origin.tenancy.resolution import MalformedHost
+from origin.web.asgi.host import request_host
 from origin.web.context import current_services
 from origin.web.storefront.site import resolver
 
@@ -47,11 +47,9 @@ async def receive_events() -> tuple[Response, int]:
     if len(body) > MAX_BODY_BYTES:
         return _too_large(f"the body is {len(body)} bytes; send at most {MAX_BODY_BYTES}")
     services = current_services()
-    try:
-        # The storefront's own resolver: same LRU, same invalidation, same answer as the page the beacon runs on.
-        store_host, site = await resolver().resolve(request.headers.get("Host"))
-    except MalformedHost as error:
-        raise AnalyticsError(AnalyticsErrorCode.INVALID_HOST, f"the Host header is not a valid hostname ({error})") from None
+    # The storefront's own resolver: same LRU, same invalidation, same answer as the page the beacon runs on.
+    # The Host was parsed (and a malformed one refused with a 400) by the outermost ASGI layer.
+    store_host, site = await resolver().resolve(request_host(request.scope))
     if site is None or not site.tenant.is_active:
         raise AnalyticsError(AnalyticsErrorCode.UNKNOWN_STORE, "no store is served on this host", kind=ErrorKind.NOT_FOUND)
     tenant = site.tenant

@@ -28,7 +28,6 @@ from origin.catalog.models import Page
 from origin.errors import ErrorKind
 from origin.tenancy.resolution import TenantSite, listening
 from origin.web.errors import json_error, wants_json
-from origin.web.storefront.page_fast_path import install_storefront_middleware
 from origin.web.storefront.page_cache import RenderedPage, cached_read, local_versions, make_page, serve_page
 from origin.web.storefront.listing import (
     SORT_LABELS,
@@ -43,7 +42,6 @@ from origin.web.storefront.site import Halt, current_host, current_site, render,
 from storefront import views
 
 blueprint = Blueprint("storefront", __name__)
-blueprint.record_once(lambda state: install_storefront_middleware(state.app))
 
 ASSETS_DIR = Path(views.__file__).parent / "assets"
 PER_PAGE = 24

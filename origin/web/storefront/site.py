@@ -1,9 +1,11 @@
 """The storefront's per-request context: which site, which theme, how errors look.
 
 Every storefront handler starts with :func:`current_site`, which resolves the
-Host (origin.tenancy.resolution) and turns every way that can fail into a
-finished response (400 malformed Host, 404 unknown host, 503 suspended store,
-or a redirect decided by the domains feature), raised as :class:`Halt`.
+Host the outermost ASGI layer parsed (origin/web/asgi/host.py, which already
+answered a malformed one with its 400) to a tenant (origin.tenancy.resolution)
+and turns every way that can fail into a finished response (404 unknown host,
+503 suspended store, or a redirect decided by the domains feature), raised as
+:class:`Halt`.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from typing import Any
 from quart import Response, current_app, g, request
 
 from origin.catalog.storefront_queries import select_theme_templates
-from origin.tenancy.resolution import MalformedHost, TenantResolver, TenantSite, decide_host_redirect
+from origin.tenancy.resolution import TenantResolver, TenantSite, decide_host_redirect
+from origin.web.asgi.host import request_host
 from origin.web.context import SERVICES_KEY, current_services
 from storefront.rendering import ThemeRenderer
 from storefront.views import PageMeta, ShopView, build_shop
@@ -60,10 +63,7 @@ async def current_site() -> TenantSite:
     """The active tenant site for this request's Host, or Halt with the right page."""
     if "storefront_site" in g:
         return g.storefront_site
-    try:
-        host, site = await resolver().resolve(request.headers.get("Host"))
-    except MalformedHost as error:
-        raise Halt(platform_page(400, "Bad request", f"This request's Host header is not a valid hostname ({error}).")) from None
+    host, site = await resolver().resolve(request_host(request.scope))
     target = await decide_host_redirect(current_services(), host, site)
     if target:
         # 308, not 301: keeps the method and body (issue 4), so a POST to the apex is not turned into a GET.

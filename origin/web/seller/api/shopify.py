@@ -11,7 +11,7 @@
 Every action is in ``origin.shopify``; its errors keep their codes
 (``shop_taken`` and ``sync_running`` are 409, ``not_connected`` and
 ``sync_not_found`` are 404). The webhook intake is not here: it has no API
-token (the HMAC is the auth) and lives in origin/web/integrations/shopify_webhooks.py.
+token (the HMAC is the auth) and lives in origin/web/asgi/webhook_intake.py.
 """
 
 from __future__ import annotations

@@ -15,6 +15,7 @@ from werkzeug.exceptions import NotFound
 from origin.errors import ZellyError
 from origin.web.seller.api import analytics, collections, domains, inventory, products, shopify, theme, variants
 from origin.web.seller.api.framework import openapi
+from origin.web.asgi.host import request_host
 from origin.web.seller.api.framework.hosts import is_api_host
 from origin.web.seller.api.framework.openapi import API_PREFIX
 from origin.web.seller.api.framework.problems import ApiRequestError, ApiValidationError, render_api_error
@@ -42,7 +43,7 @@ for child in (
 @blueprint.before_request
 async def only_on_the_platform_host() -> None:
     # Before authentication: a storefront host answers like any unknown path and never reads a token.
-    if not is_api_host(request.host, current_services().settings.platform_domain):
+    if not is_api_host(request_host(request.scope), current_services().settings.platform_domain):
         raise NotFound()
 
 

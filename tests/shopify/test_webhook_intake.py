@@ -1,20 +1,18 @@
-"""The raw-ASGI intake (origin/web/integrations/shopify_webhooks.py WebhookFastPath) answers exactly as the Quart route does.
+"""POST /webhooks/shopify: the raw-ASGI intake (origin/web/asgi/webhook_intake.py) is its one implementation.
 
-Each case is sent twice over real ASGI messages: once through the app's full
-middleware chain (where the fast path answers) and once to Quart's own
-``asgi_app`` (the route), and the two answers must match: status, headers that
-matter, JSON body. Quart's ``request_started`` signal shows which of the two
-built a request.
+Every case is sent over real ASGI messages through the app's whole stack, as
+hypercorn would, and checked for status, the headers that matter and the JSON
+body. Quart's ``request_started`` signal shows that no case builds a Quart
+request: there is no route behind the layer.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 
 import pytest
-from quart import Quart, request_started
+from quart import request_started
 
 from origin.app import create_app
 from tests.fakes.shopify.catalog import FakeCatalog, rest_product
@@ -70,10 +68,6 @@ async def call(asgi, headers: dict[str, str], chunks: list[bytes], *, method: st
     return start["status"], response_headers, body
 
 
-def quart_only(app: Quart):
-    return functools.partial(Quart.asgi_app, app)
-
-
 def answer(status, headers, body):
     return status, headers.get("content-type"), headers.get("cache-control"), json.loads(body)
 
@@ -99,37 +93,34 @@ def delivery(sender, webhook_id: str, topic: str = "products/create", **changes)
         ("missing_webhook_id", (422, "bad_webhook")),
     ],
 )
-async def test_fast_path_and_quart_route_answer_alike(env, case, expected):
+async def test_the_intake_answers_every_delivery_itself(env, case, expected):
     app, sender = env["app"], env["sender"]
-    answers = {}
-    for name, asgi in (("fast", app.asgi_app), ("quart", quart_only(app))):
-        headers, body = delivery(sender, f"{name}-{case}")
-        if case == "duplicate":
-            await call(asgi, headers, [body])
-        elif case == "ignored_topic":
-            headers["X-Shopify-Topic"] = "carts/create"
-        elif case == "bad_signature":
-            headers["X-Shopify-Hmac-Sha256"] = signature("wrong-secret", body)
-        elif case == "missing_signature":
-            del headers["X-Shopify-Hmac-Sha256"]
-        elif case == "body_altered":
-            body = body[:-2] + bytes([body[-2] ^ 1]) + body[-1:]
-        elif case == "unknown_shop":
-            headers["X-Shopify-Shop-Domain"] = "nobody.myshopify.com"
-        elif case == "other_tenants_secret":
-            headers["X-Shopify-Hmac-Sha256"] = signature(env["other"].secret, body)
-        elif case == "missing_webhook_id":
-            headers["X-Shopify-Webhook-Id"] = ""
-        before = len(env["quart_requests"])
-        answers[name] = answer(*await call(asgi, headers, [body[:7], body[7:]]))  # the body arrives in two messages
-        answers[name + "_built_a_quart_request"] = len(env["quart_requests"]) > before
+    headers, body = delivery(sender, f"intake-{case}")
+    if case == "duplicate":
+        await call(app.asgi_app, headers, [body])
+    elif case == "ignored_topic":
+        headers["X-Shopify-Topic"] = "carts/create"
+    elif case == "bad_signature":
+        headers["X-Shopify-Hmac-Sha256"] = signature("wrong-secret", body)
+    elif case == "missing_signature":
+        del headers["X-Shopify-Hmac-Sha256"]
+    elif case == "body_altered":
+        body = body[:-2] + bytes([body[-2] ^ 1]) + body[-1:]
+    elif case == "unknown_shop":
+        headers["X-Shopify-Shop-Domain"] = "nobody.myshopify.com"
+    elif case == "other_tenants_secret":
+        headers["X-Shopify-Hmac-Sha256"] = signature(env["other"].secret, body)
+    elif case == "missing_webhook_id":
+        headers["X-Shopify-Webhook-Id"] = ""
+
+    status, content_type, cache_control, payload = answer(*await call(app.asgi_app, headers, [body[:7], body[7:]]))  # two messages
     await env["queues"].drain()  # let the accepted deliveries finish before the stores close
 
-    status, content_type, cache_control, payload = answers["fast"]
-    assert answers["fast"] == answers["quart"]
     assert (status, content_type, cache_control) == (expected[0], "application/json", "no-store")
     assert payload == expected[1] if status == 200 else payload["error"]["code"] == expected[1]
-    assert (answers["fast_built_a_quart_request"], answers["quart_built_a_quart_request"]) == (False, True)
+    if status != 200:
+        assert set(payload["error"]) >= {"code", "message"}  # the API's error shape
+    assert env["quart_requests"] == []
 
 
 async def test_a_body_over_the_limit_is_413_and_nothing_is_recorded(env):
@@ -139,7 +130,7 @@ async def test_a_body_over_the_limit_is_413_and_nothing_is_recorded(env):
     assert len(body) > 64
 
     streamed = await call(app.asgi_app, headers, [body[:40], body[40:]])  # no Content-Length: cut off as it streams
-    declared = await call(app.asgi_app, {**headers, "Content-Length": str(len(body))}, [body])  # Quart refuses it
+    declared = await call(app.asgi_app, {**headers, "Content-Length": str(len(body))}, [body])  # refused before reading
     app.config["MAX_CONTENT_LENGTH"] = 2 * 1024 * 1024
     retried = await call(app.asgi_app, headers, [body])
     await env["queues"].drain()
@@ -148,20 +139,39 @@ async def test_a_body_over_the_limit_is_413_and_nothing_is_recorded(env):
     assert answer(*streamed)[0] == 413
     assert answer(*streamed)[3]["error"]["code"] == "request_entity_too_large"
     assert answer(*retried)[3] == {"status": "accepted"}  # the refused deliveries left no dedupe record
+    assert env["quart_requests"] == []
 
 
-async def test_everything_else_falls_through_to_quart(env):
+async def test_other_methods_guard_refusals_and_other_paths(env):
     app, sender = env["app"], env["sender"]
     headers, body = delivery(sender, "sni")
 
     wrong_method = await call(app.asgi_app, {}, [], method="GET")
+    put = await call(app.asgi_app, headers, [body], method="PUT")
+    options = await call(app.asgi_app, {}, [], method="OPTIONS")
     misdirected = await call(app.asgi_app, {**headers, "X-Zelly-SNI": "acme.localhost"}, [body])
+    answered_by_layers = len(env["quart_requests"])
     other_path = await call(app.asgi_app, headers, [body], path="/webhooks/shopify/")
 
-    assert wrong_method[0] == 405 and set(wrong_method[1]["allow"].split(", ")) == {"POST", "OPTIONS"}
-    assert (misdirected[0], json.loads(misdirected[2])["error"]["code"]) == (421, "misdirected_request")
+    for refused in (wrong_method, put):
+        assert answer(*refused) == (405, "application/json", "no-store", {
+            "error": {"code": "method_not_allowed", "message": "The method is not allowed for the requested URL."}})
+        assert set(refused[1]["allow"].split(", ")) == {"POST", "OPTIONS"}
+    assert (options[0], options[2], set(options[1]["allow"].split(", "))) == (200, b"", {"POST", "OPTIONS"})
+    assert answer(*misdirected)[:3] == (421, "application/json", "no-store")
+    assert json.loads(misdirected[2])["error"]["code"] == "misdirected_request"
+    assert answered_by_layers == 0
     assert other_path[0] == 404
-    assert len(env["quart_requests"]) == 3
+    assert len(env["quart_requests"]) == 1
+
+
+async def test_an_app_without_services_yet_is_a_503(services):
+    app = create_app(services.settings)  # a served process before its start-up opened the services
+
+    response = await call(app.asgi_app, {"Content-Length": "2"}, [b"{}"])
+
+    assert answer(*response)[:3] == (503, "application/json", "no-store")
+    assert answer(*response)[3]["error"]["code"] == "service_unavailable"
 
 
 async def test_a_client_that_leaves_mid_body_gets_no_answer_and_nothing_is_recorded(env):

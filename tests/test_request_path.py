@@ -1,0 +1,44 @@
+"""origin/app.py alone composes the ASGI stack (issue 10, item 1): the order is the listed one, nobody else assigns it."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from origin.app import INTERNAL_LAYERS, PUBLIC_LAYERS, create_app, create_internal_app
+from origin.web.asgi.domain_guard import DomainGuard
+from origin.web.asgi.host import HostParse
+from origin.web.asgi.page_hits import PageHits
+from origin.web.asgi.tls_ask import AskHook
+from origin.web.asgi.webhook_intake import WebhookIntake
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def layers_of(app) -> list[type]:
+    found, asgi = [], app.asgi_app
+    while not hasattr(asgi, "__func__"):  # down to Quart's own bound asgi_app
+        found.append(type(asgi))
+        asgi = getattr(asgi, "app", None) or asgi.downstream
+    assert asgi.__func__ is type(app).asgi_app
+    return found
+
+
+def test_the_public_stack_is_the_listed_one_guards_first(settings) -> None:
+    app = create_app(settings)
+
+    assert layers_of(app) == list(PUBLIC_LAYERS) == [HostParse, DomainGuard, WebhookIntake, PageHits]
+
+
+def test_the_internal_stack_is_the_listed_one(settings) -> None:
+    app = create_internal_app(settings)
+
+    assert layers_of(app) == list(INTERNAL_LAYERS) == [AskHook]
+
+
+def test_only_origin_app_assigns_asgi_app() -> None:
+    found = subprocess.run(
+        ["git", "grep", "-n", "-E", r"\.asgi_app\s*=[^=]", "--", "origin/", "ops/"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.splitlines()
+
+    assert [line.split(":")[0] for line in found] == ["origin/app.py"]
