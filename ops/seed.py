@@ -22,7 +22,8 @@ from edge import tags as cache_tags
 from origin.catalog import queries as catalog_queries
 from origin.catalog.actions import insert_product
 from origin.catalog.inputs import NewCollection, NewImage, NewProduct, NewVariant, clean_new_collection
-from origin.db import collection_products, collections, tenant_api_tokens
+from origin.catalog.tables import collection_products, collections
+from origin.tenancy.tables import tenant_api_tokens
 from origin.invalidation import publish_purge
 from origin.services import Services
 from origin.tenancy import queries as tenancy_queries

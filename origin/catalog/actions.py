@@ -20,7 +20,8 @@ from origin.catalog import inputs, queries
 from origin.catalog.errors import CatalogError, CatalogErrorCode as Code, not_found
 from origin.catalog.inputs import NewCollection, NewImage, NewProduct, NewVariant
 from origin.catalog.models import Collection, Product, ProductImage, Variant
-from origin.db import collection_products, collections, product_images, products, utcnow, variants
+from origin.catalog.tables import collection_products, collections, product_images, products, variants
+from origin.db import utcnow
 from origin.errors import ErrorKind
 from origin.invalidation import publish_purge
 from origin.services import Services

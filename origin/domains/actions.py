@@ -22,7 +22,8 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from edge import tags as cache_tags
-from origin.db import domains, utcnow
+from origin.db import utcnow
+from origin.tenancy.tables import domains
 from origin.domains import queries
 from origin.domains.errors import DomainError, DomainErrorCode, from_hostname_error, unknown_domain
 from origin.domains.models import ACTIVE, FAILED, PENDING, CustomDomain, RemovedDomain

@@ -25,16 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from edge import tags as cache_tags
 from origin.catalog.actions import recompute_product_summaries
-from origin.db import (
-    collection_products,
-    collections,
-    product_images,
-    products,
-    shopify_inventory_items,
-    shopify_tombstones,
-    utcnow,
-    variants,
-)
+from origin.catalog.tables import collection_products, collections, product_images, products, shopify_inventory_items, shopify_tombstones, variants
+from origin.db import utcnow
 from origin.shopify.mapping import CollectionRecord, ProductRecord, VariantRecord
 
 

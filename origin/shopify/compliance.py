@@ -16,22 +16,11 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from edge import tags as cache_tags
-from origin.db import (
-    addresses,
-    collections,
-    customers,
-    orders,
-    products,
-    shopify_compliance_requests,
-    shopify_connections,
-    shopify_inventory_items,
-    shopify_shop_snapshots,
-    shopify_sync_runs,
-    shopify_sync_seen,
-    shopify_tombstones,
-    shopify_webhook_deliveries,
-    utcnow,
-)
+from origin.catalog.tables import collections, products, shopify_inventory_items, shopify_tombstones
+from origin.customers.tables import addresses, customers
+from origin.db import utcnow
+from origin.orders.tables import orders
+from origin.shopify.tables import shopify_compliance_requests, shopify_connections, shopify_shop_snapshots, shopify_sync_runs, shopify_sync_seen, shopify_webhook_deliveries
 from origin.shopify.catalog_writes import Purge
 from origin.shopify.mapping import bad_payload
 

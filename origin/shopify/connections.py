@@ -8,7 +8,8 @@ import time
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from origin.db import shopify_connections, utcnow
+from origin.db import utcnow
+from origin.shopify.tables import shopify_connections
 from origin.errors import ErrorKind
 from origin.services import Services
 from origin.shopify.crypto import SecretBox

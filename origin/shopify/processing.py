@@ -15,7 +15,9 @@ import logging
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from origin.db import orders, shopify_shop_snapshots, shopify_webhook_deliveries, utcnow
+from origin.db import utcnow
+from origin.orders.tables import orders
+from origin.shopify.tables import shopify_shop_snapshots, shopify_webhook_deliveries
 from origin.invalidation import publish_purge
 from origin.services import Services
 from origin.shopify import catalog_writes, compliance

@@ -10,7 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from origin.db import shopify_sync_runs, utcnow
+from origin.db import utcnow
+from origin.shopify.tables import shopify_sync_runs
 from origin.errors import ErrorKind
 from origin.queueing import enqueue
 from origin.services import Services

@@ -17,7 +17,9 @@ import logging
 
 import sqlalchemy as sa
 
-from origin.db import products, shopify_connections, shopify_sync_runs, shopify_sync_seen, utcnow
+from origin.catalog.tables import products
+from origin.db import utcnow
+from origin.shopify.tables import shopify_connections, shopify_sync_runs, shopify_sync_seen
 from origin.invalidation import publish_purge
 from origin.services import Services
 from origin.shopify import catalog_writes, documents

@@ -15,7 +15,8 @@ from typing import Any, Mapping
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from origin.db import tenant_api_tokens, tenants, utcnow
+from origin.db import utcnow
+from origin.tenancy.tables import tenant_api_tokens, tenants
 from origin.errors import ErrorKind
 from origin.invalidation import publish_tenant_change
 from origin.services import Services

@@ -15,7 +15,8 @@ import re
 
 import sqlalchemy as sa
 
-from origin.db import theme_templates, utcnow
+from origin.db import utcnow
+from origin.tenancy.tables import theme_templates
 from origin.errors import ErrorKind
 from origin.invalidation import publish_tenant_change
 from origin.services import Services
