@@ -22,12 +22,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from origin import db  # noqa: E402
+from origin import db, tables  # noqa: E402
 from origin.services import open_services  # noqa: E402
 from origin.settings import Settings  # noqa: E402
 from origin.shopify import sync  # noqa: E402
 from origin.shopify.connections import do_connect  # noqa: E402
-from origin.db import shopify_sync_runs, utcnow  # noqa: E402
+from origin.db import utcnow  # noqa: E402
+from origin.shopify.tables import shopify_sync_runs  # noqa: E402
 from origin.tenancy.actions import do_create_tenant  # noqa: E402
 from tests.fakes.shopify import FakeShopify, make_catalog, serve_fake  # noqa: E402
 
@@ -43,7 +44,7 @@ async def prepared_settings(data_dir: Path, servers: bool) -> tuple[Settings, st
         settings = settings.replace(database_url=MYSQL_URL, database_schema_prefix=prefix)
     engine = db.create_engine(settings.effective_database_url, settings.database_schema_prefix)
     async with engine.begin() as conn:
-        await conn.run_sync(db.metadata.create_all)
+        await conn.run_sync(tables.metadata.create_all)
     await engine.dispose()
     return settings, prefix
 

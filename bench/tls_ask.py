@@ -72,23 +72,24 @@ def free_port() -> int:
 async def seed(data_dir: Path, domain_count: int) -> list[str]:
     import sqlalchemy as sa
 
-    from origin import db
+    from origin import tables
+    from origin.tenancy.tables import domains, tenants
     from origin.services import open_services
     from origin.settings import Settings
 
     settings = Settings(data_dir=data_dir, secret_key="bench")
     async with open_services(settings, with_analytics=False) as services:
         async with services.db.begin() as conn:
-            await conn.run_sync(db.metadata.create_all)
+            await conn.run_sync(tables.metadata.create_all)
             tenant_count = max(1, domain_count // 10)
             await conn.execute(
-                db.tenants.insert(),
+                tenants.insert(),
                 [{"slug": f"store{i}", "name": f"Store {i}", "currency": "USD", "status": "active"} for i in range(tenant_count)],
             )
-            tenant_ids = [row.id for row in await conn.execute(sa.select(db.tenants.c.id))]
+            tenant_ids = [row.id for row in await conn.execute(sa.select(tenants.c.id))]
             names = [f"shop{i}.example-{i % 97}.com" for i in range(domain_count)]
             await conn.execute(
-                db.domains.insert(),
+                domains.insert(),
                 [
                     {"tenant_id": tenant_ids[i % len(tenant_ids)], "hostname": name, "status": "active",
                      "is_primary": False, "verification_token": "t", "check_attempts": 1}

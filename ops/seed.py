@@ -22,8 +22,9 @@ from edge import tags as cache_tags
 from origin.catalog import queries as catalog_queries
 from origin.catalog.actions import insert_product
 from origin.catalog.inputs import NewCollection, NewImage, NewProduct, NewVariant, clean_new_collection
-from origin.db import collection_products, collections, tenant_api_tokens
-from origin.invalidation import publish_purge
+from origin.catalog.tables import collection_products, collections
+from origin.tenancy.tables import tenant_api_tokens
+from origin.invalidation import transaction
 from origin.services import Services
 from origin.tenancy import queries as tenancy_queries
 from origin.tenancy.actions import TOKEN_PREFIX, do_create_tenant, hash_token
@@ -199,7 +200,7 @@ async def seed_tenant(services: Services, demo: DemoTenant, echo: Callable[[str]
     token = demo_api_token(services.settings.secret_key.reveal(), demo.slug)
     products = demo_products(demo)
     created = 0
-    async with services.db.begin() as conn:
+    async with transaction(services) as (conn, effects):
         if (
             await conn.execute(sa.select(tenant_api_tokens.c.id).where(tenant_api_tokens.c.token_hash == hash_token(token)))
         ).first() is None:
@@ -232,8 +233,8 @@ async def seed_tenant(services: Services, demo: DemoTenant, echo: Callable[[str]
                     for i, pid in enumerate(ids)
                 ],
             )
-    if created:
-        await publish_purge(services, tenant.id, [cache_tags.tenant_tag(tenant.id)])
+        if created:
+            effects.purge(tenant.id, cache_tags.tenant_tag(tenant.id))
     echo(f"  {demo.slug}: {created} products created, {len(products) - created} already there")
 
 

@@ -1,19 +1,29 @@
-"""The root of every domain error.
+"""The root of every domain error, and the tree of them all.
 
-    ZellyError                      kind -> HTTP status in origin/web/errors.py
-    ├── tenancy.errors.TenancyError     unknown tenant, suspended, bad slug/currency, token
-    ├── catalog.errors.CatalogError     duplicate handle, bad price, too many options, not found
-    ├── (tls) DomainError               hostname rules, verification failures
-    ├── shopify.errors.ShopifyError     connection, throttling, bad payloads
-    └── analytics.errors.AnalyticsError bad events, bad ranges
+    ZellyError            origin.errors
+    ├── TenancyError      origin.tenancy.errors   TenancyErrorCode, ThemeErrorCode
+    ├── DomainError       origin.domains.errors   DomainErrorCode, HostnameErrorCode
+    ├── CatalogError      origin.catalog.errors   CatalogErrorCode
+    ├── CartError         origin.cart.carts       CartErrorCode
+    ├── ShopifyError      origin.shopify.errors   ShopifyErrorCode
+    │   └── ShopifyUnavailable  origin.shopify.errors  ShopifyErrorCode
+    ├── AnalyticsError    origin.analytics.errors AnalyticsErrorCode
+    └── TaskError         origin.tasks.errors     TaskErrorCode
 
-Each error carries a stable ``code`` (an Enum value), a sentence a person can act
-on, and the ``field`` path it concerns, when there is one.
+(tests/test_errors.py walks ``ZellyError.__subclasses__()`` and checks this
+drawing against the real tree, codes included: a new error class must be drawn.)
+
+Each error carries a stable ``code`` from one of its class's ``codes`` Enums
+(a plain string is refused), a sentence a person can act on, the ``field`` path
+it concerns when there is one, and a ``kind``. The kind is what the callers
+branch on: ``origin.web.errors.status_for`` turns it into the HTTP status (the
+one map), workers retry only what is transient (``ShopifyUnavailable``).
 """
 
 from __future__ import annotations
 
 import enum
+from typing import ClassVar
 
 
 class ErrorKind(enum.Enum):
@@ -26,11 +36,17 @@ class ErrorKind(enum.Enum):
 
 
 class ZellyError(Exception):
-    kind: ErrorKind = ErrorKind.INVALID
+    """Raise a package's subclass, never this one: it has no codes of its own."""
 
-    def __init__(self, code: enum.Enum | str, message: str, *, field: str | None = None, kind: ErrorKind | None = None) -> None:
+    kind: ErrorKind = ErrorKind.INVALID
+    codes: ClassVar[tuple[type[enum.Enum], ...]] = ()
+
+    def __init__(self, code: enum.Enum, message: str, *, field: str | None = None, kind: ErrorKind | None = None) -> None:
+        if not isinstance(code, self.codes or ()):
+            allowed = ", ".join(codes.__name__ for codes in self.codes) or "none (raise a subclass)"
+            raise TypeError(f"{type(self).__name__} takes a code from {allowed}, not {code!r}")
         super().__init__(message)
-        self.code = code.value if isinstance(code, enum.Enum) else code
+        self.code: str = code.value
         self.message = message
         self.field = field
         if kind is not None:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from origin.errors import ErrorKind, ZellyError
+from origin.errors import ErrorKind
+from origin.tasks.errors import TaskError, TaskErrorCode
 from origin.services import Services
 
 TASK_QUEUE_KEY = "task_queue"
@@ -22,5 +23,5 @@ class TaskQueue(Protocol):
 async def enqueue(services: Services, queue: str, task_name: str, **kwargs: Any) -> None:
     task_queue: TaskQueue | None = services.extras.get(TASK_QUEUE_KEY)
     if task_queue is None:
-        raise ZellyError("queue_unavailable", "this process has no task queue wired", kind=ErrorKind.UNAVAILABLE)
+        raise TaskError(TaskErrorCode.QUEUE_UNAVAILABLE, "this process has no task queue wired", kind=ErrorKind.UNAVAILABLE)
     await task_queue.enqueue(queue, task_name, **kwargs)

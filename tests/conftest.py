@@ -21,6 +21,7 @@ import pytest
 import sqlalchemy as sa
 
 from origin import db
+from origin.tables import metadata
 from origin.services import Services, open_services
 from origin.settings import Settings
 
@@ -57,7 +58,7 @@ def mysql_schema_prefix() -> str:
         await db.create_mysql_databases(MYSQL_URL, prefix)
         engine = db.create_engine(MYSQL_URL, prefix)
         async with engine.begin() as conn:
-            await conn.run_sync(db.metadata.create_all)
+            await conn.run_sync(metadata.create_all)
         await engine.dispose()
 
     asyncio.run(create())
@@ -68,7 +69,7 @@ def mysql_schema_prefix() -> str:
 async def empty_all_tables(engine) -> None:
     async with engine.begin() as conn:
         await conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS = 0")
-        for table in reversed(db.metadata.sorted_tables):
+        for table in reversed(metadata.sorted_tables):
             await conn.execute(table.delete())
         await conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS = 1")
 
@@ -94,7 +95,7 @@ async def services(settings: Settings) -> AsyncIterator[Services]:
     async with open_services(settings, with_analytics=False) as opened:
         if settings.uses_embedded_database:
             async with opened.db.begin() as conn:
-                await conn.run_sync(db.metadata.create_all)
+                await conn.run_sync(metadata.create_all)
         else:
             await empty_all_tables(opened.db)
         if opened.redis is not None:

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from taskiq import InMemoryBroker
 from taskiq.api import run_receiver_task
 
-from origin.db import products, variants
+from origin.catalog.tables import products, variants
 from origin.services import Services
 from origin.shopify.connections import do_connect
 from origin.tenancy.actions import do_create_tenant, do_issue_api_token

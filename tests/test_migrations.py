@@ -1,4 +1,4 @@
-"""Migrations: empty -> head -> empty on both backends, and head matches the tables in origin/db.py."""
+"""Migrations: empty -> head -> empty on both backends, and head matches the declared tables (origin.tables)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from alembic.runtime.migration import MigrationContext
 
 from ops import migrate
 from origin import db
+from origin.tables import metadata
 from origin.settings import Settings
 
 
@@ -37,7 +38,7 @@ async def test_upgrade_to_head_then_downgrade_to_empty(settings: Settings, backe
         await migrate.upgrade(engine, settings.database_schema_prefix)
 
         tables = await _table_names(engine, settings)
-        assert {f"{t.schema}.{t.name}" for t in db.metadata.sorted_tables} <= tables
+        assert {f"{t.schema}.{t.name}" for t in metadata.sorted_tables} <= tables
         assert await migrate.current_revision(engine, settings.database_schema_prefix) == migrate.head_revision()
 
         await migrate.downgrade(engine, settings.database_schema_prefix)
@@ -52,8 +53,8 @@ async def test_upgrade_to_head_then_downgrade_to_empty(settings: Settings, backe
 
 def _translated_metadata(names: dict[str, str]) -> sa.MetaData:
     """The declared tables under their real database names (autogenerate ignores schema_translate_map)."""
-    translated = sa.MetaData(naming_convention=db.metadata.naming_convention)
-    for table in db.metadata.sorted_tables:
+    translated = sa.MetaData(naming_convention=metadata.naming_convention)
+    for table in metadata.sorted_tables:
         table.to_metadata(
             translated,
             schema=names[table.schema],

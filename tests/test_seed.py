@@ -6,6 +6,7 @@ import sqlalchemy as sa
 
 from ops.seed import DEMO_TENANTS, PRODUCTS_PER_TENANT, demo_api_token, seed_demo
 from origin import db
+from origin.tables import metadata
 from origin.catalog import queries as catalog_queries
 from origin.tenancy import queries as tenancy_queries
 from origin.tenancy.actions import authenticate_api_token
@@ -14,7 +15,7 @@ from origin.tenancy.actions import authenticate_api_token
 async def _snapshot(services) -> dict[str, list[tuple]]:
     snapshot = {}
     async with services.db.connect() as conn:
-        for table in db.metadata.sorted_tables:
+        for table in metadata.sorted_tables:
             rows = (await conn.execute(sa.select(table))).all()
             snapshot[table.fullname] = sorted((tuple(str(v) for v in row) for row in rows))
     return snapshot

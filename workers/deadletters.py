@@ -14,7 +14,8 @@ import sqlalchemy as sa
 from taskiq import AsyncBroker, TaskiqMessage
 from taskiq.kicker import AsyncKicker
 
-from origin.db import task_dead_letters, utcnow
+from origin.db import utcnow
+from origin.tasks.tables import task_dead_letters
 from origin.services import Services
 
 ERROR_TEXT_LIMIT = 4000

@@ -11,7 +11,7 @@ import datetime as dt
 import sqlalchemy as sa
 from taskiq import AsyncBroker, TaskiqDepends
 
-from origin.db import shopify_connections, shopify_sync_runs
+from origin.shopify.tables import shopify_connections, shopify_sync_runs
 from origin.services import Services
 from origin.shopify import processing, shop_settings, sync
 from origin.shopify.connections import get_connection

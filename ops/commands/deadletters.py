@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from origin.errors import ErrorKind, ZellyError
+from origin.errors import ErrorKind
+from origin.tasks.errors import TaskError, TaskErrorCode
 from origin.services import open_services
 from origin.settings import Settings
 from workers import deadletters, queues
@@ -36,7 +37,7 @@ async def replay_dead_letter(args: argparse.Namespace, settings: Settings) -> in
     async with open_services(settings, with_analytics=False) as services:
         letter = await deadletters.select_dead_letter(services, args.id)
         if letter is None:
-            raise ZellyError("unknown_dead_letter", f"no dead letter {args.id}", kind=ErrorKind.NOT_FOUND)
+            raise TaskError(TaskErrorCode.UNKNOWN_DEAD_LETTER, f"no dead letter {args.id}", kind=ErrorKind.NOT_FOUND)
         # On Redis this only sends; the queue's workers run it. Embedded: it runs here, now.
         async with open_task_queue(settings, services, queue_names=(letter.queue,)) as task_queue:
             await deadletters.replay(services, task_queue.brokers[letter.queue], letter)

@@ -7,7 +7,7 @@ private databases tests use.
 
 from alembic import context
 
-from origin import db
+from origin import db, tables
 
 config = context.config
 connection = config.attributes["connection"]
@@ -15,7 +15,7 @@ names = config.attributes["schema_names"]
 
 context.configure(
     connection=connection,
-    target_metadata=db.metadata,
+    target_metadata=tables.metadata,
     include_schemas=True,
     version_table_schema=names[db.ASTRO_PRIMARY],
     render_as_batch=connection.dialect.name == "sqlite",

@@ -10,7 +10,7 @@ from typing import Any, Sequence
 
 import sqlalchemy as sa
 
-from origin.db import products
+from origin.catalog.tables import products
 
 
 async def select_product_names(conn, tenant_id: int, product_ids: Sequence[int]) -> dict[int, tuple[str, str]]:

@@ -12,7 +12,7 @@ import logging
 import sqlalchemy as sa
 
 from origin.analytics.queue import STREAM, Delivery
-from origin.db import task_dead_letters
+from origin.tasks.tables import task_dead_letters
 
 log = logging.getLogger(__name__)
 

@@ -33,3 +33,4 @@ class AnalyticsErrorCode(enum.Enum):
 
 class AnalyticsError(ZellyError):
     kind = ErrorKind.INVALID
+    codes = (AnalyticsErrorCode,)

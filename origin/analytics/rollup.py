@@ -17,7 +17,8 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from origin.analytics import queries
-from origin.db import daily_tenant_aggregates, tenants
+from origin.analytics.tables import daily_tenant_aggregates
+from origin.tenancy.tables import tenants
 
 log = logging.getLogger(__name__)
 

@@ -28,7 +28,7 @@ class CartErrorCode(enum.Enum):
 
 
 class CartError(ZellyError):
-    pass
+    codes = (CartErrorCode,)
 
 
 @dataclass(frozen=True)

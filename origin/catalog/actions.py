@@ -20,9 +20,10 @@ from origin.catalog import inputs, queries
 from origin.catalog.errors import CatalogError, CatalogErrorCode as Code, not_found
 from origin.catalog.inputs import NewCollection, NewImage, NewProduct, NewVariant
 from origin.catalog.models import Collection, Product, ProductImage, Variant
-from origin.db import collection_products, collections, product_images, products, utcnow, variants
+from origin.catalog.tables import collection_products, collections, product_images, products, variants
+from origin.db import utcnow
 from origin.errors import ErrorKind
-from origin.invalidation import publish_purge
+from origin.invalidation import transaction
 from origin.services import Services
 from origin.tenancy.errors import unknown_tenant
 from origin.tenancy.queries import select_tenant
@@ -120,19 +121,19 @@ async def insert_product(conn: AsyncConnection, tenant_id: int, product: NewProd
 
 
 async def do_create_product(services: Services, tenant_id: int, product: NewProduct) -> Product:
-    async with services.db.begin() as conn:
+    async with transaction(services) as (conn, effects):
         digits = await _currency_digits(conn, tenant_id)
         product_id = await insert_product(conn, tenant_id, product, digits)
         created = await queries.select_product(conn, tenant_id, product_id)
-    # A new product can appear on any listing of the tenant: retire them all.
-    await publish_purge(services, tenant_id, [cache_tags.tenant_tag(tenant_id)])
+        # A new product can appear on any listing of the tenant: retire them all.
+        effects.purge(tenant_id, cache_tags.tenant_tag(tenant_id))
     assert created is not None
     return created
 
 
 async def do_update_product(services: Services, tenant_id: int, product_id: int, changes: Mapping[str, Any]) -> Product:
     row = inputs.clean_product_changes(changes)
-    async with services.db.begin() as conn:
+    async with transaction(services) as (conn, effects):
         current = await _require_product(conn, tenant_id, product_id, lock=True)
         if row.get("status") == "active" and current.published_at is None:
             row["published_at"] = utcnow()
@@ -147,18 +148,18 @@ async def do_update_product(services: Services, tenant_id: int, product_id: int,
                 raise _duplicate_handle(row["handle"]) from None
         tags = await _product_page_tags(conn, tenant_id, product_id)
         updated = await queries.select_product(conn, tenant_id, product_id)
-    if {"status", "handle", "title"} & set(row):
-        tags.append(cache_tags.tenant_tag(tenant_id))  # search, sitemap and listings change too
-    await publish_purge(services, tenant_id, tags)
+        if {"status", "handle", "title"} & set(row):
+            tags.append(cache_tags.tenant_tag(tenant_id))  # search, sitemap and listings change too
+        effects.purge(tenant_id, *tags)
     assert updated is not None
     return updated
 
 
 async def do_delete_product(services: Services, tenant_id: int, product_id: int) -> None:
-    async with services.db.begin() as conn:
+    async with transaction(services) as (conn, effects):
         await _require_product(conn, tenant_id, product_id, lock=True)
         await delete_products(conn, tenant_id, [product_id])
-    await publish_purge(services, tenant_id, [cache_tags.tenant_tag(tenant_id), cache_tags.product_tag(tenant_id, product_id)])
+        effects.purge(tenant_id, cache_tags.tenant_tag(tenant_id), cache_tags.product_tag(tenant_id, product_id))
 
 
 async def delete_products(conn: AsyncConnection, tenant_id: int, product_ids: Sequence[int]) -> None:
@@ -175,7 +176,7 @@ async def delete_products(conn: AsyncConnection, tenant_id: int, product_ids: Se
 
 
 async def do_create_variant(services: Services, tenant_id: int, product_id: int, variant: NewVariant) -> Variant:
-    async with services.db.begin() as conn:
+    async with transaction(services) as (conn, effects):
         product = await _require_product(conn, tenant_id, product_id, lock=True)
         digits = await _currency_digits(conn, tenant_id)
         option_count = _option_count(product)
@@ -194,7 +195,7 @@ async def do_create_variant(services: Services, tenant_id: int, product_id: int,
         await recompute_product_summaries(conn, tenant_id, [product_id])
         created = await queries.select_variant(conn, tenant_id, result.inserted_primary_key[0])
         tags = await _product_page_tags(conn, tenant_id, product_id)
-    await publish_purge(services, tenant_id, tags)
+        effects.purge(tenant_id, *tags)
     assert created is not None
     return created
 
@@ -211,7 +212,7 @@ async def _require_variant(conn: AsyncConnection, tenant_id: int, variant_id: in
 
 
 async def do_update_variant(services: Services, tenant_id: int, variant_id: int, changes: Mapping[str, Any]) -> Variant:
-    async with services.db.begin() as conn:
+    async with transaction(services) as (conn, effects):
         current = await _require_variant(conn, tenant_id, variant_id)
         product = await _require_product(conn, tenant_id, current.product_id, lock=True)
         digits = await _currency_digits(conn, tenant_id)
@@ -238,7 +239,7 @@ async def do_update_variant(services: Services, tenant_id: int, variant_id: int,
             await recompute_product_summaries(conn, tenant_id, [current.product_id])
         updated = await queries.select_variant(conn, tenant_id, variant_id)
         tags = await _product_page_tags(conn, tenant_id, current.product_id)
-    await publish_purge(services, tenant_id, tags)
+        effects.purge(tenant_id, *tags)
     assert updated is not None
     return updated
 
@@ -248,7 +249,7 @@ async def do_set_inventory(services: Services, tenant_id: int, variant_id: int, 
 
 
 async def do_delete_variant(services: Services, tenant_id: int, variant_id: int) -> None:
-    async with services.db.begin() as conn:
+    async with transaction(services) as (conn, effects):
         current = await _require_variant(conn, tenant_id, variant_id)
         count = (
             await conn.execute(
@@ -262,7 +263,7 @@ async def do_delete_variant(services: Services, tenant_id: int, variant_id: int)
         await conn.execute(variants.delete().where(variants.c.tenant_id == tenant_id, variants.c.id == variant_id))
         await recompute_product_summaries(conn, tenant_id, [current.product_id])
         tags = await _product_page_tags(conn, tenant_id, current.product_id)
-    await publish_purge(services, tenant_id, tags)
+        effects.purge(tenant_id, *tags)
 
 
 # --------------------------------------------------------------------------- images
@@ -270,7 +271,7 @@ async def do_delete_variant(services: Services, tenant_id: int, variant_id: int)
 
 async def do_add_image(services: Services, tenant_id: int, product_id: int, image: NewImage) -> ProductImage:
     values = inputs.clean_image(image, "image")
-    async with services.db.begin() as conn:
+    async with transaction(services) as (conn, effects):
         await _require_product(conn, tenant_id, product_id, lock=True)
         position = (
             await conn.execute(
@@ -286,12 +287,12 @@ async def do_add_image(services: Services, tenant_id: int, product_id: int, imag
         )
         row = (await conn.execute(sa.select(product_images).where(product_images.c.id == result.inserted_primary_key[0]))).one()
         tags = await _product_page_tags(conn, tenant_id, product_id)
-    await publish_purge(services, tenant_id, tags)
+        effects.purge(tenant_id, *tags)
     return queries.image_from_row(row)
 
 
 async def do_delete_image(services: Services, tenant_id: int, image_id: int) -> None:
-    async with services.db.begin() as conn:
+    async with transaction(services) as (conn, effects):
         row = (
             await conn.execute(
                 sa.select(product_images).where(product_images.c.tenant_id == tenant_id, product_images.c.id == image_id)
@@ -301,7 +302,7 @@ async def do_delete_image(services: Services, tenant_id: int, image_id: int) -> 
             raise not_found(Code.UNKNOWN_IMAGE, "image", image_id)
         await conn.execute(product_images.delete().where(product_images.c.tenant_id == tenant_id, product_images.c.id == image_id))
         tags = await _product_page_tags(conn, tenant_id, row.product_id)
-    await publish_purge(services, tenant_id, tags)
+        effects.purge(tenant_id, *tags)
 
 
 # --------------------------------------------------------------------------- collections
@@ -319,7 +320,7 @@ async def _require_collection(conn: AsyncConnection, tenant_id: int, collection_
 
 async def do_create_collection(services: Services, tenant_id: int, collection: NewCollection) -> Collection:
     row = inputs.clean_new_collection(collection)
-    async with services.db.begin() as conn:
+    async with transaction(services) as (conn, effects):
         if await select_tenant(conn, tenant_id) is None:
             raise unknown_tenant(tenant_id)
         try:
@@ -327,14 +328,14 @@ async def do_create_collection(services: Services, tenant_id: int, collection: N
         except IntegrityError:
             raise _duplicate_handle(row["handle"], "collection") from None
         created = await queries.select_collection(conn, tenant_id, result.inserted_primary_key[0])
-    await publish_purge(services, tenant_id, [cache_tags.tenant_tag(tenant_id)])
+        effects.purge(tenant_id, cache_tags.tenant_tag(tenant_id))
     assert created is not None
     return created
 
 
 async def do_update_collection(services: Services, tenant_id: int, collection_id: int, changes: Mapping[str, Any]) -> Collection:
     row = inputs.clean_collection_changes(changes)
-    async with services.db.begin() as conn:
+    async with transaction(services) as (conn, effects):
         await _require_collection(conn, tenant_id, collection_id, lock=True)
         if row:
             try:
@@ -346,16 +347,16 @@ async def do_update_collection(services: Services, tenant_id: int, collection_id
             except IntegrityError:
                 raise _duplicate_handle(row["handle"], "collection") from None
         updated = await queries.select_collection(conn, tenant_id, collection_id)
-    tags = [cache_tags.collection_tag(tenant_id, collection_id)]
-    if {"handle", "title"} & set(row):
-        tags.append(cache_tags.tenant_tag(tenant_id))  # navigation and sitemap name collections
-    await publish_purge(services, tenant_id, tags)
+        tags = [cache_tags.collection_tag(tenant_id, collection_id)]
+        if {"handle", "title"} & set(row):
+            tags.append(cache_tags.tenant_tag(tenant_id))  # navigation and sitemap name collections
+        effects.purge(tenant_id, *tags)
     assert updated is not None
     return updated
 
 
 async def do_delete_collection(services: Services, tenant_id: int, collection_id: int) -> None:
-    async with services.db.begin() as conn:
+    async with transaction(services) as (conn, effects):
         await _require_collection(conn, tenant_id, collection_id, lock=True)
         await conn.execute(
             collection_products.delete().where(
@@ -363,7 +364,7 @@ async def do_delete_collection(services: Services, tenant_id: int, collection_id
             )
         )
         await conn.execute(collections.delete().where(collections.c.tenant_id == tenant_id, collections.c.id == collection_id))
-    await publish_purge(services, tenant_id, [cache_tags.tenant_tag(tenant_id), cache_tags.collection_tag(tenant_id, collection_id)])
+        effects.purge(tenant_id, cache_tags.tenant_tag(tenant_id), cache_tags.collection_tag(tenant_id, collection_id))
 
 
 async def _require_products(conn: AsyncConnection, tenant_id: int, product_ids: Sequence[int], field: str = "product_ids") -> None:
@@ -390,7 +391,7 @@ async def do_set_collection_products(
     services: Services, tenant_id: int, collection_id: int, product_ids: Sequence[int]
 ) -> list[int]:
     """Replace the collection's members with ``product_ids``, in that order."""
-    async with services.db.begin() as conn:
+    async with transaction(services) as (conn, effects):
         await _require_collection(conn, tenant_id, collection_id, lock=True)
         await _require_products(conn, tenant_id, product_ids)
         await conn.execute(
@@ -407,7 +408,7 @@ async def do_set_collection_products(
                 ],
             )
         members = await queries.select_collection_product_ids(conn, tenant_id, collection_id)
-    await publish_purge(services, tenant_id, [cache_tags.collection_tag(tenant_id, collection_id)])
+        effects.purge(tenant_id, cache_tags.collection_tag(tenant_id, collection_id))
     return members
 
 
@@ -415,7 +416,7 @@ async def do_add_collection_products(
     services: Services, tenant_id: int, collection_id: int, product_ids: Sequence[int]
 ) -> list[int]:
     """Append products not yet in the collection, after the current last one."""
-    async with services.db.begin() as conn:
+    async with transaction(services) as (conn, effects):
         await _require_collection(conn, tenant_id, collection_id, lock=True)
         await _require_products(conn, tenant_id, product_ids)
         current = await queries.select_collection_product_ids(conn, tenant_id, collection_id)
@@ -436,12 +437,12 @@ async def do_add_collection_products(
                 ],
             )
         members = await queries.select_collection_product_ids(conn, tenant_id, collection_id)
-    await publish_purge(services, tenant_id, [cache_tags.collection_tag(tenant_id, collection_id)])
+        effects.purge(tenant_id, cache_tags.collection_tag(tenant_id, collection_id))
     return members
 
 
 async def do_remove_collection_product(services: Services, tenant_id: int, collection_id: int, product_id: int) -> None:
-    async with services.db.begin() as conn:
+    async with transaction(services) as (conn, effects):
         await _require_collection(conn, tenant_id, collection_id, lock=True)
         result = await conn.execute(
             collection_products.delete().where(
@@ -452,6 +453,4 @@ async def do_remove_collection_product(services: Services, tenant_id: int, colle
         )
         if result.rowcount == 0:
             raise not_found(Code.UNKNOWN_PRODUCT, "product in this collection", product_id)
-    await publish_purge(
-        services, tenant_id, [cache_tags.collection_tag(tenant_id, collection_id), cache_tags.product_tag(tenant_id, product_id)]
-    )
+        effects.purge(tenant_id, cache_tags.collection_tag(tenant_id, collection_id), cache_tags.product_tag(tenant_id, product_id))

@@ -31,7 +31,7 @@ class CatalogErrorCode(enum.Enum):
 
 
 class CatalogError(ZellyError):
-    pass
+    codes = (CatalogErrorCode,)
 
 
 def not_found(code: CatalogErrorCode, what: str, reference: object) -> CatalogError:

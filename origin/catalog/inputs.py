@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any, Iterable, Mapping
@@ -68,6 +69,65 @@ class NewCollection:
     description_html: str = ""
     image_url: str | None = None
     shopify_gid: str | None = None
+
+
+# --------------------------------------------------------------------------- external catalog (Shopify)
+# What an external catalog sends, as its mapping (origin/shopify/mapping.py) built it:
+# money, times and option counts are checked there, not by the merchant-input rules
+# below (Shopify already accepted these rows). Written by origin.catalog.external_sync,
+# keyed by the external id (``gid``, stored as shopify_gid), ordered by ``updated_at``.
+
+
+@dataclass(frozen=True)
+class ExternalVariant:
+    gid: str  # the external catalog's id (a Shopify GID), stored as shopify_gid
+    title: str
+    sku: str | None
+    price: Decimal
+    compare_at_price: Decimal | None
+    position: int
+    options: tuple[str | None, str | None, str | None]
+    inventory_quantity: int
+    inventory_policy: str
+    inventory_item_gid: str | None
+
+
+@dataclass(frozen=True)
+class ExternalImage:
+    gid: str | None
+    url: str
+    alt: str
+    width: int | None
+    height: int | None
+    position: int
+
+
+@dataclass(frozen=True)
+class ExternalProduct:
+    gid: str
+    handle: str
+    title: str
+    description_html: str
+    vendor: str
+    product_type: str
+    tags: tuple[str, ...]
+    status: str
+    option_names: tuple[str | None, str | None, str | None]
+    updated_at: dt.datetime
+    published_at: dt.datetime | None
+    variants: tuple[ExternalVariant, ...] = ()
+    images: tuple[ExternalImage, ...] = ()
+
+
+@dataclass(frozen=True)
+class ExternalCollection:
+    gid: str
+    handle: str
+    title: str
+    description_html: str
+    image_url: str | None
+    updated_at: dt.datetime
+    product_gids: tuple[str, ...] | None = None  # None: membership not part of this payload
 
 
 def slugify(text: str) -> str:

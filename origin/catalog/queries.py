@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from origin.catalog.errors import CatalogError, CatalogErrorCode as Code
 from origin.catalog.models import Collection, Page, Product, ProductImage, ProductSummary, SitemapEntry, Variant
-from origin.db import collection_products, collections, product_images, products, variants
+from origin.catalog.tables import collection_products, collections, product_images, products, variants
 
 SORTS = ("manual", "price-asc", "price-desc", "title-asc", "title-desc", "newest")
 MAX_PAGE_SIZE = 250

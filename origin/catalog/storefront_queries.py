@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from origin.catalog.models import ProductImage, Variant
 from origin.catalog.queries import _first_images, variant_from_row
-from origin.db import products, theme_templates, variants
+from origin.catalog.tables import products, variants
+from origin.tenancy.tables import theme_templates
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import json
 import logging
 import secrets
@@ -22,12 +23,13 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from edge import tags as cache_tags
-from origin.db import domains, utcnow
+from origin.db import utcnow
+from origin.tenancy.tables import domains
 from origin.domains import queries
 from origin.domains.errors import DomainError, DomainErrorCode, from_hostname_error, unknown_domain
 from origin.domains.models import ACTIVE, FAILED, PENDING, CustomDomain, RemovedDomain
 from origin.errors import ErrorKind
-from origin.invalidation import TENANCY_CHANNEL, publish_purge, publish_tenant_change
+from origin.invalidation import TENANCY_CHANNEL, transaction
 from origin.services import Services
 from tls.caddy import CaddyAdmin, CaddyAdminError, delete_stored_certificate
 from tls.hostnames import HostnameError, validate_custom_domain
@@ -56,7 +58,7 @@ def verifier_for(settings) -> DomainVerifier:
             resolvers=settings.dns_resolvers, cname_target=settings.dns_cname_target, platform_ips=settings.platform_ips
         )
     except ValueError as error:
-        raise DomainError("dns_resolvers_invalid", f"ZELLY_DNS_RESOLVERS: {error}", kind=ErrorKind.UNAVAILABLE) from None
+        raise DomainError(DomainErrorCode.DNS_RESOLVERS_INVALID, f"ZELLY_DNS_RESOLVERS: {error}", kind=ErrorKind.UNAVAILABLE) from None
 
 
 async def do_add_domain(services: Services, tenant_id: int, hostname: object) -> CustomDomain:
@@ -158,7 +160,7 @@ async def _record_check(
             failure_reason=result.message[:500],
             next_check_at=next_check,
         )
-    async with services.db.begin() as conn:
+    async with transaction(services) as (conn, effects):
         changed = await conn.execute(
             domains.update()
             .where(domains.c.id == domain.id, domains.c.tenant_id == domain.tenant_id, domains.c.status != ACTIVE)
@@ -168,13 +170,13 @@ async def _record_check(
         if changed.rowcount and result.is_verified:
             became_primary = await _promote_if_no_primary(conn, domain.tenant_id, domain.id)
         recorded = await queries.select_domain(conn, domain.tenant_id, domain.id)
-    if recorded is None:  # removed while DNS was being checked
-        raise unknown_domain(domain.id)
-    if changed.rowcount and result.is_verified:
-        log.info("domain %s verified for tenant %s (primary: %s)", domain.hostname, domain.tenant_id, became_primary)
-        for hook in services.extras.get(ACTIVATION_HOOKS_KEY, ()):
-            await hook()
-        await publish_tenant_change(services, domain.tenant_id)  # the allow-list and Host -> tenant caches reload
+        if recorded is None:  # removed while DNS was being checked
+            raise unknown_domain(domain.id)
+        if changed.rowcount and result.is_verified:
+            log.info("domain %s verified for tenant %s (primary: %s)", domain.hostname, domain.tenant_id, became_primary)
+            for hook in services.extras.get(ACTIVATION_HOOKS_KEY, ()):
+                effects.call(hook)
+            effects.tenant_changed(domain.tenant_id)  # the allow-list and Host -> tenant caches reload
     return recorded
 
 
@@ -195,7 +197,7 @@ async def _promote_if_no_primary(conn, tenant_id: int, domain_id: int) -> bool:
 
 
 async def do_set_primary_domain(services: Services, tenant_id: int, domain_id: int) -> CustomDomain:
-    async with services.db.begin() as conn:
+    async with transaction(services) as (conn, effects):
         domain = await queries.select_domain(conn, tenant_id, domain_id)
         if domain is None:
             raise unknown_domain(domain_id)
@@ -214,14 +216,14 @@ async def do_set_primary_domain(services: Services, tenant_id: int, domain_id: i
             domains.update().where(domains.c.tenant_id == tenant_id, domains.c.id == domain_id).values(is_primary=True)
         )
         domain = await queries.select_domain(conn, tenant_id, domain_id)
-    await publish_tenant_change(services, tenant_id)  # canonical URLs and redirects change on every page
+        effects.tenant_changed(tenant_id)  # canonical URLs and redirects change on every page
     assert domain is not None
     return domain
 
 
 async def do_remove_domain(services: Services, tenant_id: int, domain_id: int) -> RemovedDomain:
     """Stop serving at once: delete the row, deny the ask, purge the host's pages, delete the certificate."""
-    async with services.db.begin() as conn:
+    async with transaction(services) as (conn, effects):
         domain = await queries.select_domain(conn, tenant_id, domain_id)
         if domain is None:
             raise unknown_domain(domain_id)
@@ -229,13 +231,14 @@ async def do_remove_domain(services: Services, tenant_id: int, domain_id: int) -
         new_primary = None
         if domain.is_primary:
             new_primary = await _promote_oldest_active(conn, tenant_id)
-    for hook in services.extras.get(REMOVAL_HOOKS_KEY, ()):
-        hook(domain.hostname)  # this process denies it before anything else happens
-    # Other processes: the allow-list forgets the name on this message (origin/domains/serving.py);
-    # every tenancy subscriber reads tenant_id from it as from publish_tenant_change's.
-    await services.broadcast.publish(TENANCY_CHANNEL, json.dumps({"tenant_id": tenant_id, "removed_hostname": domain.hostname}))
-    await publish_tenant_change(services, tenant_id)
-    await publish_purge(services, tenant_id, [cache_tags.host_tag(domain.hostname)], hosts=(domain.hostname,))
+        for hook in services.extras.get(REMOVAL_HOOKS_KEY, ()):
+            effects.call(functools.partial(hook, domain.hostname))  # this process denies it before anything else happens
+        # Other processes: the allow-list forgets the name on this message (origin/domains/serving.py);
+        # every tenancy subscriber reads tenant_id from it as from publish_tenant_change's.
+        effects.publish(TENANCY_CHANNEL, json.dumps({"tenant_id": tenant_id, "removed_hostname": domain.hostname}))
+        effects.tenant_changed(tenant_id)
+        effects.purge(tenant_id, cache_tags.host_tag(domain.hostname), hosts=(domain.hostname,))
+    # The certificate goes after the commit too, but the answer reports what was deleted.
     removed_files = await _delete_certificate(services, domain.hostname)
     return RemovedDomain(domain.hostname, removed_files, new_primary)
 

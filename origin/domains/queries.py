@@ -7,7 +7,8 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from origin.db import domains, tenants
+from origin.tenancy.tables import domains
+from origin.tenancy.tables import tenants
 from origin.domains.models import ACTIVE, PENDING, CustomDomain, custom_domain_from_row
 from origin.tenancy.models import TENANT_ACTIVE
 

@@ -30,7 +30,7 @@ from origin.shopify.mapping import collection_from_node, loads, product_from_nod
 from origin.shopify.models import SyncRun
 from origin.shopify.processing import BULK_FINISHED_CHANNEL
 from origin.shopify.runs import get_run, update_run
-from origin.shopify.sync import apply_collections, apply_products, prune_unseen
+from origin.shopify.sync_pages import apply_collections, apply_products, prune_unseen
 
 log = logging.getLogger(__name__)
 

@@ -16,23 +16,12 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from edge import tags as cache_tags
-from origin.db import (
-    addresses,
-    collections,
-    customers,
-    orders,
-    products,
-    shopify_compliance_requests,
-    shopify_connections,
-    shopify_inventory_items,
-    shopify_shop_snapshots,
-    shopify_sync_runs,
-    shopify_sync_seen,
-    shopify_tombstones,
-    shopify_webhook_deliveries,
-    utcnow,
-)
-from origin.shopify.catalog_writes import Purge
+from origin.catalog.tables import collections, products, shopify_inventory_items, shopify_tombstones
+from origin.customers.tables import addresses, customers
+from origin.db import utcnow
+from origin.invalidation import AfterCommit
+from origin.orders.tables import orders
+from origin.shopify.tables import shopify_compliance_requests, shopify_connections, shopify_shop_snapshots, shopify_sync_runs, shopify_sync_seen, shopify_webhook_deliveries
 from origin.shopify.mapping import bad_payload
 
 
@@ -97,7 +86,7 @@ async def redact_customer(conn: AsyncConnection, tenant_id: int, payload: dict) 
     return summary
 
 
-async def redact_shop(conn: AsyncConnection, tenant_id: int, payload: dict, purge: Purge) -> dict:
+async def redact_shop(conn: AsyncConnection, tenant_id: int, payload: dict, effects: AfterCommit) -> dict:
     counts = {}
     for name, table in (("products", products), ("collections", collections), ("orders", orders)):
         result = await conn.execute(table.delete().where(table.c.tenant_id == tenant_id, table.c.shopify_gid.is_not(None)))
@@ -110,7 +99,7 @@ async def redact_shop(conn: AsyncConnection, tenant_id: int, payload: dict, purg
     # The delivery log goes too; the shop/redact delivery itself is re-recorded by the caller's processed stamp.
     await conn.execute(shopify_webhook_deliveries.delete().where(shopify_webhook_deliveries.c.tenant_id == tenant_id))
     await _record(conn, tenant_id, "shop/redact", None, {"deleted": counts})
-    purge.add(cache_tags.tenant_tag(tenant_id))
+    effects.purge(tenant_id, cache_tags.tenant_tag(tenant_id))
     return counts
 
 

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from origin.db import shopify_connections, utcnow
+from origin.db import utcnow
 from origin.errors import ErrorKind
+from origin.invalidation import transaction
 from origin.services import Services
 from origin.shopify.crypto import SecretBox
 from origin.shopify.errors import ShopifyError, ShopifyErrorCode, not_connected
 from origin.shopify.models import CONNECTED, DISCONNECTED, Connection
+from origin.shopify.tables import shopify_connections
 from origin.tenancy import queries as tenancy_queries
 from origin.tenancy.errors import unknown_tenant
 
@@ -105,7 +108,7 @@ async def do_connect(services: Services, tenant_id: int, *, shop_domain: str, ac
         connected_at=utcnow(),
         disconnected_at=None,
     )
-    async with services.db.begin() as conn:
+    async with transaction(services) as (conn, effects):
         if await tenancy_queries.select_tenant(conn, tenant_id) is None:
             raise unknown_tenant(tenant_id)
         owner = (
@@ -123,15 +126,16 @@ async def do_connect(services: Services, tenant_id: int, *, shop_domain: str, ac
         else:
             await conn.execute(shopify_connections.update().where(shopify_connections.c.tenant_id == tenant_id).values(**values))
         connection = await select_connection(services, conn, tenant_id)
-    forget_cached(services, shop_domain)
-    if previous:
-        forget_cached(services, previous)
+        # This process's shop -> connection cache (other processes' entries expire after _LOOKUP_TTL_S).
+        effects.call(functools.partial(forget_cached, services, shop_domain))
+        if previous:
+            effects.call(functools.partial(forget_cached, services, previous))
     return connection
 
 
 async def do_disconnect(services: Services, tenant_id: int) -> None:
     """app/uninstalled: stop syncing. The webhook secret stays: shop/redact arrives 48 h later, signed with it."""
-    async with services.db.begin() as conn:
+    async with transaction(services) as (conn, effects):
         shop_domain = (
             await conn.execute(sa.select(shopify_connections.c.shop_domain).where(shopify_connections.c.tenant_id == tenant_id))
         ).scalar_one_or_none()
@@ -140,5 +144,5 @@ async def do_disconnect(services: Services, tenant_id: int) -> None:
             .where(shopify_connections.c.tenant_id == tenant_id)
             .values(status=DISCONNECTED, disconnected_at=utcnow())
         )
-    if shop_domain:
-        forget_cached(services, shop_domain)
+        if shop_domain:
+            effects.call(functools.partial(forget_cached, services, shop_domain))

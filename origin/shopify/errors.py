@@ -30,7 +30,7 @@ class ShopifyErrorCode(enum.Enum):
 
 
 class ShopifyError(ZellyError):
-    pass
+    codes = (ShopifyErrorCode,)
 
 
 class ShopifyUnavailable(ShopifyError):

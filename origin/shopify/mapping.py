@@ -1,4 +1,4 @@
-"""Shopify payloads -> plain records, from both shapes Shopify sends.
+"""Shopify payloads -> the catalog's external inputs (origin.catalog.inputs), from both shapes Shopify sends.
 
 Webhooks carry the REST shape (numeric ``id`` plus ``admin_graphql_api_id``,
 ``body_html``, ``variants[].price`` as a string); the Admin GraphQL API and
@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from origin.catalog.inputs import ExternalCollection, ExternalImage, ExternalProduct, ExternalVariant
+from origin.orders.models import ExternalOrder
 from origin.shopify.errors import ShopifyError, ShopifyErrorCode
 from origin.shopify.models import gid, payload_gid
 
@@ -54,58 +55,6 @@ def parse_money(value: Any, *, required: bool = True) -> Decimal | None:
     return amount
 
 
-@dataclass(frozen=True)
-class VariantRecord:
-    gid: str
-    title: str
-    sku: str | None
-    price: Decimal
-    compare_at_price: Decimal | None
-    position: int
-    options: tuple[str | None, str | None, str | None]
-    inventory_quantity: int
-    inventory_policy: str
-    inventory_item_gid: str | None
-
-
-@dataclass(frozen=True)
-class ImageRecord:
-    gid: str | None
-    url: str
-    alt: str
-    width: int | None
-    height: int | None
-    position: int
-
-
-@dataclass(frozen=True)
-class ProductRecord:
-    gid: str
-    handle: str
-    title: str
-    description_html: str
-    vendor: str
-    product_type: str
-    tags: tuple[str, ...]
-    status: str
-    option_names: tuple[str | None, str | None, str | None]
-    updated_at: dt.datetime
-    published_at: dt.datetime | None
-    variants: tuple[VariantRecord, ...] = ()
-    images: tuple[ImageRecord, ...] = ()
-
-
-@dataclass(frozen=True)
-class CollectionRecord:
-    gid: str
-    handle: str
-    title: str
-    description_html: str
-    image_url: str | None
-    updated_at: dt.datetime
-    product_gids: tuple[str, ...] | None = None  # None: membership not part of this payload
-
-
 def _three(values: list) -> tuple:
     values = list(values)[:MAX_OPTIONS]
     return tuple(values + [None] * (MAX_OPTIONS - len(values)))
@@ -125,11 +74,11 @@ def _policy(value: Any) -> str:
     return "continue" if str(value or "deny").lower() == "continue" else "deny"
 
 
-def product_from_rest(payload: dict) -> ProductRecord:
+def product_from_rest(payload: dict) -> ExternalProduct:
     """products/create and products/update webhook bodies."""
     try:
         variants = tuple(
-            VariantRecord(
+            ExternalVariant(
                 gid=payload_gid("ProductVariant", item),
                 title=str(item.get("title") or "Default Title")[:255],
                 sku=item.get("sku") or None,
@@ -144,7 +93,7 @@ def product_from_rest(payload: dict) -> ProductRecord:
             for index, item in enumerate(payload.get("variants") or [])
         )
         images = tuple(
-            ImageRecord(
+            ExternalImage(
                 gid=payload_gid("ProductImage", item) if item.get("id") else None,
                 url=str(item["src"]),
                 alt=str(item.get("alt") or ""),
@@ -154,7 +103,7 @@ def product_from_rest(payload: dict) -> ProductRecord:
             )
             for index, item in enumerate(payload.get("images") or [])
         )
-        return ProductRecord(
+        return ExternalProduct(
             gid=payload_gid("Product", payload),
             handle=str(payload.get("handle") or "").strip() or f"product-{payload['id']}",
             title=str(payload.get("title") or "")[:255],
@@ -173,10 +122,10 @@ def product_from_rest(payload: dict) -> ProductRecord:
         raise bad_payload(f"product payload is missing or has a malformed field: {error}") from None
 
 
-def variant_from_node(node: dict, index: int) -> VariantRecord:
+def variant_from_node(node: dict, index: int) -> ExternalVariant:
     options = [option.get("value") for option in node.get("selectedOptions") or []]
     item = node.get("inventoryItem") or {}
-    return VariantRecord(
+    return ExternalVariant(
         gid=node["id"],
         title=str(node.get("title") or "Default Title")[:255],
         sku=node.get("sku") or None,
@@ -190,8 +139,8 @@ def variant_from_node(node: dict, index: int) -> VariantRecord:
     )
 
 
-def image_from_node(node: dict, index: int) -> ImageRecord:
-    return ImageRecord(
+def image_from_node(node: dict, index: int) -> ExternalImage:
+    return ExternalImage(
         gid=node.get("id"),
         url=str(node.get("url") or node.get("src")),
         alt=str(node.get("altText") or ""),
@@ -201,14 +150,14 @@ def image_from_node(node: dict, index: int) -> ImageRecord:
     )
 
 
-def product_from_node(node: dict, variants: list[dict] | None = None, images: list[dict] | None = None) -> ProductRecord:
+def product_from_node(node: dict, variants: list[dict] | None = None, images: list[dict] | None = None) -> ExternalProduct:
     """A GraphQL Product node; children come nested (paged query) or separately (bulk JSONL)."""
     if variants is None:
         variants = [edge["node"] for edge in (node.get("variants") or {}).get("edges", [])]
     if images is None:
         images = [edge["node"] for edge in (node.get("images") or {}).get("edges", [])]
     try:
-        return ProductRecord(
+        return ExternalProduct(
             gid=node["id"],
             handle=str(node.get("handle") or "").strip() or node["id"].rsplit("/", 1)[-1],
             title=str(node.get("title") or "")[:255],
@@ -227,10 +176,10 @@ def product_from_node(node: dict, variants: list[dict] | None = None, images: li
         raise bad_payload(f"product node is missing or has a malformed field: {error}") from None
 
 
-def collection_from_rest(payload: dict) -> CollectionRecord:
+def collection_from_rest(payload: dict) -> ExternalCollection:
     try:
         image = payload.get("image") or {}
-        return CollectionRecord(
+        return ExternalCollection(
             gid=payload_gid("Collection", payload),
             handle=str(payload.get("handle") or "").strip() or f"collection-{payload['id']}",
             title=str(payload.get("title") or "")[:255],
@@ -242,11 +191,11 @@ def collection_from_rest(payload: dict) -> CollectionRecord:
         raise bad_payload(f"collection payload is missing or has a malformed field: {error}") from None
 
 
-def collection_from_node(node: dict, product_gids: list[str] | None = None) -> CollectionRecord:
+def collection_from_node(node: dict, product_gids: list[str] | None = None) -> ExternalCollection:
     try:
         if product_gids is None and "products" in node:
             product_gids = [edge["node"]["id"] for edge in node["products"]["edges"]]
-        return CollectionRecord(
+        return ExternalCollection(
             gid=node["id"],
             handle=str(node.get("handle") or "").strip() or node["id"].rsplit("/", 1)[-1],
             title=str(node.get("title") or "")[:255],
@@ -257,3 +206,19 @@ def collection_from_node(node: dict, product_gids: list[str] | None = None) -> C
         )
     except (KeyError, TypeError, ValueError) as error:
         raise bad_payload(f"collection node is missing or has a malformed field: {error}") from None
+
+
+def order_from_rest(payload: dict) -> ExternalOrder:
+    """An ``orders/*`` webhook body -> the orders package's input (the payload kept as sent)."""
+    order_gid = payload_gid("Order", payload)
+    return ExternalOrder(
+        gid=order_gid,
+        number=str(payload.get("name") or payload.get("order_number") or order_gid.rsplit("/", 1)[-1]),
+        email=payload.get("email") or None,
+        currency=str(payload.get("currency") or "USD"),
+        total_price=parse_money(payload.get("total_price") or "0"),
+        financial_status=payload.get("financial_status"),
+        fulfillment_status=payload.get("fulfillment_status"),
+        updated_at=parse_time(payload.get("updated_at")),
+        payload=json.loads(json.dumps(payload, default=str)),  # Decimals as strings, ints exact
+    )

@@ -15,16 +15,18 @@ import logging
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from origin.db import orders, shopify_shop_snapshots, shopify_webhook_deliveries, utcnow
-from origin.invalidation import publish_purge
+from origin.catalog import external_sync
+from origin.db import utcnow
+from origin.invalidation import AfterCommit, transaction
+from origin.orders.actions import upsert_external_order
 from origin.services import Services
-from origin.shopify import catalog_writes, compliance
-from origin.shopify.catalog_writes import Purge
+from origin.shopify import compliance
 from origin.shopify.connections import do_disconnect, get_connection
 from origin.shopify.errors import ShopifyError
-from origin.shopify.mapping import bad_payload, collection_from_rest, loads, parse_money, parse_time, product_from_rest
+from origin.shopify.mapping import bad_payload, collection_from_rest, loads, order_from_rest, parse_time, product_from_rest
 from origin.shopify.models import gid, payload_gid
 from origin.shopify.runs import fail_active_runs
+from origin.shopify.tables import shopify_shop_snapshots, shopify_webhook_deliveries
 from origin.shopify.webhooks import COMPLIANCE_TOPICS
 
 log = logging.getLogger(__name__)
@@ -63,21 +65,15 @@ async def process_delivery(
         if not connection.is_connected:
             await _mark_only(services, tenant_id, webhook_id, topic)
             return SKIPPED
-    purge = Purge(tenant_id)
-    after_commit = []
-    async with services.db.begin() as conn:
+    async with transaction(services) as (conn, effects):
         if not await _claim_delivery(conn, tenant_id, webhook_id, topic):
             return ALREADY_PROCESSED
-        await _apply(services, conn, tenant_id, topic, payload, event_time, purge, after_commit)
+        await _apply(conn, tenant_id, topic, payload, event_time, effects)
         await conn.execute(
             shopify_webhook_deliveries.update()
             .where(shopify_webhook_deliveries.c.tenant_id == tenant_id, shopify_webhook_deliveries.c.webhook_id == webhook_id)
             .values(processed_at=utcnow())
         )
-    if purge.tags:
-        await publish_purge(services, tenant_id, purge.unique_tags)
-    for action in after_commit:
-        await action()
     return PROCESSED
 
 
@@ -99,21 +95,21 @@ async def _uninstall(services: Services, tenant_id: int, webhook_id: str, topic:
     return PROCESSED
 
 
-async def _apply(services, conn, tenant_id: int, topic: str, payload: dict, event_time: dt.datetime, purge: Purge, after_commit: list) -> None:
+async def _apply(conn, tenant_id: int, topic: str, payload: dict, event_time: dt.datetime, effects: AfterCommit) -> None:
     try:
         if topic in ("products/create", "products/update"):
-            await catalog_writes.upsert_product(conn, tenant_id, product_from_rest(payload), purge)
+            await external_sync.upsert_product(conn, tenant_id, product_from_rest(payload), effects)
         elif topic == "products/delete":
-            await catalog_writes.delete_product(conn, tenant_id, payload_gid("Product", payload), event_time, purge)
+            await external_sync.delete_product(conn, tenant_id, payload_gid("Product", payload), event_time, effects)
         elif topic in ("collections/create", "collections/update"):
-            await catalog_writes.upsert_collection(conn, tenant_id, collection_from_rest(payload), purge)
+            await external_sync.upsert_collection(conn, tenant_id, collection_from_rest(payload), effects)
         elif topic == "collections/delete":
-            await catalog_writes.delete_collection(conn, tenant_id, payload_gid("Collection", payload), event_time, purge)
+            await external_sync.delete_collection(conn, tenant_id, payload_gid("Collection", payload), event_time, effects)
         elif topic == "inventory_levels/update":
             item = gid("InventoryItem", payload["inventory_item_id"])
-            await catalog_writes.set_inventory(conn, tenant_id, item, int(payload.get("available") or 0), purge)
+            await external_sync.set_inventory(conn, tenant_id, item, int(payload.get("available") or 0), effects)
         elif topic in ("orders/create", "orders/updated"):
-            await _upsert_order(conn, tenant_id, payload)
+            await upsert_external_order(conn, tenant_id, order_from_rest(payload))
         elif topic == "shop/update":
             await _store_shop_snapshot(conn, tenant_id, payload)
         elif topic == "customers/data_request":
@@ -121,48 +117,14 @@ async def _apply(services, conn, tenant_id: int, topic: str, payload: dict, even
         elif topic == "customers/redact":
             await compliance.redact_customer(conn, tenant_id, payload)
         elif topic == "shop/redact":
-            await compliance.redact_shop(conn, tenant_id, payload, purge)
+            await compliance.redact_shop(conn, tenant_id, payload, effects)
         elif topic == "bulk_operations/finish":
             message = json.dumps({"tenant_id": tenant_id, "id": str(payload.get("admin_graphql_api_id") or "")})
-
-            async def wake_sync() -> None:
-                await services.broadcast.publish(BULK_FINISHED_CHANNEL, message)
-
-            after_commit.append(wake_sync)
+            effects.publish(BULK_FINISHED_CHANNEL, message)  # wakes the bulk sync waiting for this operation
     except ShopifyError:
         raise
     except (KeyError, TypeError, ValueError) as error:
         raise bad_payload(f"{topic} payload is missing or has a malformed field: {error!r}") from None
-
-
-async def _upsert_order(conn: AsyncConnection, tenant_id: int, payload: dict) -> None:
-    """Stored for the orders area: the row by GID, order-safe by updated_at, the payload as sent."""
-    order_gid = payload_gid("Order", payload)
-    updated_at = parse_time(payload.get("updated_at"))
-    existing = (
-        await conn.execute(
-            sa.select(orders.c.id, orders.c.shopify_updated_at)
-            .where(orders.c.tenant_id == tenant_id, orders.c.shopify_gid == order_gid)
-            .with_for_update()
-        )
-    ).first()
-    if existing is not None and existing.shopify_updated_at and existing.shopify_updated_at > updated_at:
-        return
-    values = dict(
-        number=str(payload.get("name") or payload.get("order_number") or order_gid.rsplit("/", 1)[-1])[:64],
-        email=(payload.get("email") or None),
-        currency=str(payload.get("currency") or "USD")[:3],
-        total_price=parse_money(payload.get("total_price") or "0"),
-        financial_status=payload.get("financial_status"),
-        fulfillment_status=payload.get("fulfillment_status"),
-        shopify_updated_at=updated_at,
-        payload=json.loads(json.dumps(payload, default=str)),  # Decimals as strings, ints exact
-        updated_at=utcnow(),
-    )
-    if existing is None:
-        await conn.execute(orders.insert().values(tenant_id=tenant_id, shopify_gid=order_gid, created_at=utcnow(), **values))
-    else:
-        await conn.execute(orders.update().where(orders.c.id == existing.id).values(**values))
 
 
 async def _store_shop_snapshot(conn: AsyncConnection, tenant_id: int, payload: dict) -> None:

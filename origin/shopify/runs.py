@@ -10,13 +10,14 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from origin.db import shopify_sync_runs, utcnow
+from origin.db import utcnow
 from origin.errors import ErrorKind
-from origin.queueing import enqueue
+from origin.invalidation import transaction
 from origin.services import Services
 from origin.shopify.connections import get_connection
 from origin.shopify.errors import ShopifyError, ShopifyErrorCode
 from origin.shopify.models import RUN_ACTIVE_STATES, RUN_FAILED, RUN_QUEUED, SYNC_INCREMENTAL, SYNC_KINDS, SyncRun
+from origin.shopify.tables import shopify_sync_runs
 
 SYNC_QUEUE = "SHOPIFY_CATALOG_SYNC"
 SYNC_TASK = "shopify.run_catalog_sync"
@@ -66,7 +67,11 @@ async def do_start_sync(services: Services, tenant_id: int, kind: str) -> SyncRu
     if kind not in SYNC_KINDS:
         raise ShopifyError(ShopifyErrorCode.INVALID_SYNC_KIND, f"kind must be one of {', '.join(SYNC_KINDS)}", field="kind")
     await get_connection(services, tenant_id)
-    async with services.db.begin() as conn:
+
+    async def unqueued(error: Exception) -> None:  # a run no worker will take must not block the next one
+        await update_run(services, run.id, state=RUN_FAILED, error=f"could not be queued: {error}"[:1000], finished_at=utcnow())
+
+    async with transaction(services) as (conn, effects):
         active = (
             await conn.execute(
                 sa.select(shopify_sync_runs.c.id).where(
@@ -85,11 +90,7 @@ async def do_start_sync(services: Services, tenant_id: int, kind: str) -> SyncRu
             shopify_sync_runs.insert().values(tenant_id=tenant_id, kind=kind, state=RUN_QUEUED, since=since, created_at=now, updated_at=now)
         )
         run = await select_run(conn, tenant_id, int(result.inserted_primary_key[0]))
-    try:
-        await enqueue(services, SYNC_QUEUE, SYNC_TASK, tenant_id=tenant_id, run_id=run.id)
-    except Exception as error:  # any enqueue failure: a run no worker will take must not block the next one
-        await update_run(services, run.id, state=RUN_FAILED, error=f"could not be queued: {error}"[:1000], finished_at=utcnow())
-        raise
+        effects.enqueue(SYNC_QUEUE, SYNC_TASK, tenant_id=tenant_id, run_id=run.id, on_failure=unqueued)
     return run
 
 

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from origin.db import tenants, utcnow
+from origin.db import utcnow
+from origin.tenancy.tables import tenants
 from origin.queueing import enqueue
 from origin.services import Services
 from origin.shopify import compliance, documents

@@ -1,5 +1,8 @@
 """Catalog sync: full and incremental through paged Admin GraphQL, bulk via origin.shopify.bulk.
 
+Each page is applied by origin.shopify.sync_pages (shared with bulk, which never
+imports this module).
+
 A run moves through phases, each page committed with the run's resume point:
 
     products (paged; incremental: updated_at > since)  ->  collections (+ membership)
@@ -15,25 +18,28 @@ from __future__ import annotations
 
 import logging
 
-import sqlalchemy as sa
-
-from origin.db import products, shopify_connections, shopify_sync_runs, shopify_sync_seen, utcnow
-from origin.invalidation import publish_purge
+from origin.db import utcnow
 from origin.services import Services
-from origin.shopify import catalog_writes, documents
-from origin.shopify.catalog_writes import Purge
+from origin.shopify import documents
+from origin.shopify.bulk import run_bulk_sync
 from origin.shopify.client import AdminClient
 from origin.shopify.connections import get_connection
 from origin.shopify.errors import ShopifyError
-from origin.shopify.mapping import ProductRecord, collection_from_node, product_from_node
+from origin.shopify.mapping import collection_from_node, product_from_node
 from origin.shopify.models import RUN_FAILED, RUN_RUNNING, RUN_SUCCEEDED, SYNC_BULK, SYNC_FULL, SyncRun
 from origin.shopify.runs import get_run, update_run
+from origin.shopify.sync_pages import (
+    PHASE_COLLECTIONS,
+    PHASE_PRODUCTS,
+    PHASE_PRUNE,
+    SyncStopped,
+    apply_collections,
+    apply_products,
+    prune_unseen,
+)
+from origin.shopify.tables import shopify_connections
 
 log = logging.getLogger(__name__)
-
-PHASE_PRODUCTS = "products"
-PHASE_COLLECTIONS = "collections"
-PHASE_PRUNE = "prune"
 
 
 def make_client(services: Services, connection) -> AdminClient:
@@ -67,8 +73,6 @@ async def run_catalog_sync(services: Services, tenant_id: int, run_id: int, *, c
     client = client or make_client(services, connection)
     try:
         if run.kind == SYNC_BULK:
-            from origin.shopify.bulk import run_bulk_sync
-
             await run_bulk_sync(services, client, await get_run(services, tenant_id, run_id))
         else:
             await _run_paged(services, client, await get_run(services, tenant_id, run_id))
@@ -138,72 +142,3 @@ async def _all_members(client: AdminClient, node: dict) -> list[str]:
         members.extend(edge["node"]["id"] for edge in products_page["edges"])
         page = products_page["pageInfo"]
     return members
-
-
-async def apply_products(services: Services, run: SyncRun, records: list[ProductRecord], next_cursor: str, *, remember_seen: bool) -> None:
-    """One page in one transaction: upserts, the seen-set, counts and the resume point."""
-    purge = Purge(run.tenant_id)
-    async with services.db.begin() as conn:
-        applied = await catalog_writes.upsert_products(conn, run.tenant_id, records, purge)
-        written = sum(1 for product_id in applied.values() if product_id is not None)
-        if remember_seen and records:
-            gids = [record.gid for record in records]
-            known = set(
-                (await conn.execute(
-                    sa.select(shopify_sync_seen.c.shopify_gid).where(shopify_sync_seen.c.run_id == run.id, shopify_sync_seen.c.shopify_gid.in_(gids))
-                )).scalars()
-            )
-            fresh = [item for item in dict.fromkeys(gids) if item not in known]
-            if fresh:
-                await conn.execute(shopify_sync_seen.insert(), [{"run_id": run.id, "shopify_gid": item} for item in fresh])
-        await _advance(conn, run, next_cursor, products_seen=len(records), products_written=written)
-    if purge.tags:
-        await publish_purge(services, run.tenant_id, purge.unique_tags)
-
-
-async def apply_collections(services: Services, run: SyncRun, records: list, next_cursor: str) -> None:
-    purge = Purge(run.tenant_id)
-    async with services.db.begin() as conn:
-        for record in records:
-            await catalog_writes.upsert_collection(conn, run.tenant_id, record, purge)
-        await _advance(conn, run, next_cursor, collections_seen=len(records))
-    if purge.tags:
-        await publish_purge(services, run.tenant_id, purge.unique_tags)
-
-
-class SyncStopped(Exception):
-    """The run was stopped from outside (app/uninstalled failed it): drop the page, end quietly."""
-
-
-async def _advance(conn, run: SyncRun, next_cursor: str, **increments: int) -> None:
-    """Counts and resume point, in the page's transaction; a stopped run rolls the page back."""
-    values = {name: getattr(shopify_sync_runs.c, name) + amount for name, amount in increments.items()}
-    result = await conn.execute(
-        shopify_sync_runs.update()
-        .where(shopify_sync_runs.c.id == run.id, shopify_sync_runs.c.state == RUN_RUNNING)
-        .values(cursor=next_cursor, updated_at=utcnow(), **values)
-    )
-    if result.rowcount == 0:
-        raise SyncStopped(run.id)
-
-
-async def prune_unseen(services: Services, run: SyncRun) -> int:
-    """End of a full sync: products from Shopify that this run did not see were deleted there."""
-    purge = Purge(run.tenant_id)
-    seen = sa.select(shopify_sync_seen.c.shopify_gid).where(shopify_sync_seen.c.run_id == run.id)
-    deleted_at = run.started_at or utcnow()
-    async with services.db.begin() as conn:
-        gone = (
-            await conn.execute(
-                sa.select(products.c.shopify_gid).where(
-                    products.c.tenant_id == run.tenant_id, products.c.shopify_gid.is_not(None), products.c.shopify_gid.not_in(seen)
-                )
-            )
-        ).scalars().all()
-        for shopify_gid in gone:
-            await catalog_writes.delete_product(conn, run.tenant_id, shopify_gid, deleted_at, purge)
-        await conn.execute(shopify_sync_seen.delete().where(shopify_sync_seen.c.run_id == run.id))
-        await _advance(conn, run, f"{PHASE_PRUNE}|done", products_deleted=len(gone))
-    if purge.tags:
-        await publish_purge(services, run.tenant_id, purge.unique_tags)
-    return len(gone)

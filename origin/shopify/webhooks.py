@@ -26,7 +26,8 @@ from typing import Mapping
 
 from sqlalchemy.exc import IntegrityError
 
-from origin.db import shopify_webhook_deliveries, utcnow
+from origin.db import utcnow
+from origin.shopify.tables import shopify_webhook_deliveries
 from origin.errors import ErrorKind
 from origin.queueing import enqueue
 from origin.services import Services

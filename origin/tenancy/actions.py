@@ -15,9 +15,10 @@ from typing import Any, Mapping
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from origin.db import tenant_api_tokens, tenants, utcnow
+from origin.db import utcnow
+from origin.tenancy.tables import tenant_api_tokens, tenants
 from origin.errors import ErrorKind
-from origin.invalidation import publish_tenant_change
+from origin.invalidation import transaction
 from origin.services import Services
 from origin.tenancy import queries
 from origin.tenancy.errors import TenancyError, TenancyErrorCode, unknown_tenant
@@ -105,7 +106,7 @@ async def do_create_tenant(
 
 
 async def _set_status(services: Services, tenant_id: int, status: str) -> Tenant:
-    async with services.db.begin() as conn:
+    async with transaction(services) as (conn, effects):
         result = await conn.execute(
             tenants.update()
             .where(tenants.c.id == tenant_id)
@@ -114,8 +115,8 @@ async def _set_status(services: Services, tenant_id: int, status: str) -> Tenant
         if result.rowcount == 0:
             raise unknown_tenant(tenant_id)
         tenant = await queries.select_tenant(conn, tenant_id)
-    assert tenant is not None
-    await publish_tenant_change(services, tenant_id)
+        assert tenant is not None
+        effects.tenant_changed(tenant_id)
     return tenant
 
 
@@ -128,15 +129,15 @@ async def do_resume_tenant(services: Services, tenant_id: int) -> Tenant:
 
 
 async def do_update_theme_settings(services: Services, tenant_id: int, theme_settings: Mapping[str, Any]) -> Tenant:
-    async with services.db.begin() as conn:
+    async with transaction(services) as (conn, effects):
         result = await conn.execute(
             tenants.update().where(tenants.c.id == tenant_id).values(theme_settings=dict(theme_settings))
         )
         if result.rowcount == 0:
             raise unknown_tenant(tenant_id)
         tenant = await queries.select_tenant(conn, tenant_id)
-    assert tenant is not None
-    await publish_tenant_change(services, tenant_id)
+        assert tenant is not None
+        effects.tenant_changed(tenant_id)
     return tenant
 
 

@@ -19,8 +19,15 @@ class TenancyErrorCode(enum.Enum):
     UNKNOWN_TOKEN = "unknown_token"
 
 
+class ThemeErrorCode(enum.Enum):
+    INVALID_TEMPLATE_NAME = "invalid_template_name"
+    INVALID_TEMPLATE = "invalid_template"
+    TOO_MANY_TEMPLATES = "too_many_templates"
+    UNKNOWN_TEMPLATE = "unknown_template"
+
+
 class TenancyError(ZellyError):
-    pass
+    codes = (TenancyErrorCode, ThemeErrorCode)
 
 
 def unknown_tenant(reference: object) -> TenancyError:

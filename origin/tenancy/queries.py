@@ -5,7 +5,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from origin.db import domains, tenant_api_tokens, tenants
+from origin.tenancy.tables import domains
+from origin.tenancy.tables import tenant_api_tokens, tenants
 from origin.tenancy.models import ApiToken, Tenant, tenant_from_row
 
 

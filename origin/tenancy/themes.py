@@ -10,28 +10,21 @@ cached site record, which carries its templates, is dropped everywhere.
 
 from __future__ import annotations
 
-import enum
 import re
 
 import sqlalchemy as sa
 
-from origin.db import theme_templates, utcnow
+from origin.db import utcnow
+from origin.tenancy.tables import theme_templates
 from origin.errors import ErrorKind
-from origin.invalidation import publish_tenant_change
+from origin.invalidation import transaction
 from origin.services import Services
-from origin.tenancy.errors import TenancyError
+from origin.tenancy.errors import TenancyError, ThemeErrorCode
 from storefront.rendering import ThemeRenderer
 
 TEMPLATE_NAME = re.compile(r"^(?:partials/)?[a-z0-9_-]{1,60}\.(?:html|css)$")
 MAX_TEMPLATE_CHARS = 64 * 1024
 MAX_TEMPLATES = 50
-
-
-class ThemeErrorCode(enum.Enum):
-    INVALID_TEMPLATE_NAME = "invalid_template_name"
-    INVALID_TEMPLATE = "invalid_template"
-    TOO_MANY_TEMPLATES = "too_many_templates"
-    UNKNOWN_TEMPLATE = "unknown_template"
 
 
 def validate_template(tenant_id: int, name: str, source: object) -> str:
@@ -51,7 +44,7 @@ def validate_template(tenant_id: int, name: str, source: object) -> str:
 
 async def do_put_theme_template(services: Services, tenant_id: int, name: str, source: object) -> None:
     source = validate_template(tenant_id, name, source)
-    async with services.db.begin() as conn:
+    async with transaction(services) as (conn, effects):
         where = sa.and_(theme_templates.c.tenant_id == tenant_id, theme_templates.c.name == name)
         existing = (await conn.execute(sa.select(sa.func.count()).select_from(theme_templates).where(where))).scalar_one()
         if existing:
@@ -63,17 +56,17 @@ async def do_put_theme_template(services: Services, tenant_id: int, name: str, s
             if count >= MAX_TEMPLATES:
                 raise TenancyError(ThemeErrorCode.TOO_MANY_TEMPLATES, f"a theme has at most {MAX_TEMPLATES} templates", kind=ErrorKind.CONFLICT)
             await conn.execute(theme_templates.insert().values(tenant_id=tenant_id, name=name, source=source))
-    await publish_tenant_change(services, tenant_id)
+        effects.tenant_changed(tenant_id)
 
 
 async def do_delete_theme_template(services: Services, tenant_id: int, name: str) -> None:
-    async with services.db.begin() as conn:
+    async with transaction(services) as (conn, effects):
         result = await conn.execute(
             theme_templates.delete().where(theme_templates.c.tenant_id == tenant_id, theme_templates.c.name == name)
         )
-    if result.rowcount == 0:
-        raise TenancyError(ThemeErrorCode.UNKNOWN_TEMPLATE, f"no template {name!r} in this theme", kind=ErrorKind.NOT_FOUND)
-    await publish_tenant_change(services, tenant_id)
+        if result.rowcount == 0:
+            raise TenancyError(ThemeErrorCode.UNKNOWN_TEMPLATE, f"no template {name!r} in this theme", kind=ErrorKind.NOT_FOUND)
+        effects.tenant_changed(tenant_id)
 
 
 async def select_theme_template_names(conn, tenant_id: int) -> list[dict]:

@@ -1,4 +1,10 @@
-"""The one place domain errors become HTTP responses.
+"""The one place domain errors become HTTP statuses and responses.
+
+:func:`status_for` is the one map from a domain error to its status: the API's
+problem bodies, the webhook intake, the analytics dashboard and the storefront's
+themed pages all ask it (``STATUS_BY_KIND`` is its table). Pages differ from the
+API in one place only: a browser gets 400, not 422, for input it sent wrong
+(a form, an address), since 422 reads as a server fault to people and crawlers.
 
 API paths (``/api/``, ``/events``, ``/webhooks/``, ``/tls/``, ``/internal/``)
 get JSON; storefront paths get the themed HTML error page the storefront
@@ -21,6 +27,15 @@ STATUS_BY_KIND = {
     ErrorKind.UNAVAILABLE: 503,
 }
 
+# What a page answers for an INVALID error; every other kind keeps the API's status.
+PAGE_STATUS_BY_KIND = {**STATUS_BY_KIND, ErrorKind.INVALID: 400}
+
+
+def status_for(error: ZellyError, *, page: bool = False) -> int:
+    """The HTTP status of a domain error: the API's by default, a page's with ``page=True``."""
+    return (PAGE_STATUS_BY_KIND if page else STATUS_BY_KIND)[error.kind]
+
+
 JSON_PREFIXES = ("/api/", "/events", "/webhooks/", "/tls/", "/internal/", "/healthz")
 
 
@@ -38,7 +53,7 @@ def json_error(status: int, code: str, message: str, **extra: object) -> Respons
 def register_error_handlers(app: Quart) -> None:
     @app.errorhandler(ZellyError)
     async def domain_error(error: ZellyError) -> Response:
-        status = STATUS_BY_KIND[error.kind]
+        status = status_for(error)
         body = error.as_dict()
         return json_error(status, body.pop("code"), body.pop("message"), **body)
 

@@ -134,7 +134,7 @@ async def test_a_message_clickhouse_cannot_parse_is_dead_lettered_and_the_rest_g
     import sqlalchemy as sa
 
     from origin.analytics.dead_letters import record_dead_letter
-    from origin.db import task_dead_letters
+    from origin.tasks.tables import task_dead_letters
 
     queue = queue_for(analytics)
     await queue.publish(rows(4, "good-a", 10))

@@ -8,7 +8,7 @@ import pytest
 from origin.analytics import privacy
 from origin.analytics.queue import queue_for
 from origin.app import create_app
-from origin.db import domains
+from origin.tenancy.tables import domains
 from origin.tenancy.actions import do_suspend_tenant
 from tests.analytics.conftest import UA_IPHONE, make_store
 from tests.analytics.web_client import event, page_view, post_events

@@ -10,7 +10,7 @@ from origin.analytics.consumer import EventConsumer
 from origin.analytics.queue import make_delivery
 from origin.analytics.ranges import Range
 from origin.analytics.rollup import do_rollup_day, next_run_after
-from origin.db import daily_tenant_aggregates
+from origin.analytics.tables import daily_tenant_aggregates
 from tests.analytics.conftest import drain, make_store
 from tests.analytics.test_pipeline import run_known_sequence
 

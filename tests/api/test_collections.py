@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from origin import db
+from origin.catalog.tables import collection_products, collections
 from tests.conftest import count_rows
 from tests.factories import make_collection, make_product
 
@@ -44,7 +44,7 @@ async def test_bad_collection_bodies(client, services, store) -> None:
     assert bad_handle.status_code == 422
     assert (await bad_handle.get_json())["error"]["fields"][0]["code"] == "invalid_handle"
     async with services.db.connect() as conn:
-        assert await count_rows(conn, db.collections, tenant_id=store.tenant.id) == 1
+        assert await count_rows(conn, collections, tenant_id=store.tenant.id) == 1
 
 
 async def test_list_collections_page_by_page(client, services, store, other_store) -> None:
@@ -138,5 +138,5 @@ async def test_other_tenants_collections_are_404_everywhere(client, services, st
     listed = await (await client.get("/api/v1/collections", headers=store.auth)).get_json()
     assert listed["items"] == []
     async with services.db.connect() as conn:
-        assert await count_rows(conn, db.collection_products, collection_id=collection.id) == 1
-        assert await count_rows(conn, db.collections, id=collection.id, title="Theirs") == 1
+        assert await count_rows(conn, collection_products, collection_id=collection.id) == 1
+        assert await count_rows(conn, collections, id=collection.id, title="Theirs") == 1

@@ -8,7 +8,9 @@ import json
 
 import pytest
 
-from origin import db
+from origin.catalog.tables import collections, products
+from origin.db import utcnow
+from origin.idempotency.tables import api_idempotency_keys
 from origin.web.seller.api.framework import idempotency
 from tests.api.conftest import product_body
 from tests.conftest import count_rows
@@ -16,7 +18,7 @@ from tests.conftest import count_rows
 
 async def _products(services, tenant_id: int) -> int:
     async with services.db.connect() as conn:
-        return await count_rows(conn, db.products, tenant_id=tenant_id)
+        return await count_rows(conn, products, tenant_id=tenant_id)
 
 
 async def test_a_retry_replays_the_first_answer_without_writing_again(client, services, store) -> None:
@@ -135,14 +137,14 @@ async def test_a_malformed_key_is_422(client, services, store, key: str) -> None
     assert response.status_code == 422
     assert [f["path"] for f in (await response.get_json())["error"]["fields"]] == ["header:Idempotency-Key"]
     async with services.db.connect() as conn:
-        assert await count_rows(conn, db.collections) == 0
+        assert await count_rows(conn, collections) == 0
 
 
 async def test_a_request_without_a_key_is_not_recorded(client, services, store) -> None:
     await client.post("/api/v1/collections", json={"title": "Sale"}, headers=store.auth)
 
     async with services.db.connect() as conn:
-        assert await count_rows(conn, db.api_idempotency_keys) == 0
+        assert await count_rows(conn, api_idempotency_keys) == 0
 
 
 async def test_a_large_answer_is_stored_and_replayed(client, services, store) -> None:
@@ -160,12 +162,12 @@ async def _insert_key(services, tenant_id: int, key: str, *, status_code: int, a
     fingerprint = fingerprint or idempotency.request_fingerprint("POST", "/api/v1/collections", b'{"title": "Sale"}')
     async with services.db.begin() as conn:
         await conn.execute(
-            db.api_idempotency_keys.insert().values(
+            api_idempotency_keys.insert().values(
                 tenant_id=tenant_id,
                 key=key,
                 request_fingerprint=fingerprint,
                 status_code=status_code,
                 response_body="{}",
-                created_at=db.utcnow() - age,
+                created_at=utcnow() - age,
             )
         )

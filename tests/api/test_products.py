@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from origin import db
+from origin.catalog.tables import product_images, variants
 from origin.catalog import queries
 from origin.invalidation import catalog_version
 from tests.api.conftest import make_store, product_body
@@ -129,8 +129,8 @@ async def test_delete_removes_the_product_and_its_parts(client, services, store)
     assert (response.status_code, await response.get_json()) == (200, {"id": product.id, "deleted": True})
     assert again.status_code == 404
     async with services.db.connect() as conn:
-        assert await count_rows(conn, db.variants, product_id=product.id) == 0
-        assert await count_rows(conn, db.product_images, product_id=product.id) == 0
+        assert await count_rows(conn, variants, product_id=product.id) == 0
+        assert await count_rows(conn, product_images, product_id=product.id) == 0
 
 
 async def test_other_tenants_products_cannot_be_read_changed_or_deleted(client, services, store, other_store) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from origin import db
+from origin.catalog.tables import collections, product_images, products, variants
 from tests.api.conftest import make_store, product_body
 from tests.conftest import count_rows
 from tests.factories import make_product
@@ -16,7 +16,7 @@ def fields_of(body: dict) -> dict[str, str]:
 
 async def assert_nothing_written(services) -> None:
     async with services.db.connect() as conn:
-        for table in (db.products, db.variants, db.product_images, db.collections):
+        for table in (products, variants, product_images, collections):
             assert await count_rows(conn, table) == 0, table.name
 
 
@@ -193,7 +193,7 @@ async def test_duplicate_handle_is_409_naming_the_field(client, services, store)
         }
     }
     async with services.db.connect() as conn:
-        assert await count_rows(conn, db.products) == 1
+        assert await count_rows(conn, products) == 1
 
 
 async def test_the_same_handle_in_another_store_is_fine(client, services, store, other_store) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from origin import db
+from origin.catalog.tables import product_images, variants
 from origin.catalog import queries
 from tests.conftest import count_rows
 from tests.factories import make_product
@@ -45,7 +45,7 @@ async def test_variant_domain_errors_name_the_fields_the_client_sent(client, ser
     assert [f["path"] for f in (await duplicate.get_json())["error"]["fields"]] == ["options"]
     assert [f["path"] for f in (await wrong_count.get_json())["error"]["fields"]] == ["options"]
     async with services.db.connect() as conn:
-        assert await count_rows(conn, db.variants, product_id=product.id) == 2
+        assert await count_rows(conn, variants, product_id=product.id) == 2
 
 
 async def test_get_and_patch_a_variant(client, services, store) -> None:
@@ -156,7 +156,7 @@ async def test_an_image_of_another_product_is_404(client, services, store) -> No
 
     assert response.status_code == 404
     async with services.db.connect() as conn:
-        assert await count_rows(conn, db.product_images, product_id=second.id) == 1
+        assert await count_rows(conn, product_images, product_id=second.id) == 1
 
 
 async def test_bad_image_fields(client, services, store) -> None:

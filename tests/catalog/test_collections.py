@@ -9,7 +9,7 @@ import pytest
 from origin.catalog import actions, queries
 from origin.catalog.errors import CatalogError
 from origin.catalog.inputs import NewVariant
-from origin.db import collection_products
+from origin.catalog.tables import collection_products
 from tests.conftest import count_rows
 from tests.factories import make_collection, make_product, make_tenant
 

@@ -9,7 +9,7 @@ import pytest
 from origin.catalog import actions, queries
 from origin.catalog.errors import CatalogError
 from origin.catalog.inputs import NewImage, NewProduct, NewVariant
-from origin.db import product_images, products, variants
+from origin.catalog.tables import product_images, products, variants
 from origin.errors import ErrorKind
 from origin.invalidation import catalog_version
 from tests.conftest import count_rows

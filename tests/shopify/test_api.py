@@ -6,7 +6,8 @@ import pytest
 import sqlalchemy as sa
 
 from origin.app import create_app
-from origin.db import api_idempotency_keys, shopify_connections, shopify_sync_runs
+from origin.idempotency.tables import api_idempotency_keys
+from origin.shopify.tables import shopify_connections, shopify_sync_runs
 from tests.conftest import count_rows
 from tests.shopify_harness import make_shop, running_fake, running_queues
 

@@ -6,7 +6,8 @@ import asyncio
 import sys
 from pathlib import Path
 
-from origin.db import task_dead_letters, utcnow
+from origin.db import utcnow
+from origin.tasks.tables import task_dead_letters
 from origin.services import open_services
 from origin.settings import Settings
 from tests.fakes.shopify import FakeShopify, make_catalog, serve_fake

@@ -5,7 +5,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from origin.app import create_app
-from origin.db import shopify_shop_snapshots, tenants
+from origin.shopify.tables import shopify_shop_snapshots
+from origin.tenancy.tables import tenants
 from tests.shopify_harness import make_shop, running_fake, running_queues
 
 

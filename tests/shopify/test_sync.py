@@ -115,7 +115,8 @@ async def test_a_crashed_run_resumes_from_its_cursor_without_duplicates(services
     async with running_fake(services) as fake:
         shop, fake_shop = await make_shop(services, fake, "acme", make_catalog(30), restore_rate=20000)
         async with services.db.begin() as conn:
-            from origin.db import shopify_sync_runs, utcnow
+            from origin.db import utcnow
+            from origin.shopify.tables import shopify_sync_runs
 
             result = await conn.execute(shopify_sync_runs.insert().values(tenant_id=shop.tenant_id, kind="full", state="queued", created_at=utcnow(), updated_at=utcnow()))
         run_id = int(result.inserted_primary_key[0])

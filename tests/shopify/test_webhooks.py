@@ -9,14 +9,10 @@ import pytest
 import sqlalchemy as sa
 
 from origin.app import create_app
-from origin.db import (
-    customers,
-    orders,
-    products,
-    shopify_compliance_requests,
-    shopify_connections,
-    shopify_webhook_deliveries,
-)
+from origin.catalog.tables import products
+from origin.customers.tables import customers
+from origin.orders.tables import orders
+from origin.shopify.tables import shopify_compliance_requests, shopify_connections, shopify_webhook_deliveries
 from origin.shopify import processing
 from origin.shopify.runs import do_start_sync, get_run
 from tests.conftest import count_rows
@@ -177,7 +173,7 @@ async def test_collections_and_inventory_topics(env):
     await sender.send("collections/delete", {"id": int(collection["id"].rsplit("/", 1)[-1])}, triggered_at=iso(T0 + dt.timedelta(hours=1)))
     await env["queues"].drain()
     async with services.db.connect() as conn:
-        from origin.db import collections
+        from origin.catalog.tables import collections
 
         assert await count_rows(conn, collections, tenant_id=shop.tenant_id) == 0
 
@@ -302,7 +298,7 @@ async def test_scheduler_task_queues_incremental_runs_for_idle_connected_shops(e
 
     assert started == 1
     async with services.db.connect() as conn:
-        from origin.db import shopify_sync_runs
+        from origin.shopify.tables import shopify_sync_runs
 
         kinds = (await conn.execute(sa.select(shopify_sync_runs.c.tenant_id, shopify_sync_runs.c.kind).order_by(shopify_sync_runs.c.id))).all()
     assert [tuple(row) for row in kinds] == [(shop.tenant_id, "full"), (other.tenant_id, "incremental")]

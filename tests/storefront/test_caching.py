@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from origin.catalog.actions import do_update_product, do_update_variant
-from origin.db import products
+from origin.catalog.tables import products
 from origin.invalidation import publish_purge
 from origin.services import open_services
 from origin.web.storefront.local_cache import LocalPages, LocalVersions

@@ -6,7 +6,7 @@ import asyncio
 import json
 
 
-from origin.db import domains
+from origin.tenancy.tables import domains
 from origin.invalidation import TENANCY_CHANNEL
 from origin.tenancy.actions import do_suspend_tenant
 from origin.tenancy.resolution import (

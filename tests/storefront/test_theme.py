@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from origin.db import theme_templates
+from origin.tenancy.tables import theme_templates
 from origin.tenancy.actions import do_update_theme_settings
 from storefront.money import format_money
 from storefront.rendering import ThemeRenderer

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from origin.db import tenant_api_tokens, tenants
+from origin.tenancy.tables import tenant_api_tokens, tenants
 from origin.errors import ErrorKind
 from origin.tenancy import actions, queries
 from origin.tenancy.errors import TenancyError

@@ -8,7 +8,8 @@ import datetime as dt
 
 import pytest
 
-from origin.db import domains, utcnow
+from origin.db import utcnow
+from origin.tenancy.tables import domains
 from origin.domains import actions, queries
 from origin.domains.errors import DomainError
 from origin.domains.serving import acquire_allow_list, release_allow_list

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from origin.db import domains
+from origin.tenancy.tables import domains
 from origin.domains.serving import current_allow_list
 from origin.invalidation import catalog_version
 from tests.conftest import count_rows

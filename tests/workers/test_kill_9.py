@@ -19,7 +19,9 @@ import pytest
 import sqlalchemy as sa
 
 from origin.app import create_app
-from origin.db import products, shopify_webhook_deliveries, task_dead_letters
+from origin.catalog.tables import products
+from origin.shopify.tables import shopify_webhook_deliveries
+from origin.tasks.tables import task_dead_letters
 from origin.shopify.runs import do_start_sync, get_run
 from tests.conftest import count_rows
 from tests.fakes.shopify import make_catalog

@@ -10,7 +10,7 @@ from tests.fakes.shopify import make_catalog
 from tests.shopify_harness import FAST_RETRIES, make_shop, running_fake, running_queues
 from workers import deadletters
 from workers.retry import RetryPolicy, is_transient
-from origin.shopify.errors import ShopifyError, ShopifyUnavailable
+from origin.shopify.errors import ShopifyError, ShopifyErrorCode, ShopifyUnavailable
 
 
 def test_backoff_doubles_and_is_capped():
@@ -22,7 +22,7 @@ def test_backoff_doubles_and_is_capped():
 def test_transient_and_permanent_errors():
     assert is_transient(ShopifyUnavailable("HTTP 503")) is True
     assert is_transient(ConnectionResetError()) is True
-    assert is_transient(ShopifyError("bad_webhook", "no id")) is False
+    assert is_transient(ShopifyError(ShopifyErrorCode.BAD_WEBHOOK, "no id")) is False
     assert is_transient(KeyError("x")) is False
 
 

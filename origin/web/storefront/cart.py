@@ -31,6 +31,7 @@ from origin.errors import ErrorKind
 from origin.tenancy.resolution import TenantSite
 from origin.web.storefront.beacon import shopper_from_request
 from origin.web.context import current_services
+from origin.web.errors import status_for
 from origin.web.storefront.site import HTML, NO_STORE, Halt, current_host, current_site, render, shop_view, themed_error
 from storefront import views
 
@@ -92,7 +93,7 @@ async def handle_cart_errors(handler):
         return halt.response
     except CartError as error:
         site = await current_site()
-        status = {ErrorKind.INVALID: 400, ErrorKind.FORBIDDEN: 403, ErrorKind.CONFLICT: 409}.get(error.kind, 400)
+        status = status_for(error, page=True)
         return themed_error(site, status, "We could not update your cart", error.message[0].upper() + error.message[1:] + ".")
 
 

@@ -27,7 +27,7 @@ from origin.catalog.inputs import HANDLE_PATTERN
 from origin.catalog.models import Page
 from origin.errors import ErrorKind
 from origin.tenancy.resolution import TenantSite, listening
-from origin.web.errors import json_error, wants_json
+from origin.web.errors import json_error, status_for, wants_json
 from origin.web.storefront.page_cache import RenderedPage, cached_read, local_versions, make_page, serve_page
 from origin.web.storefront.listing import (
     SORT_LABELS,
@@ -62,7 +62,7 @@ def storefront_route(handler):
         except CatalogError as error:
             if error.kind is not ErrorKind.INVALID:
                 raise
-            return themed_error(await current_site(), 400, "Please check the address", error.message)
+            return themed_error(await current_site(), status_for(error, page=True), "Please check the address", error.message)
 
     return wrapper
 

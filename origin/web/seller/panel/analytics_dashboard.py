@@ -23,7 +23,7 @@ from origin.tenancy.models import Tenant
 from origin.tenancy.queries import select_tenant
 from origin.web.seller.panel.analytics_charts import bar_list, line_chart
 from origin.web.context import current_services
-from origin.web.errors import STATUS_BY_KIND
+from origin.web.errors import status_for
 
 blueprint = Blueprint("analytics_dashboard", __name__)
 
@@ -58,7 +58,7 @@ async def dashboard_by_link() -> Response:
         return await _render(tenant, window, link=request.args["link"])
     except AnalyticsError as error:
         page = _templates.get_template("error.html").render(message=error.message)
-        return Response(page, status=STATUS_BY_KIND[error.kind], content_type="text/html; charset=utf-8",
+        return Response(page, status=status_for(error), content_type="text/html; charset=utf-8",
                         headers={"Cache-Control": "no-store"})
 
 

@@ -36,7 +36,7 @@ import sqlalchemy as sa
 from quart import Response, request
 from sqlalchemy.exc import IntegrityError
 
-from origin.db import api_idempotency_keys as keys_table
+from origin.idempotency.tables import api_idempotency_keys as keys_table
 from origin.db import utcnow
 from origin.services import Services
 from origin.web.seller.api.framework.problems import API_ERRORS, ApiValidationError, FieldProblem, render_api_error

@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from quart import Response
 
 from origin.errors import ErrorKind, ZellyError
-from origin.web.errors import STATUS_BY_KIND, json_error
+from origin.web.errors import json_error, status_for
 
 ROOT_PATH = "$"
 VALIDATION_FAILED = "validation_failed"
@@ -96,7 +96,7 @@ def domain_error_response(error: ZellyError) -> Response:
     if error.kind is ErrorKind.INVALID:
         return validation_failed(problems)
     extra = {"fields": [asdict(problem) for problem in problems]} if error.field else {}
-    return json_error(STATUS_BY_KIND[error.kind], error.code, error.message, **extra)
+    return json_error(status_for(error), error.code, error.message, **extra)
 
 
 def _domain_problems(error: ZellyError) -> list[FieldProblem]:

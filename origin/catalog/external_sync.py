@@ -1,4 +1,4 @@
-"""Order-safe, idempotent catalog writes keyed by Shopify GID.
+"""Catalog writes from an external catalog (Shopify): order-safe, idempotent, keyed by its GID.
 
 Rules (issue 6, "Processing"):
 
@@ -11,46 +11,26 @@ Rules (issue 6, "Processing"):
   recomputed from the variants in the same transaction by
   ``origin.catalog.actions.recompute_product_summaries``.
 
-Each function takes an open transaction (``conn``) and returns what the caller
-must purge after commit; none of them commits or purges itself.
+Each function takes an open transaction (``conn``) and the transaction's
+:class:`~origin.invalidation.AfterCommit`, into which it puts the tags to purge;
+none of them commits or purges itself. Shopify (origin/shopify/processing.py,
+sync_pages.py, compliance.py) is the caller: it maps its documents to the
+``External*`` inputs of origin.catalog.inputs and calls in here.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from edge import tags as cache_tags
 from origin.catalog.actions import recompute_product_summaries
-from origin.db import (
-    collection_products,
-    collections,
-    product_images,
-    products,
-    shopify_inventory_items,
-    shopify_tombstones,
-    utcnow,
-    variants,
-)
-from origin.shopify.mapping import CollectionRecord, ProductRecord, VariantRecord
-
-
-@dataclass
-class Purge:
-    """Cache tags a batch of writes touched; sent once after the commit."""
-
-    tenant_id: int
-    tags: list[str] = field(default_factory=list)
-
-    def add(self, *tags: str) -> None:
-        self.tags.extend(tags)
-
-    @property
-    def unique_tags(self) -> list[str]:
-        return list(dict.fromkeys(self.tags))
+from origin.catalog.inputs import ExternalCollection, ExternalProduct, ExternalVariant
+from origin.catalog.tables import collection_products, collections, product_images, products, shopify_inventory_items, shopify_tombstones, variants
+from origin.db import utcnow
+from origin.invalidation import AfterCommit
 
 
 async def _tombstone_time(conn: AsyncConnection, tenant_id: int, shopify_gid: str) -> dt.datetime | None:
@@ -93,12 +73,12 @@ async def _collection_tags(conn: AsyncConnection, tenant_id: int, product_id: in
     return [cache_tags.collection_tag(tenant_id, collection_id) for (collection_id,) in rows]
 
 
-async def upsert_product(conn: AsyncConnection, tenant_id: int, record: ProductRecord, purge: Purge) -> int | None:
+async def upsert_product(conn: AsyncConnection, tenant_id: int, record: ExternalProduct, effects: AfterCommit) -> int | None:
     """Insert or update one product with its variants and images; None when the record is stale."""
-    return (await upsert_products(conn, tenant_id, [record], purge))[record.gid]
+    return (await upsert_products(conn, tenant_id, [record], effects))[record.gid]
 
 
-def _product_values(record: ProductRecord, handle: str, now) -> dict:
+def _product_values(record: ExternalProduct, handle: str, now) -> dict:
     return dict(
         handle=handle, title=record.title, description_html=record.description_html, vendor=record.vendor,
         product_type=record.product_type, tags=",".join(record.tags)[:1000], status=record.status,
@@ -107,14 +87,14 @@ def _product_values(record: ProductRecord, handle: str, now) -> dict:
     )
 
 
-async def upsert_products(conn: AsyncConnection, tenant_id: int, records: list[ProductRecord], purge: Purge) -> dict[str, int | None]:
+async def upsert_products(conn: AsyncConnection, tenant_id: int, records: list[ExternalProduct], effects: AfterCommit) -> dict[str, int | None]:
     """A page of products in a fixed number of statements (plus two per product for the summaries).
 
     Returns GID -> product id, or None for a record that was stale (older than the
     row or than its tombstone). The same rules as one at a time, batched: a sync
     page of 250 products would otherwise be thousands of round trips.
     """
-    latest: dict[str, ProductRecord] = {}
+    latest: dict[str, ExternalProduct] = {}
     for record in records:  # a page may repeat a product; the newest version wins
         if record.gid not in latest or record.updated_at >= latest[record.gid].updated_at:
             latest[record.gid] = record
@@ -187,13 +167,13 @@ async def upsert_products(conn: AsyncConnection, tenant_id: int, records: list[P
             collection_products.c.tenant_id == tenant_id, collection_products.c.product_id.in_(product_ids)
         )
     )
-    purge.add(*(cache_tags.product_tag(tenant_id, product_id) for product_id in product_ids))
-    purge.add(*(cache_tags.collection_tag(tenant_id, collection_id) for (collection_id,) in memberships))
+    effects.purge(tenant_id, *(cache_tags.product_tag(tenant_id, product_id) for product_id in product_ids))
+    effects.purge(tenant_id, *(cache_tags.collection_tag(tenant_id, collection_id) for (collection_id,) in memberships))
     result.update({record.gid: ids[record.gid] for record in fresh})
     return result
 
 
-async def _replace_variants(conn: AsyncConnection, tenant_id: int, wanted_by_product: dict[int, tuple[VariantRecord, ...]], now) -> None:
+async def _replace_variants(conn: AsyncConnection, tenant_id: int, wanted_by_product: dict[int, tuple[ExternalVariant, ...]], now) -> None:
     """Update variants in place by GID (their ids stay stable for carts), add new ones, drop the rest."""
     rows = await conn.execute(
         sa.select(variants.c.id, variants.c.shopify_gid, variants.c.product_id)
@@ -235,7 +215,7 @@ async def _replace_variants(conn: AsyncConnection, tenant_id: int, wanted_by_pro
         )
 
 
-async def delete_product(conn: AsyncConnection, tenant_id: int, shopify_gid: str, deleted_at: dt.datetime, purge: Purge) -> int | None:
+async def delete_product(conn: AsyncConnection, tenant_id: int, shopify_gid: str, deleted_at: dt.datetime, effects: AfterCommit) -> int | None:
     """Remove the product (variants, images, memberships cascade); unknown GIDs only leave the tombstone."""
     await _write_tombstone(conn, tenant_id, shopify_gid, deleted_at)
     product_id = (
@@ -243,12 +223,12 @@ async def delete_product(conn: AsyncConnection, tenant_id: int, shopify_gid: str
     ).scalar_one_or_none()
     if product_id is None:
         return None
-    purge.add(cache_tags.product_tag(tenant_id, product_id), *await _collection_tags(conn, tenant_id, product_id))
+    effects.purge(tenant_id, cache_tags.product_tag(tenant_id, product_id), *await _collection_tags(conn, tenant_id, product_id))
     await conn.execute(products.delete().where(products.c.tenant_id == tenant_id, products.c.id == product_id))
     return product_id
 
 
-async def set_inventory(conn: AsyncConnection, tenant_id: int, inventory_item_gid: str, available: int, purge: Purge) -> int | None:
+async def set_inventory(conn: AsyncConnection, tenant_id: int, inventory_item_gid: str, available: int, effects: AfterCommit) -> int | None:
     """inventory_levels/update: the variant's quantity and its product's is_available."""
     variant_gid = (
         await conn.execute(
@@ -268,11 +248,11 @@ async def set_inventory(conn: AsyncConnection, tenant_id: int, inventory_item_gi
         return None
     await conn.execute(variants.update().where(variants.c.id == row.id).values(inventory_quantity=available, updated_at=utcnow()))
     await recompute_product_summaries(conn, tenant_id, [row.product_id])
-    purge.add(cache_tags.product_tag(tenant_id, row.product_id), *await _collection_tags(conn, tenant_id, row.product_id))
+    effects.purge(tenant_id, cache_tags.product_tag(tenant_id, row.product_id), *await _collection_tags(conn, tenant_id, row.product_id))
     return row.product_id
 
 
-async def upsert_collection(conn: AsyncConnection, tenant_id: int, record: CollectionRecord, purge: Purge) -> int | None:
+async def upsert_collection(conn: AsyncConnection, tenant_id: int, record: ExternalCollection, effects: AfterCommit) -> int | None:
     deleted_at = await _tombstone_time(conn, tenant_id, record.gid)
     if deleted_at is not None and deleted_at >= record.updated_at:
         return None
@@ -299,7 +279,7 @@ async def upsert_collection(conn: AsyncConnection, tenant_id: int, record: Colle
         await conn.execute(collections.update().where(collections.c.id == collection_id).values(**values))
     if record.product_gids is not None:
         await set_collection_products(conn, tenant_id, collection_id, list(record.product_gids))
-    purge.add(cache_tags.collection_tag(tenant_id, collection_id))
+    effects.purge(tenant_id, cache_tags.collection_tag(tenant_id, collection_id))
     return collection_id
 
 
@@ -325,13 +305,13 @@ async def set_collection_products(conn: AsyncConnection, tenant_id: int, collect
         )
 
 
-async def delete_collection(conn: AsyncConnection, tenant_id: int, shopify_gid: str, deleted_at: dt.datetime, purge: Purge) -> int | None:
+async def delete_collection(conn: AsyncConnection, tenant_id: int, shopify_gid: str, deleted_at: dt.datetime, effects: AfterCommit) -> int | None:
     await _write_tombstone(conn, tenant_id, shopify_gid, deleted_at)
     collection_id = (
         await conn.execute(sa.select(collections.c.id).where(collections.c.tenant_id == tenant_id, collections.c.shopify_gid == shopify_gid))
     ).scalar_one_or_none()
     if collection_id is None:
         return None
-    purge.add(cache_tags.collection_tag(tenant_id, collection_id))
+    effects.purge(tenant_id, cache_tags.collection_tag(tenant_id, collection_id))
     await conn.execute(collections.delete().where(collections.c.tenant_id == tenant_id, collections.c.id == collection_id))
     return collection_id

@@ -1,0 +1,86 @@
+"""The engine for both backends, and the MySQL databases behind the three schemas."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from origin.db.schema import SCHEMAS
+
+
+def schema_names(prefix: str) -> dict[str, str]:
+    """Logical schema -> real database (MySQL) or attached file alias (SQLite)."""
+    return {schema: f"{prefix}{schema}" for schema in SCHEMAS}
+
+
+def sqlite_directory(url: sa.engine.URL) -> Path:
+    database = url.database or ""
+    if database in ("", ":memory:"):
+        raise ValueError("the embedded database needs a file path, not :memory:")
+    return Path(database).resolve().parent
+
+
+def create_engine(url: str, schema_prefix: str = "", *, echo: bool = False, pool_size: int = 10) -> AsyncEngine:
+    parsed = sa.engine.make_url(url)
+    names = schema_names(schema_prefix)
+    if parsed.get_backend_name() == "sqlite":
+        directory = sqlite_directory(parsed)
+        directory.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(parsed, echo=echo, connect_args={"timeout": 30})
+        _attach_sqlite_schemas(engine, directory, names)
+    else:
+        engine = create_async_engine(
+            parsed.update_query_dict({"charset": "utf8mb4"}),
+            echo=echo,
+            pool_size=pool_size,
+            max_overflow=pool_size,
+            pool_recycle=3600,
+            pool_pre_ping=True,
+            # READ COMMITTED, not InnoDB's REPEATABLE READ: each statement sees what other
+            # transactions committed, so a read after an upsert that changed nothing (same
+            # values) still finds the row a concurrent writer inserted, and no gap locks
+            # turn concurrent webhook/sync upserts into deadlocks. Row locks (FOR UPDATE)
+            # still serialize the writes that need it.
+            isolation_level="READ COMMITTED",
+        )
+    return engine.execution_options(schema_translate_map=names)
+
+
+def _attach_sqlite_schemas(engine: AsyncEngine, directory: Path, names: dict[str, str]) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:  # pragma: no branch - runs per connection
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA busy_timeout = 30000")
+        for real in names.values():
+            cursor.execute(f"ATTACH DATABASE '{directory / (real + '.sqlite3')}' AS \"{real}\"")
+            cursor.execute(f'PRAGMA "{real}".journal_mode = WAL')
+        cursor.close()
+
+
+async def create_mysql_databases(url: str, schema_prefix: str = "") -> None:
+    """CREATE DATABASE for the three schemas (idempotent); MySQL only."""
+    server = sa.engine.make_url(url).set(database=None)
+    engine = create_async_engine(server)
+    try:
+        async with engine.begin() as conn:
+            for real in schema_names(schema_prefix).values():
+                await conn.exec_driver_sql(
+                    f"CREATE DATABASE IF NOT EXISTS `{real}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"
+                )
+    finally:
+        await engine.dispose()
+
+
+async def drop_mysql_databases(url: str, schema_prefix: str) -> None:
+    server = sa.engine.make_url(url).set(database=None)
+    engine = create_async_engine(server)
+    try:
+        async with engine.begin() as conn:
+            for real in schema_names(schema_prefix).values():
+                await conn.exec_driver_sql(f"DROP DATABASE IF EXISTS `{real}`")
+    finally:
+        await engine.dispose()
