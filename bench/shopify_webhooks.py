@@ -71,7 +71,7 @@ async def bench(count: int, concurrency: int, mode: str, wrk_cpu: int | None = N
         finally:
             await db.drop_mysql_databases(MYSQL_URL, prefix)
     path = {"asgi": "ASGI in-process", "http": "hypercorn over loopback, client in-process", "wrk": "hypercorn over loopback, wrk -t1"}[mode]
-    print(f"path={path}' (ASGI intake)' count={count} concurrency={concurrency}")
+    print(f"path={path} (ASGI intake) count={count} concurrency={concurrency}")
     print(f"enqueued: {length}   time: {elapsed:.2f} s   rate: {count / elapsed:.0f} webhooks/s")
 
 
