@@ -19,7 +19,6 @@ import ipaddress
 
 from quart import Blueprint, Response, jsonify, request
 
-from origin.domains.routing import install_host_redirects
 from origin.domains.serving import current_allow_list
 from origin.tenancy import queries as tenancy_queries
 from origin.web.context import current_services
@@ -34,11 +33,6 @@ LOOPBACK_NETWORKS = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("
 
 
 keep_allow_list_running(blueprint)
-
-
-@blueprint.before_app_serving
-async def register_host_redirects() -> None:
-    install_host_redirects(current_services())
 
 
 @functools.lru_cache(maxsize=8)

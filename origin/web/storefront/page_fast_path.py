@@ -19,7 +19,8 @@ from urllib.parse import parse_qsl
 
 from werkzeug.datastructures import MultiDict
 
-from origin.tenancy.resolution import MalformedHost, decide_host_redirect
+from origin.domains.routing import decide_host_redirect
+from origin.tenancy.resolution import MalformedHost
 from origin.web.context import SERVICES_KEY
 from origin.web.storefront.host_guard import HostGuard
 from origin.web.storefront.page_cache import cached_page, is_not_modified, local_versions, page_headers
