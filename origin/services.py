@@ -4,6 +4,10 @@ The web app, workers, CLI and tests all enter ``async with open_services(...)``
 and pass the resulting :class:`Services` down. A store that cannot be reached
 at start-up raises :class:`~origin.settings.ConfigurationError` naming its
 variable, so a typo in a URL is one line, not a traceback.
+
+Redis gets two pools: ``Services.redis`` for pub/sub, streams and dedupe (no
+read timeout: blocking stream reads must not be cut, cpython #86296) and the
+shared cache's own (origin/cache.py: bounded socket timeouts, request path).
 """
 
 from __future__ import annotations

@@ -188,3 +188,17 @@ def test_the_edge_classifier_formats_keys_as_cache_keys_declares():
 
     assert request.url_key == cache_keys.url_key("shop.example", "/products/mug", "page=2") == url_index_key("shop.example", "/products/mug", "page=2")
     assert request.key == cache_keys.edge_entry_key(request.url_key, request.encoding)
+
+
+def test_no_process_code_imports_pickle_or_aiocache():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    sources = [path for package in ("origin", "edge", "workers", "ops", "storefront", "tls") for path in (root / package).rglob("*.py")]
+
+    offenders = [str(path.relative_to(root)) for path in sources
+                 if any(word in path.read_text() for word in ("import pickle", "from pickle", "aiocache", "cloudpickle"))]
+
+    assert len(sources) > 100
+    assert offenders == []
+    assert "aiocache" not in (root / "pyproject.toml").read_text()
