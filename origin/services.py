@@ -109,7 +109,7 @@ class Services:
     broadcast: Broadcast
     http: httpx.AsyncClient
     catalog_versions: CatalogVersions
-    cart_key: bytes = field(default=b"", repr=False)  # signs cart cookies and CSRF tokens, nothing else
+    cart_key: bytes = field(repr=False)  # signs cart cookies and CSRF tokens, nothing else
     redis: aioredis.Redis | None = None  # pub/sub, streams, dedupe: no read timeout (blocking reads)
     analytics: Any | None = None  # clickhouse_connect client; None when the process did not ask for it
     # Attached at start-up (see attach()).
