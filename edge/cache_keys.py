@@ -2,7 +2,9 @@
 
 The module sits in ``edge/`` because the edge imports nothing from the origin,
 while the origin may import the edge (issue 10, item 9). Every key carries the
-tenant (``t<id>``) or is a Host, whose tenant is what it resolves to.
+tenant (``t<id>``) or is a Host, whose tenant is what it resolves to. No
+shared-cache key starts with ``edge:`` or ``tasks:``, so none can collide with
+the edge tier or the task streams (``zelly:tasks:<queue>``, workers/queues.py).
 
 Shared cache (origin/cache.py adds the ``zelly:`` namespace in front):
 
