@@ -38,6 +38,7 @@ from edge.config import EdgeConfig  # noqa: E402
 from bench.edge_processes import zelly_edge  # noqa: E402
 from edge.tags import PURGE_CHANNEL, cache_tag_header, product_tag, tenant_tag  # noqa: E402
 from origin.app import create_app  # noqa: E402
+from origin.cache import TEXT  # noqa: E402
 from origin.invalidation import publish_purge  # noqa: E402
 from origin.services import open_services  # noqa: E402
 from origin.settings import Settings  # noqa: E402
@@ -52,7 +53,7 @@ def product_origin(settings, services):
 
     @app.get("/products/<handle>")
     async def product(handle: str):
-        price = await services.cache.get(f"t1:bench-price:{handle}") or "10.00"
+        price = await services.cache.get(f"t1:bench-price:{handle}", TEXT) or "10.00"
         response = Response(f"<p class=price>{price}</p>", content_type="text/html")
         response.headers["Cache-Control"] = "public, max-age=0, s-maxage=300, stale-while-revalidate=60"
         response.headers["Cache-Tag"] = cache_tag_header([tenant_tag(1), product_tag(1, 5)])
@@ -67,7 +68,7 @@ async def measure(client: httpx.AsyncClient, services, writes: int) -> list[floa
         await client.get("/products/hat", headers={"host": HOST})  # the old price is cached
         new_price = f"{20 + number}.00"
         started = time.perf_counter()
-        await services.cache.set("t1:bench-price:hat", new_price)
+        await services.cache.set("t1:bench-price:hat", new_price, TEXT)
         await publish_purge(services, 1, [product_tag(1, 5)])
         while True:
             response = await client.get("/products/hat", headers={"host": HOST})

@@ -1,4 +1,4 @@
-"""The edge page cache in front of the origin, and the tag formats it shares with the origin.
+"""The edge page cache in front of the origin, and the tag and key formats it shares with the origin.
 
 Imports nothing from origin/: it receives the upstream (URL, httpx client or
 ASGI app), a Redis client and a pub/sub ``subscribe`` callable.
@@ -14,6 +14,7 @@ ASGI app), a Redis client and a pub/sub ``subscribe`` callable.
 Modules, one job each:
 
 - tags        every cache tag and the purge message (shared with the origin)
+- cache_keys  every cache key format, the origin's and the edge's (one module, issue 10)
 - config      EdgeConfig, read once
 - keys        request -> cache key or bypass reason (host/path/query normalization)
 - policy      what may be stored and for how long (RFC 9111/5861/9213)

@@ -1,7 +1,8 @@
 """Cloudflare purge adapter: a queue that de-duplicates, batches and respects Cloudflare's limits.
 
-The origin's writes call ``queue.hook(tags, hosts)`` (register it in
-``services.extras["purge_hooks"]``); ``run()`` sends what is pending to
+The origin's writes call ``queue.enqueue(tags=…, hosts=…)`` (``zelly origin``
+attaches the queue as ``Services.cloudflare_purge`` and
+origin.invalidation.publish_purge calls it directly); ``run()`` sends what is pending to
 ``POST {api_base}/zones/{zone_id}/purge_cache`` with ``Authorization: Bearer``:
 
 - de-duplicated: a tag named by ten writes in a burst is purged once;
@@ -139,10 +140,6 @@ class CloudflarePurgeQueue:
                 self._pending[kind][item] = None
         if self.pending_count():
             self._wakeup.set()
-
-    async def hook(self, tags: list[str], hosts: list[str]) -> None:
-        """The shape origin.invalidation calls after a write commits."""
-        self.enqueue(tags=tags, hosts=hosts)
 
     def pending_count(self) -> int:
         return sum(len(items) for items in self._pending.values())

@@ -1,6 +1,6 @@
 """The shared tier: entries in Redis so several edge processes share one fill.
 
-Layout (db chosen by the caller's client):
+Layout (db chosen by the caller's client; the formats are edge/cache_keys.py's):
 
 - ``zelly:edge:e:{key}``: JSON metadata, a newline, then the body bytes;
   expires when nothing may serve it any more (``usable_until`` + slack);
@@ -23,10 +23,10 @@ import time
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from edge.cache_keys import edge_redis_entry_key, edge_redis_index_key
 from edge.store import Entry
 
 log = logging.getLogger(__name__)
-PREFIX = "zelly:edge:"
 
 
 def encode_entry(entry: Entry) -> bytes:
@@ -75,7 +75,7 @@ class RedisTier:
         if self.is_paused:
             return None
         try:
-            blob = await self._client.get(PREFIX + "e:" + key)
+            blob = await self._client.get(edge_redis_entry_key(key))
         except (RedisError, OSError) as error:
             self._failed("read", error)
             return None
@@ -91,28 +91,30 @@ class RedisTier:
         expires_in = int(entry.usable_until() - time.time()) + self._ttl_slack
         if expires_in <= 0 or self.is_paused:
             return
-        index_names = [f"tag:{tag}" for tag in entry.tags] + [f"host:{entry.host}", f"url:{entry.url_key}"]
+        index_keys = [edge_redis_index_key("tag", tag) for tag in entry.tags]
+        index_keys += [edge_redis_index_key("host", entry.host), edge_redis_index_key("url", entry.url_key)]
         try:
             async with self._client.pipeline(transaction=False) as pipe:
-                pipe.set(PREFIX + "e:" + entry.key, encode_entry(entry), ex=expires_in)
-                for name in index_names:
-                    pipe.sadd(PREFIX + name, entry.key)
+                pipe.set(edge_redis_entry_key(entry.key), encode_entry(entry), ex=expires_in)
+                for index_key in index_keys:
+                    pipe.sadd(index_key, entry.key)
                     # An index outlives its entries by at most one entry lifetime; stale
                     # members only cost a DEL of a missing key at purge time.
-                    pipe.expire(PREFIX + name, expires_in, gt=True)
-                    pipe.expire(PREFIX + name, expires_in, nx=True)
+                    pipe.expire(index_key, expires_in, gt=True)
+                    pipe.expire(index_key, expires_in, nx=True)
                 await pipe.execute()
         except (RedisError, OSError) as error:
             self._failed("write", error)
 
     async def delete(self, key: str) -> None:
         try:
-            await self._client.delete(PREFIX + "e:" + key)
+            await self._client.delete(edge_redis_entry_key(key))
         except (RedisError, OSError) as error:
             log.error("edge redis tier delete failed: %s", error)
 
     async def purge(self, *, tags=(), hosts=(), url_keys=()) -> int:
-        index_keys = [PREFIX + f"tag:{t}" for t in tags] + [PREFIX + f"host:{h}" for h in hosts] + [PREFIX + f"url:{u}" for u in url_keys]
+        index_keys = [edge_redis_index_key("tag", t) for t in tags] + [edge_redis_index_key("host", h) for h in hosts]
+        index_keys += [edge_redis_index_key("url", u) for u in url_keys]
         if not index_keys:
             return 0
         try:
@@ -121,7 +123,7 @@ class RedisTier:
                 members |= await self._client.smembers(index_key)
             deleted = 0
             if members:
-                deleted = await self._client.delete(*(PREFIX.encode() + b"e:" + m for m in members))
+                deleted = await self._client.delete(*(edge_redis_entry_key(m.decode()) for m in members))
             await self._client.delete(*index_keys)
             return deleted
         except (RedisError, OSError) as error:

@@ -23,7 +23,6 @@ from typing import Any, AsyncContextManager, Callable, Sequence
 
 from quart import Quart
 
-from origin.domains.routing import install_host_redirects
 from origin.domains.serving import acquire_allow_list, release_allow_list
 from origin.services import Services, open_services
 from origin.settings import Settings
@@ -102,15 +101,12 @@ def _wrap(app: Quart, layers: Sequence[Layer]) -> None:
     app.asgi_app = asgi  # type: ignore[method-assign]
 
 
-def _serve_domains(app: Quart, *, redirects: bool) -> None:
-    """While the app serves: hold the process's TLS allow-list (shared by both apps, refcounted),
-    and, on the public app, register the domains feature's host redirects."""
+def _serve_domains(app: Quart) -> None:
+    """While the app serves: hold the process's TLS allow-list (shared by both apps, refcounted)."""
 
     @app.before_serving
     async def start_allow_list() -> None:
         await acquire_allow_list(_services(app))
-        if redirects:
-            install_host_redirects(_services(app))
 
     @app.after_serving
     async def stop_allow_list() -> None:
@@ -140,7 +136,7 @@ def create_app(
 ) -> Quart:
     """The public app. ``process_contexts`` run only when the app opens its own services (a served process)."""
     app = _base_app("zelly.origin", settings, services, process_contexts)
-    _serve_domains(app, redirects=True)
+    _serve_domains(app)
     for blueprint in PUBLIC_BLUEPRINTS:
         app.register_blueprint(blueprint)
     _wrap(app, PUBLIC_LAYERS)
@@ -149,7 +145,7 @@ def create_app(
 
 def create_internal_app(settings: Settings, *, services: Services | None = None) -> Quart:
     app = _base_app("zelly.internal", settings, services)
-    _serve_domains(app, redirects=False)
+    _serve_domains(app)
     for blueprint in INTERNAL_BLUEPRINTS:
         app.register_blueprint(blueprint)
     _wrap(app, INTERNAL_LAYERS)

@@ -4,51 +4,162 @@ The web app, workers, CLI and tests all enter ``async with open_services(...)``
 and pass the resulting :class:`Services` down. A store that cannot be reached
 at start-up raises :class:`~origin.settings.ConfigurationError` naming its
 variable, so a typo in a URL is one line, not a traceback.
+
+Redis gets two pools: ``Services.redis`` for pub/sub, streams and dedupe (no
+read timeout: blocking stream reads must not be cut, cpython #86296) and the
+shared cache's own (origin/cache.py: bounded socket timeouts, request path).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
+import hashlib
+import hmac
 import logging
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Mapping, Protocol
 
 import httpx
 import redis.asyncio as aioredis
 import sqlalchemy as sa
-from aiocache import BaseCache, RedisCache, SimpleMemoryCache
-from aiocache.serializers import PickleSerializer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from edge.cloudflare import CloudflarePurgeQueue
 from origin import db
 from origin.broadcast import Broadcast, MemoryBroadcast, RedisBroadcast
+from origin.cache import Cache, MemoryCache, RedisCache
+from origin.catalog_versions import CatalogVersions
 from origin.settings import ConfigurationError, Secret, Settings, redact_url
+from tls.ask import AllowList
 
 log = logging.getLogger(__name__)
 
 OUTBOUND_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+CART_COOKIE_KEY_PURPOSE = b"zelly/storefront/cart-cookie/v1"
 
 
-@dataclass
+class TaskQueue(Protocol):
+    """What origin code enqueues through (workers.dispatch.BrokerTaskQueue); see origin/queueing.py."""
+
+    async def enqueue(self, queue: str, task_name: str, **kwargs: Any) -> None: ...
+
+
+class EventsQueue(Protocol):
+    """The analytics events queue (origin/analytics/queue.py: Redis stream or in-memory)."""
+
+    async def publish(self, rows: list[dict[str, Any]]) -> None: ...
+
+    async def backlog(self) -> int: ...
+
+
+class DailySaltSource(Protocol):
+    """The day's visitor-id salt (origin/analytics/privacy.py DailySalts)."""
+
+    async def for_day(self, day: dt.date) -> bytes: ...
+
+
+@dataclass(eq=False)
+class AllowListRunner:
+    """The process's TLS allow-list and its refresher, shared by the public and internal apps."""
+
+    allow_list: AllowList
+    loaded: asyncio.Future
+    task: asyncio.Task | None = None
+    users: int = 0
+
+
+class _Unchanged:
+    def __repr__(self) -> str:
+        return "UNCHANGED"
+
+
+UNCHANGED: Any = _Unchanged()
+
+
+@dataclass(frozen=True, eq=False)
 class Services:
+    """The stores and per-process parts of one process, typed and named (issue 10, item 4).
+
+    Two kinds of field:
+
+    - what :func:`open_services` builds (stores, the cart-cookie key, the
+      catalog versions): set once in the constructor, never reassigned;
+    - the parts a later start-up step builds because they need these Services
+      first (the task queue's in-memory brokers run tasks on them, the
+      allow-list loads from the database and runs as long as the apps do, the
+      Cloudflare queue exists only in ``zelly origin`` with a token) or that a
+      domain builds on first use so the kernel imports no domain (the analytics
+      events queue and salts). They are set through :meth:`attach` only: one
+      typed method, so every late part is listed here and every assignment is
+      greppable; attaching a second, different part raises (wiring is done
+      once), None detaches it at shutdown.
+
+    Handing everything to open_services instead would make the kernel import
+    every domain (the layers contract forbids it) and would still not solve the
+    task queue's circle.
+    """
+
     settings: Settings
     db: AsyncEngine
-    cache: BaseCache
+    cache: Cache
     broadcast: Broadcast
     http: httpx.AsyncClient
-    redis: aioredis.Redis | None = None
+    catalog_versions: CatalogVersions
+    cart_key: bytes = field(repr=False)  # signs cart cookies and CSRF tokens, nothing else
+    redis: aioredis.Redis | None = None  # pub/sub, streams, dedupe: no read timeout (blocking reads)
     analytics: Any | None = None  # clickhouse_connect client; None when the process did not ask for it
-    extras: dict[str, Any] = field(default_factory=dict)  # per-process objects wired at start-up
+    # Attached at start-up (see attach()).
+    task_queue: TaskQueue | None = None
+    events_queue: EventsQueue | None = None
+    analytics_salts: DailySaltSource | None = None
+    allow_list_runner: AllowListRunner | None = None
+    cloudflare_purge: CloudflarePurgeQueue | None = None
+    shopify_client_options: Mapping[str, Any] = field(default_factory=dict)  # tests shorten HTTP retry back-off
+    # In-process memo of shop domain -> (expires at, Connection | None), owned by origin/shopify/connections.py.
+    shopify_connections: dict[str, tuple[float, object]] = field(default_factory=dict, repr=False)
+
+    def attach(
+        self,
+        *,
+        task_queue: TaskQueue | None = UNCHANGED,
+        events_queue: EventsQueue | None = UNCHANGED,
+        analytics_salts: DailySaltSource | None = UNCHANGED,
+        allow_list_runner: AllowListRunner | None = UNCHANGED,
+        cloudflare_purge: CloudflarePurgeQueue | None = UNCHANGED,
+        shopify_client_options: Mapping[str, Any] = UNCHANGED,
+    ) -> None:
+        """Set (or with None, clear) late parts; replacing one attached part by another raises."""
+        parts = {
+            "task_queue": task_queue,
+            "events_queue": events_queue,
+            "analytics_salts": analytics_salts,
+            "allow_list_runner": allow_list_runner,
+            "cloudflare_purge": cloudflare_purge,
+        }
+        for name, part in parts.items():
+            if part is UNCHANGED:
+                continue
+            current = getattr(self, name)
+            if part is not None and current is not None and current is not part:
+                raise RuntimeError(f"Services.{name} is already attached")
+            object.__setattr__(self, name, part)
+        if shopify_client_options is not UNCHANGED:
+            object.__setattr__(self, "shopify_client_options", dict(shopify_client_options))
+
+    @property
+    def allow_list(self) -> AllowList | None:
+        return self.allow_list_runner.allow_list if self.allow_list_runner is not None else None
 
     async def health(self) -> dict[str, dict[str, str]]:
         """The state of each store, for /healthz: never raises."""
         report: dict[str, dict[str, str]] = {}
         backend = "sqlite" if self.settings.uses_embedded_database else "mysql"
         report["database"] = await _probe(backend, self._ping_database())
-        report["cache"] = await _probe("redis" if self.redis else "memory", self._ping_cache())
+        report["cache"] = await _probe("redis" if self.redis else "memory", self.cache.ping())
         if self.analytics is not None:
             kind = "chdb" if self.settings.effective_analytics_url.startswith("chdb") else "clickhouse"
             report["analytics"] = await _probe(kind, asyncio.to_thread(self.analytics.command, "SELECT 1"))
@@ -57,10 +168,6 @@ class Services:
     async def _ping_database(self) -> None:
         async with self.db.connect() as conn:
             await conn.execute(sa.text("SELECT 1"))
-
-    async def _ping_cache(self) -> None:
-        if self.redis is not None:
-            await self.redis.ping()
 
 
 async def _probe(kind: str, check) -> dict[str, str]:
@@ -89,25 +196,15 @@ def make_redis(url: str) -> aioredis.Redis:
     return aioredis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=None, health_check_interval=30)
 
 
-def make_cache(settings: Settings, namespace: str = "zelly") -> BaseCache:
-    # timeout=None: aiocache would wrap every call in asyncio.wait_for, which on
-    # Python 3.11 can swallow a task's cancellation when the call completes at the
-    # same moment (a background listener then never stops and shutdown hangs).
-    # Redis calls are bounded by the socket timeouts instead.
-    if not settings.redis_url:
-        return SimpleMemoryCache(serializer=PickleSerializer(), namespace=namespace, timeout=None)
-    url = aioredis.connection.parse_url(settings.redis_url)
-    return RedisCache(
-        serializer=PickleSerializer(),
-        namespace=namespace,
-        timeout=None,
-        endpoint=url.get("host", "127.0.0.1"),
-        port=url.get("port", 6379),
-        db=url.get("db", 0),
-        password=url.get("password"),
-        create_connection_timeout=5,
-        connection_pool_kwargs={"socket_timeout": 5},
-    )
+def derive_cart_key(secret_key: Secret | str) -> bytes:
+    """The key that signs cart cookies: derived for that purpose only (origin/cart/signing.py)."""
+    secret = secret_key.reveal() if isinstance(secret_key, Secret) else secret_key
+    return hmac.new(secret.encode(), CART_COOKIE_KEY_PURPOSE, hashlib.sha256).digest()
+
+
+def make_cache(settings: Settings) -> Cache:
+    """Redis when configured (its own pool, bounded socket timeouts), else the in-process memory cache."""
+    return RedisCache.from_url(settings.redis_url) if settings.redis_url else MemoryCache()
 
 
 def open_analytics(settings: Settings):
@@ -138,7 +235,7 @@ async def open_services(settings: Settings, *, with_analytics: bool = True) -> A
     redis_client: aioredis.Redis | None = None
     http = httpx.AsyncClient(timeout=OUTBOUND_TIMEOUT, follow_redirects=False)
     analytics = None
-    cache: BaseCache | None = None
+    cache: Cache | None = None
     try:
         try:
             async with engine.connect() as conn:
@@ -166,14 +263,13 @@ async def open_services(settings: Settings, *, with_analytics: bool = True) -> A
             cache=cache,
             broadcast=broadcast,
             http=http,
+            catalog_versions=CatalogVersions(cache, broadcast, remember=redis_client is not None),
+            cart_key=derive_cart_key(settings.secret_key),
             redis=redis_client,
             analytics=analytics,
         )
     finally:
-        if isinstance(cache, RedisCache):
-            # aiocache's close() calls redis-py's deprecated close(); close the client directly.
-            await cache.client.aclose()
-        elif cache is not None:
+        if cache is not None:
             await cache.close()
         await http.aclose()
         if redis_client is not None:

@@ -132,6 +132,16 @@ def chdb_client(chdb_path: Path):
     admin.close()
 
 
+def swap_in_place(services: Services, **fields) -> None:
+    """Tests only: change fields of a Services that the app under test already holds.
+
+    Services is frozen so that no process rewires it after open_services; a test
+    that points it at its own chDB database or a fake Shopify does so here, visibly.
+    """
+    for name, value in fields.items():
+        object.__setattr__(services, name, value)
+
+
 async def count_rows(conn, table: sa.Table, **where) -> int:
     query = sa.select(sa.func.count()).select_from(table)
     for column, value in where.items():

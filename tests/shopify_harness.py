@@ -26,6 +26,7 @@ from workers import queues as queue_names
 from workers.brokers import make_broker
 from workers.dispatch import REGISTRARS, open_task_queue
 from workers.retry import RetryPolicy
+from tests.conftest import swap_in_place
 
 FAST_RETRIES = RetryPolicy(max_attempts=3, base_delay_s=0.05, max_delay_s=0.2, jitter=0.0)
 SHOPIFY_QUEUES = (
@@ -55,7 +56,7 @@ async def make_shop(services: Services, fake: FakeShopify, slug: str, catalog=No
 async def running_fake(services: Services):
     fake = FakeShopify()
     async with serve_fake(fake) as base_url:
-        services.settings = services.settings.replace(shopify_api_base_url=base_url)
+        swap_in_place(services, settings=services.settings.replace(shopify_api_base_url=base_url))
         yield fake
 
 

@@ -13,7 +13,6 @@ from typing import Any, AsyncIterator
 from taskiq import AsyncBroker, InMemoryBroker
 from taskiq.kicker import AsyncKicker
 
-from origin.queueing import TASK_QUEUE_KEY
 from origin.services import Services
 from origin.settings import Settings
 from workers import queues
@@ -52,6 +51,7 @@ async def open_task_queue(
     settings: Settings, services: Services, *, queue_names: tuple[str, ...] = queues.ALL_QUEUES, retry_policy: RetryPolicy | None = None
 ) -> AsyncIterator[BrokerTaskQueue]:
     brokers: dict[str, AsyncBroker] = {}
+    task_queue: BrokerTaskQueue | None = None
     try:
         for queue in queue_names:
             broker = make_broker(settings, queue, retry_policy=retry_policy)
@@ -62,9 +62,10 @@ async def open_task_queue(
             await broker.startup()
             brokers[queue] = broker
         task_queue = BrokerTaskQueue(brokers)
-        services.extras[TASK_QUEUE_KEY] = task_queue
+        services.attach(task_queue=task_queue)
         yield task_queue
     finally:
-        services.extras.pop(TASK_QUEUE_KEY, None)
+        if task_queue is not None and services.task_queue is task_queue:
+            services.attach(task_queue=None)
         for broker in brokers.values():
             await broker.shutdown()

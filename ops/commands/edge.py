@@ -89,8 +89,8 @@ async def run_edge(args: argparse.Namespace, settings: Settings) -> int:
 def cloudflare_purge_job(settings: Settings, services: Services):
     """A ``serve_all`` background job that sends the origin's purges to Cloudflare, or None when disabled.
 
-    It registers the queue's hook in ``services.extras["purge_hooks"]`` (which
-    origin.invalidation.publish_purge calls after each write) and sends batches
+    It attaches the queue as ``Services.cloudflare_purge`` (which
+    origin.invalidation.publish_purge fills after each write) and sends batches
     until ``stop`` is set, then drains what is left for a few seconds.
     """
     if not settings.cloudflare_api_token or not settings.cloudflare_zone_id:
@@ -99,7 +99,7 @@ def cloudflare_purge_job(settings: Settings, services: Services):
         services.http, api_base=settings.cloudflare_api_base, zone_id=settings.cloudflare_zone_id,
         token=settings.cloudflare_api_token.reveal(), batch_size=settings.cloudflare_purge_batch, plan=settings.cloudflare_plan,
     )
-    services.extras.setdefault("purge_hooks", []).append(queue.hook)
+    services.attach(cloudflare_purge=queue)
 
     async def job(stop: asyncio.Event) -> None:
         sender = asyncio.create_task(queue.run())
@@ -111,5 +111,6 @@ def cloudflare_purge_job(settings: Settings, services: Services):
                 await sender
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(queue.drain(), 5)
+            services.attach(cloudflare_purge=None)
 
     return job

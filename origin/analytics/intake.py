@@ -16,9 +16,12 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from edge import cache_keys
 from origin.analytics import privacy
 from origin.analytics.events import IncomingEvent
 from origin.analytics.queue import queue_for
+from origin.cache import JsonObject
+from origin.services import DailySaltSource, Services
 
 SESSION_IDLE_SECONDS = 30 * 60
 ANONYMOUS = 0
@@ -48,15 +51,18 @@ class SessionInfo:
     device: str
 
 
-def session_key(tenant_id: int, visitor_id: int) -> str:
-    return f"analytics:session:{tenant_id}:{visitor_id}"
+session_key = cache_keys.session_key
+SESSION_CODEC = JsonObject(
+    {"session_id": int, "referrer_host": str, "utm_source": str, "utm_medium": str, "utm_campaign": str}
+)
 
 
-def salts_for(services) -> privacy.DailySalts:
-    salts = services.extras.get("analytics.salts")
-    if salts is None:
-        salts = services.extras["analytics.salts"] = privacy.DailySalts(services.cache)
-    return salts
+def salts_for(services: Services) -> DailySaltSource:
+    """The process's salts (Services.analytics_salts), attached on first use: the kernel imports no analytics."""
+    if services.analytics_salts is None:
+        services.attach(analytics_salts=privacy.DailySalts(services.cache))
+    assert services.analytics_salts is not None
+    return services.analytics_salts
 
 
 async def resolve_session(services, tenant_id: int, shopper: Shopper, first: IncomingEvent | None, store_host: str) -> SessionInfo:
@@ -64,7 +70,7 @@ async def resolve_session(services, tenant_id: int, shopper: Shopper, first: Inc
     salt = await salts_for(services).for_day(now.date())
     visitor_id = privacy.visitor_id(salt, tenant_id, shopper.ip, shopper.user_agent)
     key = session_key(tenant_id, visitor_id)
-    current = await services.cache.get(key)
+    current = await services.cache.get(key, SESSION_CODEC)
     if current is None:
         referrer = first.referrer_host if first is not None else ""
         fresh = {
@@ -74,11 +80,10 @@ async def resolve_session(services, tenant_id: int, shopper: Shopper, first: Inc
             "utm_medium": first.utm_medium if first else "",
             "utm_campaign": first.utm_campaign if first else "",
         }
-        try:
-            await services.cache.add(key, fresh, ttl=SESSION_IDLE_SECONDS)
+        if await services.cache.add(key, fresh, SESSION_CODEC, ttl=SESSION_IDLE_SECONDS):
             current = fresh
-        except ValueError:  # a concurrent request from the same visitor opened it first
-            current = await services.cache.get(key) or fresh
+        else:  # a concurrent request from the same visitor opened it first
+            current = await services.cache.get(key, SESSION_CODEC) or fresh
     await services.cache.expire(key, SESSION_IDLE_SECONDS)  # sliding: every event keeps the session alive
     return SessionInfo(
         visitor_id=visitor_id,

@@ -17,6 +17,10 @@ import re
 import secrets
 from typing import Mapping
 
+from edge import cache_keys
+from origin.cache import Cache, CodecError
+
+SALT_HEX = re.compile(rb"[0-9a-f]{64}")
 SALT_TTL_SECONDS = 2 * 24 * 3600  # today's and yesterday's salt, for requests straddling midnight
 
 # Substrings of user agents that are crawlers, monitors, link previews or scripts.
@@ -53,18 +57,33 @@ def visitor_id(salt: bytes, tenant_id: int, ip: str, user_agent: str) -> int:
     return (int.from_bytes(digest, "big") >> 1) or 1
 
 
-def salt_key(day: dt.date) -> str:
-    return f"analytics:salt:{day.isoformat()}"
+salt_key = cache_keys.salt_key
+
+
+class SaltCodec:
+    """A salt as its 64 hex characters (what every origin process reads back)."""
+
+    def encode(self, value: str) -> bytes:
+        return value.encode()
+
+    def decode(self, data: bytes) -> str:
+        if not SALT_HEX.fullmatch(data):
+            raise CodecError("not a 32-byte hex salt")
+        return data.decode()
+
+
+SALT_CODEC = SaltCodec()
 
 
 class DailySalts:
     """Today's salt from the shared cache, created by whichever process asks first.
 
     ``cache.add`` is set-if-absent (SET NX on Redis), so concurrent origins agree
-    on one salt. A salt is memoised in-process for its day: it never changes once set.
+    on one salt (stored as hex text). A salt is memoised in-process for its day:
+    it never changes once set.
     """
 
-    def __init__(self, cache) -> None:
+    def __init__(self, cache: Cache) -> None:
         self._cache = cache
         self._known: dict[dt.date, bytes] = {}
 
@@ -73,13 +92,14 @@ class DailySalts:
         if salt is not None:
             return salt
         key = salt_key(day)
-        value = await self._cache.get(key)
+        value = await self._cache.get(key, SALT_CODEC)
         if value is None:
-            try:
-                await self._cache.add(key, secrets.token_hex(32), ttl=SALT_TTL_SECONDS)
-            except ValueError:  # aiocache: another process added it first
-                pass
-            value = await self._cache.get(key)
+            fresh = secrets.token_hex(32)
+            if not await self._cache.add(key, fresh, SALT_CODEC, ttl=SALT_TTL_SECONDS):
+                value = await self._cache.get(key, SALT_CODEC)  # another process added it first
+                if value is None:  # what is stored does not decode: no process can be using it
+                    await self._cache.set(key, fresh, SALT_CODEC, ttl=SALT_TTL_SECONDS)
+            value = value or fresh
         salt = bytes.fromhex(value)
         self._known = {d: s for d, s in self._known.items() if d >= day - dt.timedelta(days=1)}
         self._known[day] = salt

@@ -32,6 +32,7 @@ from typing import Any, Protocol
 
 from origin.analytics.errors import AnalyticsError, AnalyticsErrorCode
 from origin.errors import ErrorKind
+from origin.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -241,10 +242,11 @@ class MemoryQueue:
         return self._ready.qsize() + len(self._pending)
 
 
-def queue_for(services) -> StoreEventsQueue:
-    """The process's queue: Redis when the process has Redis, else one in-memory queue per Services."""
-    queue = services.extras.get("analytics.queue")
-    if queue is None:
-        queue = RedisStreamQueue(services.redis) if services.redis is not None else MemoryQueue()
-        services.extras["analytics.queue"] = queue
-    return queue
+def queue_for(services: Services) -> StoreEventsQueue:
+    """The process's queue (Services.events_queue): Redis when the process has Redis, else one in-memory queue.
+
+    Attached on first use rather than in open_services, so the kernel imports no analytics.
+    """
+    if services.events_queue is None:
+        services.attach(events_queue=RedisStreamQueue(services.redis) if services.redis is not None else MemoryQueue())
+    return services.events_queue  # type: ignore[return-value]  # only this function attaches it

@@ -2,7 +2,9 @@
 
 A cart is only variant ids and quantities; prices, titles and availability are
 read fresh from the catalog whenever the cart is shown, so a price change is
-never stale in a cart. Keys carry the tenant: ``t<tenant>:cart:<cart id>``.
+never stale in a cart. Keys carry the tenant: ``t<tenant>:cart:<cart id>``
+(edge/cache_keys.py); the value is JSON through :data:`CART_CODEC`, and a
+stored cart that does not decode is an empty cart.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field, replace
 
+from edge import cache_keys
+from origin.cache import TypedJson
 from origin.errors import ErrorKind, ZellyError
 from origin.services import Services
 
@@ -53,19 +57,18 @@ class Cart:
         return replace(self, notice=notice, problems=problems)
 
 
-def cart_key(tenant_id: int, cart_id: str) -> str:
-    return f"t{tenant_id}:cart:{cart_id}"
+cart_key = cache_keys.cart_key
+CART_CODEC: TypedJson[Cart] = TypedJson(Cart)
 
 
 async def load_cart(services: Services, tenant_id: int, cart_id: str | None) -> Cart:
     if cart_id is None:
         return Cart()
-    cart = await services.cache.get(cart_key(tenant_id, cart_id))
-    return cart if isinstance(cart, Cart) else Cart()
+    return await services.cache.get(cart_key(tenant_id, cart_id), CART_CODEC) or Cart()
 
 
 async def save_cart(services: Services, tenant_id: int, cart_id: str, cart: Cart) -> None:
-    await services.cache.set(cart_key(tenant_id, cart_id), cart, ttl=CART_TTL_SECONDS)
+    await services.cache.set(cart_key(tenant_id, cart_id), cart, CART_CODEC, ttl=CART_TTL_SECONDS)
 
 
 def parse_variant_id(value: str | None) -> int:

@@ -14,15 +14,10 @@ import hmac
 import re
 import secrets
 
-from origin.settings import Secret
+from origin.services import derive_cart_key  # noqa: F401  (derived once in open_services: Services.cart_key)
 
 COOKIE_NAME = "zelly_cart"
 CART_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{22}$")
-
-
-def derive_cart_key(secret_key: Secret | str) -> bytes:
-    secret = secret_key.reveal() if isinstance(secret_key, Secret) else secret_key
-    return hmac.new(secret.encode(), b"zelly/storefront/cart-cookie/v1", hashlib.sha256).digest()
 
 
 def new_cart_id() -> str:

@@ -41,10 +41,9 @@ TOKEN_PREFIX = "zelly-verify="
 FIRST_CHECK_AFTER = dt.timedelta(minutes=1)
 LONGEST_CHECK_INTERVAL = dt.timedelta(hours=6)
 VERIFICATION_WINDOW = dt.timedelta(days=7)
-# Per-process hooks run after a commit, so this process acts before pub/sub reaches the
-# others: removal -> the allow-list forgets the name; activation -> it reloads. See serving.py.
-REMOVAL_HOOKS_KEY = "domain_removed_hooks"
-ACTIVATION_HOOKS_KEY = "domain_activated_hooks"
+# After a commit this process's allow-list (Services.allow_list, when an app runs one) is
+# called directly, before pub/sub reaches the others: removal -> it forgets the name;
+# activation -> it reloads. See serving.py.
 
 
 def next_check_delay(attempts: int) -> dt.timedelta:
@@ -174,8 +173,8 @@ async def _record_check(
             raise unknown_domain(domain.id)
         if changed.rowcount and result.is_verified:
             log.info("domain %s verified for tenant %s (primary: %s)", domain.hostname, domain.tenant_id, became_primary)
-            for hook in services.extras.get(ACTIVATION_HOOKS_KEY, ()):
-                effects.call(hook)
+            if services.allow_list is not None:
+                effects.call(services.allow_list.refresh)
             effects.tenant_changed(domain.tenant_id)  # the allow-list and Host -> tenant caches reload
     return recorded
 
@@ -231,8 +230,8 @@ async def do_remove_domain(services: Services, tenant_id: int, domain_id: int) -
         new_primary = None
         if domain.is_primary:
             new_primary = await _promote_oldest_active(conn, tenant_id)
-        for hook in services.extras.get(REMOVAL_HOOKS_KEY, ()):
-            effects.call(functools.partial(hook, domain.hostname))  # this process denies it before anything else happens
+        if services.allow_list is not None:  # this process denies it before anything else happens
+            effects.call(functools.partial(services.allow_list.forget, domain.hostname))
         # Other processes: the allow-list forgets the name on this message (origin/domains/serving.py);
         # every tenancy subscriber reads tenant_id from it as from publish_tenant_change's.
         effects.publish(TENANCY_CHANNEL, json.dumps({"tenant_id": tenant_id, "removed_hostname": domain.hostname}))

@@ -6,11 +6,10 @@ answer a redirect to the primary, keeping path and query. Without a primary,
 every host serves. The seller API, webhooks and the ask hook never redirect:
 the storefront asks only for its own routes.
 
-The storefront (origin/web/storefront/site.py) calls
-``decide_host_redirect(services, host, site)`` after resolving the tenant; the
-hook :func:`install_host_redirects` registers answers it from the resolved
-``TenantSite`` alone (no query): the site's canonical host *is* the primary
-domain when one exists.
+The storefront (origin/web/storefront/site.py and the page fast path) calls
+:func:`decide_host_redirect` after resolving the tenant and before any 404 or
+503; it answers from the resolved ``TenantSite`` alone (no query): the site's
+canonical host *is* the primary domain when one exists.
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from origin.domains.queries import select_active_hostnames
 from origin.services import Services
-from origin.tenancy.resolution import HOST_REDIRECT_HOOKS_KEY, TenantSite
+from origin.tenancy.resolution import TenantSite
 
 # Characters that may stay as they are in a path or query (RFC 3986 pchar plus "/" and "?"),
 # "%" included so an already-encoded request is not encoded twice.
@@ -80,13 +79,6 @@ def redirect_for_site(host: str, site: TenantSite | None, platform_domain: str) 
     return site.base_url if target else None
 
 
-def install_host_redirects(services: Services) -> None:
-    """Register the domains feature's redirect hook (idempotent: both apps may call it)."""
-    hooks = services.extras.setdefault(HOST_REDIRECT_HOOKS_KEY, [])
-    if not any(getattr(hook, "is_domains_redirect", False) for hook in hooks):
-
-        async def hook(host: str, site: TenantSite | None) -> str | None:
-            return redirect_for_site(host, site, services.settings.platform_domain)
-
-        hook.is_domains_redirect = True  # type: ignore[attr-defined]
-        hooks.append(hook)
+async def decide_host_redirect(services: Services, host: str, site: TenantSite | None) -> str | None:
+    """The base URL (``https://www.shop.com``) ``host`` must redirect to, or None to serve it."""
+    return redirect_for_site(host, site, services.settings.platform_domain)

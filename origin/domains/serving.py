@@ -1,9 +1,12 @@
 """The process's TLS allow-list: built from the database, refreshed by pub/sub and a timer.
 
-One :class:`tls.ask.AllowList` per process, kept in ``services.extras``. The
+One :class:`tls.ask.AllowList` per process, attached as
+``Services.allow_list_runner`` (read it as ``services.allow_list``). The
 internal app (ask hook) and the public app (the removed-domain guard) both
 acquire it at start-up and release it at shutdown; the first acquire loads it
-and starts the refresher, the last release stops it.
+and starts the refresher, the last release stops it. Domain actions in this
+process call it directly (origin/domains/actions.py: a removal is denied at
+once, an activation reloads it).
 """
 
 from __future__ import annotations
@@ -14,16 +17,13 @@ import json
 import logging
 from typing import AsyncIterator
 
-from origin.domains.actions import ACTIVATION_HOOKS_KEY, REMOVAL_HOOKS_KEY
 from origin.domains.queries import select_servable_hostnames
 from origin.invalidation import TENANCY_CHANNEL
-from origin.services import Services
+from origin.services import AllowListRunner, Services
 from tls.ask import AllowList
 
 log = logging.getLogger(__name__)
 
-ALLOW_LIST_KEY = "tls_allow_list"
-_RUNNER_KEY = "tls_allow_list_runner"
 REFRESH_SECONDS = 10.0
 
 
@@ -36,42 +36,36 @@ def make_allow_list(services: Services, *, refresh_interval: float = REFRESH_SEC
 
 
 def current_allow_list(services: Services) -> AllowList | None:
-    return services.extras.get(ALLOW_LIST_KEY)
+    return services.allow_list
 
 
 async def acquire_allow_list(services: Services) -> AllowList:
     """Load the allow-list (once per process) and keep it fresh until the last release."""
-    runner = services.extras.get(_RUNNER_KEY)
+    runner = services.allow_list_runner
     if runner is None:
-        # Registered before the first await: the public and internal apps start concurrently.
+        # Attached before the first await: the public and internal apps start concurrently.
         allow_list = make_allow_list(services)
         loaded = asyncio.ensure_future(allow_list.refresh())  # serve from a loaded set from the first request on
-        runner = services.extras[_RUNNER_KEY] = {"loaded": loaded, "task": None, "users": 0}
-        services.extras[ALLOW_LIST_KEY] = allow_list
-        services.extras.setdefault(REMOVAL_HOOKS_KEY, []).append(allow_list.forget)
-        services.extras.setdefault(ACTIVATION_HOOKS_KEY, []).append(allow_list.refresh)
-        runner["task"] = asyncio.create_task(_run(services, allow_list), name="tls-allow-list")
-    runner["users"] += 1
-    await asyncio.shield(runner["loaded"])
-    return services.extras[ALLOW_LIST_KEY]
+        runner = AllowListRunner(allow_list=allow_list, loaded=loaded)
+        services.attach(allow_list_runner=runner)
+        runner.task = asyncio.create_task(_run(services, allow_list), name="tls-allow-list")
+    runner.users += 1
+    await asyncio.shield(runner.loaded)
+    return runner.allow_list
 
 
 async def release_allow_list(services: Services) -> None:
-    runner = services.extras.get(_RUNNER_KEY)
+    runner = services.allow_list_runner
     if runner is None:
         return
-    runner["users"] -= 1
-    if runner["users"] > 0:
+    runner.users -= 1
+    if runner.users > 0:
         return
-    runner["task"].cancel()
+    assert runner.task is not None
+    runner.task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
-        await runner["task"]
-    allow_list = services.extras.pop(ALLOW_LIST_KEY)
-    for key, hook in ((REMOVAL_HOOKS_KEY, allow_list.forget), (ACTIVATION_HOOKS_KEY, allow_list.refresh)):
-        hooks = services.extras.get(key, [])
-        if hook in hooks:
-            hooks.remove(hook)
-    del services.extras[_RUNNER_KEY]
+        await runner.task
+    services.attach(allow_list_runner=None)
 
 
 async def _run(services: Services, allow_list: AllowList) -> None:

@@ -22,14 +22,16 @@ from origin.tenancy.errors import unknown_tenant
 
 SHOP_DOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]{0,59}\.myshopify\.com$")
 _LOOKUP_TTL_S = 10.0  # webhook intake reads this per request; a disconnect elsewhere shows within 10 s
-_LOOKUP_KEY = "shopify_connection_by_shop"
+
+
+@functools.lru_cache(maxsize=4)
+def _secret_box(secret_key: str) -> SecretBox:
+    return SecretBox(secret_key)
 
 
 def secret_box(services: Services) -> SecretBox:
-    box = services.extras.get("shopify_secret_box")
-    if box is None:
-        box = services.extras["shopify_secret_box"] = SecretBox(services.settings.secret_key.reveal())
-    return box
+    """The box for this process's secret key: a pure function of it, so memoised by key, not stored on Services."""
+    return _secret_box(services.settings.secret_key.reveal())
 
 
 def validate_shop_domain(shop_domain: object) -> str:
@@ -79,10 +81,10 @@ async def get_connection(services: Services, tenant_id: int, *, require_connecte
 
 async def connection_for_shop(services: Services, shop_domain: str) -> Connection | None:
     """The connection of a shop domain (connected or not), cached in-process for webhook intake."""
-    cache: dict = services.extras.setdefault(_LOOKUP_KEY, {})
+    cache = services.shopify_connections
     hit = cache.get(shop_domain)
     if hit is not None and hit[0] > time.monotonic():
-        return hit[1]
+        return hit[1]  # type: ignore[return-value]  # only this module writes Connection | None here
     async with services.db.connect() as conn:
         row = (await conn.execute(sa.select(shopify_connections).where(shopify_connections.c.shop_domain == shop_domain))).first()
     connection = _from_row(services, row) if row else None
@@ -91,7 +93,7 @@ async def connection_for_shop(services: Services, shop_domain: str) -> Connectio
 
 
 def forget_cached(services: Services, shop_domain: str) -> None:
-    services.extras.get(_LOOKUP_KEY, {}).pop(shop_domain, None)
+    services.shopify_connections.pop(shop_domain, None)
 
 
 async def do_connect(services: Services, tenant_id: int, *, shop_domain: str, access_token: str, webhook_secret: str) -> Connection:

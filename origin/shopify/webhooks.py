@@ -26,6 +26,7 @@ from typing import Mapping
 
 from sqlalchemy.exc import IntegrityError
 
+from edge import cache_keys
 from origin.db import utcnow
 from origin.shopify.tables import shopify_webhook_deliveries
 from origin.errors import ErrorKind
@@ -70,8 +71,7 @@ def _unauthorized() -> ShopifyError:
 DEDUPE_TTL_S = 48 * 3600
 
 
-def dedupe_key(tenant_id: int, webhook_id: str) -> str:
-    return f"t{tenant_id}:shopify:webhook:{webhook_id}"
+dedupe_key = cache_keys.webhook_dedupe_key
 
 
 async def _first_delivery(services: Services, tenant_id: int, webhook_id: str, topic: str) -> bool:

@@ -17,8 +17,8 @@ the platform subdomain) read from the database, so absolute URLs never come
 from request headers like ``X-Forwarded-Host``.
 
 Whether a host should *redirect* (apex -> www, platform subdomain -> primary
-domain) is decided by hooks the domains feature registers in
-``services.extras["host_redirect_hooks"]`` (see :func:`decide_host_redirect`).
+domain) is the domains feature's decision, which the storefront calls directly
+(origin.domains.routing.decide_host_redirect).
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Awaitable, Callable, Mapping
 
+from edge import cache_keys
+from origin.cache import INT, TypedJson
 from origin.invalidation import TENANCY_CHANNEL
 from origin.services import Services
 from origin.settings import Settings
@@ -81,13 +83,10 @@ def slug_from_platform_host(settings: Settings, host: str) -> str | None:
     return slug if slug and "." not in slug else None
 
 
-# Shared-cache keys: host -> tenant id (0 = no tenant), tenant id -> TenantSite.
-def host_cache_key(host: str) -> str:
-    return f"host:{host}"
-
-
-def site_cache_key(tenant_id: int) -> str:
-    return f"t{tenant_id}:site"
+# Shared-cache keys (edge/cache_keys.py): host -> tenant id (0 = no tenant), tenant id -> TenantSite (JSON).
+host_cache_key = cache_keys.host_key
+site_cache_key = cache_keys.site_key
+SITE_CODEC: TypedJson[TenantSite] = TypedJson(TenantSite)
 
 
 SiteLoader = Callable[[object, int], Awaitable[Mapping[str, str]]]
@@ -123,21 +122,21 @@ class TenantResolver:
 
     async def _resolve_shared(self, host: str) -> TenantSite | None:
         cache = self.services.cache
-        tenant_id = await cache.get(host_cache_key(host))
+        tenant_id = await cache.get(host_cache_key(host), INT)
         if tenant_id == 0:
             return None
         if tenant_id is not None:
-            site = await cache.get(site_cache_key(tenant_id))
+            site = await cache.get(site_cache_key(tenant_id), SITE_CODEC)
             if site is not None:
                 return site
         async with self.services.db.connect() as conn:
             tenant = await self._tenant_for_host(conn, host) if tenant_id is None else await queries.select_tenant(conn, tenant_id)
             if tenant is None:
-                await cache.set(host_cache_key(host), 0, ttl=NEGATIVE_TTL_SECONDS)
+                await cache.set(host_cache_key(host), 0, INT, ttl=NEGATIVE_TTL_SECONDS)
                 return None
             site = await self._load_site(conn, tenant)
-        await cache.set(host_cache_key(host), tenant.id, ttl=POSITIVE_TTL_SECONDS)
-        await cache.set(site_cache_key(tenant.id), site, ttl=POSITIVE_TTL_SECONDS)
+        await cache.set(host_cache_key(host), tenant.id, INT, ttl=POSITIVE_TTL_SECONDS)
+        await cache.set(site_cache_key(tenant.id), site, SITE_CODEC, ttl=POSITIVE_TTL_SECONDS)
         return site
 
     async def _tenant_for_host(self, conn, host: str) -> Tenant | None:
@@ -159,16 +158,16 @@ class TenantResolver:
     async def forget_tenant(self, tenant_id: int) -> None:
         """Drop every answer about this tenant: in this process and in the shared cache."""
         hosts = [host for host, (_, site) in self._lru.items() if site is not None and site.tenant.id == tenant_id]
+        # Shared entries first: a resolve that misses the LRU afterwards must not refill it from them.
+        await self.services.cache.delete(*(host_cache_key(host) for host in hosts), site_cache_key(tenant_id))
         for host in hosts:
             self._lru.pop(host, None)
-            await self.services.cache.delete(host_cache_key(host))
-        await self.services.cache.delete(site_cache_key(tenant_id))
 
     async def forget_host(self, host: str) -> None:
         """For the domains feature: a domain was activated, moved or removed."""
         host = normalize_host(host)
-        self._lru.pop(host, None)
         await self.services.cache.delete(host_cache_key(host))
+        self._lru.pop(host, None)
 
     async def listen(self, ready: asyncio.Event | None = None) -> None:
         """Apply TENANCY_CHANNEL messages until cancelled (a background task per process)."""
@@ -182,24 +181,6 @@ class TenantResolver:
                     log.warning("ignoring malformed tenancy message %r", message[:200])
                     continue
                 await self.forget_tenant(tenant_id)
-
-
-# (normalized host, site or None) -> absolute URL origin to redirect to ("https://www.shop.com"), or None.
-HostRedirectHook = Callable[[str, "TenantSite | None"], Awaitable["str | None"]]
-HOST_REDIRECT_HOOKS_KEY = "host_redirect_hooks"
-
-
-async def decide_host_redirect(services: Services, host: str, site: TenantSite | None) -> str | None:
-    """Ask the registered hooks (domains feature: apex -> www, platform subdomain -> primary domain).
-
-    Called for every storefront request after resolution and before any 404/503,
-    so an apex domain with no tenant of its own can still redirect to its www host.
-    """
-    for hook in services.extras.get(HOST_REDIRECT_HOOKS_KEY, ()):
-        target = await hook(host, site)
-        if target:
-            return target
-    return None
 
 
 @contextlib.asynccontextmanager

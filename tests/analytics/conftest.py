@@ -13,6 +13,7 @@ from origin.analytics.consumer import EventConsumer
 from origin.analytics.queue import queue_for
 from origin.services import Services
 from origin.tenancy.actions import do_create_tenant, do_issue_api_token
+from tests.conftest import swap_in_place
 
 UA_DESKTOP = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"
 UA_IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148 Safari/604.1"
@@ -23,10 +24,10 @@ UA_GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/b
 @pytest.fixture
 async def analytics(services: Services, chdb_client) -> AsyncIterator[Services]:
     """``services`` with the per-test chDB database as Services.analytics, schema migrated."""
-    services.analytics = chdb_client
+    swap_in_place(services, analytics=chdb_client)
     await schema.migrate(chdb_client, services.settings.analytics_retention_days)
     yield services
-    services.analytics = None
+    swap_in_place(services, analytics=None)
 
 
 async def make_store(services: Services, slug: str, currency: str = "USD") -> tuple[Any, str]:

@@ -93,7 +93,7 @@ async def test_visitor_hash_uses_a_shared_daily_salt_that_rotates(analytics):
     tomorrow = await salts.for_day(day + dt.timedelta(days=1))
 
     assert today == again and today != tomorrow and len(today) == 32
-    assert await analytics.cache.get(privacy.salt_key(day)) == today.hex()
+    assert await analytics.cache.get(privacy.salt_key(day), privacy.SALT_CODEC) == today.hex()
     same = privacy.visitor_id(today, 1, "10.0.0.1", UA_IPHONE)
     assert same == privacy.visitor_id(today, 1, "10.0.0.1", UA_IPHONE)
     assert same != privacy.visitor_id(tomorrow, 1, "10.0.0.1", UA_IPHONE)
@@ -136,7 +136,7 @@ async def test_a_full_embedded_queue_answers_503_and_keeps_nothing(analytics):
     from origin.analytics.queue import MemoryQueue
 
     await make_store(analytics, "acme")
-    analytics.extras["analytics.queue"] = MemoryQueue(max_rows=3)
+    analytics.attach(events_queue=MemoryQueue(max_rows=3))
     client = create_app(analytics.settings, services=analytics).test_client()
 
     first = await post_events(client, "acme.localhost", [page_view("/a"), page_view("/b")])
@@ -144,4 +144,4 @@ async def test_a_full_embedded_queue_answers_503_and_keeps_nothing(analytics):
 
     assert first.status_code == 202
     assert overflow.status_code == 503 and (await overflow.get_json())["error"]["code"] == "intake_busy"
-    assert await analytics.extras["analytics.queue"].backlog() == 1
+    assert await analytics.events_queue.backlog() == 1

@@ -162,11 +162,11 @@ async def test_emitting_never_fails_the_caller_when_the_queue_is_full(analytics)
     from origin.analytics.queue import MemoryQueue
 
     acme, _ = await make_store(analytics, "acme")
-    analytics.extras["analytics.queue"] = MemoryQueue(max_rows=0)
+    analytics.attach(events_queue=MemoryQueue(max_rows=0))
 
     kept = await emit_add_to_cart(analytics, acme.id, product_id=5, variant_id=0, quantity=1, value=Decimal("3.00"),
                                   currency="USD", event_id="cart:1:5:1")
     bought = await emit_purchase(analytics, acme.id, order_id="7", currency="USD", lines=[PurchaseLine(5, 0, 1, Decimal("3"))])
 
     assert (kept, bought) == (False, False)
-    assert await analytics.extras["analytics.queue"].backlog() == 0
+    assert await analytics.events_queue.backlog() == 0

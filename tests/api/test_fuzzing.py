@@ -44,6 +44,7 @@ from tests.api.conftest import make_store
 from tests.factories import make_collection, make_product
 from tests.tls.dnsmasq import DnsServer, Records
 from tests.tls.local_servers import free_port
+from tests.conftest import swap_in_place
 
 EXAMPLES_PER_OPERATION = 15
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
@@ -58,8 +59,8 @@ class LiveApi:
 def _serve_in_thread(settings: Settings, ready: threading.Event, stop: threading.Event, found: dict, chdb_client) -> None:
     async def main() -> None:
         async with open_services(settings, with_analytics=False) as services:
-            services.analytics = chdb_client  # the run's one chDB path (tests/conftest.py), a private database
-            services.extras["shopify_client_options"] = {"max_http_retries": 1}  # the closed port: fail at once
+            swap_in_place(services, analytics=chdb_client)  # the run's one chDB path (tests/conftest.py), a private database
+            services.attach(shopify_client_options={"max_http_retries": 1})  # the closed port: fail at once
             await analytics_schema.migrate(chdb_client, settings.analytics_retention_days)
             store = await make_store(services)
             products = [await make_product(services, store.tenant.id) for _ in range(3)]

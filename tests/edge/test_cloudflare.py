@@ -29,7 +29,7 @@ async def test_the_queue_deduplicates_and_batches_at_most_100_per_call() -> None
         tags = [f"t1-p{n}" for n in range(250)]
         queue.enqueue(tags=tags)
         queue.enqueue(tags=tags[:50], hosts=["shop-a.test", "shop-a.test"])
-        await queue.hook(["t1-p3"], ["shop-b.test"])
+        queue.enqueue(tags=["t1-p3"], hosts=["shop-b.test"])
 
         await queue.drain()
 
@@ -173,14 +173,16 @@ async def test_the_origins_purges_reach_cloudflare_through_the_purge_job(service
             if len(fake.received) == 2:
                 break
             await asyncio.sleep(0.01)
+        attached = services.cloudflare_purge is not None
         stop.set()
         await running
 
     assert fake.received == [("tags", ["t7-p1", "t7-p2"]), ("hosts", ["shop.example"])]
+    assert attached and services.cloudflare_purge is None  # detached when the job stops
 
 
 def test_the_purge_job_is_off_without_a_token(services) -> None:
     from ops.commands.edge import cloudflare_purge_job
 
     assert cloudflare_purge_job(services.settings, services) is None
-    assert "purge_hooks" not in services.extras
+    assert services.cloudflare_purge is None

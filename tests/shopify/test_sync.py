@@ -16,7 +16,7 @@ from tests.shopify_harness import catalog_rows, fake_rows, make_shop, running_fa
 
 @pytest.fixture
 async def env(services):
-    services.extras["shopify_client_options"] = {"backoff_base_s": 0.01}
+    services.attach(shopify_client_options={"backoff_base_s": 0.01})
     async with running_fake(services) as fake, running_queues(services) as queues:
         yield services, fake, queues
 
@@ -111,7 +111,7 @@ class _CrashingClient:
 
 
 async def test_a_crashed_run_resumes_from_its_cursor_without_duplicates(services):
-    services.extras["shopify_client_options"] = {"backoff_base_s": 0.01}
+    services.attach(shopify_client_options={"backoff_base_s": 0.01})
     async with running_fake(services) as fake:
         shop, fake_shop = await make_shop(services, fake, "acme", make_catalog(30), restore_rate=20000)
         async with services.db.begin() as conn:

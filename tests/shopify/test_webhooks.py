@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
+import json
 from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
 
+from edge.tags import PURGE_CHANNEL
 from origin.app import create_app
 from origin.catalog.tables import products
 from origin.customers.tables import customers
@@ -30,13 +34,23 @@ async def env(services):
         other, other_fake = await make_shop(services, fake, "other")
         client = create_app(services.settings, services=services).test_client()
         purges: list[list[str]] = []
+        async with services.broadcast.subscribe(PURGE_CHANNEL) as messages:  # what the edges receive
 
-        async def record_purge(tags, hosts):
-            purges.append(tags)
+            async def record() -> None:
+                async for message in messages:
+                    purges.append(json.loads(message)["tags"])
 
-        services.extras["purge_hooks"] = [record_purge]
-        yield {"services": services, "fake": fake, "queues": queues, "client": client, "shop": shop, "fake_shop": fake_shop,
-               "other": other, "sender": webhook_sender(client, shop), "other_sender": webhook_sender(client, other), "purges": purges}
+            async def published_purges() -> list[list[str]]:
+                await asyncio.sleep(0.1)  # pub/sub delivery of what the drained tasks published
+                return purges
+
+            recorder = asyncio.create_task(record())
+            yield {"services": services, "fake": fake, "queues": queues, "client": client, "shop": shop, "fake_shop": fake_shop,
+                   "other": other, "sender": webhook_sender(client, shop), "other_sender": webhook_sender(client, other),
+                   "purges": published_purges}
+            recorder.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await recorder
 
 
 async def _product_titles(services, tenant_id):
@@ -60,7 +74,7 @@ async def test_signed_webhook_is_accepted_and_applied(env):
     assert row.shopify_gid == product["id"]
     assert int(row.shopify_gid.rsplit("/", 1)[-1]) > 2**53  # exact, never through a float
     assert (row.price_min, row.price_max, bool(row.is_available)) == (Decimal("10.0000"), Decimal("12.0000"), True)
-    assert env["purges"] == [[f"t{shop.tenant_id}-p{row.id}"]]
+    assert await env["purges"]() == [[f"t{shop.tenant_id}-p{row.id}"]]
 
 
 @pytest.mark.parametrize("tamper", ["bad_signature", "missing_signature", "body_altered", "unknown_shop", "other_tenants_secret"])
@@ -117,7 +131,7 @@ async def test_duplicate_delivery_is_applied_once(env):
     async with services.db.connect() as conn:
         assert await count_rows(conn, shopify_webhook_deliveries) == 1
         assert await count_rows(conn, products, tenant_id=shop.tenant_id) == 1
-    assert len(env["purges"]) == 1
+    assert len(await env["purges"]()) == 1
 
 
 async def test_out_of_order_updates_keep_the_newest(env):

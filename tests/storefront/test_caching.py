@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import pickle
 from decimal import Decimal
 
 import pytest
@@ -12,11 +13,14 @@ from origin.catalog.actions import do_update_product, do_update_variant
 from origin.catalog.tables import products
 from origin.invalidation import publish_purge
 from origin.services import open_services
-from origin.web.storefront.local_cache import LocalPages, LocalVersions
+from origin.catalog_versions import CatalogVersions
+from origin.web.storefront.local_cache import LocalPages
+from origin.web.storefront.page_cache import PAGE_CODEC, make_page, page_cache_key
 from origin.tenancy.actions import do_issue_api_token
 from tests.factories import make_product, make_tenant
 from tests.storefront.conftest import count_queries, get, parse_html, texts
 from tests.storefront.shops import two_shops
+from tests.test_shared_cache import write_raw
 
 SHARED = "public, max-age=0, s-maxage=600, stale-while-revalidate=60"
 
@@ -153,7 +157,7 @@ async def test_hit_is_identical_on_repeat_and_price_decimal_is_exact(services, c
 async def test_another_processes_purge_reaches_remembered_versions(services, settings):
     tenant = await make_tenant(services)
     async with open_services(settings, with_analytics=False) as other_process:
-        versions = LocalVersions(other_process, ttl=60)
+        versions = CatalogVersions(other_process.cache, other_process.broadcast, remember=True, ttl=60)
         remembered = await versions.get(tenant.id)
         listener = asyncio.create_task(versions.listen())
         await asyncio.sleep(0.2)  # subscribed
@@ -195,3 +199,17 @@ async def test_price_change_through_the_seller_api_shows_on_the_next_request(ser
     assert response.status_code == 200
     assert texts(parse_html(before), ".//span[@data-price]") == ["$1,234.50"]
     assert texts(parse_html(after), ".//span[@data-price]") == ["$15.00"]
+
+
+async def test_a_page_pickled_into_the_shared_cache_is_rendered_afresh(services, client):
+    acme, _ = await two_shops(services)
+    version = await services.catalog_versions.read(acme.tenant.id)
+    key = page_cache_key(acme.tenant.id, version, acme.host, "/products/linen-shirt", [], acme.tenant.currency)
+    await write_raw(services, key, pickle.dumps(make_page("<h1>Forged</h1>", [f"t{acme.tenant.id}"])))
+
+    response, html = await get(client, acme.host, "/products/linen-shirt")
+    stored = await services.cache.get(key, PAGE_CODEC)
+
+    assert response.status_code == 200
+    assert "Forged" not in html
+    assert stored is not None and stored.body.decode() == html  # the fresh render replaced it, as JSON + body

@@ -27,7 +27,7 @@ def test_transient_and_permanent_errors():
 
 
 async def test_transient_failures_retry_then_dead_letter_then_replay_succeeds(services):
-    services.extras["shopify_client_options"] = {"backoff_base_s": 0.001, "max_http_retries": 1}
+    services.attach(shopify_client_options={"backoff_base_s": 0.001, "max_http_retries": 1})
     async with running_fake(services) as fake, running_queues(services) as queues:
         shop, fake_shop = await make_shop(services, fake, "acme", make_catalog(0))
         fake_shop.fail_next(*([503] * FAST_RETRIES.max_attempts))

@@ -22,7 +22,7 @@ from urllib.parse import parse_qsl
 
 from werkzeug.datastructures import MultiDict
 
-from origin.tenancy.resolution import decide_host_redirect
+from origin.domains.routing import decide_host_redirect
 from origin.web.asgi.host import request_host
 from origin.web.asgi.responses import ASGIApp, send_body, send_not_modified
 from origin.web.context import SERVICES_KEY

@@ -1,7 +1,8 @@
 """The cart: GET /cart, POST /cart/add, /cart/update, /cart/remove. Never cached.
 
-The cart id lives in a signed cookie (origin/cart/signing.py); the cart itself
-in Services.cache. Every response here is ``private, no-store``.
+The cart id lives in a cookie signed with Services.cart_key
+(origin/cart/signing.py); the cart itself in Services.cache (JSON,
+origin/cart/carts.py). Every response here is ``private, no-store``.
 
 CSRF: the add form sits on publicly cached product pages, which cannot carry a
 per-shopper token, so POSTs must come from this very origin (``Origin`` /
@@ -24,7 +25,7 @@ from origin.cart.carts import (
     parse_variant_id,
     save_cart,
 )
-from origin.cart.signing import COOKIE_NAME, csrf_token, derive_cart_key, new_cart_id, sign_cart_cookie, verify_cart_cookie, verify_csrf_token
+from origin.cart.signing import COOKIE_NAME, csrf_token, new_cart_id, sign_cart_cookie, verify_cart_cookie, verify_csrf_token
 from origin.analytics.emit import emit_add_to_cart
 from origin.catalog.storefront_queries import select_cart_variants
 from origin.errors import ErrorKind
@@ -41,11 +42,7 @@ COOKIE_MAX_AGE = 14 * 24 * 3600
 
 
 def cart_key_bytes() -> bytes:
-    services = current_services()
-    key = services.extras.get("cart_key")
-    if key is None:
-        key = services.extras["cart_key"] = derive_cart_key(services.settings.secret_key)
-    return key
+    return current_services().cart_key
 
 
 def cookie_cart_id(site: TenantSite) -> str | None:

@@ -1,5 +1,10 @@
 """Rendered pages and catalog reads in Services.cache, plus the HTTP caching headers.
 
+Both go through explicit codecs (origin/cache.py): a page is a JSON header line
+then its body bytes (:data:`PAGE_CODEC`); each named catalog read has its typed
+JSON codec (:data:`READ_CODECS`), so a value another process wrote is decoded
+and validated as data, and one that does not decode is a miss.
+
 Keys carry the tenant, its catalog version (origin/invalidation.py: bumped after
 every catalog write commits, which retires all of the tenant's entries at once),
 the normalized host, the path, the allow-listed query parameters in a canonical
@@ -11,16 +16,20 @@ page, so it cannot change what another shopper is served.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable, Sequence, TypeVar
-from urllib.parse import urlencode
 
 from quart import Response, current_app, g, request
 
+from edge import cache_keys
 from edge import tags as cache_tags
+from origin.cache import CodecError, TypedJson
+from origin.catalog.models import Collection, Page, Product, ProductSummary, SitemapEntry
+from origin.catalog_versions import CatalogVersions
 from origin.tenancy.resolution import TenantSite
 from origin.web.context import SERVICES_KEY, current_services
-from origin.web.storefront.local_cache import LocalPages, LocalVersions
+from origin.web.storefront.local_cache import LocalPages
 
 T = TypeVar("T")
 
@@ -31,7 +40,6 @@ READ_TTL_SECONDS = 600
 SHARED_CACHE_CONTROL = "public, max-age=0, s-maxage=600, stale-while-revalidate=60"
 NOT_FOUND_CACHE_CONTROL = "public, max-age=0, s-maxage=60"
 CACHEABLE_STATUSES = (200, 404)
-VERSIONS_KEY = "zelly.local_catalog_versions"
 PAGES_KEY = "zelly.local_pages"
 
 
@@ -42,6 +50,43 @@ class RenderedPage:
     content_type: str
     tags: tuple[str, ...]
     etag: str
+
+
+class PageCodec:
+    """``{"status", "content_type", "tags", "etag"}`` as one JSON line, then the body bytes."""
+
+    def encode(self, page: RenderedPage) -> bytes:
+        head = {"status": page.status, "content_type": page.content_type, "tags": list(page.tags), "etag": page.etag}
+        return json.dumps(head, separators=(",", ":")).encode() + b"\n" + page.body
+
+    def decode(self, data: bytes) -> RenderedPage:
+        line, newline, body = data.partition(b"\n")
+        try:
+            head = json.loads(line) if newline else None
+        except (ValueError, UnicodeDecodeError):
+            head = None
+        if not isinstance(head, dict) or set(head) != {"status", "content_type", "tags", "etag"}:
+            raise CodecError("not a rendered page")
+        status, content_type, tags, etag = head["status"], head["content_type"], head["tags"], head["etag"]
+        if not (
+            type(status) is int and isinstance(content_type, str) and isinstance(etag, str)
+            and isinstance(tags, list) and all(isinstance(tag, str) for tag in tags)
+        ):
+            raise CodecError("not a rendered page")
+        return RenderedPage(status=status, body=body, content_type=content_type, tags=tuple(tags), etag=etag)
+
+
+PAGE_CODEC = PageCodec()
+# Each named read's value, boxed in a 1-tuple so a cached None (no such product) is a hit.
+READ_CODECS: dict[str, TypedJson] = {
+    "collections": TypedJson(tuple[list[Collection]]),
+    "collection": TypedJson(tuple[Collection | None]),
+    "product": TypedJson(tuple[Product | None]),
+    "products": TypedJson(tuple[Page[ProductSummary]]),
+    "collection-products": TypedJson(tuple[Page[ProductSummary]]),
+    "search": TypedJson(tuple[Page[ProductSummary]]),
+    "sitemap": TypedJson(tuple[list[SitemapEntry]]),
+}
 
 
 def make_page(body: str, tags: Sequence[str], *, status: int = 200, content_type: str = "text/html; charset=utf-8") -> RenderedPage:
@@ -56,20 +101,15 @@ async def request_catalog_version(site: TenantSite) -> int:
     return g.catalog_version
 
 
-def local_versions(app) -> LocalVersions:
-    extensions = app.extensions
-    if VERSIONS_KEY not in extensions:
-        extensions[VERSIONS_KEY] = LocalVersions(extensions[SERVICES_KEY])
-    return extensions[VERSIONS_KEY]
+def local_versions(app) -> CatalogVersions:
+    return app.extensions[SERVICES_KEY].catalog_versions
 
 
 def local_pages(app) -> LocalPages:
     return app.extensions.setdefault(PAGES_KEY, LocalPages())
 
 
-def page_cache_key(tenant_id: int, version: int, host: str, path: str, query: Sequence[tuple[str, str]], currency: str) -> str:
-    canonical = "\n".join((host, path, urlencode(sorted(query)), currency))
-    return f"t{tenant_id}:v{version}:page:{hashlib.blake2b(canonical.encode(), digest_size=16).hexdigest()}"
+page_cache_key = cache_keys.page_key
 
 
 async def cached_page(app, services, site: TenantSite, version: int, host: str, path: str, query: Sequence[tuple[str, str]]) -> tuple[str, RenderedPage | None]:
@@ -78,7 +118,7 @@ async def cached_page(app, services, site: TenantSite, version: int, host: str, 
     pages = local_pages(app)
     page = pages.get(key)
     if page is None:
-        page = await services.cache.get(key)
+        page = await services.cache.get(key, PAGE_CODEC)
         if page is not None:
             pages.put(key, page, len(page.body))
     return key, page
@@ -94,7 +134,7 @@ async def serve_page(
     if page is None:
         page = await build()
         if page.status in CACHEABLE_STATUSES:
-            await services.cache.set(key, page, ttl=PAGE_TTL_SECONDS)
+            await services.cache.set(key, page, PAGE_CODEC, ttl=PAGE_TTL_SECONDS)
             local_pages(current_app).put(key, page, len(page.body))
     return page_response(page)
 
@@ -126,15 +166,15 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
 
 
 async def cached_read(site: TenantSite, name: str, args: tuple[Any, ...], load: Callable[[Any], Awaitable[T]]) -> T:
-    """A catalog read through the cache: ``load(conn)`` runs only on a miss."""
+    """A catalog read through the cache: ``load(conn)`` runs only on a miss; ``name`` picks its codec."""
     services = current_services()
+    codec = READ_CODECS[name]
     version = await request_catalog_version(site)
-    digest = hashlib.blake2b(repr(args).encode(), digest_size=16).hexdigest()
-    key = f"t{site.tenant.id}:v{version}:read:{name}:{digest}"
-    value = await services.cache.get(key)
+    key = cache_keys.read_key(site.tenant.id, version, name, args)
+    value = await services.cache.get(key, codec)
     if value is not None:
         return value[0]
     async with services.db.connect() as conn:
         loaded = await load(conn)
-    await services.cache.set(key, (loaded,), ttl=READ_TTL_SECONDS)  # boxed, so a cached None is a hit
+    await services.cache.set(key, (loaded,), codec, ttl=READ_TTL_SECONDS)
     return loaded

@@ -16,7 +16,8 @@ from typing import Any
 from quart import Response, current_app, g, request
 
 from origin.catalog.storefront_queries import select_theme_templates
-from origin.tenancy.resolution import TenantResolver, TenantSite, decide_host_redirect
+from origin.domains.routing import decide_host_redirect
+from origin.tenancy.resolution import TenantResolver, TenantSite
 from origin.web.asgi.host import request_host
 from origin.web.context import SERVICES_KEY, current_services
 from storefront.rendering import ThemeRenderer
