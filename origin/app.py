@@ -2,10 +2,11 @@
 
 Two apps share one set of Services in a process:
 
-- the public app (``ZELLY_ORIGIN_BIND``): storefront, seller API, customer
-  auth, webhooks, the analytics beacon, /healthz;
-- the internal app (``ZELLY_INTERNAL_BIND``): the TLS ask hook, purge and stats
-  endpoints, /healthz. It is never exposed to the internet.
+- the public app (``ZELLY_ORIGIN_BIND``): storefront, seller API, Shopify
+  webhooks, the analytics beacon and dashboard, /healthz;
+- the internal app (``ZELLY_INTERNAL_BIND``): the TLS ask hook, /healthz. It is
+  never exposed to the internet. (The edge's purge and stats endpoints are the
+  edge's own: edge/internal.py.)
 
 Tests pass already-open ``services``; a served process lets the app open its
 own at start-up and close them at shutdown.

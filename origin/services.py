@@ -210,7 +210,7 @@ def make_cache(settings: Settings) -> Cache:
 def open_analytics(settings: Settings):
     """A clickhouse-connect client: chDB in-process for chdb://, HTTP otherwise.
 
-    chDB locks its data directory: only one process may hold it (see ARCHITECTURE.md).
+    chDB locks its data directory: only one process may hold it (see docs/architecture.md, Data).
     """
     import clickhouse_connect
 

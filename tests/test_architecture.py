@@ -18,3 +18,20 @@ def test_import_contracts_are_kept() -> None:
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 broken" in result.stdout
+
+
+def test_origin_is_checked_as_layers_top_to_bottom() -> None:
+    import tomllib
+
+    contracts = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"]
+
+    layered = [contract for contract in contracts if contract["type"] == "layers"]
+    assert [contract["containers"] for contract in layered] == [["origin"]]
+    names = [layer.replace(":", "|").split("|") for layer in layered[0]["layers"]]
+    flat = [name.strip() for layer in names for name in layer]
+    # web above the integrations above the core domains above tenancy above the kernel
+    assert flat.index("web") < flat.index("shopify") < flat.index("catalog") < flat.index("tenancy") < flat.index("db")
+    packages = {path.parent.name for path in (ROOT / "origin").glob("*/__init__.py")} | {
+        path.stem for path in (ROOT / "origin").glob("*.py") if path.stem != "__init__"
+    }
+    assert sorted(set(flat)) == sorted(packages), "every module of origin sits in a layer"

@@ -1,4 +1,4 @@
-"""Queue names (as ARCHITECTURE.md lists them) and the Redis key of each stream."""
+"""Queue names (docs/architecture.md) and the Redis key of each stream."""
 
 from __future__ import annotations
 
