@@ -6,7 +6,7 @@ at start-up raises :class:`~origin.settings.ConfigurationError` naming its
 variable, so a typo in a URL is one line, not a traceback.
 
 Redis gets two pools: ``Services.redis`` for pub/sub, streams and dedupe (no
-read timeout: blocking stream reads must not be cut, cpython #86296) and the
+read timeout: its blocking reads wait as long as they must) and the
 shared cache's own (origin/cache.py: bounded socket timeouts, request path).
 """
 
@@ -191,8 +191,9 @@ def effective_secret_key(settings: Settings) -> Secret:
 
 
 def make_redis(url: str) -> aioredis.Redis:
-    # socket_timeout=None: with a finite read timeout, blocking stream reads on
-    # Python 3.11 swallow SIGTERM (cpython #86296); connect stays bounded.
+    # No read timeout: this client's reads block by design (pub/sub listeners wait for the
+    # next message, stream consumers for the next batch); connect stays bounded. Commands on
+    # the request path go through the shared cache's own pool, which has read timeouts.
     return aioredis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=None, health_check_interval=30)
 
 
