@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from origin.db import utcnow
 from origin.errors import ErrorKind
 from origin.invalidation import transaction
+from origin.keyring import Keyring
 from origin.services import Services
 from origin.shopify.crypto import SecretBox
 from origin.shopify.errors import ShopifyError, ShopifyErrorCode, not_connected
@@ -25,13 +26,13 @@ _LOOKUP_TTL_S = 10.0  # webhook intake reads this per request; a disconnect else
 
 
 @functools.lru_cache(maxsize=4)
-def _secret_box(secret_key: str) -> SecretBox:
-    return SecretBox(secret_key)
+def _secret_box(keyring: Keyring) -> SecretBox:
+    return SecretBox(keyring)
 
 
 def secret_box(services: Services) -> SecretBox:
-    """The box for this process's secret key: a pure function of it, so memoised by key, not stored on Services."""
-    return _secret_box(services.settings.secret_key.reveal())
+    """The box for this process's keyring: a pure function of it, so memoised per keyring, not stored on Services."""
+    return _secret_box(services.keyring)
 
 
 def validate_shop_domain(shop_domain: object) -> str:
