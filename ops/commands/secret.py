@@ -11,7 +11,7 @@ import secrets
 from pathlib import Path
 
 from origin.keyring import key_id
-from origin.services import effective_secret_key, make_keyring, open_services, previous_secret_path
+from origin.services import effective_secret_key, open_services, previous_secret_path
 from origin.settings import Settings
 from origin.shopify.connections import count_sealed_by_key, do_reseal_connection, select_sealed_tenant_ids
 
@@ -76,9 +76,9 @@ async def run_reseal(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def run_status(args: argparse.Namespace, settings: Settings) -> int:
-    keyring = make_keyring(settings)
     async with open_services(settings, with_analytics=False) as services:
         counts = await count_sealed_by_key(services)
+        keyring = services.keyring
     previous = ", ".join(keyring.accepted_ids[1:]) or "none"
     print(f"current key id: {keyring.current_id}")
     print(f"previous key id: {previous}")
