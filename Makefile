@@ -1,17 +1,18 @@
 # The README's two commands: `make dev` and `make test`.
-PYTHON ?= python3.11
+# A Python 3.13 interpreter: PATH first, then pyenv (ops/find-python.sh); PYTHON=... overrides.
+PYTHON ?= $(shell bash ops/find-python.sh)
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+STAMP  := $(VENV)/.installed-py313
 
 .PHONY: dev test install system-packages clean
 
-$(BIN)/python:
-	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found (Zelly needs Python 3.11)"; exit 1; }
-	$(PYTHON) -m venv $(VENV)
+$(STAMP): pyproject.toml
+	@test -n "$(PYTHON)" || exit 1
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 13))' 2>/dev/null || { echo "error: $(PYTHON) is not Python 3.13 or newer (Zelly needs 3.13)"; exit 1; }
+	@# A venv of an older Python (this checkout was on 3.11) is rebuilt, not reused.
+	@$(BIN)/python -c 'import sys; sys.exit(sys.version_info < (3, 13))' 2>/dev/null || { rm -rf $(VENV); $(PYTHON) -m venv $(VENV); }
 	$(BIN)/python -m pip install --quiet --upgrade pip
-
-$(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $(STAMP)
 

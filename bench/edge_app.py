@@ -23,7 +23,7 @@ async def storefront_page(scope, receive, send) -> None:
         (b"content-type", b"text/html; charset=utf-8"),
         (b"cache-control", b"public, max-age=0, s-maxage=300, stale-while-revalidate=60"),
         (b"cache-tag", b"t1,t1-p5,hshop-a.test"), (b"etag", b'"p5-v1"')]})
-    await send({"type": "http.response.body", "body": PAGE})
+    await send({"type": "http.response.body", "body": PAGE, "more_body": False})
 
 
 app = create_edge_app(EdgeConfig(), storefront_page)

@@ -43,7 +43,7 @@ async def send_json(send, status: int, payload: dict) -> None:
     body = json.dumps(payload, separators=(",", ":")).encode()
     await send({"type": "http.response.start", "status": status, "headers": [
         (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), (b"cache-control", b"no-store")]})
-    await send({"type": "http.response.body", "body": body})
+    await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
 def error(code: str, message: str, field: str | None = None) -> dict:

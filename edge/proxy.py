@@ -218,7 +218,7 @@ class EdgeProxy:
             status, body = 304, b""
             headers = [(n, v) for n, v in headers if n not in _NOT_IN_304]
         await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": b"" if request.is_head else body})
+        await send({"type": "http.response.body", "body": b"" if request.is_head else body, "more_body": False})
 
     async def _send_outcome(self, send, request: EdgeRequest, outcome: Outcome) -> None:
         if outcome.entry is not None:
@@ -232,7 +232,7 @@ class EdgeProxy:
         self.stats.count(tenant_of(parse_cache_tags(_joined(headers).get(b"cache-tag"))), outcome.counter)
         headers += [(b"content-length", str(len(response.body)).encode()), (b"cache-status", outcome.cache_status.encode())]
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
-        await send({"type": "http.response.body", "body": b"" if request.is_head else response.body})
+        await send({"type": "http.response.body", "body": b"" if request.is_head else response.body, "more_body": False})
 
     async def _bypass(self, request: EdgeRequest, scope: dict, receive, send) -> None:
         cache_status = f"{self.name}; fwd=bypass; detail={request.bypass}".encode()

@@ -135,7 +135,7 @@ async def send_plain(send, status: int, text: bytes, extra_headers: list[tuple[b
     await send({"type": "http.response.start", "status": status, "headers": [
         (b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(text)).encode()),
         (b"cache-control", b"no-store"), *extra_headers]})
-    await send({"type": "http.response.body", "body": text})
+    await send({"type": "http.response.body", "body": text, "more_body": False})
 
 
 class AsgiUpstream:

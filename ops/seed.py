@@ -25,6 +25,7 @@ from origin.catalog.inputs import NewCollection, NewImage, NewProduct, NewVarian
 from origin.catalog.tables import collection_products, collections
 from origin.tenancy.tables import tenant_api_tokens
 from origin.invalidation import transaction
+from origin.keyring import KeyPurpose, Keyring
 from origin.services import Services
 from origin.tenancy import queries as tenancy_queries
 from origin.tenancy.actions import TOKEN_PREFIX, do_create_tenant, hash_token
@@ -109,9 +110,10 @@ DEMO_TENANTS = (
 )
 
 
-def demo_api_token(secret_key: str, slug: str) -> str:
-    """The demo tenant's API token: the same on every run for the same secret key."""
-    digest = hmac.new(secret_key.encode(), f"demo-token:{slug}".encode(), hashlib.sha256).hexdigest()
+def demo_api_token(keyring: Keyring, slug: str) -> str:
+    """The demo tenant's API token: the same on every run for the same (current) secret key."""
+    _, key = keyring.signing_key(KeyPurpose.DEMO_API_TOKEN)
+    digest = hmac.new(key, f"demo-token:{slug}".encode(), hashlib.sha256).hexdigest()
     return f"{TOKEN_PREFIX}demo_{slug}_{digest[:32]}"
 
 
@@ -197,7 +199,7 @@ async def seed_tenant(services: Services, demo: DemoTenant, echo: Callable[[str]
         tenant = await do_create_tenant(
             services, slug=demo.slug, name=demo.name, currency=demo.currency, locale=demo.locale, theme_settings=demo.theme
         )
-    token = demo_api_token(services.settings.secret_key.reveal(), demo.slug)
+    token = demo_api_token(services.keyring, demo.slug)
     products = demo_products(demo)
     created = 0
     async with transaction(services) as (conn, effects):
@@ -243,7 +245,7 @@ async def seed_demo(services: Services, echo: Callable[[str], None] = print) -> 
     for demo in DEMO_TENANTS:
         await seed_tenant(services, demo, echo)
     for demo in DEMO_TENANTS:
-        echo(f"  {demo.slug} API token: {demo_api_token(services.settings.secret_key.reveal(), demo.slug)}")
+        echo(f"  {demo.slug} API token: {demo_api_token(services.keyring, demo.slug)}")
 
 
 async def seed_demo_if_empty(services: Services, echo: Callable[[str], None] = print) -> bool:

@@ -16,7 +16,6 @@ from typing import AsyncIterator, Protocol
 import redis.asyncio as aioredis
 
 
-
 class Broadcast(Protocol):
     async def publish(self, channel: str, message: str) -> None: ...
 
@@ -40,7 +39,6 @@ class MemoryBroadcast:
 
         async def messages() -> AsyncIterator[str]:
             while True:
-                _raise_if_cancel_was_swallowed()
                 yield await queue.get()
 
         try:
@@ -71,7 +69,6 @@ class RedisBroadcast:
 
         async def messages() -> AsyncIterator[str]:
             while True:
-                _raise_if_cancel_was_swallowed()
                 # Block without a poll timeout: nothing needs waking up here, and the
                 # Redis client has no read timeout (origin.services.make_redis).
                 item = await pubsub.get_message(ignore_subscribe_messages=True, timeout=None)
@@ -84,18 +81,6 @@ class RedisBroadcast:
             yield messages()
         finally:
             await _close_pubsub(pubsub, channel)
-
-
-def _raise_if_cancel_was_swallowed() -> None:
-    """Stop a subscriber whose cancellation was eaten while it handled the last message.
-
-    On Python 3.11, asyncio.wait_for (used by libraries the handlers call) can
-    swallow a CancelledError when its inner call finishes at the same moment; the
-    task stays marked as cancelling, so check that before waiting again.
-    """
-    task = asyncio.current_task()
-    if task is not None and task.cancelling():
-        raise asyncio.CancelledError
 
 
 async def _close_pubsub(pubsub, channel: str) -> None:

@@ -6,7 +6,7 @@ at start-up raises :class:`~origin.settings.ConfigurationError` naming its
 variable, so a typo in a URL is one line, not a traceback.
 
 Redis gets two pools: ``Services.redis`` for pub/sub, streams and dedupe (no
-read timeout: blocking stream reads must not be cut, cpython #86296) and the
+read timeout: its blocking reads wait as long as they must) and the
 shared cache's own (origin/cache.py: bounded socket timeouts, request path).
 """
 
@@ -15,8 +15,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
-import hashlib
-import hmac
 import logging
 import secrets
 from dataclasses import dataclass, field
@@ -33,13 +31,13 @@ from origin import db
 from origin.broadcast import Broadcast, MemoryBroadcast, RedisBroadcast
 from origin.cache import Cache, MemoryCache, RedisCache
 from origin.catalog_versions import CatalogVersions
+from origin.keyring import Keyring
 from origin.settings import ConfigurationError, Secret, Settings, redact_url
 from tls.ask import AllowList
 
 log = logging.getLogger(__name__)
 
 OUTBOUND_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
-CART_COOKIE_KEY_PURPOSE = b"zelly/storefront/cart-cookie/v1"
 
 
 class TaskQueue(Protocol):
@@ -86,7 +84,7 @@ class Services:
 
     Two kinds of field:
 
-    - what :func:`open_services` builds (stores, the cart-cookie key, the
+    - what :func:`open_services` builds (stores, the keyring, the
       catalog versions): set once in the constructor, never reassigned;
     - the parts a later start-up step builds because they need these Services
       first (the task queue's in-memory brokers run tasks on them, the
@@ -109,7 +107,7 @@ class Services:
     broadcast: Broadcast
     http: httpx.AsyncClient
     catalog_versions: CatalogVersions
-    cart_key: bytes = field(repr=False)  # signs cart cookies and CSRF tokens, nothing else
+    keyring: Keyring = field(repr=False)  # every key derived from ZELLY_SECRET_KEY (origin/keyring.py)
     redis: aioredis.Redis | None = None  # pub/sub, streams, dedupe: no read timeout (blocking reads)
     analytics: Any | None = None  # clickhouse_connect client; None when the process did not ask for it
     # Attached at start-up (see attach()).
@@ -190,16 +188,30 @@ def effective_secret_key(settings: Settings) -> Secret:
     return Secret(path.read_text().strip())
 
 
+def previous_secret_path(settings: Settings) -> Path:
+    """Where ``zelly secret rotate`` keeps the previous embedded secret during the overlap."""
+    return Path(settings.data_dir) / "secret.previous.key"
+
+
+def previous_secret_key(settings: Settings) -> Secret:
+    """ZELLY_SECRET_KEY_PREVIOUS, or on the embedded default the rotated-out secret file (empty when none)."""
+    if settings.secret_key_previous or settings.secret_key:
+        return settings.secret_key_previous
+    path = previous_secret_path(settings)
+    return Secret(path.read_text().strip()) if path.exists() else Secret("")
+
+
+def make_keyring(settings: Settings) -> Keyring:
+    """The keyring for a Settings whose secret_key is already the effective one (open_services does that)."""
+    current = effective_secret_key(settings)
+    return Keyring.from_secrets(current.reveal(), [previous_secret_key(settings).reveal()])
+
+
 def make_redis(url: str) -> aioredis.Redis:
-    # socket_timeout=None: with a finite read timeout, blocking stream reads on
-    # Python 3.11 swallow SIGTERM (cpython #86296); connect stays bounded.
+    # No read timeout: this client's reads block by design (pub/sub listeners wait for the
+    # next message, stream consumers for the next batch); connect stays bounded. Commands on
+    # the request path go through the shared cache's own pool, which has read timeouts.
     return aioredis.Redis.from_url(url, socket_connect_timeout=5, socket_timeout=None, health_check_interval=30)
-
-
-def derive_cart_key(secret_key: Secret | str) -> bytes:
-    """The key that signs cart cookies: derived for that purpose only (origin/cart/signing.py)."""
-    secret = secret_key.reveal() if isinstance(secret_key, Secret) else secret_key
-    return hmac.new(secret.encode(), CART_COOKIE_KEY_PURPOSE, hashlib.sha256).digest()
 
 
 def make_cache(settings: Settings) -> Cache:
@@ -230,6 +242,7 @@ def open_analytics(settings: Settings):
 
 @contextlib.asynccontextmanager
 async def open_services(settings: Settings, *, with_analytics: bool = True) -> AsyncIterator[Services]:
+    keyring = make_keyring(settings)
     settings = settings.replace(secret_key=effective_secret_key(settings))
     engine = db.create_engine(settings.effective_database_url, settings.database_schema_prefix)
     redis_client: aioredis.Redis | None = None
@@ -264,7 +277,7 @@ async def open_services(settings: Settings, *, with_analytics: bool = True) -> A
             broadcast=broadcast,
             http=http,
             catalog_versions=CatalogVersions(cache, broadcast, remember=redis_client is not None),
-            cart_key=derive_cart_key(settings.secret_key),
+            keyring=keyring,
             redis=redis_client,
             analytics=analytics,
         )

@@ -106,10 +106,17 @@ async def call(asgi, scope: dict) -> tuple[int, bytes]:
     async def receive() -> dict:
         if incoming:
             return incoming.pop()
-        await asyncio.Event().wait()  # the client stays connected
+        # Like a server: the client stays until the response is complete, then the
+        # stream ends (Quart 0.23 waits for that disconnect before the call returns).
+        await answered.wait()
+        return {"type": "http.disconnect"}
+
+    answered = asyncio.Event()
 
     async def send(message: dict) -> None:
         sent.append(message)
+        if message["type"] == "http.response.body" and not message.get("more_body", False):
+            answered.set()
 
     await asgi(scope, receive, send)
     return sent[0]["status"], b"".join(message.get("body", b"") for message in sent[1:])

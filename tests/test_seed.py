@@ -47,5 +47,5 @@ async def test_demo_tenants_differ_in_currency_and_look(services) -> None:
     assert len(kyoto_page.items) == 5
     assert all(item.price_min == item.price_min.to_integral_value() for item in kyoto_page.items)  # yen has no minor unit
     assert all(item.image is not None for item in kyoto_page.items)
-    token = demo_api_token(services.settings.secret_key.reveal(), "nordic")
+    token = demo_api_token(services.keyring, "nordic")
     assert (await authenticate_api_token(services, token)).slug == "nordic"

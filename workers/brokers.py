@@ -15,9 +15,9 @@ what this module changes:
   worker's messages ever go idle.
 - The stream is never trimmed: every XADD here carries ``MAXLEN ~``.
 - Pools are bounded: the Redis pool is sized above ``--max-async-tasks``.
-- redis-py's 5 s socket timeout kept a Python 3.11 worker from seeing SIGTERM
-  (cpython #86296): ``socket_timeout=None``; blocking reads are short (1 s) so
-  shutdown finishes within seconds.
+- Blocking reads are short (``XREADGROUP BLOCK 1000``) so shutdown finishes
+  within seconds, and every read has a 10 s socket timeout above that block, so
+  a Redis that stops answering fails a read instead of hanging the worker.
 - A retry delay (workers.retry) is a message parked in a sorted set; the same
   timer moves due ones onto the stream atomically (a Lua script), so a backoff
   survives a crash and holds no worker slot while it waits.
@@ -81,7 +81,7 @@ class ReclaimingStreamBroker(RedisStreamBroker):
             xread_block=1000,
             xread_count=queues.MAX_ASYNC_TASKS,
             max_connection_pool_size=max_connection_pool_size,
-            socket_timeout=None,
+            socket_timeout=10,  # above xread_block: a silent Redis fails the read, it never hangs it
             socket_connect_timeout=5,
             timeout=10,  # BlockingConnectionPool: wait at most 10 s for a free connection
         )

@@ -66,7 +66,7 @@ async def run_dashboard_link(args: argparse.Namespace, settings: Settings) -> in
         if tenant is None:
             print(f"no store with slug {args.tenant!r}")
             return 1
-        token, _ = sign_link_token(services.settings.secret_key.reveal(), tenant.id)
+        token, _ = sign_link_token(services.keyring, tenant.id)
     host = settings.origin_bind
     print(f"http://{host}/analytics/dashboard?link={token}")
     return 0

@@ -2,8 +2,10 @@
 
 A merchant's browser cannot send a bearer header when opening a page, so the
 seller API (bearer-authenticated) hands out a link that carries
-``<tenant_id>.<expires unix>.<hmac>``: HMAC-SHA256 under ZELLY_SECRET_KEY with a
-purpose prefix, valid :data:`LINK_SECONDS`. It grants read access to that
+``<tenant_id>.<expires unix>.<key id>.<hmac>``: HMAC-SHA256 under the keyring's
+dashboard-link key (origin/keyring.py), valid :data:`LINK_SECONDS`. The key id
+names the secret that signed it, so a link handed out just before a secret
+rotation still opens during the overlap. It grants read access to that
 tenant's analytics only, and cannot be extended without the key.
 """
 
@@ -15,27 +17,29 @@ import time
 
 from origin.analytics.errors import AnalyticsError, AnalyticsErrorCode
 from origin.errors import ErrorKind
+from origin.keyring import KeyPurpose, Keyring
 
 LINK_SECONDS = 15 * 60
-PURPOSE = b"zelly.analytics.dashboard.v1"
 
 
-def _signature(secret: str, tenant_id: int, expires: int) -> str:
-    return hmac.new(secret.encode(), PURPOSE + f":{tenant_id}:{expires}".encode(), hashlib.sha256).hexdigest()
+def _signature(key: bytes, tenant_id: int, expires: int) -> str:
+    return hmac.new(key, f"{tenant_id}:{expires}".encode(), hashlib.sha256).hexdigest()
 
 
-def sign_link_token(secret: str, tenant_id: int, *, now: float | None = None) -> tuple[str, int]:
+def sign_link_token(keyring: Keyring, tenant_id: int, *, now: float | None = None) -> tuple[str, int]:
     expires = int((now or time.time()) + LINK_SECONDS)
-    return f"{tenant_id}.{expires}.{_signature(secret, tenant_id, expires)}", expires
+    kid, key = keyring.signing_key(KeyPurpose.DASHBOARD_LINK)
+    return f"{tenant_id}.{expires}.{kid}.{_signature(key, tenant_id, expires)}", expires
 
 
-def verify_link_token(secret: str, token: str, *, now: float | None = None) -> int:
-    """The tenant id the token grants, or AnalyticsError (401) when forged, malformed or expired."""
+def verify_link_token(keyring: Keyring, token: str, *, now: float | None = None) -> int:
+    """The tenant id the token grants, or AnalyticsError (401) when forged, malformed, expired or signed by a dropped secret."""
     parts = token.split(".")
-    if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit():
+    if len(parts) != 4 or not parts[0].isdigit() or not parts[1].isdigit():
         raise _refused("this dashboard link is malformed; ask for a new one")
     tenant_id, expires = int(parts[0]), int(parts[1])
-    if not hmac.compare_digest(_signature(secret, tenant_id, expires), parts[2]):
+    key = keyring.key_for(KeyPurpose.DASHBOARD_LINK, parts[2])
+    if key is None or not hmac.compare_digest(_signature(key, tenant_id, expires), parts[3]):
         raise _refused("this dashboard link is not valid; ask for a new one")
     if expires < (now or time.time()):
         raise _refused("this dashboard link has expired; ask for a new one")

@@ -1,9 +1,13 @@
-"""Cart cookies and CSRF tokens, signed with a key derived from ZELLY_SECRET_KEY.
+"""Cart cookies and CSRF tokens, signed with the keyring's cart-cookie key.
 
-The cookie value is ``<cart id>.<mac>`` where the MAC covers the tenant id too,
-so a cookie minted on one shop is worthless on another even if a browser sent
-it there. The derived key is used for nothing else: rotating what signs carts
-never touches what encrypts Shopify credentials.
+The cookie value is ``<cart id>.<key id>.<mac>`` and a CSRF token
+``<key id>.<mac>``; the MAC covers the tenant id too, so a cookie minted on one
+shop is worthless on another even if a browser sent it there. The key id names
+the secret that signed it: after a rotation, cookies signed with the previous
+secret still verify until it is dropped (origin/keyring.py). The key is used
+for nothing else: rotating what signs carts never touches what encrypts Shopify
+credentials. A malformed value, or one naming a key no longer accepted, is
+simply not ours (None / False), never an error.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import hmac
 import re
 import secrets
 
-from origin.services import derive_cart_key  # noqa: F401  (derived once in open_services: Services.cart_key)
+from origin.keyring import KeyPurpose, Keyring
 
 COOKIE_NAME = "zelly_cart"
 CART_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{22}$")
@@ -29,23 +33,36 @@ def _mac(key: bytes, purpose: str, tenant_id: int, cart_id: str) -> str:
     return base64.urlsafe_b64encode(digest[:18]).decode()
 
 
-def sign_cart_cookie(key: bytes, tenant_id: int, cart_id: str) -> str:
-    return f"{cart_id}.{_mac(key, 'cookie', tenant_id, cart_id)}"
+def _verify(keyring: Keyring, kid: str, mac: str, purpose: str, tenant_id: int, cart_id: str) -> bool:
+    key = keyring.key_for(KeyPurpose.CART_COOKIE, kid)
+    return key is not None and hmac.compare_digest(mac, _mac(key, purpose, tenant_id, cart_id))
 
 
-def verify_cart_cookie(key: bytes, tenant_id: int, value: str | None) -> str | None:
+def sign_cart_cookie(keyring: Keyring, tenant_id: int, cart_id: str) -> str:
+    kid, key = keyring.signing_key(KeyPurpose.CART_COOKIE)
+    return f"{cart_id}.{kid}.{_mac(key, 'cookie', tenant_id, cart_id)}"
+
+
+def verify_cart_cookie(keyring: Keyring, tenant_id: int, value: str | None) -> str | None:
     """The cart id from a cookie value, or None if it is missing, malformed or not ours."""
-    if not value or len(value) > 64:
+    if not value or len(value) > 72:
         return None
-    cart_id, _, mac = value.partition(".")
-    if not CART_ID_PATTERN.match(cart_id) or not hmac.compare_digest(mac, _mac(key, "cookie", tenant_id, cart_id)):
+    parts = value.split(".")
+    if len(parts) != 3:
+        return None
+    cart_id, kid, mac = parts
+    if not CART_ID_PATTERN.match(cart_id) or not _verify(keyring, kid, mac, "cookie", tenant_id, cart_id):
         return None
     return cart_id
 
 
-def csrf_token(key: bytes, tenant_id: int, cart_id: str) -> str:
-    return _mac(key, "csrf", tenant_id, cart_id)
+def csrf_token(keyring: Keyring, tenant_id: int, cart_id: str) -> str:
+    kid, key = keyring.signing_key(KeyPurpose.CART_COOKIE)
+    return f"{kid}.{_mac(key, 'csrf', tenant_id, cart_id)}"
 
 
-def verify_csrf_token(key: bytes, tenant_id: int, cart_id: str, token: str | None) -> bool:
-    return bool(token) and hmac.compare_digest(str(token), csrf_token(key, tenant_id, cart_id))
+def verify_csrf_token(keyring: Keyring, tenant_id: int, cart_id: str, token: str | None) -> bool:
+    if not token or len(token) > 64:
+        return False
+    kid, separator, mac = str(token).partition(".")
+    return bool(separator) and _verify(keyring, kid, mac, "csrf", tenant_id, cart_id)

@@ -5,7 +5,7 @@ never origin.web (the webhook intake in origin/web/asgi/webhook_intake.py and th
 origin/web/seller/api/shopify.py call in here) nor workers
 (tasks in workers/shopify_tasks.py call in here).
 
-- ``crypto``       connection secrets sealed with a key derived from ZELLY_SECRET_KEY;
+- ``crypto``       connection secrets sealed with the keyring's key (origin/keyring.py);
 - ``connections``  connect / disconnect / look up a tenant's shop;
 - ``webhooks``     HMAC check and intake (dedupe, enqueue);
 - ``processing``   one webhook -> its effect (per topic), exactly once;

@@ -1,10 +1,11 @@
-"""A tenant's Shopify connection: connect, disconnect, look up (by tenant or shop domain)."""
+"""A tenant's Shopify connection: connect, disconnect, look up (by tenant or shop domain), re-seal after a key rotation."""
 
 from __future__ import annotations
 
 import functools
 import re
 import time
+from collections import Counter
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -12,8 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from origin.db import utcnow
 from origin.errors import ErrorKind
 from origin.invalidation import transaction
+from origin.keyring import Keyring
 from origin.services import Services
-from origin.shopify.crypto import SecretBox
+from origin.shopify.crypto import SecretBox, sealed_key_id
 from origin.shopify.errors import ShopifyError, ShopifyErrorCode, not_connected
 from origin.shopify.models import CONNECTED, DISCONNECTED, Connection
 from origin.shopify.tables import shopify_connections
@@ -25,13 +27,13 @@ _LOOKUP_TTL_S = 10.0  # webhook intake reads this per request; a disconnect else
 
 
 @functools.lru_cache(maxsize=4)
-def _secret_box(secret_key: str) -> SecretBox:
-    return SecretBox(secret_key)
+def _secret_box(keyring: Keyring) -> SecretBox:
+    return SecretBox(keyring)
 
 
 def secret_box(services: Services) -> SecretBox:
-    """The box for this process's secret key: a pure function of it, so memoised by key, not stored on Services."""
-    return _secret_box(services.settings.secret_key.reveal())
+    """The box for this process's keyring: a pure function of it, so memoised per keyring, not stored on Services."""
+    return _secret_box(services.keyring)
 
 
 def validate_shop_domain(shop_domain: object) -> str:
@@ -148,3 +150,47 @@ async def do_disconnect(services: Services, tenant_id: int) -> None:
         )
         if shop_domain:
             effects.call(functools.partial(forget_cached, services, shop_domain))
+
+
+async def select_sealed_tenant_ids(services: Services) -> list[int]:
+    """Every tenant with stored (sealed) Shopify credentials, connected or not: what reseal walks."""
+    async with services.db.connect() as conn:
+        result = await conn.execute(sa.select(shopify_connections.c.tenant_id).order_by(shopify_connections.c.tenant_id))
+        return list(result.scalars())
+
+
+async def count_sealed_by_key(services: Services) -> Counter[str]:
+    """How many sealed values name each key id; values sealed before the keyring count under "v1"."""
+    async with services.db.connect() as conn:
+        rows = await conn.execute(
+            sa.select(shopify_connections.c.access_token_encrypted, shopify_connections.c.webhook_secret_encrypted)
+        )
+        return Counter(sealed_key_id(value) or "v1" for row in rows for value in row)
+
+
+async def do_reseal_connection(services: Services, tenant_id: int) -> bool:
+    """Re-seal one tenant's credentials under the current key: one transaction; False when already current or gone.
+
+    Idempotent, so ``zelly secret reseal`` can be run again after an interruption.
+    The plaintext does not change, so the connection memo stays valid.
+    """
+    box = secret_box(services)
+    async with transaction(services) as (conn, _):
+        row = (
+            await conn.execute(
+                sa.select(shopify_connections.c.access_token_encrypted, shopify_connections.c.webhook_secret_encrypted)
+                .where(shopify_connections.c.tenant_id == tenant_id)
+                .with_for_update()
+            )
+        ).first()
+        if row is None or all(box.is_current(value) for value in row):
+            return False
+        await conn.execute(
+            sa.update(shopify_connections)
+            .where(shopify_connections.c.tenant_id == tenant_id)
+            .values(
+                access_token_encrypted=box.seal(box.open(row.access_token_encrypted, tenant_id), tenant_id),
+                webhook_secret_encrypted=box.seal(box.open(row.webhook_secret_encrypted, tenant_id), tenant_id),
+            )
+        )
+    return True

@@ -104,9 +104,9 @@ async def test_the_dashboard_by_signed_link(analytics):
 
 async def test_forged_expired_and_malformed_links_are_refused(analytics):
     client, acme, _, _ = await _setup(analytics)
-    secret = analytics.settings.secret_key.reveal()
-    valid, _ = sign_link_token(secret, acme.id)
-    expired, _ = sign_link_token(secret, acme.id, now=time.time() - LINK_SECONDS - 5)
+    keyring = analytics.keyring
+    valid, _ = sign_link_token(keyring, acme.id)
+    expired, _ = sign_link_token(keyring, acme.id, now=time.time() - LINK_SECONDS - 5)
     other_tenant = valid.replace(f"{acme.id}.", f"{acme.id + 1}.", 1)
 
     responses = [

@@ -63,7 +63,7 @@ async def test_malformed_json_message_says_where(client, store) -> None:
     )
 
     assert (await response.get_json())["error"]["message"] == (
-        "the body is not valid JSON: Expecting property name enclosed in double quotes: line 1 column 18 (char 17)"
+        "the body is not valid JSON: Illegal trailing comma before end of object: line 1 column 17 (char 16)"
     )
 
 

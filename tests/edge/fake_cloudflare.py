@@ -51,7 +51,7 @@ class FakeCloudflare:
         data = json.dumps(payload).encode()
         await send({"type": "http.response.start", "status": status, "headers": [
             (b"content-type", b"application/json"), (b"content-length", str(len(data)).encode()), *headers]})
-        await send({"type": "http.response.body", "body": data})
+        await send({"type": "http.response.body", "body": data, "more_body": False})
 
     def _answer(self, scope, body: bytes):
         expected = f"/client/v4/zones/{self.zone_id}/purge_cache"

@@ -66,4 +66,4 @@ class StandInOrigin:
         response_headers.append((b"cache-tag", ",".join(tags).encode()))
         response_headers += [(n.encode(), v.encode()) for n, v in behaviour.headers]
         await send({"type": "http.response.start", "status": behaviour.status, "headers": response_headers})
-        await send({"type": "http.response.body", "body": body})
+        await send({"type": "http.response.body", "body": body, "more_body": False})

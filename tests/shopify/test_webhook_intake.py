@@ -54,10 +54,17 @@ async def call(asgi, headers: dict[str, str], chunks: list[bytes], *, method: st
     async def receive() -> dict:
         if incoming:
             return incoming.pop(0)
-        await asyncio.Event().wait()  # the client stays connected
+        # Like a server: the client stays until the response is complete, then the
+        # stream ends (Quart 0.23 waits for that disconnect before the call returns).
+        await answered.wait()
+        return {"type": "http.disconnect"}
+
+    answered = asyncio.Event()
 
     async def send(message: dict) -> None:
         sent.append(message)
+        if message["type"] == "http.response.body" and not message.get("more_body", False):
+            answered.set()
 
     await asgi(scope, receive, send)
     if not sent:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from origin.cart.signing import COOKIE_NAME, derive_cart_key, sign_cart_cookie, verify_cart_cookie
+from origin.cart.signing import COOKIE_NAME, csrf_token, sign_cart_cookie, verify_cart_cookie, verify_csrf_token
+from origin.keyring import Keyring, key_id
 from tests.storefront.conftest import attribute, get, parse_html, texts
 from tests.storefront.shops import two_shops
 
@@ -132,11 +133,27 @@ async def test_a_cart_cookie_from_one_shop_is_worthless_on_another(services, cli
 
 
 def test_cookie_signature_binds_tenant_and_key():
-    key = derive_cart_key("secret-one")
+    key = Keyring.from_secrets("secret-one")
     value = sign_cart_cookie(key, 1, "A" * 22)
 
+    assert value.split(".")[:2] == ["A" * 22, key_id("secret-one")]
     assert verify_cart_cookie(key, 1, value) == "A" * 22
     assert verify_cart_cookie(key, 2, value) is None
-    assert verify_cart_cookie(derive_cart_key("secret-two"), 1, value) is None
+    assert verify_cart_cookie(Keyring.from_secrets("secret-two"), 1, value) is None
     assert verify_cart_cookie(key, 1, value[:-1] + ("A" if value[-1] != "A" else "B")) is None
     assert verify_cart_cookie(key, 1, "no-dot") is None
+    assert verify_cart_cookie(key, 1, "A" * 22 + ".unknown-kid." + value.split(".")[2]) is None
+    assert verify_cart_cookie(key, 1, "A" * 22 + "." + value.split(".")[2]) is None  # the pre-keyring <id>.<mac> form
+
+
+def test_csrf_token_names_its_key_and_binds_tenant_and_cart():
+    keyring = Keyring.from_secrets("secret-one")
+    token = csrf_token(keyring, 1, "A" * 22)
+
+    assert token.startswith(key_id("secret-one") + ".")
+    assert verify_csrf_token(keyring, 1, "A" * 22, token) is True
+    assert verify_csrf_token(keyring, 2, "A" * 22, token) is False
+    assert verify_csrf_token(keyring, 1, "B" * 22, token) is False
+    assert verify_csrf_token(Keyring.from_secrets("secret-two"), 1, "A" * 22, token) is False
+    assert verify_csrf_token(keyring, 1, "A" * 22, token.partition(".")[2]) is False
+    assert verify_csrf_token(keyring, 1, "A" * 22, None) is False

@@ -45,11 +45,13 @@ def test_unknown_queue_is_refused(tmp_path):
         make_broker(Settings(data_dir=tmp_path), "SHOPIFY_EVERYTHING")
 
 
-async def test_pools_exceed_max_async_tasks_and_reads_never_time_out(redis):
+async def test_pools_exceed_max_async_tasks_and_reads_time_out_above_their_block(redis):
     broker = make_broker(Settings(redis_url=REDIS_URL), queues.SHOPIFY_WEBHOOK)
 
     assert broker.connection_pool.max_connections > queues.MAX_ASYNC_TASKS
-    assert broker.connection_pool.connection_kwargs["socket_timeout"] is None
+    # A silent Redis fails a read after 10 s; a healthy one always answers a 1 s XREADGROUP BLOCK first.
+    assert broker.connection_pool.connection_kwargs["socket_timeout"] == 10
+    assert broker.block / 1000 < broker.connection_pool.connection_kwargs["socket_timeout"]
     assert broker.queue_name == "zelly:tasks:SHOPIFY_WEBHOOK"
     await broker.shutdown()
 

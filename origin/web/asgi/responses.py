@@ -35,12 +35,12 @@ async def send_body(send: Callable, status: int, body: bytes, content_type: byte
         "status": status,
         "headers": [(b"content-type", content_type), (b"content-length", str(len(body)).encode()), *headers],
     })
-    await send({"type": "http.response.body", "body": b"" if is_head else body})
+    await send({"type": "http.response.body", "body": b"" if is_head else body, "more_body": False})
 
 
 async def send_not_modified(send: Callable, headers: Headers) -> None:
     await send({"type": "http.response.start", "status": 304, "headers": list(headers)})
-    await send({"type": "http.response.body", "body": b""})
+    await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
 def json_bytes(payload: Any) -> bytes:

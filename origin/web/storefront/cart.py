@@ -1,6 +1,6 @@
 """The cart: GET /cart, POST /cart/add, /cart/update, /cart/remove. Never cached.
 
-The cart id lives in a cookie signed with Services.cart_key
+The cart id lives in a cookie signed with the keyring's cart-cookie key (Services.keyring)
 (origin/cart/signing.py); the cart itself in Services.cache (JSON,
 origin/cart/carts.py). Every response here is ``private, no-store``.
 
@@ -29,6 +29,7 @@ from origin.cart.signing import COOKIE_NAME, csrf_token, new_cart_id, sign_cart_
 from origin.analytics.emit import emit_add_to_cart
 from origin.catalog.storefront_queries import select_cart_variants
 from origin.errors import ErrorKind
+from origin.keyring import Keyring
 from origin.tenancy.resolution import TenantSite
 from origin.web.storefront.beacon import shopper_from_request
 from origin.web.context import current_services
@@ -41,12 +42,12 @@ blueprint = Blueprint("cart", __name__)
 COOKIE_MAX_AGE = 14 * 24 * 3600
 
 
-def cart_key_bytes() -> bytes:
-    return current_services().cart_key
+def keyring() -> Keyring:
+    return current_services().keyring
 
 
 def cookie_cart_id(site: TenantSite) -> str | None:
-    return verify_cart_cookie(cart_key_bytes(), site.tenant.id, request.cookies.get(COOKIE_NAME))
+    return verify_cart_cookie(keyring(), site.tenant.id, request.cookies.get(COOKIE_NAME))
 
 
 def require_same_origin() -> None:
@@ -73,7 +74,7 @@ def redirect_to_cart(site: TenantSite, cart_id: str, *, set_cookie: bool) -> Res
     if set_cookie:
         response.set_cookie(
             COOKIE_NAME,
-            sign_cart_cookie(cart_key_bytes(), site.tenant.id, cart_id),
+            sign_cart_cookie(keyring(), site.tenant.id, cart_id),
             max_age=COOKIE_MAX_AGE,
             path="/",
             httponly=True,
@@ -143,7 +144,7 @@ def cart_view(site: TenantSite, cart: Cart, found: dict, cart_id: str | None) ->
         lines=tuple(lines),
         item_count=sum(line.quantity for line in lines),
         subtotal=shop.money(subtotal),
-        csrf_token=csrf_token(cart_key_bytes(), site.tenant.id, cart_id) if cart_id else "",
+        csrf_token=csrf_token(keyring(), site.tenant.id, cart_id) if cart_id else "",
         notice=cart.notice,
         problems=tuple(problems),
     )
@@ -192,7 +193,7 @@ async def _change(*, remove: bool):
     require_same_origin()
     form = await request.form
     cart_id = cookie_cart_id(site)
-    if cart_id is None or not verify_csrf_token(cart_key_bytes(), site.tenant.id, cart_id, form.get("csrf_token")):
+    if cart_id is None or not verify_csrf_token(keyring(), site.tenant.id, cart_id, form.get("csrf_token")):
         raise CartError(CartErrorCode.INVALID_CSRF, "your cart session has expired; reload the cart page and try again", kind=ErrorKind.FORBIDDEN)
     variant_id = parse_variant_id(form.get("variant_id"))
     quantity = 0 if remove else parse_quantity(form.get("quantity"), minimum=0)

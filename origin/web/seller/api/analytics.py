@@ -162,5 +162,5 @@ async def funnel(query: RangeQuery):
 @json_body(DashboardLinkIn)
 async def dashboard_link(data: DashboardLinkIn):
     """A browser cannot send the bearer header: hand it a 15-minute signed link (origin/analytics/links.py)."""
-    token, expires = sign_link_token(current_services().settings.secret_key.reveal(), api_tenant().id)
+    token, expires = sign_link_token(current_services().keyring, api_tenant().id)
     return json_response(DashboardLinkOut(url=f"/analytics/dashboard?link={token}", expires_at=expires), status=201)

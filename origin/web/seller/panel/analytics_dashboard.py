@@ -49,7 +49,7 @@ def read_range() -> Range:
 async def dashboard_by_link() -> Response:
     try:
         services = current_services()
-        tenant_id = verify_link_token(services.settings.secret_key.reveal(), request.args.get("link", ""))
+        tenant_id = verify_link_token(services.keyring, request.args.get("link", ""))
         async with services.db.connect() as conn:
             tenant = await select_tenant(conn, tenant_id)
         window = read_range()
