@@ -13,8 +13,10 @@ own at start-up and close them at shutdown.
 
 Everything a request meets is listed here, in order (issue 10, item 1): the
 ASGI layers in front of Quart (``PUBLIC_LAYERS``, ``INTERNAL_LAYERS``,
-outermost first, origin/web/asgi/), then Quart's blueprints, and the
-lifecycle hooks each app runs while it serves (``_serve_domains``).
+outermost first, origin/web/asgi/), then Quart's blueprints, the app-wide
+request hooks (the storefront's 404 page, never caching a cookie-setting
+response), and the lifecycle work each app runs while it serves
+(``_serve_domains``, the storefront's invalidation listeners).
 """
 
 from __future__ import annotations
@@ -138,8 +140,11 @@ def create_app(
     """The public app. ``process_contexts`` run only when the app opens its own services (a served process)."""
     app = _base_app("zelly.origin", settings, services, process_contexts)
     _serve_domains(app)
+    app.while_serving(storefront.listeners)  # Host -> tenant and catalog-version invalidations from other processes
     for blueprint in PUBLIC_BLUEPRINTS:
         app.register_blueprint(blueprint)
+    app.register_error_handler(404, storefront.not_found)  # unmatched paths: JSON on API paths, the shop's themed 404
+    app.after_request(storefront.never_cache_cookies)  # a response that sets a cookie is never shared-cacheable
     _wrap(app, PUBLIC_LAYERS)
     return app
 

@@ -42,3 +42,17 @@ def test_only_origin_app_assigns_asgi_app() -> None:
     ).stdout.splitlines()
 
     assert [line.split(":")[0] for line in found] == ["origin/app.py"]
+
+
+def test_app_wide_hooks_are_registered_in_origin_app_only(settings) -> None:
+    # A blueprint's app_* decorators hook every request of the app from elsewhere: only origin/app.py may.
+    app_wide = ("app_errorhandler", "before_app_request", "after_app_request", "while_app_serving",
+                "before_app_serving", "after_app_serving", "teardown_app_request")
+    found = subprocess.run(
+        ["git", "grep", "-n", "-E", r"\.(" + "|".join(app_wide) + r")\b", "--", "origin"],
+        cwd=ROOT, capture_output=True, text=True,
+    )
+    app = create_app(settings)
+
+    assert found.stdout == ""
+    assert app.while_serving_gens and app.after_request_funcs[None] and 404 in app.error_handler_spec[None]

@@ -272,9 +272,10 @@ async def asset(filename: str):
 
 
 # --------------------------------------------------------------------------- errors and lifecycle
+# App-wide hooks of the storefront: origin/app.py registers them on the public app, so the
+# list of everything a request meets stays in one place.
 
 
-@blueprint.app_errorhandler(404)
 async def not_found(error: HTTPException):
     """Unmatched paths: JSON for API paths, the shop's themed 404 on a tenant host."""
     if wants_json():
@@ -290,7 +291,6 @@ async def not_found(error: HTTPException):
     return response
 
 
-@blueprint.after_app_request
 async def never_cache_cookies(response: Response) -> Response:
     """A response that sets a cookie is private to one shopper: no shared cache may keep it."""
     if "Set-Cookie" in response.headers:
@@ -300,7 +300,6 @@ async def never_cache_cookies(response: Response) -> Response:
     return response
 
 
-@blueprint.while_app_serving
 async def listeners():
     """For as long as the app serves: drop Host -> tenant answers on TENANCY_CHANNEL
     messages, and remembered catalog versions on other processes' purges."""
