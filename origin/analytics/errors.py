@@ -25,7 +25,6 @@ class AnalyticsErrorCode(enum.Enum):
     INVALID_INTERVAL = "invalid_interval"
     INVALID_LIMIT = "invalid_limit"
     UNKNOWN_STORE = "unknown_store"
-    INVALID_HOST = "invalid_host"
     INTAKE_BUSY = "intake_busy"
     INVALID_LINK = "invalid_link"
     ANALYTICS_UNAVAILABLE = "analytics_unavailable"
