@@ -9,6 +9,7 @@ import this module. It sits above the domains, never in the shared kernel
 
 from origin.analytics import tables as analytics_tables
 from origin.catalog import tables as catalog_tables
+from origin.checkout import tables as checkout_tables
 from origin.customers import tables as customers_tables
 from origin.db import metadata
 from origin.idempotency import tables as idempotency_tables
@@ -26,6 +27,7 @@ MODULES = (
     analytics_tables,
     idempotency_tables,
     tasks_tables,
+    checkout_tables,
 )
 
 __all__ = ["MODULES", "metadata"]
