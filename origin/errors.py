@@ -8,7 +8,11 @@
     ├── ShopifyError      origin.shopify.errors   ShopifyErrorCode
     │   └── ShopifyUnavailable  origin.shopify.errors  ShopifyErrorCode
     ├── AnalyticsError    origin.analytics.errors AnalyticsErrorCode
-    └── TaskError         origin.tasks.errors     TaskErrorCode
+    ├── TaskError         origin.tasks.errors     TaskErrorCode
+    ├── CheckoutError     origin.checkout.errors  CheckoutErrorCode
+    ├── OrderError        origin.orders.errors    OrderErrorCode
+    └── PaymentError      origin.payments.errors  PaymentErrorCode
+        └── PaymentUnavailable  origin.payments.errors  PaymentErrorCode
 
 (tests/test_errors.py walks ``ZellyError.__subclasses__()`` and checks this
 drawing against the real tree, codes included: a new error class must be drawn.)

@@ -116,6 +116,7 @@ class Services:
     analytics_salts: DailySaltSource | None = None
     allow_list_runner: AllowListRunner | None = None
     cloudflare_purge: CloudflarePurgeQueue | None = None
+    payment_providers: Any | None = None  # origin.payments.PaymentProviders (origin/payments/stripe.py providers_of)
     shopify_client_options: Mapping[str, Any] = field(default_factory=dict)  # tests shorten HTTP retry back-off
     # In-process memo of shop domain -> (expires at, Connection | None), owned by origin/shopify/connections.py.
     shopify_connections: dict[str, tuple[float, object]] = field(default_factory=dict, repr=False)
@@ -129,6 +130,7 @@ class Services:
         allow_list_runner: AllowListRunner | None = UNCHANGED,
         cloudflare_purge: CloudflarePurgeQueue | None = UNCHANGED,
         shopify_client_options: Mapping[str, Any] = UNCHANGED,
+        payment_providers: Any | None = UNCHANGED,
     ) -> None:
         """Set (or with None, clear) late parts; replacing one attached part by another raises."""
         parts = {
@@ -137,6 +139,7 @@ class Services:
             "analytics_salts": analytics_salts,
             "allow_list_runner": allow_list_runner,
             "cloudflare_purge": cloudflare_purge,
+            "payment_providers": payment_providers,
         }
         for name, part in parts.items():
             if part is UNCHANGED:

@@ -120,6 +120,12 @@ class Settings:
     # -- logging
     log_level: str = "INFO"
 
+    # -- payments (origin/payments/): Stripe is offered at checkout only when a secret key is set
+    stripe_secret_key: Secret = _secret_field()
+    stripe_webhook_secret: Secret = _secret_field()  # whsec_..., checks the Stripe-Signature header
+    stripe_api_base: str = "https://api.stripe.com"  # tests point it at their fake
+    payment_timeout_seconds: int = 10  # every call to a payment provider
+
     def __post_init__(self) -> None:
         # Accept plain strings from tests and callers; fields keep their declared types.
         object.__setattr__(self, "data_dir", Path(self.data_dir))

@@ -14,7 +14,6 @@ from edge import cache_keys
 from origin.analytics.intake import SESSION_CODEC
 from origin.analytics.privacy import SALT_CODEC
 from origin.cache import INT, NAMESPACE, TEXT, RedisCache
-from origin.cart.carts import CART_CODEC, Cart
 from origin.catalog.models import Collection, Page, Product, ProductImage, ProductSummary, SitemapEntry, Variant
 from origin.services import Services
 from origin.tenancy.models import Tenant
@@ -78,7 +77,6 @@ CASES = {
     "read:sitemap": (READ_CODECS["sitemap"], ([SitemapEntry(path="/products/mug", updated_at=AT)],), None),
     "site": (SITE_CODEC, SITE, dataclasses.asdict),  # TenantSite compares by identity
     "host": (INT, 0, None),
-    "cart": (CART_CODEC, Cart(lines=((5, 2), (7, 1)), notice="Added Mug.", problems=("gone",)), None),
     "session": (SESSION_CODEC, {"session_id": 2**62, "referrer_host": "a.test", "utm_source": "", "utm_medium": "x", "utm_campaign": ""}, None),
     "salt": (SALT_CODEC, "ab" * 32, None),
     "text": (TEXT, "10.00", None),

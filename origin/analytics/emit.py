@@ -113,3 +113,20 @@ async def emit_purchase(
         for index, line in enumerate(lines)
     ]
     return await _publish(services, rows) if rows else True
+
+
+async def emit_begin_checkout(
+    services,
+    tenant_id: int,
+    *,
+    checkout_id: str,
+    value: Decimal,
+    currency: str,
+    shopper: Shopper | None = None,
+    path: str = "/checkout",
+    store_host: str = "",
+) -> bool:
+    """``checkout_started`` when a checkout reaches payment; the event id names the checkout, so once per checkout."""
+    session = await _session_for(services, tenant_id, shopper, store_host)
+    event = _event("checkout_started", f"checkout:{checkout_id}", path, value=Decimal(value), currency=currency)
+    return await _publish(services, [build_row(tenant_id, event, session, time.time())])

@@ -1,10 +1,9 @@
-"""The Cart record and its storage in Services.cache (Redis, or memory embedded).
+"""The Cart record and its rules (quantities, line limits).
 
 A cart is only variant ids and quantities; prices, titles and availability are
 read fresh from the catalog whenever the cart is shown, so a price change is
-never stale in a cart. Keys carry the tenant: ``t<tenant>:cart:<cart id>``
-(edge/cache_keys.py); the value is JSON through :data:`CART_CODEC`, and a
-stored cart that does not decode is an empty cart.
+never stale in a cart. It is stored as a checkout's rows (origin/checkout/carts.py,
+issue 15), no longer in the cache: an evicted cache never loses a cart.
 """
 
 from __future__ import annotations
@@ -12,12 +11,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field, replace
 
-from edge import cache_keys
-from origin.cache import TypedJson
 from origin.errors import ErrorKind, ZellyError
-from origin.services import Services
 
-CART_TTL_SECONDS = 14 * 24 * 3600
 MAX_LINES = 50
 MAX_QUANTITY = 99
 
@@ -55,20 +50,6 @@ class Cart:
 
     def with_messages(self, notice: str = "", problems: tuple[str, ...] = ()) -> "Cart":
         return replace(self, notice=notice, problems=problems)
-
-
-cart_key = cache_keys.cart_key
-CART_CODEC: TypedJson[Cart] = TypedJson(Cart)
-
-
-async def load_cart(services: Services, tenant_id: int, cart_id: str | None) -> Cart:
-    if cart_id is None:
-        return Cart()
-    return await services.cache.get(cart_key(tenant_id, cart_id), CART_CODEC) or Cart()
-
-
-async def save_cart(services: Services, tenant_id: int, cart_id: str, cart: Cart) -> None:
-    await services.cache.set(cart_key(tenant_id, cart_id), cart, CART_CODEC, ttl=CART_TTL_SECONDS)
 
 
 def parse_variant_id(value: str | None) -> int:

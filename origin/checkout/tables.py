@@ -1,5 +1,4 @@
-"""Checkout's tables: carts (checkouts and their lines), the merchant's shipping, tax and discount rules,
-and inventory reservations.
+"""Checkout's tables: carts (checkouts and their lines), the merchant's shipping, tax and discount rules.
 
 Carts are rows in ``ecom_store_front`` (issue 15): an evicted cache never loses a
 cart. A checkout row *is* the cart: the signed cart cookie names its ``token``;
@@ -7,17 +6,16 @@ it stays ``open`` until an order is placed from it (``completed``). Lines hold
 only variant ids and quantities: prices, titles and stock are read fresh at
 every step.
 
-The rules a checkout is priced with (shipping rates, tax rates, discounts) and
-the reservations live in ``astro_primary`` beside the catalog, whose variants a
-reservation holds stock of. No foreign key crosses the two schemas.
+The rules a checkout is priced with (shipping rates, tax rates, discounts) live in
+``astro_primary`` beside the tenant. No foreign key crosses the two schemas. Inventory
+reservations are in origin/orders/tables.py, beside the other stock writes.
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
-from origin.db import ASTRO_PRIMARY, ECOM_STORE_FRONT, Id, Money, UTCDateTime, metadata, tenant_id_column, timestamps, utcnow
-from origin.catalog.tables import variants  # noqa: F401  (registers the table the foreign keys name)
+from origin.db import ASTRO_PRIMARY, ECOM_STORE_FRONT, Id, Money, UTCDateTime, metadata, tenant_id_column, timestamps
 
 
 checkouts = sa.Table(
@@ -32,6 +30,8 @@ checkouts = sa.Table(
     sa.Column("shipping_rate_id", Id, nullable=True),
     sa.Column("discount_code", sa.String(64), nullable=True),
     sa.Column("order_id", Id, nullable=True),
+    # A message shown once on the next cart page (what the last change did or could not do).
+    sa.Column("notice", sa.String(1000), nullable=False, default=""),
     *timestamps(),
     sa.UniqueConstraint("tenant_id", "token"),
     schema=ECOM_STORE_FRONT,
@@ -101,23 +101,5 @@ discounts = sa.Table(
     *timestamps(),
     sa.ForeignKeyConstraint(["tenant_id"], [f"{ASTRO_PRIMARY}.tenants.id"], ondelete="CASCADE"),
     sa.UniqueConstraint("tenant_id", "code"),
-    schema=ASTRO_PRIMARY,
-)
-
-# Stock held for a checkout that reached payment: the variant's inventory_quantity is already decremented
-# by ``quantity``; placing the order consumes the row, the expiry task gives the stock back.
-inventory_reservations = sa.Table(
-    "inventory_reservations",
-    metadata,
-    sa.Column("id", Id, primary_key=True, autoincrement=True),
-    tenant_id_column(),
-    sa.Column("checkout_id", Id, nullable=False),
-    sa.Column("variant_id", Id, nullable=False),
-    sa.Column("quantity", sa.Integer, nullable=False),
-    sa.Column("expires_at", UTCDateTime, nullable=False),
-    sa.Column("created_at", UTCDateTime, nullable=False, default=utcnow),
-    sa.ForeignKeyConstraint(["variant_id"], [f"{ASTRO_PRIMARY}.variants.id"], ondelete="CASCADE"),
-    sa.UniqueConstraint("tenant_id", "checkout_id", "variant_id"),
-    sa.Index(None, "expires_at"),
     schema=ASTRO_PRIMARY,
 )

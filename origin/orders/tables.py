@@ -16,6 +16,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from origin.db import ASTRO_PRIMARY, Id, Money, UTCDateTime, metadata, tenant_id_column, timestamps, utcnow
+from origin.catalog.tables import variants  # noqa: F401  (registers the table the foreign keys name)
 from origin.tenancy.tables import tenants  # noqa: F401  (registers the table the foreign keys name)
 
 
@@ -165,5 +166,23 @@ fulfillments = sa.Table(
     sa.Column("created_at", UTCDateTime, nullable=False, default=utcnow),
     sa.ForeignKeyConstraint(["order_id"], [f"{ASTRO_PRIMARY}.orders.id"], ondelete="CASCADE"),
     sa.Index(None, "tenant_id", "order_id"),
+    schema=ASTRO_PRIMARY,
+)
+
+# Stock held for a checkout that reached payment: the variant's inventory_quantity is already decremented
+# by ``quantity``; placing the order consumes the row, the expiry task gives the stock back.
+inventory_reservations = sa.Table(
+    "inventory_reservations",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    tenant_id_column(),
+    sa.Column("checkout_id", Id, nullable=False),
+    sa.Column("variant_id", Id, nullable=False),
+    sa.Column("quantity", sa.Integer, nullable=False),
+    sa.Column("expires_at", UTCDateTime, nullable=False),
+    sa.Column("created_at", UTCDateTime, nullable=False, default=utcnow),
+    sa.ForeignKeyConstraint(["variant_id"], [f"{ASTRO_PRIMARY}.variants.id"], ondelete="CASCADE"),
+    sa.UniqueConstraint("tenant_id", "checkout_id", "variant_id"),
+    sa.Index(None, "expires_at"),
     schema=ASTRO_PRIMARY,
 )

@@ -34,6 +34,7 @@ def upgrade() -> None:
     sa.Column('shipping_rate_id', Id, nullable=True),
     sa.Column('discount_code', sa.String(length=64), nullable=True),
     sa.Column('order_id', Id, nullable=True),
+    sa.Column('notice', sa.String(length=1000), nullable=False),
     sa.Column('created_at', origin.db.UTCDateTime(), nullable=False),
     sa.Column('updated_at', origin.db.UTCDateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_checkouts')),
@@ -205,6 +206,9 @@ def upgrade() -> None:
     schema='astro_primary'
     )
     op.create_index(op.f('ix_inventory_reservations_expires_at'), 'inventory_reservations', ['expires_at'], unique=False, schema='astro_primary')
+    with op.batch_alter_table('variants', schema=_schema()) as batch:
+        batch.add_column(sa.Column('is_inventory_tracked', sa.Boolean(), nullable=True))
+        batch.add_column(sa.Column('weight_grams', sa.Integer(), nullable=True))
     with op.batch_alter_table('orders', schema=_schema()) as batch:
         batch.add_column(sa.Column('source', sa.String(length=16), nullable=True))
         batch.add_column(sa.Column('subtotal_price', origin.db.Money(precision=18, scale=4), nullable=True))
@@ -226,6 +230,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('variants', schema=_schema()) as batch:
+        batch.drop_column('weight_grams')
+        batch.drop_column('is_inventory_tracked')
     with op.batch_alter_table('orders', schema=_schema()) as batch:
         batch.drop_index('ix_orders_tenant_id_idempotency_key')
         batch.drop_index('ix_orders_tenant_id_created_at')

@@ -1,8 +1,8 @@
 """The cart: GET /cart, POST /cart/add, /cart/update, /cart/remove. Never cached.
 
 The cart id lives in a cookie signed with the keyring's cart-cookie key (Services.keyring)
-(origin/cart/signing.py); the cart itself in Services.cache (JSON,
-origin/cart/carts.py). Every response here is ``private, no-store``.
+(origin/cart/signing.py); the cart itself in a checkout's rows
+(origin/checkout/carts.py). Every response here is ``private, no-store``.
 
 CSRF: the add form sits on publicly cached product pages, which cannot carry a
 per-shopper token, so POSTs must come from this very origin (``Origin`` /
@@ -20,11 +20,11 @@ from origin.cart.carts import (
     CartError,
     CartErrorCode,
     add_to_cart,
-    load_cart,
     parse_quantity,
     parse_variant_id,
-    save_cart,
 )
+from origin.checkout.carts import is_completed, load_cart, save_cart
+from origin.checkout.errors import CheckoutError
 from origin.cart.signing import COOKIE_NAME, csrf_token, new_cart_id, sign_cart_cookie, verify_cart_cookie, verify_csrf_token
 from origin.analytics.emit import emit_add_to_cart
 from origin.catalog.storefront_queries import select_cart_variants
@@ -89,7 +89,7 @@ async def handle_cart_errors(handler):
         return await handler()
     except Halt as halt:
         return halt.response
-    except CartError as error:
+    except (CartError, CheckoutError) as error:
         site = await current_site()
         status = status_for(error, page=True)
         return themed_error(site, status, "We could not update your cart", error.message[0].upper() + error.message[1:] + ".")
@@ -166,6 +166,8 @@ async def add():
         variant = item.variant
         available = None if variant.inventory_policy == "continue" else variant.inventory_quantity
         cart_id = cookie_cart_id(site)
+        if cart_id is not None and await is_completed(services, site.tenant.id, cart_id):
+            cart_id = None  # ordered already: this browser starts a new cart
         is_new = cart_id is None
         cart_id = cart_id or new_cart_id()
         cart = await load_cart(services, site.tenant.id, None if is_new else cart_id)

@@ -1,0 +1,193 @@
+"""Everything a checkout step needs, read in a handful of queries (like saleor's checkout/fetch.py).
+
+``fetch_checkout`` loads the checkout row, its lines joined to the live catalog (price,
+stock policy, weight, whether the product is still sold), the tenant's shipping and tax
+rates and the discount its code names. ``CheckoutInfo`` then prices it (pure) and says
+what is still missing. Called again inside the placing transaction, after the checkout
+row is locked, so an order is priced from what is true at that moment.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from origin.catalog.tables import products, variants
+from origin.checkout.addresses import Address, address_from_dict
+from origin.checkout.carts import select_lines
+from origin.orders.inventory import StockLine
+from origin.checkout.pricing import Discount, PricedLineInput, ShippingRate, TaxRate, Totals, price_checkout, tax_rate_for
+from origin.checkout.tables import checkouts, discounts, shipping_rates, tax_rates
+from origin.tenancy.tables import tenants
+
+
+@dataclass(frozen=True)
+class CheckoutLine:
+    variant_id: int
+    product_id: int
+    title: str
+    variant_title: str
+    sku: str | None
+    quantity: int
+    unit_price: Decimal
+    inventory_quantity: int
+    inventory_policy: str
+    is_tracked: bool
+    weight_grams: int
+
+    @property
+    def available(self) -> int | None:
+        """How many can be bought now; None: no limit."""
+        if not self.is_tracked or self.inventory_policy == "continue":
+            return None
+        return max(self.inventory_quantity, 0)
+
+    def stock_line(self) -> StockLine:
+        return StockLine(self.variant_id, self.product_id, self.quantity, self.inventory_policy, self.is_tracked)
+
+
+@dataclass(frozen=True)
+class CheckoutInfo:
+    id: int
+    tenant_id: int
+    token: str
+    status: str
+    currency: str
+    shop_name: str
+    email: str | None
+    address: Address | None
+    lines: tuple[CheckoutLine, ...]
+    missing_variant_ids: tuple[int, ...]  # in the cart, no longer sold
+    shipping_rates: tuple[ShippingRate, ...]
+    shipping_rate_id: int | None
+    tax_rates: tuple[TaxRate, ...]
+    discount_code: str | None
+    discount: Discount | None
+
+    def rates_for_address(self) -> tuple[ShippingRate, ...]:
+        if self.address is None:
+            return ()
+        return tuple(rate for rate in self.shipping_rates if rate.serves(self.address.country))
+
+    @property
+    def shipping_rate(self) -> ShippingRate | None:
+        return next((rate for rate in self.rates_for_address() if rate.id == self.shipping_rate_id), None)
+
+    @property
+    def tax_rate(self) -> TaxRate | None:
+        if self.address is None:
+            return None
+        return tax_rate_for(list(self.tax_rates), self.address.country, self.address.region)
+
+    def usable_discount(self, now: dt.datetime) -> Discount | None:
+        if self.discount is None or self.discount.problem_at(now) is not None:
+            return None
+        return self.discount
+
+    def totals(self, now: dt.datetime) -> Totals:
+        return price_checkout(
+            self.currency,
+            [PricedLineInput(line.variant_id, line.quantity, line.unit_price, line.weight_grams) for line in self.lines],
+            discount=self.usable_discount(now),
+            shipping_rate=self.shipping_rate,
+            tax_rate=self.tax_rate,
+        )
+
+    def short_lines(self) -> list[CheckoutLine]:
+        """Lines asking for more than is in stock right now."""
+        return [line for line in self.lines if line.available is not None and line.quantity > line.available]
+
+
+def _rate(row) -> ShippingRate:
+    countries = tuple(code for code in (row.countries or "").split(",") if code)
+    return ShippingRate(row.id, row.name, row.kind, row.price, row.min_subtotal, countries)
+
+
+def _discount(row) -> Discount:
+    return Discount(row.id, row.code, row.kind, row.value, row.usage_limit, row.times_used, row.starts_at, row.ends_at)
+
+
+async def select_shipping_rates(conn: AsyncConnection, tenant_id: int) -> tuple[ShippingRate, ...]:
+    rows = await conn.execute(
+        sa.select(shipping_rates).where(shipping_rates.c.tenant_id == tenant_id, shipping_rates.c.is_active.is_(True)).order_by(shipping_rates.c.id)
+    )
+    return tuple(_rate(row) for row in rows)
+
+
+async def select_tax_rates(conn: AsyncConnection, tenant_id: int) -> tuple[TaxRate, ...]:
+    rows = await conn.execute(sa.select(tax_rates).where(tax_rates.c.tenant_id == tenant_id))
+    return tuple(TaxRate(row.country_code, row.region, Decimal(row.rate), row.is_inclusive, row.applies_to_shipping) for row in rows)
+
+
+async def select_discount(conn: AsyncConnection, tenant_id: int, code: str) -> Discount | None:
+    row = (await conn.execute(sa.select(discounts).where(discounts.c.tenant_id == tenant_id, discounts.c.code == code.upper()))).first()
+    return None if row is None else _discount(row)
+
+
+async def select_line_variants(conn: AsyncConnection, tenant_id: int, wanted: tuple[tuple[int, int], ...]) -> tuple[list[CheckoutLine], list[int]]:
+    if not wanted:
+        return [], []
+    rows = (
+        await conn.execute(
+            sa.select(variants, products.c.title.label("product_title"), products.c.option1_name)
+            .join(products, sa.and_(products.c.id == variants.c.product_id, products.c.tenant_id == tenant_id))
+            .where(variants.c.tenant_id == tenant_id, variants.c.id.in_([variant_id for variant_id, _ in wanted]), products.c.status == "active")
+        )
+    ).all()
+    by_id = {row.id: row for row in rows}
+    lines, missing = [], []
+    for variant_id, quantity in wanted:
+        row = by_id.get(variant_id)
+        if row is None:
+            missing.append(variant_id)
+            continue
+        lines.append(
+            CheckoutLine(
+                variant_id=row.id,
+                product_id=row.product_id,
+                title=row.product_title,
+                variant_title="" if row.title == "Default Title" or row.option1_name is None else row.title,
+                sku=row.sku,
+                quantity=quantity,
+                unit_price=row.price,
+                inventory_quantity=row.inventory_quantity,
+                inventory_policy=row.inventory_policy,
+                is_tracked=row.is_inventory_tracked is not False,
+                weight_grams=row.weight_grams or 0,
+            )
+        )
+    return lines, missing
+
+
+async def fetch_checkout(conn: AsyncConnection, tenant_id: int, token: str) -> CheckoutInfo | None:
+    row = (
+        await conn.execute(
+            sa.select(checkouts, tenants.c.currency, tenants.c.name.label("shop_name"))
+            .join(tenants, tenants.c.id == checkouts.c.tenant_id)
+            .where(checkouts.c.tenant_id == tenant_id, checkouts.c.token == token)
+        )
+    ).first()
+    if row is None:
+        return None
+    lines, missing = await select_line_variants(conn, tenant_id, await select_lines(conn, tenant_id, row.id))
+    return CheckoutInfo(
+        id=row.id,
+        tenant_id=tenant_id,
+        token=row.token,
+        status=row.status,
+        currency=row.currency,
+        shop_name=row.shop_name,
+        email=row.email,
+        address=address_from_dict(row.shipping_address),
+        lines=tuple(lines),
+        missing_variant_ids=tuple(missing),
+        shipping_rates=await select_shipping_rates(conn, tenant_id),
+        shipping_rate_id=row.shipping_rate_id,
+        tax_rates=await select_tax_rates(conn, tenant_id),
+        discount_code=row.discount_code,
+        discount=await select_discount(conn, tenant_id, row.discount_code) if row.discount_code else None,
+    )

@@ -1,0 +1,266 @@
+"""What happens to an order after it is placed: paid, cancelled, fulfilled, refunded. Each is one ``do_*`` action.
+
+State changes are conditional UPDATEs on the status they start from, so the second of two
+racing writers changes nothing:
+
+- ``settle_payment`` (the redirect back from the provider *and* its webhook call it):
+  ``payments.status pending -> succeeded`` only ``WHERE status = 'pending'``; whoever
+  comes second is a no-op, and the order turns paid once;
+- ``do_mark_paid`` (manual payments) is the same transition, by the merchant;
+- ``do_cancel_order`` gives tracked stock back once (``cancelled_at IS NULL``);
+- ``do_refund_order`` asks the provider first, outside any transaction, with the refund
+  request's own idempotency key, then records it; a replayed key returns the same refund.
+
+Financial status: pending -> paid -> partially_refunded -> refunded; pending -> voided
+(cancelled before payment). Fulfillment: unfulfilled -> partially_fulfilled -> fulfilled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from edge import tags as cache_tags
+from origin.db import utcnow
+from origin.errors import ErrorKind
+from origin.invalidation import transaction
+from origin.orders import inventory
+from origin.orders.errors import OrderError, OrderErrorCode
+from origin.orders.records import Order, add_event, select_order, select_refund_by_key
+from origin.orders.tables import fulfillments, order_lines, orders, payments, refunds
+from origin.payments.errors import PaymentError, PaymentErrorCode
+from origin.payments.providers import PaymentOutcome
+from origin.payments.stripe import providers_of
+from origin.services import Services
+from origin.tenancy.models import CURRENCY_DIGITS
+
+
+def _not_found() -> OrderError:
+    return OrderError(OrderErrorCode.NOT_FOUND, "there is no such order in this shop", kind=ErrorKind.NOT_FOUND)
+
+
+async def require_order(conn, tenant_id: int, order_id: int) -> Order:
+    order = await select_order(conn, tenant_id, order_id)
+    if order is None:
+        raise _not_found()
+    return order
+
+
+async def _mark_paid(conn, tenant_id: int, payment_id: int, order_id: int, *, provider_payment_id: str | None, message: str) -> bool:
+    """The one conditional transition pending -> succeeded; True for the writer that made it."""
+    moved = await conn.execute(
+        payments.update()
+        .where(payments.c.tenant_id == tenant_id, payments.c.id == payment_id, payments.c.status == "pending")
+        .values(status="succeeded", provider_payment_id=provider_payment_id, updated_at=utcnow())
+    )
+    if moved.rowcount != 1:
+        return False
+    await conn.execute(
+        orders.update()
+        .where(orders.c.tenant_id == tenant_id, orders.c.id == order_id, orders.c.financial_status == "pending")
+        .values(financial_status="paid", updated_at=utcnow())
+    )
+    await add_event(conn, tenant_id, order_id, "paid", message, {"payment_id": payment_id, "provider_payment_id": provider_payment_id})
+    return True
+
+
+@dataclass(frozen=True)
+class Settlement:
+    tenant_id: int
+    order_id: int
+    changed: bool  # False: already settled (a replayed webhook, the redirect after the webhook)
+
+
+async def settle_payment(services: Services, provider_name: str, outcome: PaymentOutcome) -> Settlement | None:
+    """Record a provider's verified outcome for the payment it names; None when no payment has that reference."""
+    async with transaction(services) as (conn, effects):
+        row = (
+            await conn.execute(
+                sa.select(payments).where(payments.c.provider == provider_name, payments.c.provider_reference == outcome.reference)
+            )
+        ).first()
+        if row is None:
+            return None
+        if not outcome.is_paid:
+            return Settlement(row.tenant_id, row.order_id, False)
+        if outcome.amount is not None and (outcome.amount != row.amount or (outcome.currency or "").upper() != row.currency):
+            # Never mark an order paid for another amount than it costs: keep it pending, say why on the timeline.
+            await add_event(conn, row.tenant_id, row.order_id, "payment_mismatch", f"{provider_name} reported {outcome.amount} {outcome.currency}, the order costs {row.amount} {row.currency}")
+            return Settlement(row.tenant_id, row.order_id, False)
+        changed = await _mark_paid(conn, row.tenant_id, row.id, row.order_id, provider_payment_id=outcome.payment_id, message=f"Paid through {provider_name}")
+        return Settlement(row.tenant_id, row.order_id, changed)
+
+
+async def do_mark_paid(services: Services, tenant_id: int, order_id: int) -> Order:
+    async with transaction(services) as (conn, effects):
+        order = await require_order(conn, tenant_id, order_id)
+        if order.cancelled_at is not None or order.financial_status != "pending":
+            raise OrderError(OrderErrorCode.INVALID_TRANSITION, f"only a pending order can be marked paid (this one is {order.financial_status})", kind=ErrorKind.CONFLICT)
+        pending = [payment for payment in order.payments if payment.status == "pending"]
+        if not pending or pending[-1].provider != "manual":
+            raise OrderError(OrderErrorCode.INVALID_TRANSITION, "only a manual payment can be marked paid; card payments settle themselves", kind=ErrorKind.CONFLICT)
+        await _mark_paid(conn, tenant_id, pending[-1].id, order_id, provider_payment_id=None, message="Marked as paid by the merchant")
+        return await require_order(conn, tenant_id, order_id)
+
+
+async def _restock(conn, effects, tenant_id: int, quantities: Sequence[tuple[int | None, int | None, int]]) -> None:
+    """Give back (variant, product, quantity) for tracked lines; refresh availability and purge their pages."""
+    product_ids = []
+    for variant_id, product_id, quantity in quantities:
+        if variant_id is None or quantity <= 0:
+            continue
+        await inventory.give_back(conn, tenant_id, variant_id, quantity)
+        if product_id is not None:
+            product_ids.append(product_id)
+    if product_ids:
+        await inventory.refresh_availability(conn, tenant_id, product_ids)
+        effects.purge(tenant_id, *(cache_tags.product_tag(tenant_id, product_id) for product_id in sorted(set(product_ids))))
+
+
+async def do_cancel_order(services: Services, tenant_id: int, order_id: int, *, restock: bool = True) -> Order:
+    """Cancel an unfulfilled order; tracked stock goes back once. A paid order must be refunded first."""
+    async with transaction(services) as (conn, effects):
+        order = await require_order(conn, tenant_id, order_id)
+        if order.financial_status not in ("pending", "refunded", "voided"):
+            raise OrderError(OrderErrorCode.INVALID_TRANSITION, "refund a paid order before cancelling it", kind=ErrorKind.CONFLICT)
+        if any(line.fulfilled_quantity for line in order.lines):
+            raise OrderError(OrderErrorCode.INVALID_TRANSITION, "a shipped order cannot be cancelled", kind=ErrorKind.CONFLICT)
+        moved = await conn.execute(
+            orders.update()
+            .where(orders.c.tenant_id == tenant_id, orders.c.id == order_id, orders.c.cancelled_at.is_(None))
+            .values(cancelled_at=utcnow(), financial_status="voided" if order.financial_status == "pending" else order.financial_status, updated_at=utcnow())
+        )
+        if moved.rowcount != 1:
+            return order  # cancelled already: the second cancel changes nothing
+        await conn.execute(
+            payments.update().where(payments.c.tenant_id == tenant_id, payments.c.order_id == order_id, payments.c.status == "pending").values(status="voided", updated_at=utcnow())
+        )
+        if restock:
+            # Lines a refund already restocked are not counted twice.
+            await _restock(conn, effects, tenant_id, [(line.variant_id, line.product_id, line.quantity - line.refunded_quantity) for line in order.lines if line.is_stock_tracked])
+        await add_event(conn, tenant_id, order_id, "cancelled", "Order cancelled" + (", stock restocked" if restock else ""))
+        return await require_order(conn, tenant_id, order_id)
+
+
+def _parse_lines(order: Order, requested: Sequence[tuple[int, int]], *, remaining) -> list[tuple[object, int]]:
+    by_id = {line.id: line for line in order.lines}
+    chosen = []
+    seen = set()
+    for line_id, quantity in requested:
+        line = by_id.get(line_id)
+        if line is None or line_id in seen:
+            raise OrderError(OrderErrorCode.INVALID_LINES, f"line {line_id} is not a line of this order (or is named twice)", field="lines")
+        if quantity <= 0 or quantity > remaining(line):
+            raise OrderError(OrderErrorCode.INVALID_LINES, f"line {line_id}: quantity must be from 1 to {remaining(line)}", field="lines")
+        seen.add(line_id)
+        chosen.append((line, quantity))
+    return chosen
+
+
+async def do_fulfil_order(
+    services: Services, tenant_id: int, order_id: int, lines: Sequence[tuple[int, int]] | None, *, tracking_number: str | None, tracking_url: str | None, carrier: str | None
+) -> Order:
+    """Ship some or all remaining lines (None: everything left), with tracking."""
+    async with transaction(services) as (conn, effects):
+        order = await require_order(conn, tenant_id, order_id)
+        if order.cancelled_at is not None:
+            raise OrderError(OrderErrorCode.INVALID_TRANSITION, "a cancelled order cannot be fulfilled", kind=ErrorKind.CONFLICT)
+        remaining = lambda line: line.quantity - line.fulfilled_quantity - line.refunded_quantity  # noqa: E731
+        if lines is None:
+            lines = [(line.id, remaining(line)) for line in order.lines if remaining(line) > 0]
+            if not lines:
+                raise OrderError(OrderErrorCode.INVALID_TRANSITION, "everything in this order is already fulfilled", kind=ErrorKind.CONFLICT)
+        chosen = _parse_lines(order, lines, remaining=remaining)
+        for line, quantity in chosen:
+            moved = await conn.execute(
+                order_lines.update()
+                .where(
+                    order_lines.c.tenant_id == tenant_id, order_lines.c.id == line.id,
+                    order_lines.c.fulfilled_quantity + order_lines.c.refunded_quantity + quantity <= order_lines.c.quantity,
+                )
+                .values(fulfilled_quantity=order_lines.c.fulfilled_quantity + quantity)
+            )
+            if moved.rowcount != 1:
+                raise OrderError(OrderErrorCode.INVALID_LINES, f"line {line.id} changed meanwhile; reload the order", field="lines", kind=ErrorKind.CONFLICT)
+        await conn.execute(
+            fulfillments.insert().values(
+                tenant_id=tenant_id, order_id=order_id, lines=[{"line_id": line.id, "quantity": quantity} for line, quantity in chosen],
+                tracking_number=tracking_number, tracking_url=tracking_url, carrier=carrier, created_at=utcnow(),
+            )
+        )
+        updated = await require_order(conn, tenant_id, order_id)
+        left = sum(line.quantity - line.fulfilled_quantity - line.refunded_quantity for line in updated.lines)
+        status = "fulfilled" if left == 0 else "partially_fulfilled"
+        await conn.execute(orders.update().where(orders.c.tenant_id == tenant_id, orders.c.id == order_id).values(fulfillment_status=status, updated_at=utcnow()))
+        await add_event(conn, tenant_id, order_id, "fulfilled", f"{sum(q for _, q in chosen)} item(s) shipped" + (f", tracking {tracking_number}" if tracking_number else ""))
+        return await require_order(conn, tenant_id, order_id)
+
+
+async def do_refund_order(
+    services: Services, tenant_id: int, order_id: int, request_key: str, *, lines: Sequence[tuple[int, int]] | None, restock: bool
+) -> Order:
+    """Refund by line (their share of the total, tax included) or in full (lines None), through the provider.
+
+    The provider is asked first, outside any transaction, with ``refund-<tenant>-<key>``
+    as its idempotency key; the refund row then records it, unique per (tenant, key):
+    a replayed request returns the order as it is, with no second refund anywhere.
+    """
+    async with services.db.connect() as conn:
+        if await select_refund_by_key(conn, tenant_id, request_key) is not None:
+            return await require_order(conn, tenant_id, order_id)
+        order = await require_order(conn, tenant_id, order_id)
+    paid = [payment for payment in order.payments if payment.status == "succeeded"]
+    if order.financial_status not in ("paid", "partially_refunded") or not paid:
+        raise OrderError(OrderErrorCode.INVALID_TRANSITION, "only a paid order can be refunded", kind=ErrorKind.CONFLICT)
+    payment = paid[-1]
+    refundable = lambda line: line.quantity - line.refunded_quantity  # noqa: E731  (shipped lines can be refunded too)
+    if lines is None:
+        chosen = [(line, line.quantity - line.refunded_quantity) for line in order.lines if line.quantity > line.refunded_quantity]
+        amount = order.total_price - (order.refunded_price or Decimal(0))
+    else:
+        chosen = _parse_lines(order, lines, remaining=refundable)
+        amount = sum((_line_share(line, quantity, order.currency) for line, quantity in chosen), Decimal(0))
+        if sum(q for _, q in chosen) + sum(line.refunded_quantity for line in order.lines) == sum(line.quantity for line in order.lines):
+            amount = order.total_price - (order.refunded_price or Decimal(0))  # the last refund also returns shipping
+    if amount <= 0:
+        raise OrderError(OrderErrorCode.INVALID_AMOUNT, "nothing is left to refund on this order", kind=ErrorKind.CONFLICT)
+    provider = providers_of(services).get(payment.provider)
+    if provider is None:
+        raise PaymentError(PaymentErrorCode.NOT_CONFIGURED, "this order's payment method is not offered any more")
+    result = await provider.refund(
+        payment_id=payment.provider_payment_id, amount=amount, currency=order.currency, idempotency_key=f"refund-{tenant_id}-{request_key}"[:255]
+    )
+    async with transaction(services) as (conn, effects):
+        try:
+            async with conn.begin_nested():
+                await conn.execute(
+                    refunds.insert().values(
+                        tenant_id=tenant_id, order_id=order_id, payment_id=payment.id, amount=amount,
+                        lines=[{"line_id": line.id, "quantity": quantity} for line, quantity in chosen], restock=restock,
+                        provider_reference=result.reference, request_key=request_key, created_at=utcnow(),
+                    )
+                )
+        except IntegrityError:  # the same request, a moment ago
+            return await require_order(conn, tenant_id, order_id)
+        for line, quantity in chosen:
+            await conn.execute(
+                order_lines.update().where(order_lines.c.tenant_id == tenant_id, order_lines.c.id == line.id).values(refunded_quantity=order_lines.c.refunded_quantity + quantity)
+            )
+        refunded = (order.refunded_price or Decimal(0)) + amount
+        status = "refunded" if refunded >= order.total_price else "partially_refunded"
+        await conn.execute(orders.update().where(orders.c.tenant_id == tenant_id, orders.c.id == order_id).values(refunded_price=refunded, financial_status=status, updated_at=utcnow()))
+        await conn.execute(payments.update().where(payments.c.id == payment.id).values(refunded_amount=payments.c.refunded_amount + amount, updated_at=utcnow()))
+        if restock:
+            await _restock(conn, effects, tenant_id, [(line.variant_id, line.product_id, quantity) for line, quantity in chosen if line.is_stock_tracked])
+        await add_event(conn, tenant_id, order_id, "refunded", f"Refunded {amount} {order.currency}", {"lines": [[line.id, quantity] for line, quantity in chosen]})
+        return await require_order(conn, tenant_id, order_id)
+
+
+def _line_share(line, quantity: int, currency: str) -> Decimal:
+    """What ``quantity`` of the line cost the shopper: its total (after discount, taxes in) pro rata, in minor units."""
+    exponent = Decimal(1).scaleb(-CURRENCY_DIGITS.get(currency, 2))
+    return (line.total_price * quantity / line.quantity).quantize(exponent, rounding=ROUND_HALF_UP)

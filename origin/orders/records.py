@@ -1,0 +1,191 @@
+"""Order rows: read one, number it, write it, add to its timeline. Connection first, tenant next.
+
+Numbers: one counter row per tenant, incremented by an UPDATE in the placing
+transaction. The UPDATE takes the row lock (MySQL) or the write lock (SQLite) until
+the commit, so two placements never read the same number, and a rolled-back
+placement gives its number back: #1001, #1002 ... without gaps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from origin.db import utcnow
+from origin.orders.tables import fulfillments, order_events, order_lines, order_number_counters, orders, payments, refunds
+
+FIRST_NUMBER = 1001
+
+
+async def next_order_number(conn: AsyncConnection, tenant_id: int) -> int:
+    counter = order_number_counters
+    bump = counter.update().where(counter.c.tenant_id == tenant_id).values(last_number=counter.c.last_number + 1)
+    if (await conn.execute(bump)).rowcount == 0:
+        try:
+            async with conn.begin_nested():
+                await conn.execute(counter.insert().values(tenant_id=tenant_id, last_number=FIRST_NUMBER))
+            return FIRST_NUMBER
+        except IntegrityError:  # another placement created the row first: take the next number after it
+            await conn.execute(bump)
+    return (await conn.execute(sa.select(counter.c.last_number).where(counter.c.tenant_id == tenant_id))).scalar_one()
+
+
+async def add_event(conn: AsyncConnection, tenant_id: int, order_id: int, kind: str, message: str, data: dict[str, Any] | None = None) -> None:
+    await conn.execute(order_events.insert().values(tenant_id=tenant_id, order_id=order_id, kind=kind, message=message[:1000], data=data, created_at=utcnow()))
+
+
+@dataclass(frozen=True)
+class OrderLine:
+    id: int
+    position: int
+    variant_id: int | None
+    product_id: int | None
+    title: str
+    variant_title: str
+    sku: str | None
+    quantity: int
+    unit_price: Decimal
+    discount_amount: Decimal
+    tax_amount: Decimal
+    total_price: Decimal
+    is_stock_tracked: bool
+    fulfilled_quantity: int
+    refunded_quantity: int
+
+
+@dataclass(frozen=True)
+class OrderEvent:
+    kind: str
+    message: str
+    data: dict[str, Any] | None
+    created_at: Any
+
+
+@dataclass(frozen=True)
+class Payment:
+    id: int
+    provider: str
+    provider_reference: str | None
+    provider_payment_id: str | None
+    amount: Decimal
+    currency: str
+    status: str
+    refunded_amount: Decimal
+
+
+@dataclass(frozen=True)
+class Fulfillment:
+    id: int
+    lines: list[dict[str, int]]
+    tracking_number: str | None
+    tracking_url: str | None
+    carrier: str | None
+    created_at: Any
+
+
+@dataclass(frozen=True)
+class Order:
+    id: int
+    tenant_id: int
+    number: str
+    email: str | None
+    currency: str
+    subtotal_price: Decimal | None
+    shipping_price: Decimal | None
+    tax_price: Decimal | None
+    discount_price: Decimal | None
+    total_price: Decimal
+    refunded_price: Decimal | None
+    taxes_included: bool | None
+    financial_status: str | None
+    fulfillment_status: str | None
+    shipping_address: dict[str, str] | None
+    shipping_method: str | None
+    discount_code: str | None
+    payment_provider: str | None
+    source: str | None
+    checkout_id: int | None
+    idempotency_key: str | None
+    request_fingerprint: str | None
+    cancelled_at: Any
+    created_at: Any
+    updated_at: Any
+    lines: tuple[OrderLine, ...] = ()
+    events: tuple[OrderEvent, ...] = ()
+    payments: tuple[Payment, ...] = ()
+    fulfillments: tuple[Fulfillment, ...] = ()
+
+
+ORDER_FIELDS = [name for name in Order.__dataclass_fields__ if name not in ("lines", "events", "payments", "fulfillments")]
+
+
+def order_from_row(row, **children) -> Order:
+    return Order(**{name: getattr(row, name) for name in ORDER_FIELDS}, **children)
+
+
+async def select_order(conn: AsyncConnection, tenant_id: int, order_id: int, *, with_children: bool = True) -> Order | None:
+    row = (await conn.execute(sa.select(orders).where(orders.c.tenant_id == tenant_id, orders.c.id == order_id))).first()
+    if row is None:
+        return None
+    if not with_children:
+        return order_from_row(row)
+    line_rows = await conn.execute(
+        sa.select(order_lines).where(order_lines.c.tenant_id == tenant_id, order_lines.c.order_id == order_id).order_by(order_lines.c.position)
+    )
+    event_rows = await conn.execute(
+        sa.select(order_events).where(order_events.c.tenant_id == tenant_id, order_events.c.order_id == order_id).order_by(order_events.c.id)
+    )
+    payment_rows = await conn.execute(
+        sa.select(payments).where(payments.c.tenant_id == tenant_id, payments.c.order_id == order_id).order_by(payments.c.id)
+    )
+    fulfillment_rows = await conn.execute(
+        sa.select(fulfillments).where(fulfillments.c.tenant_id == tenant_id, fulfillments.c.order_id == order_id).order_by(fulfillments.c.id)
+    )
+    return order_from_row(
+        row,
+        lines=tuple(OrderLine(**{name: getattr(r, name) for name in OrderLine.__dataclass_fields__}) for r in line_rows),
+        events=tuple(OrderEvent(r.kind, r.message, r.data, r.created_at) for r in event_rows),
+        payments=tuple(Payment(**{name: getattr(r, name) for name in Payment.__dataclass_fields__}) for r in payment_rows),
+        fulfillments=tuple(Fulfillment(r.id, r.lines, r.tracking_number, r.tracking_url, r.carrier, r.created_at) for r in fulfillment_rows),
+    )
+
+
+async def select_order_by_key(conn: AsyncConnection, tenant_id: int, idempotency_key: str):
+    return (
+        await conn.execute(
+            sa.select(orders.c.id, orders.c.request_fingerprint).where(orders.c.tenant_id == tenant_id, orders.c.idempotency_key == idempotency_key)
+        )
+    ).first()
+
+
+async def select_orders(
+    conn: AsyncConnection,
+    tenant_id: int,
+    *,
+    limit: int,
+    before_id: int | None = None,
+    financial_status: str | None = None,
+    fulfillment_status: str | None = None,
+    email: str | None = None,
+) -> list[Order]:
+    """Newest first, keyset-paged by id (the cursor is the last id seen)."""
+    query = sa.select(orders).where(orders.c.tenant_id == tenant_id)
+    if before_id is not None:
+        query = query.where(orders.c.id < before_id)
+    if financial_status is not None:
+        query = query.where(orders.c.financial_status == financial_status)
+    if fulfillment_status is not None:
+        query = query.where(orders.c.fulfillment_status == fulfillment_status)
+    if email is not None:
+        query = query.where(orders.c.email == email)
+    rows = await conn.execute(query.order_by(orders.c.id.desc()).limit(limit))
+    return [order_from_row(row) for row in rows]
+
+
+async def select_refund_by_key(conn: AsyncConnection, tenant_id: int, request_key: str):
+    return (await conn.execute(sa.select(refunds).where(refunds.c.tenant_id == tenant_id, refunds.c.request_key == request_key))).first()

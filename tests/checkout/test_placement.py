@@ -1,0 +1,156 @@
+"""do_place_order: exactly once per Idempotency-Key, no oversell, numbers without gaps (both backends)."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+
+from origin.catalog.inputs import NewVariant
+from origin.catalog.tables import products, variants
+from origin.checkout.errors import CheckoutError
+from origin.checkout.placement import do_place_order
+from origin.orders.records import select_order
+from origin.orders.tables import order_lines, orders, payments
+from tests.checkout.builders import make_checkout, make_shipping_rate, money, new_key
+from tests.conftest import count_rows
+from tests.factories import make_product, make_tenant
+
+
+async def _stock(services, variant_id: int) -> int:
+    async with services.db.connect() as conn:
+        return (await conn.execute(sa.select(variants.c.inventory_quantity).where(variants.c.id == variant_id))).scalar_one()
+
+
+async def _shop(services, *, quantity: int = 10, policy: str = "deny"):
+    tenant = await make_tenant(services)
+    product = await make_product(
+        services, tenant.id, variants=[NewVariant(price=Decimal("20.00"), options=["S"], inventory_quantity=quantity, inventory_policy=policy)]
+    )
+    rate = await make_shipping_rate(services, tenant.id)
+    return tenant, product.variants[0].id, rate["id"]
+
+
+async def test_an_order_is_placed_with_lines_payment_and_the_first_number(services) -> None:
+    tenant, variant_id, rate_id = await _shop(services)
+    token = await make_checkout(services, tenant.id, [(variant_id, 2)], rate_id=rate_id)
+
+    placed = await do_place_order(services, tenant.id, token, new_key(), "manual")
+
+    async with services.db.connect() as conn:
+        order = await select_order(conn, tenant.id, placed.order_id)
+    assert (order.number, order.financial_status, order.fulfillment_status) == ("#1001", "pending", "unfulfilled")
+    assert (order.subtotal_price, order.shipping_price, order.total_price) == (money("40"), money("5"), money("45"))
+    assert [(line.variant_id, line.quantity, line.total_price) for line in order.lines] == [(variant_id, 2, money("40"))]
+    assert [(p.provider, p.status, p.amount) for p in order.payments] == [("manual", "pending", money("45"))]
+    assert [event.kind for event in order.events] == ["placed"]
+    assert await _stock(services, variant_id) == 8
+
+
+async def test_a_replayed_key_returns_the_same_order_and_another_cart_with_it_is_a_conflict(services) -> None:
+    tenant, variant_id, rate_id = await _shop(services)
+    token = await make_checkout(services, tenant.id, [(variant_id, 1)], rate_id=rate_id)
+    other_token = await make_checkout(services, tenant.id, [(variant_id, 3)], rate_id=rate_id)
+    key = new_key()
+
+    first = await do_place_order(services, tenant.id, token, key, "manual")
+    again = await do_place_order(services, tenant.id, token, key, "manual")
+    with pytest.raises(CheckoutError) as reused:
+        await do_place_order(services, tenant.id, other_token, key, "manual")
+
+    assert (again.order_id, again.number, again.is_replay) == (first.order_id, "#1001", True)
+    assert (reused.value.code, reused.value.kind.value) == ("idempotency_key_reused", "conflict")
+    async with services.db.connect() as conn:
+        assert await count_rows(conn, orders, tenant_id=tenant.id) == 1
+    assert await _stock(services, variant_id) == 9
+
+
+async def test_a_cart_is_ordered_once_even_with_two_keys(services) -> None:
+    tenant, variant_id, rate_id = await _shop(services)
+    token = await make_checkout(services, tenant.id, [(variant_id, 1)], rate_id=rate_id)
+
+    await do_place_order(services, tenant.id, token, new_key(), "manual")
+    with pytest.raises(CheckoutError) as second:
+        await do_place_order(services, tenant.id, token, new_key(), "manual")
+
+    assert second.value.code == "completed"
+    assert await _stock(services, variant_id) == 9
+
+
+async def test_concurrent_replays_of_one_key_make_one_order(services) -> None:
+    tenant, variant_id, rate_id = await _shop(services)
+    token = await make_checkout(services, tenant.id, [(variant_id, 1)], rate_id=rate_id)
+    key = new_key()
+
+    results = await asyncio.gather(*(do_place_order(services, tenant.id, token, key, "manual") for _ in range(8)))
+
+    assert len({result.order_id for result in results}) == 1
+    assert sorted(result.is_replay for result in results) == [False] + [True] * 7
+    assert await _stock(services, variant_id) == 9
+
+
+@pytest.mark.parametrize("bad_key", [None, "", "short", "x" * 256, "has space in it"])
+async def test_an_order_needs_a_usable_idempotency_key(services, bad_key) -> None:
+    tenant, variant_id, rate_id = await _shop(services)
+    token = await make_checkout(services, tenant.id, [(variant_id, 1)], rate_id=rate_id)
+
+    with pytest.raises(CheckoutError) as refused:
+        await do_place_order(services, tenant.id, token, bad_key, "manual")
+
+    assert (refused.value.code, refused.value.kind.value) == ("invalid_idempotency_key", "invalid")
+    assert await _stock(services, variant_id) == 10
+
+
+async def test_fifty_buyers_for_ten_units_make_ten_orders_and_forty_sold_out_answers(services) -> None:
+    tenant, variant_id, rate_id = await _shop(services, quantity=10)
+    tokens = [await make_checkout(services, tenant.id, [(variant_id, 1)], rate_id=rate_id, email=f"buyer{n}@example.com") for n in range(50)]
+
+    async def buy(token: str):
+        try:
+            return await do_place_order(services, tenant.id, token, new_key(), "manual")
+        except CheckoutError as error:
+            return error
+
+    results = await asyncio.gather(*(buy(token) for token in tokens))
+
+    placed = [result for result in results if not isinstance(result, CheckoutError)]
+    refused = [result for result in results if isinstance(result, CheckoutError)]
+    assert len(placed) == 10
+    assert [(error.code, error.kind.value) for error in refused] == [("sold_out", "conflict")] * 40
+    assert sorted(result.number for result in placed) == [f"#{n}" for n in range(1001, 1011)]
+    assert await _stock(services, variant_id) == 0
+    async with services.db.connect() as conn:
+        assert await count_rows(conn, orders, tenant_id=tenant.id) == 10
+        assert await count_rows(conn, order_lines, tenant_id=tenant.id) == 10
+        assert await count_rows(conn, payments, tenant_id=tenant.id) == 10
+        is_available = (await conn.execute(sa.select(products.c.is_available).where(products.c.tenant_id == tenant.id))).scalar_one()
+    assert is_available is False
+
+
+async def test_continue_selling_goes_below_zero_and_untracked_stock_is_never_counted(services) -> None:
+    tenant, variant_id, rate_id = await _shop(services, quantity=1, policy="continue")
+    untracked = await make_product(services, tenant.id, variants=[NewVariant(price=Decimal("3.00"), options=["S"], inventory_quantity=0)])
+    untracked_id = untracked.variants[0].id
+    async with services.db.begin() as conn:
+        await conn.execute(variants.update().where(variants.c.id == untracked_id).values(is_inventory_tracked=False))
+    token = await make_checkout(services, tenant.id, [(variant_id, 3), (untracked_id, 2)], rate_id=rate_id)
+
+    placed = await do_place_order(services, tenant.id, token, new_key(), "manual")
+
+    assert placed.total == "71.00"
+    assert await _stock(services, variant_id) == -2
+    assert await _stock(services, untracked_id) == 0
+
+
+async def test_another_tenant_cannot_place_a_cart_of_this_one(services) -> None:
+    tenant, variant_id, rate_id = await _shop(services)
+    other = await make_tenant(services)
+    token = await make_checkout(services, tenant.id, [(variant_id, 1)], rate_id=rate_id)
+
+    with pytest.raises(CheckoutError) as refused:
+        await do_place_order(services, other.id, token, new_key(), "manual")
+
+    assert (refused.value.code, refused.value.kind.value) == ("not_found", "not_found")
+    assert await _stock(services, variant_id) == 10
