@@ -87,3 +87,10 @@ class PaymentProviders:
     @property
     def names(self) -> tuple[str, ...]:
         return tuple(self.by_name)
+
+    async def close(self) -> None:
+        """Close the providers' HTTP clients (at shutdown)."""
+        for provider in self.by_name.values():
+            close = getattr(provider, "close", None)
+            if close is not None:
+                await close()

@@ -57,19 +57,25 @@ def _translate(error: stripe.StripeError) -> PaymentError:
 class StripeProvider:
     name = "stripe"
 
-    def __init__(self, client: stripe.StripeClient, webhook_secret: str) -> None:
+    def __init__(self, client: stripe.StripeClient, webhook_secret: str, http_client: stripe.HTTPXClient | None = None) -> None:
         self._client = client
         self._webhook_secret = webhook_secret
+        self._http_client = http_client
+
+    async def close(self) -> None:
+        if self._http_client is not None:
+            await self._http_client.close_async()
 
     @classmethod
     def from_settings(cls, secret_key: str, webhook_secret: str, api_base: str, timeout_seconds: int) -> "StripeProvider":
+        http_client = stripe.HTTPXClient(timeout=timeout_seconds)
         client = stripe.StripeClient(
             secret_key,
             base_addresses={"api": api_base},
-            http_client=stripe.HTTPXClient(timeout=timeout_seconds),
+            http_client=http_client,
             max_network_retries=0,  # our own retries reuse the order's key; no silent extra calls
         )
-        return cls(client, webhook_secret)
+        return cls(client, webhook_secret, http_client)
 
     async def start(self, request: PaymentRequest) -> PaymentStart:
         params = {
@@ -126,6 +132,8 @@ class StripeProvider:
 
 
 def outcome_of_session(session) -> PaymentOutcome:
+    """A Checkout Session (a StripeObject from the client or a webhook event) as a provider-neutral outcome."""
+    session = session.to_dict() if hasattr(session, "to_dict") else dict(session)
     currency = (session.get("currency") or "").upper() or None
     amount_total = session.get("amount_total")
     payment_intent = session.get("payment_intent")
