@@ -36,7 +36,8 @@ from origin.web.asgi.tls_ask import AskHook
 from origin.web.asgi.webhook_intake import WebhookIntake
 from origin.web.internal import health
 from origin.web.seller.panel import analytics_dashboard
-from origin.web.storefront import beacon, cart, domain_probe, media
+from origin.web.storefront import beacon, cart, checkout, domain_probe, media
+from origin.web import stripe_webhooks
 from origin.web.storefront import pages as storefront
 from origin.web.seller.api import v1 as api_v1
 from origin.web.context import SERVICES_KEY
@@ -68,6 +69,8 @@ PUBLIC_BLUEPRINTS = (
     analytics_dashboard.blueprint,
     storefront.blueprint,
     cart.blueprint,
+    checkout.blueprint,  # /checkout, /orders/<id> (signed link), /cart/count.json
+    stripe_webhooks.blueprint,  # POST /webhooks/stripe
 )
 
 # Blueprints of the internal app.

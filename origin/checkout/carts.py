@@ -29,6 +29,12 @@ async def select_checkout_row(conn: AsyncConnection, tenant_id: int, token: str)
     return (await conn.execute(sa.select(checkouts).where(checkouts.c.tenant_id == tenant_id, checkouts.c.token == token))).first()
 
 
+async def select_order_id(conn: AsyncConnection, tenant_id: int, token: str) -> int | None:
+    """The order placed from this cart, if one was."""
+    row = await select_checkout_row(conn, tenant_id, token)
+    return None if row is None else row.order_id
+
+
 async def select_lines(conn: AsyncConnection, tenant_id: int, checkout_id: int) -> tuple[tuple[int, int], ...]:
     rows = await conn.execute(
         sa.select(checkout_lines.c.variant_id, checkout_lines.c.quantity)
