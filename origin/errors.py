@@ -8,7 +8,8 @@
     ├── ShopifyError      origin.shopify.errors   ShopifyErrorCode
     │   └── ShopifyUnavailable  origin.shopify.errors  ShopifyErrorCode
     ├── AnalyticsError    origin.analytics.errors AnalyticsErrorCode
-    └── TaskError         origin.tasks.errors     TaskErrorCode
+    ├── TaskError         origin.tasks.errors     TaskErrorCode
+    └── OutboxError       origin.outbox.errors    OutboxErrorCode
 
 (tests/test_errors.py walks ``ZellyError.__subclasses__()`` and checks this
 drawing against the real tree, codes included: a new error class must be drawn.)
