@@ -71,7 +71,7 @@ async def queue_email(
     rendered = render_email(template, context, tenant_id=tenant_id, overrides=await select_override(conn, tenant_id, template))
     now = utcnow()
     values = dict(
-        tenant_id=tenant_id, template=template.value, to_address=to, subject=rendered.subject,
+        tenant_id=tenant_id, template=template.value, to_address=to, from_name=_store_name(context), subject=rendered.subject,
         text_body=rendered.text, html_body=rendered.html, dedupe_key=dedupe_key, status=STATUS_PENDING,
         created_at=now, attempts=0, next_attempt_at=now,
     )
@@ -86,6 +86,14 @@ async def queue_email(
     await conn.execute(statement)
     outbox_id = (await conn.execute(sa.select(email_outbox.c.id).where(where))).scalar_one()
     after_commit.enqueue(EMAIL_QUEUE, SEND_TASK, best_effort=True, tenant_id=tenant_id, outbox_id=outbox_id)
+
+
+def _store_name(context: Mapping[str, object]) -> str | None:
+    store = context.get("store")
+    name = store.get("name") if isinstance(store, Mapping) else None
+    if not isinstance(name, str):
+        return None
+    return " ".join(name.split())[:255] or None  # one line: it can never split the From header
 
 
 async def select_override(conn: AsyncConnection, tenant_id: int, template: EmailTemplate) -> TemplateSources | None:

@@ -25,6 +25,7 @@ email_outbox = sa.Table(
     tenant_id_column(),
     sa.Column("template", sa.String(64), nullable=False),
     sa.Column("to_address", sa.String(320), nullable=False),
+    sa.Column("from_name", sa.String(255), nullable=True),  # the store's name, shown beside ZELLY_MAIL_FROM
     sa.Column("subject", sa.String(998), nullable=False),  # RFC 5322's line limit
     sa.Column("text_body", LongText, nullable=False),
     sa.Column("html_body", LongText, nullable=False),

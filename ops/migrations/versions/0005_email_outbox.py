@@ -25,6 +25,7 @@ def upgrade() -> None:
     sa.Column('tenant_id', Id, nullable=False),
     sa.Column('template', sa.String(length=64), nullable=False),
     sa.Column('to_address', sa.String(length=320), nullable=False),
+    sa.Column('from_name', sa.String(length=255), nullable=True),
     sa.Column('subject', sa.String(length=998), nullable=False),
     sa.Column('text_body', LongText, nullable=False),
     sa.Column('html_body', LongText, nullable=False),
