@@ -20,7 +20,7 @@ from origin.db import utcnow
 from origin.errors import ErrorKind
 from origin.invalidation import AfterCommit, transaction
 from origin.outbox.errors import OutboxError, OutboxErrorCode
-from origin.outbox.tables import STATUS_PENDING, email_outbox, email_template_overrides
+from origin.outbox.tables import STATUS_DEAD, STATUS_PENDING, email_outbox, email_template_overrides
 from origin.outbox.templates import EmailTemplate, TemplateSources, check_sources, render_email
 from origin.services import Services
 
@@ -139,3 +139,24 @@ async def do_delete_email_template(services: Services, tenant_id: int, template:
             raise OutboxError(
                 OutboxErrorCode.NO_EMAIL_TEMPLATE_OVERRIDE, f"this store does not override {template.value!r}", kind=ErrorKind.NOT_FOUND
             )
+
+
+async def do_retry_email(services: Services, tenant_id: int | None, email_id: int) -> None:
+    """A dead message goes back to pending with fresh attempts, due now (after fixing what killed it).
+
+    Only dead rows: a pending one may be held by a sender right now, and resetting its lease
+    could send it twice. ``tenant_id`` None: an operator's retry from the CLI (any tenant).
+    """
+    where = sa.and_(email_outbox.c.id == email_id, email_outbox.c.status == STATUS_DEAD)
+    if tenant_id is not None:
+        where = sa.and_(where, email_outbox.c.tenant_id == tenant_id)
+    async with transaction(services) as (conn, effects):
+        row = (await conn.execute(sa.select(email_outbox.c.id, email_outbox.c.tenant_id).where(where))).first()
+        if row is None:
+            raise OutboxError(OutboxErrorCode.UNKNOWN_EMAIL, f"no dead email {email_id} in this store", kind=ErrorKind.NOT_FOUND)
+        await conn.execute(
+            email_outbox.update().where(where).values(
+                status=STATUS_PENDING, attempts=0, next_attempt_at=utcnow(), last_error=None, claim_token=None, claimed_until=None
+            )
+        )
+        effects.enqueue(EMAIL_QUEUE, SEND_TASK, best_effort=True, tenant_id=row.tenant_id, outbox_id=row.id)

@@ -110,10 +110,18 @@ def default_environment() -> Environment:
     return Environment(loader=FileSystemLoader(str(TEMPLATES_DIR)), **_environment_options())
 
 
+class _NamedDictLoader(DictLoader):
+    """DictLoader whose templates carry their name as file name, so a runtime error's traceback names the part."""
+
+    def get_source(self, environment: Environment, template: str) -> tuple[str, str | None, Any]:
+        source, _filename, uptodate = super().get_source(environment, template)
+        return source, template, uptodate
+
+
 def tenant_environment(template: EmailTemplate, sources: TemplateSources) -> ImmutableSandboxedEnvironment:
     overrides = {part_name(template, file_name): getattr(sources, field) for field, file_name in PARTS}
     environment = ImmutableSandboxedEnvironment(
-        loader=ChoiceLoader([DictLoader(overrides), FileSystemLoader(str(TEMPLATES_DIR))]), **_environment_options()
+        loader=ChoiceLoader([_NamedDictLoader(overrides), FileSystemLoader(str(TEMPLATES_DIR))]), **_environment_options()
     )
     environment.globals = {name: environment.globals[name] for name in SANDBOX_GLOBALS if name in environment.globals}
     return environment

@@ -74,3 +74,10 @@ async def running_email_worker(services: Services):
 async def email_worker(services: Services):
     async with running_email_worker(services) as worker:
         yield worker
+
+
+@pytest.fixture
+def client(settings, services: Services):
+    from origin.app import create_app
+
+    return create_app(settings, services=services).test_client()
