@@ -153,7 +153,7 @@ async def do_retry_email(services: Services, tenant_id: int | None, email_id: in
     async with transaction(services) as (conn, effects):
         row = (await conn.execute(sa.select(email_outbox.c.id, email_outbox.c.tenant_id).where(where))).first()
         if row is None:
-            raise OutboxError(OutboxErrorCode.UNKNOWN_EMAIL, f"no dead email {email_id} in this store", kind=ErrorKind.NOT_FOUND)
+            raise OutboxError(OutboxErrorCode.UNKNOWN_EMAIL, f"no dead email {email_id}" + (" in this store" if tenant_id is not None else ""), kind=ErrorKind.NOT_FOUND)
         await conn.execute(
             email_outbox.update().where(where).values(
                 status=STATUS_PENDING, attempts=0, next_attempt_at=utcnow(), last_error=None, claim_token=None, claimed_until=None

@@ -134,7 +134,7 @@ async def claim(services: Services, outbox_id: int, now: dt.datetime, *, tenant_
         return (await conn.execute(sa.select(email_outbox).where(email_outbox.c.id == outbox_id))).one()
 
 
-async def _mark_sent(services: Services, row: Any, now: dt.datetime) -> None:
+async def record_sent(services: Services, row: Any, now: dt.datetime) -> None:
     async with services.db.begin() as conn:
         result = await conn.execute(
             email_outbox.update()
@@ -145,7 +145,7 @@ async def _mark_sent(services: Services, row: Any, now: dt.datetime) -> None:
         log.warning("outbox row %s was sent after its lease ran out; another sender may send it again", row.id)
 
 
-async def _mark_failed(services: Services, row: Any, now: dt.datetime, error: BaseException) -> str:
+async def record_failure(services: Services, row: Any, now: dt.datetime, error: BaseException) -> str:
     text = f"{type(error).__name__}: {error}"[:ERROR_TEXT_LIMIT]
     dead = is_permanent(error) or row.attempts >= MAX_ATTEMPTS
     values: dict[str, Any] = dict(last_error=text, claim_token=None, claimed_until=None)
@@ -191,10 +191,10 @@ async def _send(services: Services, outbox_ids: list[int], now: dt.datetime | No
                         raise
                 await smtp.send_message(build_message(row, settings), sender=settings.mail_from, recipients=[row.to_address])
             except (aiosmtplib.SMTPException, OSError) as error:  # down, refusing, timed out: recorded on the row
-                outcome = await _mark_failed(services, row, now or utcnow(), error)
+                outcome = await record_failure(services, row, now or utcnow(), error)
                 result += SweepResult(retrying=int(outcome == STATUS_PENDING), dead=int(outcome == STATUS_DEAD))
                 continue
-            await _mark_sent(services, row, now or utcnow())
+            await record_sent(services, row, now or utcnow())
             result += SweepResult(sent=1)
     finally:
         if smtp.is_connected:
