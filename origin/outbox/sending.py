@@ -44,7 +44,7 @@ from origin.settings import Settings
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 8  # about 21 hours of back-off in total (backoff below)
+MAX_ATTEMPTS = 10  # 1 + 2 + 4 ... + 256 minutes: about 8.5 hours of back-off before giving up
 LEASE = dt.timedelta(minutes=5)
 SMTP_TIMEOUT_SECONDS = 30.0  # per SMTP command; with one message per row, far below LEASE
 SWEEP_BATCH = 100
