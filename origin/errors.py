@@ -11,6 +11,7 @@
     ├── TaskError         origin.tasks.errors     TaskErrorCode
     ├── CheckoutError     origin.checkout.errors  CheckoutErrorCode
     ├── OrderError        origin.orders.errors    OrderErrorCode
+    ├── OutboxError       origin.outbox.errors    OutboxErrorCode
     └── PaymentError      origin.payments.errors  PaymentErrorCode
         └── PaymentUnavailable  origin.payments.errors  PaymentErrorCode
 

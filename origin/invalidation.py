@@ -90,6 +90,7 @@ class _Task:
     task_name: str
     kwargs: dict[str, Any]
     on_failure: Callable[[Exception], Awaitable[None]] | None
+    best_effort: bool = False
 
     async def send(self, services: Services) -> None:
         try:
@@ -97,6 +98,9 @@ class _Task:
         except Exception as error:  # any enqueue failure: let the action repair what waits for the task
             if self.on_failure is not None:
                 await self.on_failure(error)
+            if self.best_effort:
+                log.warning("could not enqueue %s on %s (a sweep picks the work up): %r", self.task_name, self.queue, error)
+                return
             raise
 
 
@@ -145,10 +149,22 @@ class AfterCommit:
         self._effects.append(_TenantChange(tenant_id))
 
     def enqueue(
-        self, queue: str, task_name: str, /, *, on_failure: Callable[[Exception], Awaitable[None]] | None = None, **kwargs: Any
+        self,
+        queue: str,
+        task_name: str,
+        /,
+        *,
+        on_failure: Callable[[Exception], Awaitable[None]] | None = None,
+        best_effort: bool = False,
+        **kwargs: Any,
     ) -> None:
-        """A task sent through origin.queueing; ``on_failure`` repairs the committed rows if it cannot be sent."""
-        self._effects.append(_Task(queue, task_name, kwargs, on_failure))
+        """A task sent through origin.queueing; ``on_failure`` repairs the committed rows if it cannot be sent.
+
+        ``best_effort``: a lost enqueue is logged, not raised, and the later effects still go
+        out. For work a periodic sweep finds anyway (the email outbox): the caller's committed
+        action (an order) must not answer with an error because a wake-up was lost.
+        """
+        self._effects.append(_Task(queue, task_name, kwargs, on_failure, best_effort))
 
     def publish(self, channel: str, message: str) -> None:
         """A raw broadcast message (e.g. waking a bulk sync that waits for Shopify)."""

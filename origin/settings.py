@@ -117,6 +117,14 @@ class Settings:
     # -- task queues (workers/)
     task_reclaim_idle_seconds: int = 15  # a dead worker's unacknowledged task runs again after this
 
+    # -- email (origin/outbox): the SMTP server the outbox sends through; `zelly dev` runs one on loopback
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 8025
+    smtp_username: str = ""
+    smtp_password: Secret = _secret_field()
+    smtp_starttls: str = "auto"  # auto: when the server offers it; always: refuse to send without it; never
+    mail_from: str = "no-reply@localhost"  # the sender address; each store's name is its display name
+
     # -- logging
     log_level: str = "INFO"
 
@@ -129,7 +137,7 @@ class Settings:
     def __post_init__(self) -> None:
         # Accept plain strings from tests and callers; fields keep their declared types.
         object.__setattr__(self, "data_dir", Path(self.data_dir))
-        for name in ("secret_key", "secret_key_previous", "internal_token", "cloudflare_api_token"):
+        for name in ("secret_key", "secret_key_previous", "internal_token", "cloudflare_api_token", "smtp_password"):
             object.__setattr__(self, name, Secret(getattr(self, name)))
         for name in ("dns_resolvers", "platform_ips", "trusted_proxies"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
@@ -225,6 +233,12 @@ class Settings:
             raise ConfigurationError("ZELLY_CLOUDFLARE_PLAN", "expected free, pro, business or enterprise")
         if self.public_scheme not in ("http", "https"):
             raise ConfigurationError("ZELLY_PUBLIC_SCHEME", "expected http or https")
+        if not 1 <= self.smtp_port <= 65535:
+            raise ConfigurationError("ZELLY_SMTP_PORT", f"port {self.smtp_port} is outside 1-65535")
+        if self.smtp_starttls not in ("auto", "always", "never"):
+            raise ConfigurationError("ZELLY_SMTP_STARTTLS", "expected auto, always or never")
+        if self.mail_from.count("@") != 1 or any(c in self.mail_from for c in " <>\r\n"):
+            raise ConfigurationError("ZELLY_MAIL_FROM", f"expected one address like orders@shops.example.com, got {self.mail_from!r}")
         if self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise ConfigurationError("ZELLY_LOG_LEVEL", "expected DEBUG, INFO, WARNING or ERROR")
 

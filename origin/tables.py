@@ -14,6 +14,7 @@ from origin.customers import tables as customers_tables
 from origin.db import metadata
 from origin.idempotency import tables as idempotency_tables
 from origin.orders import tables as orders_tables
+from origin.outbox import tables as outbox_tables
 from origin.shopify import tables as shopify_tables
 from origin.tasks import tables as tasks_tables
 from origin.tenancy import tables as tenancy_tables
@@ -28,6 +29,7 @@ MODULES = (
     idempotency_tables,
     tasks_tables,
     checkout_tables,
+    outbox_tables,
 )
 
 __all__ = ["MODULES", "metadata"]

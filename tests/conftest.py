@@ -74,6 +74,26 @@ async def empty_all_tables(engine) -> None:
         await conn.exec_driver_sql("SET FOREIGN_KEY_CHECKS = 1")
 
 
+def _free_loopback_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+async def smtp_server(settings: Settings, tmp_path: Path):
+    """A real SMTP server (aiosmtpd, ops/mail_server.py) on the test's ZELLY_SMTP_PORT.
+
+    ``await smtp_server.wait_for(n)`` returns the stored messages (ops.mail_server.StoredMail:
+    ``.message`` is an email.message.EmailMessage, ``.envelope_to`` the RCPT TO addresses)
+    once there are at least n; ``smtp_server.mailbox.messages()`` reads them without waiting.
+    """
+    from ops.mail_server import run_mail_server
+
+    async with run_mail_server(tmp_path / "received-mail", host=settings.smtp_host, port=settings.smtp_port) as server:
+        yield server
+
+
 @pytest.fixture(params=BACKENDS)
 def backend(request) -> str:
     return request.param
@@ -81,7 +101,12 @@ def backend(request) -> str:
 
 @pytest.fixture
 def settings(backend: str, tmp_path: Path, request) -> Settings:
-    base = Settings(data_dir=tmp_path / "var", secret_key="test-secret-key-0123456789", internal_token="test-internal-token")
+    base = Settings(
+        data_dir=tmp_path / "var", secret_key="test-secret-key-0123456789", internal_token="test-internal-token",
+        # A private SMTP port per test: the `smtp_server` fixture listens there, and nothing
+        # a test queues can reach a dev mail server (or anything else) on the default port.
+        smtp_port=_free_loopback_port(), smtp_starttls="never", mail_from="orders@shops.example.com",
+    )
     if backend == "embedded":
         return base
     prefix = request.getfixturevalue("mysql_schema_prefix")

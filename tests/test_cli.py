@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import smtplib
 import socket
 import ssl
 import subprocess
@@ -107,6 +108,7 @@ def test_dev_serves_healthz_and_stops_on_sigterm(tmp_path: Path) -> None:
         ZELLY_HTTP_PORT=str(free_port()),
         ZELLY_HTTPS_PORT=str(free_port()),
         ZELLY_CADDY_ADMIN_URL=f"http://127.0.0.1:{free_port()}",
+        ZELLY_SMTP_PORT=str(free_port()),
     )
     process = subprocess.Popen(
         [sys.executable, "-m", "ops.cli", "dev"], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
@@ -133,6 +135,13 @@ def test_dev_serves_healthz_and_stops_on_sigterm(tmp_path: Path) -> None:
             "cache": "memory",
             "analytics": "chdb",
         }
+        with smtplib.SMTP("127.0.0.1", int(env["ZELLY_SMTP_PORT"]), timeout=10) as smtp:
+            smtp.sendmail("orders@localhost", ["ann@example.com"], b"Subject: Hello from the test\r\n\r\nIt arrived.\r\n")
+        listed = zelly(tmp_path, "mail", "list", ZELLY_DATA_DIR="var")
+        shown = zelly(tmp_path, "mail", "show", "1", ZELLY_DATA_DIR="var")
+        assert len(list((tmp_path / "var" / "mail").glob("*.eml"))) == 1
+        assert "ann@example.com" in listed.stdout and "Hello from the test" in listed.stdout
+        assert "Subject: Hello from the test" in shown.stdout and "It arrived." in shown.stdout
     finally:
         process.send_signal(signal.SIGTERM)
         output, _ = process.communicate(timeout=30)
@@ -140,6 +149,7 @@ def test_dev_serves_healthz_and_stops_on_sigterm(tmp_path: Path) -> None:
     assert process.returncode == 0, output
     assert f"http://acme.localhost:{origin_port}/" in output
     assert f"https://acme.localhost:{env['ZELLY_HTTPS_PORT']}/" in output
+    assert f"  mail        {(tmp_path / 'var' / 'mail').resolve()}/  (one .eml per message; SMTP on 127.0.0.1:{env['ZELLY_SMTP_PORT']})" in output
 
 
 def test_hypercorn_entry_point_runs_the_whole_origin_process(tmp_path: Path) -> None:

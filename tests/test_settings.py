@@ -51,6 +51,9 @@ def test_env_file_fills_in_what_the_environment_lacks(tmp_path: Path) -> None:
         ("ZELLY_HTTP_PORT", "70000", "outside 1-65535"),
         ("ZELLY_ORIGIN_BIND", "8000", "expected host:port"),
         ("ZELLY_PLATFORM_IPS", "not-an-ip", "not an IP address"),
+        ("ZELLY_SMTP_PORT", "0", "outside 1-65535"),
+        ("ZELLY_SMTP_STARTTLS", "yes", "expected auto, always or never"),
+        ("ZELLY_MAIL_FROM", "Zelly <orders@shops.example.com>", "expected one address"),
     ],
 )
 def test_a_bad_value_names_the_variable(variable: str, value: str, message: str) -> None:
@@ -69,11 +72,12 @@ def test_secrets_never_show_in_repr() -> None:
         cloudflare_api_token="cf-abc",
         database_url="mysql+aiomysql://app:hunter2@db:3306/",
         redis_url="redis://:pw-redis@cache:6379/0",
+        smtp_password="smtp-pw-9",
     )
 
     text = repr(settings) + str(settings)
 
-    for secret in ("s3cret-key", "tok-123", "cf-abc", "hunter2", "pw-redis"):
+    for secret in ("s3cret-key", "tok-123", "cf-abc", "hunter2", "pw-redis", "smtp-pw-9"):
         assert secret not in text
 
 

@@ -21,6 +21,7 @@ from workers.retry import RetryPolicy
 from workers.runtime import use_services
 from workers import shopify_tasks
 from workers.store_events_tasks import register_store_events_tasks
+from workers.email_tasks import register_email_tasks
 
 # Which tasks each queue's brokers carry (deployment modules and in-process brokers alike).
 REGISTRARS = {
@@ -29,6 +30,7 @@ REGISTRARS = {
     queues.SHOPIFY_SETTINGS_PUSH: shopify_tasks.register_settings_push_tasks,
     queues.SHOPIFY_SETTINGS_FETCH: shopify_tasks.register_settings_fetch_tasks,
     queues.STORE_EVENTS: register_store_events_tasks,
+    queues.EMAIL_OUTBOX: register_email_tasks,
 }
 
 

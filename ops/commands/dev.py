@@ -13,12 +13,14 @@ from typing import Callable
 
 from edge.app import wrap_origin
 from ops.commands.edge import cloudflare_purge_job, edge_config
+from ops.mail_server import LoopbackMailServer, run_mail_server
 from ops.process import origin_process
 from ops.serve import serve_all, shutdown_event
 from origin.app import create_app, create_internal_app
 from origin.domains.periodic import periodic_verifier
+from origin.outbox.periodic import periodic_outbox_sweep
 from origin.services import Services, open_services
-from origin.settings import Settings
+from origin.settings import ConfigurationError, Settings
 from tls.caddy_process import options_from_settings, run_caddy
 
 DEMO_SLUGS = ("acme", "nordic", "kyoto")
@@ -40,7 +42,30 @@ def background_jobs(settings: Settings, services: Services) -> list[Callable]:
     cloudflare = cloudflare_purge_job(settings, services)
     if cloudflare is not None:
         jobs.append(cloudflare)
+    if not settings.redis_url:  # in-memory brokers have no scheduler; with Redis, workers.email_outbox:scheduler sweeps
+        jobs.append(periodic_outbox_sweep(services))
     return jobs
+
+
+LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
+
+
+@contextlib.asynccontextmanager
+async def dev_mail_server(settings: Settings):
+    """The loopback SMTP server the outbox sends to in development; None when ZELLY_SMTP_HOST is elsewhere."""
+    if settings.smtp_host not in LOOPBACK_HOSTS:
+        yield None
+        return
+    async with contextlib.AsyncExitStack() as stack:
+        try:
+            server = await stack.enter_async_context(
+                run_mail_server(settings.data_dir / "mail", host=settings.smtp_host, port=settings.smtp_port)
+            )
+        except OSError as error:  # the port is taken (another dev stack?): one line naming the variable
+            raise ConfigurationError(
+                "ZELLY_SMTP_PORT", f"cannot start the dev mail server on {settings.smtp_host}:{settings.smtp_port}: {error.strerror or error}"
+            ) from None
+        yield server
 
 
 async def run_origin(args: argparse.Namespace, settings: Settings) -> int:
@@ -72,8 +97,8 @@ async def run_dev(args: argparse.Namespace, settings: Settings) -> int:
         public = wrap_origin(public, edge_config(settings), services.broadcast, redis=services.redis)
         internal = create_internal_app(settings, services=services)
         caddy = contextlib.nullcontext() if args.no_caddy else run_caddy(options_from_settings(settings))
-        async with caddy:
-            _print_urls(settings, with_tls=not args.no_caddy)
+        async with dev_mail_server(settings) as mail, caddy:
+            _print_urls(settings, with_tls=not args.no_caddy, mail=mail)
             await serve_all(
                 [(public, settings.origin_bind), (internal, settings.internal_bind)], stop,
                 background=background_jobs(settings, services),
@@ -81,7 +106,7 @@ async def run_dev(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _print_urls(settings: Settings, *, with_tls: bool) -> None:
+def _print_urls(settings: Settings, *, with_tls: bool, mail: LoopbackMailServer | None = None) -> None:
     port = settings.origin_bind.rpartition(":")[2]
     lines = ["", "Zelly dev stack is up:"]
     for slug in DEMO_SLUGS:
@@ -94,6 +119,13 @@ def _print_urls(settings: Settings, *, with_tls: bool) -> None:
         f"  seller API  http://{settings.platform_domain}:{port}/api/v1/openapi.json",
         f"  health      http://{settings.origin_bind}/healthz",
         f"  internal    http://{settings.internal_bind}/healthz",
-        "",
     ]
+    if mail is not None:
+        lines += [
+            f"  mail        {mail.mailbox.directory.resolve()}/  (one .eml per message; SMTP on {mail.host}:{mail.port})",
+            "              read them with: zelly mail list, zelly mail show <n>",
+        ]
+    else:
+        lines.append(f"  mail        sent through {settings.smtp_host}:{settings.smtp_port} (ZELLY_SMTP_HOST is not loopback)")
+    lines.append("")
     print("\n".join(lines), flush=True)

@@ -67,7 +67,7 @@ variants = sa.Table(
     # Inventory lives on the variant (one location); `continue` sells past zero.
     sa.Column("inventory_quantity", sa.Integer, nullable=False, default=0),
     sa.Column("inventory_policy", sa.String(16), nullable=False, default="deny"),  # deny | continue
-    # Added for checkout (migration 0005). NULL reads as the default: tracked, weightless.
+    # Added for checkout (migration 0006). NULL reads as the default: tracked, weightless.
     sa.Column("is_inventory_tracked", sa.Boolean, nullable=True),  # False: stock is never counted (a download)
     sa.Column("weight_grams", sa.Integer, nullable=True),  # for by-weight shipping rates
     sa.Column("shopify_gid", sa.String(100), nullable=True),

@@ -36,7 +36,7 @@ orders = sa.Table(
     sa.Column("shopify_updated_at", UTCDateTime, nullable=True),
     sa.Column("payload", sa.JSON, nullable=True),
     *timestamps(),
-    # Added by migration 0005 (checkout): nullable, so Shopify's rows need none of them.
+    # Added by migration 0006 (checkout): nullable, so Shopify's rows need none of them.
     sa.Column("source", sa.String(16), nullable=True),  # checkout | shopify
     sa.Column("subtotal_price", Money, nullable=True),
     sa.Column("shipping_price", Money, nullable=True),

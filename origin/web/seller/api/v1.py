@@ -13,7 +13,7 @@ from quart import Blueprint, request
 from werkzeug.exceptions import NotFound
 
 from origin.errors import ZellyError
-from origin.web.seller.api import analytics, collections, domains, inventory, products, shopify, theme, variants
+from origin.web.seller.api import analytics, collections, domains, email, inventory, products, shopify, theme, variants
 from origin.web.seller.api.framework import openapi
 from origin.web.asgi.host import request_host
 from origin.web.seller.api.framework.hosts import is_api_host
@@ -36,6 +36,7 @@ for child in (
     domains.blueprint,
     analytics.blueprint,
     shopify.blueprint,
+    email.blueprint,
 ):
     blueprint.register_blueprint(child)
 

@@ -1,8 +1,8 @@
 """checkout and orders: checkouts, lines, shipping/tax/discount rules, reservations; order lines, events,
 payments, refunds, fulfillments, number counters; the checkout columns of orders
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005_outbox
 Create Date: 2026-12-02
 """
 from alembic import context, op
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 import origin.db
 
 
-revision = '0005'
-down_revision = '0004'
+revision = '0006'
+down_revision = '0005_outbox'
 branch_labels = None
 depends_on = None
 

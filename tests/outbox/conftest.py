@@ -1,0 +1,83 @@
+"""Outbox test wiring: the EMAIL_OUTBOX queue with its worker, on both backends.
+
+``email_worker`` gives the embedded backend the in-memory broker (tasks run in
+this process) and the servers backend a real Redis stream consumed by an
+in-process receiver (the same ReclaimingStreamBroker ``taskiq worker
+workers.email_outbox:broker`` runs). ``drain()`` waits until the queue is empty
+and every message acknowledged. The SMTP server is the ``smtp_server`` fixture of
+tests/conftest.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import pytest
+from taskiq.api import run_receiver_task
+
+from origin.services import Services
+from workers import queues as queue_names
+from workers.brokers import make_broker
+from workers.dispatch import REGISTRARS, open_task_queue
+
+
+class EmailWorker:
+    def __init__(self, services: Services, task_queue) -> None:
+        self.services = services
+        self.task_queue = task_queue
+
+    async def drain(self, timeout_s: float = 30.0) -> None:
+        if self.services.redis is None:
+            await self.task_queue.wait_all()
+            return
+        redis = self.services.redis
+        stream = queue_names.stream_key(queue_names.EMAIL_OUTBOX)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while loop.time() < deadline:
+            busy = 0
+            if await redis.exists(stream):
+                last_added = (await redis.xinfo_stream(stream))["last-generated-id"]
+                for group in await redis.xinfo_groups(stream):
+                    busy += int(group.get("pending", 0)) + (group["last-delivered-id"] != last_added)
+            if busy == 0:
+                return
+            await asyncio.sleep(0.05)
+        raise AssertionError("the EMAIL_OUTBOX queue did not drain")
+
+
+@contextlib.asynccontextmanager
+async def running_email_worker(services: Services):
+    queue = queue_names.EMAIL_OUTBOX
+    async with open_task_queue(services.settings, services, queue_names=(queue,)) as task_queue:
+        worker = receiver = None
+        if services.redis is not None:
+            worker = make_broker(services.settings, queue, reclaim_interval_s=0.5)
+            REGISTRARS[queue](worker)
+            worker.is_worker_process = True
+            worker.state.services = services
+            await worker.startup()
+            receiver = asyncio.create_task(run_receiver_task(worker, max_async_tasks=8))
+        try:
+            yield EmailWorker(services, task_queue)
+        finally:
+            if worker is not None:
+                worker._closing = True  # let the listener leave its blocking read (1 s) before cancelling
+                await asyncio.sleep(1.2)
+                receiver.cancel()
+                await asyncio.gather(receiver, return_exceptions=True)
+                await worker.shutdown()
+
+
+@pytest.fixture
+async def email_worker(services: Services):
+    async with running_email_worker(services) as worker:
+        yield worker
+
+
+@pytest.fixture
+def client(settings, services: Services):
+    from origin.app import create_app
+
+    return create_app(settings, services=services).test_client()
