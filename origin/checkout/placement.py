@@ -39,8 +39,10 @@ from origin.db import utcnow
 from origin.errors import ErrorKind
 from origin.invalidation import transaction
 from origin.orders import inventory
+from origin.orders.emails import queue_order_email
 from origin.orders.records import add_event, next_order_number, select_order, select_order_by_key
 from origin.orders.tables import order_lines, orders, payments
+from origin.outbox.templates import EmailTemplate
 from origin.payments.errors import PaymentError, PaymentErrorCode
 from origin.payments.providers import PaymentRequest, PaymentStart
 from origin.payments.stripe import providers_of
@@ -200,6 +202,7 @@ async def do_place_order(
         )
         await conn.execute(checkouts.update().where(checkouts.c.id == info.id).values(order_id=order_id))
         await add_event(conn, tenant_id, order_id, "placed", f"Order {number} placed ({totals.total} {info.currency}, {provider_name})")
+        await queue_order_email(conn, effects, services, tenant_id, order_id, EmailTemplate.ORDER_CONFIRMATION, f"order:{order_id}:confirmation")
         sold_out_products = await inventory.sold_out_products(conn, tenant_id, [line.stock_line() for line in info.lines])
         if sold_out_products:
             await inventory.refresh_availability(conn, tenant_id, sold_out_products)

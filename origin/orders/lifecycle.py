@@ -29,9 +29,11 @@ from origin.db import utcnow
 from origin.errors import ErrorKind
 from origin.invalidation import transaction
 from origin.orders import inventory
+from origin.orders.emails import queue_order_email
 from origin.orders.errors import OrderError, OrderErrorCode
 from origin.orders.records import Order, add_event, select_order, select_refund_by_key
 from origin.orders.tables import fulfillments, order_lines, orders, payments, refunds
+from origin.outbox.templates import EmailTemplate
 from origin.payments.errors import PaymentError, PaymentErrorCode
 from origin.payments.providers import PaymentOutcome
 from origin.payments.stripe import providers_of
@@ -50,7 +52,9 @@ async def require_order(conn, tenant_id: int, order_id: int) -> Order:
     return order
 
 
-async def _mark_paid(conn, tenant_id: int, payment_id: int, order_id: int, *, provider_payment_id: str | None, message: str) -> bool:
+async def _mark_paid(
+    conn, effects, services: Services, tenant_id: int, payment_id: int, order_id: int, *, provider_payment_id: str | None, message: str
+) -> bool:
     """The one conditional transition pending -> succeeded; True for the writer that made it."""
     moved = await conn.execute(
         payments.update()
@@ -65,6 +69,7 @@ async def _mark_paid(conn, tenant_id: int, payment_id: int, order_id: int, *, pr
         .values(financial_status="paid", updated_at=utcnow())
     )
     await add_event(conn, tenant_id, order_id, "paid", message, {"payment_id": payment_id, "provider_payment_id": provider_payment_id})
+    await queue_order_email(conn, effects, services, tenant_id, order_id, EmailTemplate.PAYMENT_RECEIVED, f"order:{order_id}:paid")
     return True
 
 
@@ -91,7 +96,7 @@ async def settle_payment(services: Services, provider_name: str, outcome: Paymen
             # Never mark an order paid for another amount than it costs: keep it pending, say why on the timeline.
             await add_event(conn, row.tenant_id, row.order_id, "payment_mismatch", f"{provider_name} reported {outcome.amount} {outcome.currency}, the order costs {row.amount} {row.currency}")
             return Settlement(row.tenant_id, row.order_id, False)
-        changed = await _mark_paid(conn, row.tenant_id, row.id, row.order_id, provider_payment_id=outcome.payment_id, message=f"Paid through {provider_name}")
+        changed = await _mark_paid(conn, effects, services, row.tenant_id, row.id, row.order_id, provider_payment_id=outcome.payment_id, message=f"Paid through {provider_name}")
         return Settlement(row.tenant_id, row.order_id, changed)
 
 
@@ -103,7 +108,7 @@ async def do_mark_paid(services: Services, tenant_id: int, order_id: int) -> Ord
         pending = [payment for payment in order.payments if payment.status == "pending"]
         if not pending or pending[-1].provider != "manual":
             raise OrderError(OrderErrorCode.INVALID_TRANSITION, "only a manual payment can be marked paid; card payments settle themselves", kind=ErrorKind.CONFLICT)
-        await _mark_paid(conn, tenant_id, pending[-1].id, order_id, provider_payment_id=None, message="Marked as paid by the merchant")
+        await _mark_paid(conn, effects, services, tenant_id, pending[-1].id, order_id, provider_payment_id=None, message="Marked as paid by the merchant")
         return await require_order(conn, tenant_id, order_id)
 
 
@@ -186,7 +191,7 @@ async def do_fulfil_order(
             )
             if moved.rowcount != 1:
                 raise OrderError(OrderErrorCode.INVALID_LINES, f"line {line.id} changed meanwhile; reload the order", field="lines", kind=ErrorKind.CONFLICT)
-        await conn.execute(
+        inserted = await conn.execute(
             fulfillments.insert().values(
                 tenant_id=tenant_id, order_id=order_id, lines=[{"line_id": line.id, "quantity": quantity} for line, quantity in chosen],
                 tracking_number=tracking_number, tracking_url=tracking_url, carrier=carrier, created_at=utcnow(),
@@ -197,6 +202,11 @@ async def do_fulfil_order(
         status = "fulfilled" if left == 0 else "partially_fulfilled"
         await conn.execute(orders.update().where(orders.c.tenant_id == tenant_id, orders.c.id == order_id).values(fulfillment_status=status, updated_at=utcnow()))
         await add_event(conn, tenant_id, order_id, "fulfilled", f"{sum(q for _, q in chosen)} item(s) shipped" + (f", tracking {tracking_number}" if tracking_number else ""))
+        fulfillment_id = int(inserted.inserted_primary_key[0])
+        await queue_order_email(
+            conn, effects, services, tenant_id, order_id, EmailTemplate.ORDER_SHIPPED, f"fulfillment:{fulfillment_id}",
+            tracking_number=tracking_number or "", tracking_url=tracking_url or "",
+        )
         return await require_order(conn, tenant_id, order_id)
 
 
@@ -237,7 +247,7 @@ async def do_refund_order(
     async with transaction(services) as (conn, effects):
         try:
             async with conn.begin_nested():
-                await conn.execute(
+                inserted = await conn.execute(
                     refunds.insert().values(
                         tenant_id=tenant_id, order_id=order_id, payment_id=payment.id, amount=amount,
                         lines=[{"line_id": line.id, "quantity": quantity} for line, quantity in chosen], restock=restock,
@@ -257,6 +267,8 @@ async def do_refund_order(
         if restock:
             await _restock(conn, effects, tenant_id, [(line.variant_id, line.product_id, quantity) for line, quantity in chosen if line.is_stock_tracked])
         await add_event(conn, tenant_id, order_id, "refunded", f"Refunded {amount} {order.currency}", {"lines": [[line.id, quantity] for line, quantity in chosen]})
+        refund_id = int(inserted.inserted_primary_key[0])
+        await queue_order_email(conn, effects, services, tenant_id, order_id, EmailTemplate.ORDER_REFUNDED, f"refund:{refund_id}", refund_amount=amount)
         return await require_order(conn, tenant_id, order_id)
 
 
