@@ -13,7 +13,7 @@ from quart import Blueprint, request
 from werkzeug.exceptions import NotFound
 
 from origin.errors import ZellyError
-from origin.web.seller.api import analytics, collections, domains, email, inventory, products, shopify, theme, variants
+from origin.web.seller.api import analytics, checkout_rules, collections, domains, email, inventory, orders, products, shopify, theme, variants
 from origin.web.seller.api.framework import openapi
 from origin.web.asgi.host import request_host
 from origin.web.seller.api.framework.hosts import is_api_host
@@ -37,6 +37,8 @@ for child in (
     analytics.blueprint,
     shopify.blueprint,
     email.blueprint,
+    orders.blueprint,
+    checkout_rules.blueprint,
 ):
     blueprint.register_blueprint(child)
 
