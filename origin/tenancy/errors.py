@@ -24,6 +24,7 @@ class ThemeErrorCode(enum.Enum):
     INVALID_TEMPLATE = "invalid_template"
     TOO_MANY_TEMPLATES = "too_many_templates"
     UNKNOWN_TEMPLATE = "unknown_template"
+    INVALID_STRING = "invalid_string"
 
 
 class TenancyError(ZellyError):
