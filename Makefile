@@ -37,9 +37,9 @@ clean:
 ## The .po and .mo files are committed; tests/storefront/test_translations.py checks they agree.
 LANGUAGES := de fr es ja ar en
 translations: $(STAMP)
-	$(BIN)/pybabel extract -F storefront/babel.cfg -k text --no-location --sort-output --omit-header -o storefront/locales/messages.pot .
+	$(BIN)/pybabel extract -F storefront/babel.cfg -k text --no-location --sort-output --project=Zelly --copyright-holder=Zelly -o storefront/locales/messages.pot .
 	@for lang in $(LANGUAGES); do \
 	  test -f storefront/locales/$$lang/LC_MESSAGES/messages.po || $(BIN)/pybabel init -D messages -i storefront/locales/messages.pot -d storefront/locales -l $$lang; \
 	done
-	$(BIN)/pybabel update --no-fuzzy-matching --ignore-obsolete --omit-header -D messages -i storefront/locales/messages.pot -d storefront/locales
+	$(BIN)/pybabel update --no-fuzzy-matching --ignore-obsolete -D messages -i storefront/locales/messages.pot -d storefront/locales
 	$(BIN)/pybabel compile --statistics -D messages -d storefront/locales

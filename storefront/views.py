@@ -202,8 +202,8 @@ def _variant_view(shop: ShopView, variant: Any) -> VariantView:
 def build_options(option_names: Sequence[str], variants: Sequence[VariantView], selected: VariantView | None) -> tuple[OptionView, ...]:
     """The picker's groups: each value marked against the other selected values (as Shopify's Dawn does).
 
-    Only when every variant carries one value per option; otherwise (an import
-    with titles only) the page keeps one control listing the variants.
+    The catalog guarantees one value per option on every variant (origin/catalog/inputs.py);
+    a product with one variant needs no picker.
     """
     if not option_names or selected is None or any(len(v.options) != len(option_names) for v in variants):
         return ()

@@ -1,4 +1,4 @@
-// Variant picker: one radio group per option (or, for variants without option values, one select).
+// Variant picker: one radio group per option.
 // The page works without this script: the option form asks the server for the chosen variant's page.
 // With it, the price, compare-at price, availability, the cart form's variant and the URL follow the
 // choice in place, and each value is marked against the others (sold out, or no such variant).
@@ -7,7 +7,6 @@
   if (!dataElement) return;
   var variants = JSON.parse(dataElement.textContent);
   var picker = document.querySelector("[data-variant-picker]");
-  var select = document.querySelector("[data-variant-select]");
   var availability = document.querySelector("[data-availability]");
 
   function findVariant(values) {
@@ -34,9 +33,6 @@
     document.querySelector("[data-add-button]").disabled = state !== "in-stock";
   }
 
-  if (select) {
-    select.addEventListener("change", function () { show(select.value); });
-  }
   if (!picker) return;
   var groups = Array.prototype.map.call(picker.querySelectorAll("fieldset"), function (fieldset) {
     return Array.prototype.slice.call(fieldset.querySelectorAll("input[type=radio]"));

@@ -31,6 +31,7 @@ from origin.web.errors import json_error, status_for, wants_json
 from origin.web.storefront.page_cache import RenderedPage, cached_read, local_versions, make_page, serve_page
 from origin.web.storefront.listing import (
     SORT_LABELS,
+    OPTION_FIELDS,
     BadListingInput,
     ListingParams,
     canonical_query,
@@ -219,7 +220,9 @@ async def product(handle: str):
         body = render(site, "product.html", page, product=view)
         return make_page(body, product_tags(site, (record.id,)))
 
-    return await serve_page(site, current_host(), canonical_query(request.path, request.args), build)
+    # Options with no product to match (unknown handle): the same page as without them.
+    args = {name: value for name, value in request.args.items() if name not in OPTION_FIELDS}
+    return await serve_page(site, current_host(), canonical_query(request.path, args), build)
 
 
 @blueprint.get("/search")
