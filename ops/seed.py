@@ -160,7 +160,7 @@ def demo_products(demo: DemoTenant) -> list[NewProduct]:
                     compare_at_price=(base * Decimal("1.25")).quantize(Decimal(1).scaleb(-digits)) if on_sale else None,
                     options=combo,
                     sku=f"{demo.slug[:3].upper()}-{number:03d}-{index + 1}",
-                    inventory_quantity=0 if number % 11 == 0 else rng.choice((0, 2, 5, 8, 12, 20, 35)),
+                    inventory_quantity=0 if number % 11 == 0 or rng.random() < 0.06 else rng.choice((2, 5, 8, 12, 20, 35)),
                 )
                 for index, combo in enumerate(combos)
             ]

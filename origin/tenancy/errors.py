@@ -25,6 +25,7 @@ class ThemeErrorCode(enum.Enum):
     TOO_MANY_TEMPLATES = "too_many_templates"
     UNKNOWN_TEMPLATE = "unknown_template"
     INVALID_STRING = "invalid_string"
+    INVALID_FAVICON = "invalid_favicon"
 
 
 class TenancyError(ZellyError):

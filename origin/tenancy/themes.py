@@ -27,6 +27,7 @@ from origin.services import Services
 from origin.tenancy.errors import TenancyError, ThemeErrorCode, unknown_tenant
 from storefront import i18n
 from storefront.rendering import ThemeRenderer
+from storefront.theme import SAFE_URL
 
 TEMPLATE_NAME = re.compile(r"^(?:partials/)?[a-z0-9_-]{1,60}\.(?:html|css)$")
 MAX_TEMPLATE_CHARS = 64 * 1024
@@ -117,3 +118,21 @@ async def do_put_theme_strings(services: Services, tenant_id: int, strings: obje
         await conn.execute(tenants.update().where(tenants.c.id == tenant_id).values(theme_settings=settings))
         effects.tenant_changed(tenant_id)
     return cleaned
+
+
+async def do_set_favicon(services: Services, tenant_id: int, url: object | None) -> str | None:
+    """The store's icon: an https URL or a path on the store's host; None puts the default back."""
+    if url is not None and (not isinstance(url, str) or len(url) > 2000 or not SAFE_URL.match(url)):
+        raise TenancyError(ThemeErrorCode.INVALID_FAVICON, "the icon must be an https:// URL or a path like /media/icon.png", field="url")
+    async with transaction(services) as (conn, effects):
+        tenant = await queries.select_tenant(conn, tenant_id)
+        if tenant is None:
+            raise unknown_tenant(tenant_id)
+        settings = dict(tenant.theme_settings)
+        if url is None:
+            settings.pop("favicon_url", None)
+        else:
+            settings["favicon_url"] = url
+        await conn.execute(tenants.update().where(tenants.c.id == tenant_id).values(theme_settings=settings))
+        effects.tenant_changed(tenant_id)
+    return url

@@ -350,7 +350,9 @@ def draw_svg(tenant: str, name: str) -> str:
     head = f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 800 800" width="800" height="800" role="img" aria-label="{label}">'
     drawing = DRAWINGS.get(picture)
     if drawing is not None:
-        colour = COLOURS.get(colour_word) or KIND_COLOURS.get(picture) or PALETTES[digest[0] % len(PALETTES)][0]
+        colour = COLOURS.get(colour_word)
+        if colour is None:  # no colour option: the kind's colour, a little lighter or darker per product
+            colour = _shade(KIND_COLOURS.get(picture, PALETTES[digest[0] % len(PALETTES)][0]), (0.8, 0.9, 1.0, 1.15, 1.3)[digest[2] % 5])
         # A pale studio backdrop, a little different per product, and a soft floor shadow.
         backdrop = ("#f4efe6", "#eef1f4", "#f6f1ea", "#eef2ec", "#f5eff0")[digest[1] % 5]
         return (

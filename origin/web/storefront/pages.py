@@ -43,6 +43,7 @@ from origin.web.storefront.listing import (
 from origin.web.storefront.site import Halt, current_host, current_site, render, resolver, shop_view, themed_error
 from storefront import views
 from storefront.i18n import N_
+from storefront.theme import default_favicon_svg
 
 blueprint = Blueprint("storefront", __name__)
 
@@ -288,6 +289,22 @@ async def robots():
         return make_page(body, [cache_tags.tenant_tag(site.tenant.id)], content_type="text/plain; charset=utf-8")
 
     return await serve_page(site, current_host(), canonical_query(request.path, request.args), build)
+
+
+@blueprint.get("/favicon.svg")
+@blueprint.get("/favicon.ico")
+@storefront_route
+async def favicon():
+    """The merchant's icon (a redirect to it) or the default drawn from the shop's initial and colour."""
+    site = await current_site()
+    theme = shop_view(site).theme
+    if theme.favicon_url:
+        response = redirect(theme.favicon_url, 302)
+    else:
+        response = Response(default_favicon_svg(theme), content_type="image/svg+xml; charset=utf-8")
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    response.headers["Cache-Tag"] = cache_tags.tenant_tag(site.tenant.id)  # purged with a theme change
+    return response
 
 
 @blueprint.get("/assets/<path:filename>")

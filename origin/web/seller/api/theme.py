@@ -6,6 +6,8 @@
     GET    /api/v1/theme/problems           overrides that failed while rendering (this process)
     GET    /api/v1/theme/strings            every string of the theme, in the store's language, with its override
     PUT    /api/v1/theme/strings            {"strings": {msgid: text}}: the store's own words for theme strings
+    PUT    /api/v1/theme/favicon            {"url": "..."}: the store's icon (/favicon.ico redirects to it)
+    DELETE /api/v1/theme/favicon            back to the default icon (the store's initial)
 
 A child of ``api_v1``: the same host rule, authentication and error shape as the catalog API.
 """
@@ -14,10 +16,18 @@ from __future__ import annotations
 
 from quart import Blueprint, current_app
 
-from origin.tenancy.themes import do_delete_theme_template, do_put_theme_strings, do_put_theme_template, select_theme_template_names
+from origin.tenancy.themes import (
+    do_delete_theme_template,
+    do_put_theme_strings,
+    do_put_theme_template,
+    do_set_favicon,
+    select_theme_template_names,
+)
 from origin.web.seller.api.framework.parsing import json_body
 from origin.web.seller.api.framework.responses import json_response, responds
 from origin.web.seller.api.schemas.theme import (
+    FaviconIn,
+    FaviconOut,
     ThemeProblem,
     ThemeProblemList,
     ThemeStringItem,
@@ -112,3 +122,20 @@ async def put_strings(data: ThemeStringsIn):
     tenant = api_tenant()
     cleaned = await do_put_theme_strings(current_services(), tenant.id, data.strings)
     return json_response(string_list(tenant.locale, cleaned))
+
+
+@blueprint.put("/favicon")
+@require_api_tenant
+@responds(200, FaviconOut, errors=(400, 401, 403, 415, 422))
+@json_body(FaviconIn)
+async def put_favicon(data: FaviconIn):
+    """Set the store's icon."""
+    return json_response(FaviconOut(url=await do_set_favicon(current_services(), api_tenant().id, data.url)))
+
+
+@blueprint.delete("/favicon")
+@require_api_tenant
+@responds(200, FaviconOut, errors=(401, 403))
+async def delete_favicon():
+    """Back to the default icon, drawn from the store's initial and colour."""
+    return json_response(FaviconOut(url=await do_set_favicon(current_services(), api_tenant().id, None)))

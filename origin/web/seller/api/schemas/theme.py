@@ -62,3 +62,13 @@ class ThemeStringItem(BaseModel):
 class ThemeStringList(BaseModel):
     locale: str
     items: list[ThemeStringItem]
+
+
+class FaviconIn(BaseModel):
+    model_config = STRICT
+
+    url: str = Field(..., max_length=2000, description="https:// URL or a path on the store's host (e.g. /media/icon.png)")
+
+
+class FaviconOut(BaseModel):
+    url: str | None = Field(None, description="the store's icon; null: the default drawn from the store's initial")
