@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-py313
 
-.PHONY: dev test install system-packages clean
+.PHONY: dev test install system-packages clean translations
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || exit 1
@@ -32,3 +32,14 @@ test: $(STAMP) system-packages
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
+
+## make translations: extract the theme's strings, merge them into every language, compile the .mo files.
+## The .po and .mo files are committed; tests/storefront/test_translations.py checks they agree.
+LANGUAGES := de fr es ja ar en
+translations: $(STAMP)
+	$(BIN)/pybabel extract -F storefront/babel.cfg -k text --no-location --sort-output --project=Zelly --copyright-holder=Zelly -o storefront/locales/messages.pot .
+	@for lang in $(LANGUAGES); do \
+	  test -f storefront/locales/$$lang/LC_MESSAGES/messages.po || $(BIN)/pybabel init -D messages -i storefront/locales/messages.pot -d storefront/locales -l $$lang; \
+	done
+	$(BIN)/pybabel update --no-fuzzy-matching --ignore-obsolete -D messages -i storefront/locales/messages.pot -d storefront/locales
+	$(BIN)/pybabel compile --statistics -D messages -d storefront/locales

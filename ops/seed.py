@@ -1,4 +1,7 @@
-"""Demo data: three tenants with different currencies and looks, ~200 products each.
+"""Demo data: three tenants with different currencies, languages and looks, 200 products each.
+
+What they sell is in ops/demo_catalog.py: kinds of product per collection, with
+plausible prices per currency and words in the shop's language (issue 20).
 
 Deterministic (a seeded RNG per tenant) and idempotent: a tenant, product or
 collection that exists is left as it is, so running it twice leaves exactly the
@@ -14,11 +17,13 @@ import hmac
 import random
 from dataclasses import dataclass
 from decimal import Decimal
+from html import escape
 from typing import Callable
 
 import sqlalchemy as sa
 
 from edge import tags as cache_tags
+from ops import demo_catalog
 from origin.catalog import queries as catalog_queries
 from origin.catalog.actions import insert_product
 from origin.catalog.inputs import NewCollection, NewImage, NewProduct, NewVariant, clean_new_collection
@@ -41,12 +46,11 @@ class DemoTenant:
     currency: str
     locale: str
     theme: dict
-    price_range: tuple[int, int]
-    adjectives: tuple[str, ...]
-    nouns: tuple[str, ...]
-    vendors: tuple[str, ...]
-    collections: tuple[str, ...]
-    colors: tuple[str, ...]
+    kinds: tuple[demo_catalog.Kind, ...]
+    series: tuple[demo_catalog.Series, ...]
+    collections: tuple[demo_catalog.Collection, ...]
+    title_format: str  # "{series} {kind}" in English, "{kind} {series}" in German, "{series}{kind}" in Japanese
+    curated: tuple[str, ...]  # collections picked across kinds (new arrivals, bestsellers, gifts…)
 
 
 DEMO_TENANTS = (
@@ -56,18 +60,17 @@ DEMO_TENANTS = (
         currency="USD",
         locale="en-US",
         theme={
-            "colors": {"primary": "#1f5f3f", "accent": "#e07a1f", "background": "#fbfaf7", "text": "#1c1c1c"},
+            "colors": {"primary": "#1f5f3f", "accent": "#b35309", "background": "#fbfaf7", "text": "#1c1c1c"},
             "hero_title": "Gear for the long way round",
             "hero_text": "Packs, shells and camp kit, tested on real trails.",
             "hero_cta": "Shop packs",
             "featured_collection": "packs",
         },
-        price_range=(12, 480),
-        adjectives=("Alpine", "Trail", "Summit", "Ridge", "Canyon", "Storm", "Basecamp", "Granite", "Cedar", "Nomad"),
-        nouns=("Backpack", "Rain Shell", "Fleece", "Trekking Pole", "Headlamp", "Water Bottle", "Tent", "Sleeping Bag", "Beanie", "Hiking Boot"),
-        vendors=("Acme Labs", "Northbound", "Fieldcraft"),
-        collections=("Packs", "Outerwear", "Camp", "Footwear", "New Arrivals", "Sale"),
-        colors=("Moss", "Rust", "Slate", "Sand"),
+        kinds=demo_catalog.ACME_KINDS,
+        series=demo_catalog.ACME_SERIES,
+        collections=demo_catalog.ACME_COLLECTIONS,
+        title_format="{series} {kind}",
+        curated=("new-arrivals",),
     ),
     DemoTenant(
         slug="nordic",
@@ -75,37 +78,36 @@ DEMO_TENANTS = (
         currency="EUR",
         locale="de-DE",
         theme={
-            "colors": {"primary": "#22313f", "accent": "#9a7b12", "background": "#f4f6f8", "text": "#151b22"},
-            "hero_title": "Quiet objects for everyday rooms",
-            "hero_text": "Oak, wool and stoneware from small Nordic workshops.",
-            "hero_cta": "Explore the collection",
-            "featured_collection": "living-room",
+            "colors": {"primary": "#22313f", "accent": "#7a5f0e", "background": "#f4f6f8", "text": "#151b22"},
+            "hero_title": "Stille Dinge für jeden Tag",
+            "hero_text": "Eiche, Wolle und Steinzeug aus kleinen nordischen Werkstätten.",
+            "hero_cta": "Zum Wohnzimmer",
+            "featured_collection": "wohnzimmer",
         },
-        price_range=(9, 890),
-        adjectives=("Fjord", "Birch", "Frost", "Linnea", "Oak", "Nord", "Halden", "Sølv", "Skog", "Vind"),
-        nouns=("Chair", "Wool Throw", "Vase", "Pendant Lamp", "Mug", "Side Table", "Cushion", "Candle Holder", "Rug", "Shelf"),
-        vendors=("Hygge Studio", "Skandi Works", "Fjell & Co"),
-        collections=("Living Room", "Kitchen", "Lighting", "Textiles", "Bestsellers", "Sale"),
-        colors=("Oak", "Ash", "Charcoal", "Natural"),
+        kinds=demo_catalog.NORDIC_KINDS,
+        series=demo_catalog.NORDIC_SERIES,
+        collections=demo_catalog.NORDIC_COLLECTIONS,
+        title_format="{kind} {series}",
+        curated=("bestseller",),
     ),
     DemoTenant(
         slug="kyoto",
-        name="Kyoto Tea House",
+        name="京都茶寮",
         currency="JPY",
         locale="ja-JP",
         theme={
             "colors": {"primary": "#7a1e1e", "accent": "#3c6e47", "background": "#fffdf8", "text": "#2b2118"},
-            "hero_title": "Tea, clay and quiet mornings",
-            "hero_text": "Sencha, matcha and hand-thrown teaware from Uji and Kyoto.",
-            "hero_cta": "Browse teas",
+            "hero_title": "お茶と器のある、静かな朝",
+            "hero_text": "宇治の煎茶と抹茶、京都の窯元の茶器をお届けします。",
+            "hero_cta": "日本茶を見る",
             "featured_collection": "green-tea",
+            "logo_text": "京都茶寮",
         },
-        price_range=(800, 48000),
-        adjectives=("Uji", "Kiyomizu", "Gion", "Arashiyama", "Sakura", "Momiji", "Kinkaku", "Fushimi", "Higashiyama", "Kamo"),
-        nouns=("Sencha", "Matcha", "Hojicha", "Teapot", "Tea Bowl", "Whisk", "Tea Caddy", "Cup Set", "Genmaicha", "Incense"),
-        vendors=("Uji Gardens", "Kiyomizu Kiln", "Gion Craft"),
-        collections=("Green Tea", "Teaware", "Gifts", "Seasonal", "Staff Picks", "Sale"),
-        colors=("Celadon", "Ash Glaze", "Iron", "White"),
+        kinds=demo_catalog.KYOTO_KINDS,
+        series=demo_catalog.KYOTO_SERIES,
+        collections=demo_catalog.KYOTO_COLLECTIONS,
+        title_format="{series}{kind}",
+        curated=("gifts", "seasonal"),
     ),
 )
 
@@ -118,77 +120,91 @@ def demo_api_token(keyring: Keyring, slug: str) -> str:
 
 
 def _price(rng: random.Random, low: int, high: int, digits: int) -> Decimal:
+    """A shelf price in the kind's range: yen in hundreds, euro and dollar ending .00, .90, .95 or .99."""
+    whole = rng.randrange(low, high + 1)
     if digits == 0:
-        return Decimal(rng.randrange(low, high) // 100 * 100 + 100)
-    whole = rng.randrange(low, high)
-    return Decimal(f"{whole}.{rng.choice(('00', '50', '95', '99'))}")
+        return Decimal(max(low, whole // 100 * 100))
+    return Decimal(f"{whole - 1 if whole > low else whole}.{rng.choice(('00', '90', '95', '99'))}")
+
+
+def _step(price: Decimal, digits: int) -> Decimal:
+    """What a bigger size or a dearer material adds: about a tenth of the price, rounded like a price."""
+    if digits == 0:
+        return max(Decimal(100), (price / 10 / 100).quantize(Decimal(1)) * 100)
+    return max(Decimal(5), (price / 10).quantize(Decimal(1)))
 
 
 def demo_products(demo: DemoTenant) -> list[NewProduct]:
+    """One product per (series, kind): 20 series x 10 kinds = 200, interleaved so every page mixes kinds."""
     rng = random.Random(f"zelly-demo-{demo.slug}")
     digits = CURRENCY_DIGITS[demo.currency]
     result: list[NewProduct] = []
-    for number in range(1, PRODUCTS_PER_TENANT + 1):
-        adjective, noun = rng.choice(demo.adjectives), rng.choice(demo.nouns)
-        title = f"{adjective} {noun} {number:03d}"
-        handle = f"{adjective}-{noun}-{number:03d}".lower().replace(" ", "-").replace("ø", "o")
-        base = _price(rng, *demo.price_range, digits)
-        shape = number % 4
-        if shape == 0:
-            option_names, combos = [], [[]]
-        elif shape == 1:
-            option_names, combos = ["Size"], [["S"], ["M"], ["L"]]
-        elif shape == 2:
-            option_names, combos = ["Color"], [[c] for c in demo.colors[:3]]
-        else:
-            option_names, combos = ["Size", "Color"], [[s, c] for s in ("S", "M") for c in demo.colors[:2]]
-        step = Decimal(100) if digits == 0 else Decimal("5.00")
-        variants = [
-            NewVariant(
-                price=base + step * index,
-                compare_at_price=(base * Decimal("1.25")).quantize(Decimal(1).scaleb(-digits)) if number % 7 == 0 else None,
-                options=combo,
-                sku=f"{demo.slug[:3].upper()}-{number:03d}-{index + 1}",
-                inventory_quantity=0 if number % 11 == 0 else rng.randrange(0, 40),
+    number = 0
+    for series in demo.series:
+        for kind in demo.kinds:
+            number += 1
+            title = demo.title_format.format(series=series.name, kind=kind.product_type)
+            handle = f"{series.handle}-{kind.handle}"
+            base = _price(rng, *kind.price, digits)
+            names = [name for name, _ in kind.options]
+            combos: list[list[str]] = [[]]
+            for _, values in kind.options:
+                combos = [combo + [value] for combo in combos for value in values]
+            # The first option's later values cost more (a larger size, a dearer wood); colours do not.
+            first_values = kind.options[0][1] if kind.options else ()
+            step = _step(base, digits)
+            on_sale = number % 7 == 0
+            variants = [
+                NewVariant(
+                    price=base + (step * first_values.index(combo[0]) if combo and len(first_values) > 1 and names[0] not in COLOUR_OPTIONS else 0),
+                    compare_at_price=(base * Decimal("1.25")).quantize(Decimal(1).scaleb(-digits)) if on_sale else None,
+                    options=combo,
+                    sku=f"{demo.slug[:3].upper()}-{number:03d}-{index + 1}",
+                    inventory_quantity=0 if number % 11 == 0 or rng.random() < 0.06 else rng.choice((2, 5, 8, 12, 20, 35)),
+                )
+                for index, combo in enumerate(combos)
+            ]
+            # The illustration takes the colour (or wood, glaze, metal) of the first variant, else the series'.
+            colour_option = next((i for i, name in enumerate(names) if name in COLOUR_OPTIONS), None)
+            colour = demo_catalog.COLOUR_WORDS.get(combos[0][colour_option], "plain") if colour_option is not None else "plain"
+            images = [
+                NewImage(url=f"/media/demo/{demo.slug}/{kind.picture}-{colour}-{handle}.svg", alt=title, width=800, height=800)
+            ]
+            detail = rng.choice(kind.details)
+            result.append(
+                NewProduct(
+                    title=title,
+                    handle=handle,
+                    description_html=f"<p>{escape(kind.description.format(title=title, vendor=kind.vendor, detail=detail), quote=False)}</p>",
+                    vendor=kind.vendor,
+                    product_type=kind.product_type,
+                    tags=[kind.handle, series.handle, demo.slug],
+                    option_names=names,
+                    variants=variants,
+                    images=images,
+                )
             )
-            for index, combo in enumerate(combos)
-        ]
-        images = [
-            NewImage(url=f"/media/demo/{demo.slug}/{handle}-{view}.svg", alt=f"{title}, {label}", width=800, height=800)
-            for view, label in ((1, "front view"), (2, "detail"))
-        ]
-        result.append(
-            NewProduct(
-                title=title,
-                handle=handle,
-                description_html=(
-                    f"<p>The {title} is part of our {adjective} line: made to last, easy to care for, "
-                    f"and backed by {rng.choice(demo.vendors)}'s two-year guarantee.</p>"
-                ),
-                vendor=rng.choice(demo.vendors),
-                product_type=noun,
-                tags=[noun.lower(), adjective.lower(), demo.slug],
-                option_names=option_names,
-                variants=variants,
-                images=images,
-            )
-        )
     return result
 
 
-def demo_memberships(demo: DemoTenant, handles: list[str]) -> dict[str, list[str]]:
-    """collection handle -> ordered product handles."""
+# Option names whose values are colours or materials: they pick the illustration's colour, not the price.
+COLOUR_OPTIONS = ("Color", "Farbe", "Holz", "釉薬", "素材", "香り")
+
+
+def demo_memberships(demo: DemoTenant, products: list[NewProduct]) -> dict[str, list[str]]:
+    """collection handle -> ordered product handles: each category holds its kinds only."""
     rng = random.Random(f"zelly-demo-collections-{demo.slug}")
+    kind_collection = {kind.product_type: kind.collection for kind in demo.kinds}
     memberships: dict[str, list[str]] = {}
-    for index, title in enumerate(demo.collections):
-        handle = title.lower().replace(" ", "-")
-        if title in ("New Arrivals", "Bestsellers", "Staff Picks"):
-            chosen = handles[-36:][::-1] if index % 2 else rng.sample(handles, 36)
-        elif title == "Sale":
-            chosen = handles[6::7]
+    handles = [p.handle for p in products]
+    for index, collection in enumerate(demo.collections):
+        if collection.handle == "sale":
+            chosen = [p.handle for p in products if p.variants[0].compare_at_price is not None]
+        elif collection.handle in demo.curated:
+            chosen = handles[-36:][::-1] if index % 2 == 0 else rng.sample(handles, 36)
         else:
-            chosen = [h for i, h in enumerate(handles) if i % (len(demo.collections) - 2) == index % (len(demo.collections) - 2)]
-        memberships[handle] = chosen
+            chosen = [p.handle for p in products if kind_collection[p.product_type] == collection.handle]
+        memberships[collection.handle] = chosen
     return memberships
 
 
@@ -217,14 +233,13 @@ async def seed_tenant(services: Services, demo: DemoTenant, echo: Callable[[str]
                 created += 1
             if index % 50 == 0 or index == len(products):
                 echo(f"  {demo.slug}: products {index}/{len(products)}")
-        handles = [p.handle for p in products]
-        for collection_handle, members in demo_memberships(demo, handles).items():
+        for collection_handle, members in demo_memberships(demo, products).items():
             existing = await catalog_queries.select_collection_by_handle(conn, tenant.id, collection_handle)
             if existing is not None:
                 continue
-            title = next(t for t in demo.collections if t.lower().replace(" ", "-") == collection_handle)
+            collection = next(c for c in demo.collections if c.handle == collection_handle)
             row = clean_new_collection(
-                NewCollection(title=title, handle=collection_handle, description_html=f"<p>{title} from {demo.name}.</p>")
+                NewCollection(title=collection.title, handle=collection.handle, description_html=f"<p>{escape(collection.description, quote=False)}</p>")
             )
             collection_id = (await conn.execute(collections.insert().values(tenant_id=tenant.id, **row))).inserted_primary_key[0]
             ids = [await catalog_queries.select_product_id_by_handle(conn, tenant.id, h) for h in members]

@@ -18,6 +18,7 @@ from typing import Any, Mapping
 from jinja2 import ChoiceLoader, DictLoader, Environment, FileSystemLoader, StrictUndefined, Undefined, pass_context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from storefront import i18n
 from storefront.money import format_money
 
 DEFAULT_THEME_DIR = Path(__file__).parent / "themes" / "default"
@@ -39,6 +40,7 @@ def money_filter(context: Any, amount: Any) -> str:
 
 def _configure(environment: Environment) -> Environment:
     environment.filters["money"] = money_filter
+    i18n.install(environment)  # {{ _("Add to cart") }} in the rendered shop's language
     return environment
 
 

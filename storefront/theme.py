@@ -10,6 +10,7 @@ buttons unreadable.
 from __future__ import annotations
 
 import re
+from html import escape
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -17,7 +18,15 @@ HEX_COLOUR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 SAFE_URL = re.compile(r"^(?:https?://[^\s\"'<>()\\]+|/[^\s\"'<>()\\]*)$")
 # A CSS font-family list: names, quotes, commas, spaces. No ; { } < > \ so it cannot leave the declaration.
 FONT_STACK = re.compile(r"^[A-Za-z0-9 ,\"'\-]{1,160}$")
-DEFAULT_FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", sans-serif'
+DEFAULT_FONT = 'system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans"'
+# Appended after the merchant's (or the default) font in the page's CSS, so Japanese, Chinese,
+# Korean and Arabic text (and the yen sign in a Latin-only font) find a face that has their glyphs
+# instead of missing-glyph boxes. Japanese faces come first: Han characters shared with Chinese
+# should take their Japanese forms on a ja shop; Arabic faces only hold Arabic script.
+SCRIPT_FALLBACK_FONTS = (
+    '"Hiragino Sans", "Hiragino Kaku Gothic ProN", "Yu Gothic", Meiryo, "Noto Sans CJK JP", "Noto Sans JP", '
+    '"Noto Sans Arabic", "Geeza Pro", Tahoma, "Noto Sans CJK SC", "Noto Sans CJK KR", sans-serif'
+)
 
 
 DEFAULT_COLOURS = {
@@ -44,6 +53,8 @@ class ThemeView:
     hero_text: str
     hero_cta: str
     featured_collection: str | None
+    favicon_url: str | None = None  # the merchant's icon; None: the default drawn from the shop's initial
+    script_fonts: str = SCRIPT_FALLBACK_FONTS
 
 
 def build_theme(settings: Mapping[str, Any] | None, shop_name: str) -> ThemeView:
@@ -71,8 +82,9 @@ def build_theme(settings: Mapping[str, Any] | None, shop_name: str) -> ThemeView
         font=font if isinstance(font := settings.get("font"), str) and FONT_STACK.match(font) else DEFAULT_FONT,
         hero_title=_text(settings.get("hero_title"), shop_name, 120),
         hero_text=_text(settings.get("hero_text"), "", 400),
-        hero_cta=_text(settings.get("hero_cta"), "Shop now", 40),
+        hero_cta=_text(settings.get("hero_cta"), "", 40),  # empty: the template says "Shop now" in the shop's language
         featured_collection=featured if isinstance(featured, str) and featured else None,
+        favicon_url=favicon if isinstance(favicon := settings.get("favicon_url"), str) and SAFE_URL.match(favicon) else None,
     )
 
 
@@ -101,3 +113,18 @@ def contrast_ratio(first: str, second: str) -> float:
 
 def readable_on(colour: str) -> str:
     return "#ffffff" if contrast_ratio(colour, "#ffffff") >= contrast_ratio(colour, "#000000") else "#000000"
+
+
+def default_favicon_svg(theme: ThemeView) -> str:
+    """The store's icon when the merchant has set none: its initial on its primary colour.
+
+    Served at /favicon.svg and /favicon.ico, so no browser meets a 404 (a console
+    error, and a Lighthouse best-practices failure: issue 20).
+    """
+    initial = escape(theme.logo_text.strip()[:1].upper() or "·")
+    return (
+        '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64" width="64" height="64">'
+        f'<rect width="64" height="64" rx="14" fill="{theme.primary}"/>'
+        f'<text x="32" y="44" font-family="{escape(theme.font + ", " + theme.script_fonts)}" font-size="36" font-weight="700" '
+        f'text-anchor="middle" fill="{theme.on_primary}">{initial}</text></svg>'
+    )

@@ -14,11 +14,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from decimal import Decimal
+from types import MappingProxyType
 from typing import Any, Iterable, Mapping, Sequence
 from urllib.parse import quote, urlencode
 
 from markupsafe import Markup
 
+from storefront import i18n
 from storefront.money import format_money, html_lang, plain_amount
 from storefront.theme import ThemeView, build_theme
 
@@ -33,9 +35,23 @@ class ShopView:
     lang: str
     base_url: str  # scheme://primary-host[:port], from the database, never from request headers
     theme: ThemeView
+    dir: str = "ltr"  # text direction of the shop's language: "rtl" for Arabic
+    # The merchant's replacements for theme strings (msgid -> text); read-only to templates.
+    string_overrides: Mapping[str, str] = field(default_factory=dict)
 
     def money(self, amount: Decimal | None) -> str:
         return format_money(amount, self.currency, self.locale)
+
+    def gettext(self, message: str) -> str:
+        """The msgid in the shop's language (unformatted: ``%(name)s`` placeholders left in)."""
+        return i18n.translate(self.locale, self.string_overrides, message)
+
+    def ngettext(self, singular: str, plural: str, count: int) -> str:
+        return i18n.translate_plural(self.locale, self.string_overrides, singular, plural, count)
+
+    def text(self, message: str, **params: Any) -> str:
+        """The msgid translated and formatted, for text the handlers write (titles, messages)."""
+        return self.gettext(message) % params
 
     def absolute(self, path: str) -> str:
         return self.base_url + path
@@ -51,6 +67,8 @@ def build_shop(tenant: Any, base_url: str) -> ShopView:
         lang=html_lang(tenant.locale),
         base_url=base_url,
         theme=build_theme(tenant.theme_settings, tenant.name),
+        dir=i18n.text_direction(tenant.locale),
+        string_overrides=MappingProxyType(i18n.stored_overrides((tenant.theme_settings or {}).get("strings"))),
     )
 
 
@@ -131,6 +149,23 @@ class VariantView:
 
 
 @dataclass(frozen=True)
+class OptionValueView:
+    value: str
+    is_selected: bool
+    # With the other options as selected: "available", "sold-out" (exists, no stock) or "unavailable" (no such variant).
+    state: str
+
+
+@dataclass(frozen=True)
+class OptionView:
+    """One product option (Size, Colour…): a radio group of the variant picker."""
+
+    name: str
+    field: str  # the query parameter the picker submits: option1, option2, option3
+    values: tuple[OptionValueView, ...]
+
+
+@dataclass(frozen=True)
 class ProductView:
     id: int
     handle: str
@@ -148,6 +183,7 @@ class ProductView:
     compare_at_price: str | None
     is_available: bool
     variant_data: Markup  # JSON for the variant picker script, safe inside <script>
+    options: tuple[OptionView, ...] = ()  # one group per option when every variant names its values
 
 
 def _variant_view(shop: ShopView, variant: Any) -> VariantView:
@@ -163,15 +199,59 @@ def _variant_view(shop: ShopView, variant: Any) -> VariantView:
     )
 
 
+def build_options(option_names: Sequence[str], variants: Sequence[VariantView], selected: VariantView | None) -> tuple[OptionView, ...]:
+    """The picker's groups: each value marked against the other selected values (as Shopify's Dawn does).
+
+    The catalog guarantees one value per option on every variant (origin/catalog/inputs.py);
+    a product with one variant needs no picker.
+    """
+    if not option_names or selected is None or any(len(v.options) != len(option_names) for v in variants):
+        return ()
+    groups = []
+    for index, name in enumerate(option_names):
+        values: list[str] = []
+        for variant in variants:
+            if variant.options[index] not in values:
+                values.append(variant.options[index])
+        entries = []
+        for value in values:
+            wanted = selected.options[:index] + (value,) + selected.options[index + 1 :]
+            match = next((v for v in variants if v.options == wanted), None)
+            state = "unavailable" if match is None else "available" if match.is_available else "sold-out"
+            entries.append(OptionValueView(value=value, is_selected=value == selected.options[index], state=state))
+        groups.append(OptionView(name=name, field=f"option{index + 1}", values=tuple(entries)))
+    return tuple(groups)
+
+
+def variant_for_options(variants: Sequence[Any], chosen: Sequence[str | None]) -> Any | None:
+    """The variant whose values match the picker's choices, else the one matching most of them in order."""
+    if not variants:
+        return None
+
+    def score(variant: Any) -> tuple[int, int]:
+        values = tuple(option for option in variant.options if option)
+        exact = sum(1 for index, value in enumerate(chosen) if value is not None and index < len(values) and values[index] == value)
+        # Ties: the earlier options matter more (keep the Size when the Colour has no such variant).
+        leading = 0
+        for index, value in enumerate(chosen):
+            if value is None or index >= len(values) or values[index] != value:
+                break
+            leading += 1
+        return exact, leading
+
+    return max(variants, key=lambda variant: (score(variant), variant.is_available))
+
+
 def build_product(shop: ShopView, product: Any, selected_variant_id: int | None = None) -> ProductView:
     variants = tuple(_variant_view(shop, variant) for variant in product.variants)
     selected = next((v for v in variants if v.id == selected_variant_id), None)
     if selected is None:
         selected = next((v for v in variants if v.is_available), variants[0] if variants else None)
     data = {
-        str(v.id): {"price": v.price, "compare_at_price": v.compare_at_price, "available": v.is_available}
+        str(v.id): {"price": v.price, "compare_at_price": v.compare_at_price, "available": v.is_available, "options": list(v.options)}
         for v in variants
     }
+    option_names = tuple(product.option_names)
     return ProductView(
         id=product.id,
         handle=product.handle,
@@ -181,7 +261,7 @@ def build_product(shop: ShopView, product: Any, selected_variant_id: int | None 
         product_type=product.product_type or "",
         tags=tuple(product.tags),
         description_html=Markup(product.description_html or ""),
-        option_names=tuple(product.option_names),
+        option_names=option_names,
         images=tuple(build_image(image, product.title) for image in product.images),
         variants=variants,
         selected=selected,
@@ -189,6 +269,7 @@ def build_product(shop: ShopView, product: Any, selected_variant_id: int | None 
         compare_at_price=selected.compare_at_price if selected else None,
         is_available=product.is_available,
         variant_data=script_json(data),
+        options=build_options(option_names, variants, selected) if len(variants) > 1 else (),
     )
 
 

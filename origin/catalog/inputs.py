@@ -76,10 +76,35 @@ class NewCollection:
 # money, times and option counts are checked there, not by the merchant-input rules
 # below (Shopify already accepted these rows). Written by origin.catalog.external_sync,
 # keyed by the external id (``gid``, stored as shopify_gid), ordered by ``updated_at``.
+# Control characters are stripped from their text on construction: a row Shopify
+# accepted is kept, minus the NUL a merchant's API would have been refused (issue 20).
+
+# C0 and C1 controls other than tab, newline and carriage return: never text a shopper should get
+# (a NUL ends strings in C code and XML refuses it, so sitemaps and feeds would break).
+CONTROL_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def strip_control_characters(value):
+    """Text (or a tuple of texts, None left alone) without control characters."""
+    if isinstance(value, str):
+        return CONTROL_CHARACTERS.sub("", value)
+    if isinstance(value, tuple):
+        return tuple(strip_control_characters(item) for item in value)
+    return value
+
+
+class _PlainText:
+    """Mixin for the External* records: every str field (and tuple of str) is stripped of controls."""
+
+    def __post_init__(self) -> None:
+        for name in self.__dataclass_fields__:  # type: ignore[attr-defined]
+            value = getattr(self, name)
+            if isinstance(value, str) or (isinstance(value, tuple) and any(isinstance(item, str) for item in value)):
+                object.__setattr__(self, name, strip_control_characters(value))
 
 
 @dataclass(frozen=True)
-class ExternalVariant:
+class ExternalVariant(_PlainText):
     gid: str  # the external catalog's id (a Shopify GID), stored as shopify_gid
     title: str
     sku: str | None
@@ -93,7 +118,7 @@ class ExternalVariant:
 
 
 @dataclass(frozen=True)
-class ExternalImage:
+class ExternalImage(_PlainText):
     gid: str | None
     url: str
     alt: str
@@ -103,7 +128,7 @@ class ExternalImage:
 
 
 @dataclass(frozen=True)
-class ExternalProduct:
+class ExternalProduct(_PlainText):
     gid: str
     handle: str
     title: str
@@ -120,7 +145,7 @@ class ExternalProduct:
 
 
 @dataclass(frozen=True)
-class ExternalCollection:
+class ExternalCollection(_PlainText):
     gid: str
     handle: str
     title: str
@@ -154,6 +179,10 @@ def clean_text(value: Any, path: str, *, required: bool = False, limit: int = 25
     if not isinstance(value, str):
         raise CatalogError(Code.INVALID_FIELD, f"{path} must be text", field=path)
     value = value.strip()
+    control = CONTROL_CHARACTERS.search(value)
+    if control:
+        code = Code.INVALID_TITLE if path.endswith("title") else Code.INVALID_FIELD
+        raise CatalogError(code, f"{path} contains a control character (U+{ord(control.group()):04X}); remove it", field=path)
     if required and not value:
         code = Code.INVALID_TITLE if path.endswith("title") else Code.INVALID_FIELD
         raise CatalogError(code, f"{path} must not be empty", field=path)
@@ -211,9 +240,9 @@ def clean_tags(tags: Any, path: str = "tags") -> str:
         raise CatalogError(Code.INVALID_TAG, f"{path} must be a list of strings", field=path)
     cleaned: list[str] = []
     for index, tag in enumerate(tags):
-        if not isinstance(tag, str) or "," in tag or not tag.strip() or len(tag) > 255:
+        if not isinstance(tag, str) or "," in tag or not tag.strip() or len(tag) > 255 or CONTROL_CHARACTERS.search(tag):
             raise CatalogError(
-                Code.INVALID_TAG, f"{path}[{index}] must be 1-255 characters without commas", field=f"{path}[{index}]"
+                Code.INVALID_TAG, f"{path}[{index}] must be 1-255 characters without commas or control characters", field=f"{path}[{index}]"
             )
         cleaned.append(tag.strip().lower())
     if len(cleaned) > MAX_TAGS:
@@ -225,7 +254,7 @@ def clean_tags(tags: Any, path: str = "tags") -> str:
 
 
 def clean_url(value: Any, path: str) -> str:
-    if not isinstance(value, str) or not value or len(value) > 2048:
+    if not isinstance(value, str) or not value or len(value) > 2048 or CONTROL_CHARACTERS.search(value):
         raise CatalogError(Code.INVALID_IMAGE, f"{path} must be a URL of at most 2048 characters", field=path)
     if value.startswith("/") and not value.startswith("//"):
         return value

@@ -24,6 +24,8 @@ class ThemeErrorCode(enum.Enum):
     INVALID_TEMPLATE = "invalid_template"
     TOO_MANY_TEMPLATES = "too_many_templates"
     UNKNOWN_TEMPLATE = "unknown_template"
+    INVALID_STRING = "invalid_string"
+    INVALID_FAVICON = "invalid_favicon"
 
 
 class TenancyError(ZellyError):

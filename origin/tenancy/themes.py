@@ -6,6 +6,10 @@ so a syntax error reaches the merchant as a 422 naming the line, not a
 shopper. Runtime failures (a template that compiles but raises) are caught at
 render time instead (storefront/rendering.py). After each write the tenant's
 cached site record, which carries its templates, is dropped everywhere.
+
+Per-string overrides of the theme's words (issue 20) live in the tenant's
+``theme_settings["strings"]`` (msgid -> the merchant's text), beside the rest of
+the theme's settings, and are read with the site record the same way.
 """
 
 from __future__ import annotations
@@ -15,12 +19,15 @@ import re
 import sqlalchemy as sa
 
 from origin.db import utcnow
-from origin.tenancy.tables import theme_templates
+from origin.tenancy import queries
+from origin.tenancy.tables import tenants, theme_templates
 from origin.errors import ErrorKind
 from origin.invalidation import transaction
 from origin.services import Services
-from origin.tenancy.errors import TenancyError, ThemeErrorCode
+from origin.tenancy.errors import TenancyError, ThemeErrorCode, unknown_tenant
+from storefront import i18n
 from storefront.rendering import ThemeRenderer
+from storefront.theme import SAFE_URL
 
 TEMPLATE_NAME = re.compile(r"^(?:partials/)?[a-z0-9_-]{1,60}\.(?:html|css)$")
 MAX_TEMPLATE_CHARS = 64 * 1024
@@ -76,3 +83,56 @@ async def select_theme_template_names(conn, tenant_id: int) -> list[dict]:
         .order_by(theme_templates.c.name)
     )
     return [{"name": row.name, "updated_at": row.updated_at.strftime("%Y-%m-%dT%H:%M:%SZ")} for row in rows]
+
+
+MAX_STRING_OVERRIDES = 200
+
+
+def validate_string_overrides(strings: object) -> dict[str, str]:
+    if not isinstance(strings, dict):
+        raise TenancyError(ThemeErrorCode.INVALID_STRING, "strings must be an object of msgid -> text", field="strings")
+    if len(strings) > MAX_STRING_OVERRIDES:
+        raise TenancyError(ThemeErrorCode.INVALID_STRING, f"at most {MAX_STRING_OVERRIDES} overrides", field="strings")
+    cleaned = {}
+    for message_id, text in strings.items():
+        try:
+            key, value = i18n.clean_override(message_id, text)
+        except i18n.BadOverride as error:
+            raise TenancyError(ThemeErrorCode.INVALID_STRING, error.problem, field=f"strings.{error.message_id}") from None
+        cleaned[key] = value
+    return cleaned
+
+
+async def do_put_theme_strings(services: Services, tenant_id: int, strings: object) -> dict[str, str]:
+    """Replace the store's overrides of theme strings ({} puts every string back to the catalog's)."""
+    cleaned = validate_string_overrides(strings)
+    async with transaction(services) as (conn, effects):
+        tenant = await queries.select_tenant(conn, tenant_id)
+        if tenant is None:
+            raise unknown_tenant(tenant_id)
+        settings = dict(tenant.theme_settings)
+        if cleaned:
+            settings["strings"] = cleaned
+        else:
+            settings.pop("strings", None)
+        await conn.execute(tenants.update().where(tenants.c.id == tenant_id).values(theme_settings=settings))
+        effects.tenant_changed(tenant_id)
+    return cleaned
+
+
+async def do_set_favicon(services: Services, tenant_id: int, url: object | None) -> str | None:
+    """The store's icon: an https URL or a path on the store's host; None puts the default back."""
+    if url is not None and (not isinstance(url, str) or len(url) > 2000 or not SAFE_URL.match(url)):
+        raise TenancyError(ThemeErrorCode.INVALID_FAVICON, "the icon must be an https:// URL or a path like /media/icon.png", field="url")
+    async with transaction(services) as (conn, effects):
+        tenant = await queries.select_tenant(conn, tenant_id)
+        if tenant is None:
+            raise unknown_tenant(tenant_id)
+        settings = dict(tenant.theme_settings)
+        if url is None:
+            settings.pop("favicon_url", None)
+        else:
+            settings["favicon_url"] = url
+        await conn.execute(tenants.update().where(tenants.c.id == tenant_id).values(theme_settings=settings))
+        effects.tenant_changed(tenant_id)
+    return url

@@ -248,3 +248,28 @@ async def test_oversized_body_is_413(client, store) -> None:
     )
 
     assert response.status_code == 413
+
+
+@pytest.mark.parametrize("character", ["\x00", "\x07", "\x1b", "\x7f", "\x9b"])
+async def test_control_characters_in_catalog_text_are_422(client, services, store, character) -> None:
+    title = await client.post("/api/v1/products", json=product_body(title=f"Linen{character}Shirt"), headers=store.auth)
+    vendor = await client.post("/api/v1/products", json={**product_body(), "vendor": f"Mill{character}s"}, headers=store.auth)
+    tag = await client.post("/api/v1/products", json={**product_body(), "tags": [f"lin{character}en"]}, headers=store.auth)
+    collection = await client.post("/api/v1/collections", json={"title": f"Sale{character}"}, headers=store.auth)
+
+    assert title.status_code == 422
+    assert fields_of(await title.get_json()) == {"title": "invalid_title"}
+    assert (await title.get_json())["error"]["fields"][0]["message"] == f"title contains a control character (U+{ord(character):04X}); remove it"
+    assert fields_of(await vendor.get_json()) == {"vendor": "invalid_field"}
+    assert fields_of(await tag.get_json()) == {"tags[0]": "invalid_tag"}
+    assert collection.status_code == 422
+    await assert_nothing_written(services)
+
+
+async def test_newlines_and_tabs_stay_allowed_in_descriptions(client, store) -> None:
+    body = product_body(title="Linen Shirt")
+    body["description_html"] = "<p>Soft\n\tlinen</p>"
+
+    response = await client.post("/api/v1/products", json=body, headers=store.auth)
+
+    assert response.status_code == 201

@@ -316,3 +316,21 @@ async def test_scheduler_task_queues_incremental_runs_for_idle_connected_shops(e
 
         kinds = (await conn.execute(sa.select(shopify_sync_runs.c.tenant_id, shopify_sync_runs.c.kind).order_by(shopify_sync_runs.c.id))).all()
     assert [tuple(row) for row in kinds] == [(shop.tenant_id, "full"), (other.tenant_id, "incremental")]
+
+
+async def test_control_characters_from_shopify_are_stripped_not_refused(env):
+    services, shop = env["services"], env["shop"]
+    product = FakeCatalog().add_product(title="Mug", updated_at=T0)
+    body = rest_product(product)
+    body["title"] = "Tea\x00 Mug\x07"
+    body["vendor"] = "Kiln\x1b Co"
+    body["variants"][0]["option1"] = "La\x00rge"
+
+    response = await env["sender"].send("products/create", body)
+    await env["queues"].drain()
+
+    assert response.status_code == 200
+    assert await _product_titles(services, shop.tenant_id) == {product["id"]: "Tea Mug"}
+    async with services.db.connect() as conn:
+        row = (await conn.execute(sa.select(products).where(products.c.tenant_id == shop.tenant_id))).one()
+    assert row.vendor == "Kiln Co"

@@ -21,8 +21,10 @@ class Shop:
     collection: Collection
 
 
-async def make_shop(services: Services, slug: str, currency: str, *, shirt_price: str, theme: dict | None = None) -> Shop:
-    tenant = await make_tenant(services, slug=slug, name=f"{slug.title()} Store", currency=currency, theme_settings=theme or {})
+async def make_shop(
+    services: Services, slug: str, currency: str, *, shirt_price: str, theme: dict | None = None, locale: str | None = None
+) -> Shop:
+    tenant = await make_tenant(services, slug=slug, name=f"{slug.title()} Store", currency=currency, theme_settings=theme or {}, locale=locale)
     shirt = await make_product(
         services,
         tenant.id,

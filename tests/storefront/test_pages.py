@@ -28,10 +28,15 @@ async def test_product_page_for_two_currencies(services, client):
     assert attribute(nordic_page, ".", "lang") == "de-DE"
     assert attribute(acme_page, ".", "lang") == "en-US"
     assert texts(acme_page, ".//p[@data-availability]") == ["In stock"]
-    assert [o.get("value") for o in acme_page.findall(".//select[@name='variant_id']/option")] == [
-        str(v.id) for v in acme.shirt.variants
+    radios = acme_page.findall(".//form[@data-variant-picker]//input[@type='radio']")
+    assert texts(acme_page, ".//form[@data-variant-picker]//legend") == ["Size"]
+    assert [(r.get("name"), r.get("value"), r.get("data-state"), "checked" in r.attrib) for r in radios] == [
+        ("option1", "S", "available", True),
+        ("option1", "M", "sold-out", False),
     ]
-    assert texts(acme_page, ".//select[@name='variant_id']/option") == ["S — $1,234.50", "M — $1,235.50 (sold out)"]
+    assert texts(acme_page, ".//form[@data-variant-picker]//label") == ["S", "M · Sold out"]
+    assert texts(nordic_page, ".//form[@data-variant-picker]//label") == ["S", "M · Ausverkauft"]
+    assert attribute(acme_page, ".//form[@action='/cart/add']/input[@name='variant_id']", "value") == str(acme.shirt.variants[0].id)
     assert attribute(acme_page, ".//link[@rel='canonical']", "href") == "https://acme.localhost:8443/products/linen-shirt"
     assert attribute(acme_page, ".//meta[@property='og:url']", "content") == "https://acme.localhost:8443/products/linen-shirt"
     assert attribute(acme_page, ".//meta[@property='og:type']", "content") == "product"
@@ -103,7 +108,7 @@ async def test_home_shows_hero_and_featured_collection(services, client):
     assert texts(acme_page, ".//section[@class='hero']/h1") == ["Acme Store"]
     assert texts(acme_page, ".//ul[@class='grid']/li//h3") == ["Acme Linen Shirt", "Acme Mug"]
     assert texts(acme_page, ".//ul[@class='grid']/li//span[@class='price']") == ["From $1,234.50", "$8.00"]
-    assert texts(nordic_page, ".//ul[@class='grid']/li//span[@class='price']") == ["From 99,90 €", "8,00 €"]
+    assert texts(nordic_page, ".//ul[@class='grid']/li//span[@class='price']") == ["ab 99,90 €", "8,00 €"]
     assert [a.get("href") for a in acme_page.findall(".//nav[@aria-label='Main']//a")] == ["/", "/collections/all", "/cart"]
     assert acme_page.find(".//main[@id='main']") is not None
     assert acme_page.find(".//header") is not None and acme_page.find(".//footer") is not None

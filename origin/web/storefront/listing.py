@@ -15,14 +15,16 @@ from urllib.parse import urlencode
 
 from origin.catalog.inputs import MAX_PRICE
 from origin.catalog.queries import SORTS
+from storefront.i18n import N_
 
+# msgids: the page shows them in the shop's language (storefront/locales).
 SORT_LABELS = {
-    "manual": "Featured",
-    "newest": "Newest",
-    "price-asc": "Price, low to high",
-    "price-desc": "Price, high to low",
-    "title-asc": "Name, A to Z",
-    "title-desc": "Name, Z to A",
+    "manual": N_("Featured"),
+    "newest": N_("Newest"),
+    "price-asc": N_("Price, low to high"),
+    "price-desc": N_("Price, high to low"),
+    "title-asc": N_("Name, A to Z"),
+    "title-desc": N_("Name, Z to A"),
 }
 CURSOR_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,512}$")
 TRUE_VALUES = ("1", "on", "true", "yes")
@@ -31,7 +33,16 @@ MAX_QUERY_LENGTH = 200
 
 
 class BadListingInput(ValueError):
-    """A query parameter a shopper (or a crawler) got wrong: HTTP 400 with this message."""
+    """A query parameter a shopper (or a crawler) got wrong: HTTP 400 with this message.
+
+    ``message`` is a msgid with ``%(name)s`` placeholders, so the page can say it in
+    the shop's language; ``str(error)`` is the English text.
+    """
+
+    def __init__(self, message: str, **params: object) -> None:
+        super().__init__(message % params)
+        self.message = message
+        self.params = params
 
 
 @dataclass(frozen=True)
@@ -65,36 +76,36 @@ class ListingParams:
 def parse_listing(args: Mapping[str, str], *, sorts: tuple[str, ...], default_sort: str) -> ListingParams:
     sort = args.get("sort", default_sort) or default_sort
     if sort not in sorts:
-        raise BadListingInput(f"Unknown sort order {sort[:40]!r}. Choose one of: {', '.join(sorts)}.")
+        raise BadListingInput(N_("Unknown sort order %(sort)s. Choose one of: %(choices)s."), sort=repr(sort[:40]), choices=", ".join(sorts))
     cursor = args.get("cursor") or None
     if cursor is not None and not CURSOR_PATTERN.match(cursor):
-        raise BadListingInput("This page link is damaged. Go back to the first page of the list.")
+        raise BadListingInput(N_("This page link is damaged. Go back to the first page of the list."))
     available = (args.get("available") or "").lower()
     if available not in TRUE_VALUES + FALSE_VALUES:
-        raise BadListingInput("The 'in stock only' filter takes 1 or 0.")
-    price_min = _price(args.get("price_min"), "minimum")
-    price_max = _price(args.get("price_max"), "maximum")
+        raise BadListingInput(N_("The 'in stock only' filter takes 1 or 0."))
+    price_min = _price(args.get("price_min"), N_("The minimum price must be a number, like 25 or 19.99."), N_("The minimum price must be between 0 and %(max)s."))
+    price_max = _price(args.get("price_max"), N_("The maximum price must be a number, like 25 or 19.99."), N_("The maximum price must be between 0 and %(max)s."))
     if price_min is not None and price_max is not None and price_min > price_max:
-        raise BadListingInput("The minimum price is above the maximum price.")
+        raise BadListingInput(N_("The minimum price is above the maximum price."))
     return ListingParams(sort=sort, cursor=cursor, available_only=available in TRUE_VALUES, price_min=price_min, price_max=price_max)
 
 
-def _price(raw: str | None, which: str) -> Decimal | None:
+def _price(raw: str | None, not_a_number: str, out_of_range: str) -> Decimal | None:
     if raw is None or raw.strip() == "":
         return None
     try:
         value = Decimal(raw.strip()[:32])
     except InvalidOperation:
-        raise BadListingInput(f"The {which} price must be a number, like 25 or 19.99.") from None
+        raise BadListingInput(not_a_number) from None
     if not value.is_finite() or value < 0 or value > MAX_PRICE:
-        raise BadListingInput(f"The {which} price must be between 0 and {MAX_PRICE}.")
+        raise BadListingInput(out_of_range, max=MAX_PRICE)
     return value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()
 
 
 def parse_search_query(args: Mapping[str, str]) -> str:
     query = " ".join((args.get("q") or "").split())
     if len(query) > MAX_QUERY_LENGTH:
-        raise BadListingInput(f"Search for at most {MAX_QUERY_LENGTH} characters.")
+        raise BadListingInput(N_("Search for at most %(count)s characters."), count=MAX_QUERY_LENGTH)
     return query
 
 
@@ -110,8 +121,22 @@ def collection_listing(handle: str, args: Mapping[str, str]) -> tuple[ListingPar
 def parse_variant(args: Mapping[str, str]) -> int | None:
     raw = args.get("variant") or ""
     if raw and (not raw.isdigit() or len(raw) > 18):
-        raise BadListingInput("The variant in this address must be a number.")
+        raise BadListingInput(N_("The variant in this address must be a number."))
     return int(raw) if raw else None
+
+
+OPTION_FIELDS = ("option1", "option2", "option3")
+MAX_OPTION_VALUE_LENGTH = 255
+
+
+def parse_options(args: Mapping[str, str]) -> tuple[str | None, ...] | None:
+    """The variant picker's choices without JavaScript (``?option1=M&option2=Oak``), or None."""
+    if not any(name in args for name in OPTION_FIELDS):
+        return None
+    values = tuple(args.get(name) or None for name in OPTION_FIELDS)
+    if any(value is not None and len(value) > MAX_OPTION_VALUE_LENGTH for value in values):
+        raise BadListingInput(N_("An option in this address is too long."))
+    return values
 
 
 def parse_search(args: Mapping[str, str]) -> tuple[str, str | None]:
@@ -140,6 +165,8 @@ def canonical_query(path: str, args: Mapping[str, str]) -> list[tuple[str, str]]
         params, _, default_sort = collection_listing(handle, args)
         return params.query(cursor=params.cursor, default_sort=default_sort)
     if section == "products":
+        if parse_options(args) is not None:
+            return None  # the handler answers with a redirect to ?variant=…, never from the cache
         variant_id = parse_variant(args)
         return [("variant", str(variant_id))] if variant_id is not None else []
     return None

@@ -17,7 +17,7 @@ import functools
 from pathlib import Path
 from xml.sax.saxutils import escape as xml_escape
 
-from quart import Blueprint, Response, current_app, request, send_from_directory
+from quart import Blueprint, Response, current_app, redirect, request, send_from_directory
 from werkzeug.exceptions import HTTPException
 
 from edge import tags as cache_tags
@@ -31,15 +31,19 @@ from origin.web.errors import json_error, status_for, wants_json
 from origin.web.storefront.page_cache import RenderedPage, cached_read, local_versions, make_page, serve_page
 from origin.web.storefront.listing import (
     SORT_LABELS,
+    OPTION_FIELDS,
     BadListingInput,
     ListingParams,
     canonical_query,
     collection_listing,
+    parse_options,
     parse_search,
     parse_variant,
 )
 from origin.web.storefront.site import Halt, current_host, current_site, render, resolver, shop_view, themed_error
 from storefront import views
+from storefront.i18n import N_
+from storefront.theme import default_favicon_svg
 
 blueprint = Blueprint("storefront", __name__)
 
@@ -58,18 +62,23 @@ def storefront_route(handler):
         except Halt as halt:
             return halt.response
         except BadListingInput as error:
-            return themed_error(await current_site(), 400, "Please check the address", str(error))
+            site = await current_site()
+            shop = shop_view(site)
+            return themed_error(site, 400, shop.gettext(N_("Please check the address")), shop.text(error.message, **error.params))
         except CatalogError as error:
             if error.kind is not ErrorKind.INVALID:
                 raise
-            return themed_error(await current_site(), status_for(error, page=True), "Please check the address", error.message)
+            site = await current_site()
+            return themed_error(site, status_for(error, page=True), shop_view(site).gettext(N_("Please check the address")), error.message)
 
     return wrapper
 
 
 def not_found_page(site: TenantSite, message: str) -> RenderedPage:
-    page = views.PageMeta(title=f"Not found – {site.tenant.name}", robots="noindex")
-    body = render(site, "not_found.html", page, message=message)
+    """``message``: a msgid, said in the shop's language."""
+    shop = shop_view(site)
+    page = views.PageMeta(title=f"{shop.gettext(N_('Page not found'))} – {site.tenant.name}", robots="noindex")
+    body = render(site, "not_found.html", page, message=shop.gettext(message))
     return make_page(body, [cache_tags.tenant_tag(site.tenant.id)], status=404)
 
 
@@ -79,7 +88,7 @@ def listing_view(site, result, params: ListingParams, path: str, *, sorts: tuple
         products=views.build_cards(shop, result.items),
         next_url=params.url(path, cursor=result.next_cursor, default_sort=default_sort) if result.next_cursor else None,
         first_url=params.url(path, default_sort=default_sort) if params.cursor else None,
-        sort_options=views.build_sort_options(params.sort, {s: SORT_LABELS[s] for s in sorts}),
+        sort_options=views.build_sort_options(params.sort, {s: shop.gettext(SORT_LABELS[s]) for s in sorts}),
         available_only=params.available_only,
         price_min="" if params.price_min is None else str(params.price_min),
         price_max="" if params.price_max is None else str(params.price_max),
@@ -116,7 +125,7 @@ async def home():
             )
         page = views.PageMeta(
             title=site.tenant.name,
-            description=shop.theme.hero_text or f"Shop {site.tenant.name} online.",
+            description=shop.theme.hero_text or shop.text(N_("Shop %(shop)s online."), shop=site.tenant.name),
             canonical_url=shop.absolute("/"),
         )
         body = render(
@@ -142,29 +151,31 @@ async def collection(handle: str):
     async def build() -> RenderedPage:
         tenant_id = site.tenant.id
         if not HANDLE_PATTERN.match(handle):
-            return not_found_page(site, "There is no collection at this address.")
+            return not_found_page(site, N_("There is no collection at this address."))
+        shop = shop_view(site)
         filters = dict(limit=PER_PAGE, cursor=params.cursor, available_only=params.available_only,
                        price_min=params.price_min, price_max=params.price_max)
         if is_all:
-            found = views.CollectionView(id=0, handle="all", url="/collections/all", title="All products",
+            found = views.CollectionView(id=0, handle="all", url="/collections/all", title=shop.gettext(N_("All products")),
                                          description_html=views.Markup(""), image_url=None)
             result = await cached_read(site, "products", (params,), lambda conn: catalog.select_products(conn, tenant_id, sort=params.sort, **filters))
             tags = []
         else:
             record = await cached_read(site, "collection", (handle,), lambda conn: catalog.select_collection_by_handle(conn, tenant_id, handle))
             if record is None:
-                return not_found_page(site, "There is no collection at this address.")
+                return not_found_page(site, N_("There is no collection at this address."))
             found = views.build_collection(record)
             result = await cached_read(
                 site, "collection-products", (record.id, params),
                 lambda conn: catalog.select_collection_products(conn, tenant_id, record.id, sort=params.sort, **filters),
             )
             tags = [cache_tags.collection_tag(tenant_id, record.id)]
-        shop = shop_view(site)
         canonical = params.url(found.url, cursor=params.cursor, default_sort=default_sort)
         page = views.PageMeta(
             title=f"{found.title} – {site.tenant.name}",
-            description=views.plain_text(found.description_html)[:300],
+            # Every listing has a description (Lighthouse SEO); the merchant's text when there is one.
+            description=views.plain_text(found.description_html)[:300]
+            or shop.text(N_("%(collection)s at %(shop)s."), collection=found.title, shop=site.tenant.name),
             canonical_url=shop.absolute(canonical),
         )
         listing = listing_view(site, result, params, found.url, sorts=sorts, default_sort=default_sort)
@@ -178,15 +189,25 @@ async def collection(handle: str):
 @storefront_route
 async def product(handle: str):
     site = await current_site()
+    chosen_options = parse_options(request.args)
+    if chosen_options is not None and HANDLE_PATTERN.match(handle):
+        # The variant picker without JavaScript: the chosen values -> that variant's page (the URL names it).
+        record = await cached_read(site, "product", (handle,), lambda conn: catalog.select_product_by_handle(conn, site.tenant.id, handle))
+        if record is not None:
+            variant = views.variant_for_options(record.variants, chosen_options)
+            location = views.product_url(handle) + (f"?variant={variant.id}" if variant is not None else "")
+            response = redirect(location, 303)
+            response.headers["Cache-Control"] = "private, no-store"
+            return response
     variant_id = parse_variant(request.args)
 
     async def build() -> RenderedPage:
         tenant_id = site.tenant.id
         if not HANDLE_PATTERN.match(handle):
-            return not_found_page(site, "There is no product at this address.")
+            return not_found_page(site, N_("There is no product at this address."))
         record = await cached_read(site, "product", (handle,), lambda conn: catalog.select_product_by_handle(conn, tenant_id, handle))
         if record is None:
-            return not_found_page(site, "This product is not available in this shop.")
+            return not_found_page(site, N_("This product is not available in this shop."))
         shop = shop_view(site)
         view = views.build_product(shop, record, variant_id)
         page = views.PageMeta(
@@ -200,7 +221,9 @@ async def product(handle: str):
         body = render(site, "product.html", page, product=view)
         return make_page(body, product_tags(site, (record.id,)))
 
-    return await serve_page(site, current_host(), canonical_query(request.path, request.args), build)
+    # Options with no product to match (unknown handle): the same page as without them.
+    args = {name: value for name, value in request.args.items() if name not in OPTION_FIELDS}
+    return await serve_page(site, current_host(), canonical_query(request.path, args), build)
 
 
 @blueprint.get("/search")
@@ -224,8 +247,13 @@ async def search():
             next_url=f"{path}&cursor={result.next_cursor}" if result.next_cursor else None,
             first_url=path if cursor else None,
         )
-        title = f"Search: {query_text}" if query_text else "Search"
-        page = views.PageMeta(title=f"{title} – {site.tenant.name}", robots="noindex")
+        shop = shop_view(site)
+        title = shop.text(N_("Search: %(query)s"), query=query_text) if query_text else shop.gettext(N_("Search"))
+        page = views.PageMeta(
+            title=f"{title} – {site.tenant.name}",
+            description=shop.text(N_("Search the products of %(shop)s."), shop=site.tenant.name),
+            robots="noindex",
+        )
         body = render(site, "search.html", page, query=query_text, listing=listing)
         return make_page(body, product_tags(site, (item.id for item in result.items)))
 
@@ -263,6 +291,22 @@ async def robots():
     return await serve_page(site, current_host(), canonical_query(request.path, request.args), build)
 
 
+@blueprint.get("/favicon.svg")
+@blueprint.get("/favicon.ico")
+@storefront_route
+async def favicon():
+    """The merchant's icon (a redirect to it) or the default drawn from the shop's initial and colour."""
+    site = await current_site()
+    theme = shop_view(site).theme
+    if theme.favicon_url:
+        response = redirect(theme.favicon_url, 302)
+    else:
+        response = Response(default_favicon_svg(theme), content_type="image/svg+xml; charset=utf-8")
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    response.headers["Cache-Tag"] = cache_tags.tenant_tag(site.tenant.id)  # purged with a theme change
+    return response
+
+
 @blueprint.get("/assets/<path:filename>")
 async def asset(filename: str):
     """The theme's static files (variant picker, analytics script): same for every tenant."""
@@ -284,7 +328,7 @@ async def not_found(error: HTTPException):
         site = await current_site()
     except Halt as halt:
         return halt.response
-    response = Response(not_found_page(site, "We could not find that page in this shop.").body, status=404,
+    response = Response(not_found_page(site, N_("We could not find that page in this shop.")).body, status=404,
                         content_type="text/html; charset=utf-8")
     response.headers["Cache-Control"] = "public, max-age=0, s-maxage=60"
     response.headers["Cache-Tag"] = cache_tags.tenant_tag(site.tenant.id)

@@ -43,3 +43,32 @@ class ThemeProblem(BaseModel):
 
 class ThemeProblemList(BaseModel):
     items: list[ThemeProblem]
+
+
+class ThemeStringsIn(BaseModel):
+    model_config = STRICT
+
+    strings: dict[str, str] = Field(
+        ..., description="msgid (the theme's English text) -> the store's replacement; replaces every override, {} clears them"
+    )
+
+
+class ThemeStringItem(BaseModel):
+    id: str = Field(..., description="the msgid, as the default theme writes it")
+    default: str = Field(..., description="the text in the store's language, from the theme's catalog")
+    override: str | None = Field(None, description="the store's replacement, if any")
+
+
+class ThemeStringList(BaseModel):
+    locale: str
+    items: list[ThemeStringItem]
+
+
+class FaviconIn(BaseModel):
+    model_config = STRICT
+
+    url: str = Field(..., max_length=2000, description="https:// URL or a path on the store's host (e.g. /media/icon.png)")
+
+
+class FaviconOut(BaseModel):
+    url: str | None = Field(None, description="the store's icon; null: the default drawn from the store's initial")
