@@ -145,8 +145,9 @@ class EdgeProxy:
         except UpstreamError as error:
             status = 504 if isinstance(error, UpstreamTimeout) else 502
             if stale is not None and self._within_stale_if_error(stale):
+                log.warning("edge: upstream failed for %s (%s); serving stale-if-error", request.key, error)
                 return Outcome(f"{self.name}; fwd={kind}; fwd-status={status}; detail=stale-if-error", entry=stale, counter="stale")
-            log.warning("edge: upstream failed for %s: %s", request.key, error)
+            log.warning("edge: %d for %s: %s", status, request.key, error)
             text = b"The store did not answer in time. Please try again." if status == 504 else b"The store cannot be reached right now. Please try again."
             failure = UpstreamResponse(status, [(b"content-type", b"text/plain; charset=utf-8"), (b"cache-control", b"no-store")], text)
             return Outcome(f"{self.name}; fwd={kind}; detail=upstream-{'timeout' if status == 504 else 'unreachable'}", response=failure)
