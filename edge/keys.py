@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, quote, urlsplit
+from urllib.parse import parse_qsl, quote, urljoin, urlsplit
 
 from edge.config import EdgeConfig
 from tls.hostnames import HostnameError, host_from_header, normalize_host
@@ -158,6 +158,47 @@ def url_index_key_for(url: str, config: EdgeConfig) -> str:
     return url_index_key(host, normalize_path((parts.path or "/").encode("latin-1")), normalize_query(parts.query.encode("latin-1"), config))
 
 
+def invalidated_url_keys(request: "EdgeRequest", config: EdgeConfig, response_headers: list[tuple[bytes, bytes]]) -> list[str]:
+    """What a non-error answer to an unsafe method invalidates (RFC 9111 4.4).
+
+    The effective request URI, and the ``Location`` / ``Content-Location`` URIs
+    when they are on the same host (a cache must not let one origin invalidate
+    another's pages). Anything that could never have been stored (odd path,
+    unknown query parameter, bad Host) is skipped: there is nothing to drop.
+    """
+    if request.trusted and b"x-forwarded-host" in request.request_headers:
+        host_header = request.request_headers[b"x-forwarded-host"].split(b",")[0]
+    else:
+        host_header = request.request_headers.get(b"host")
+    if host_header is None or b"," in host_header:
+        return []
+    try:
+        host = cache_host(host_header)
+    except Uncacheable:
+        return []
+    target = request.raw_target
+    references = [target]
+    for name, value in response_headers:
+        if name.lower() in (b"location", b"content-location"):
+            references.append(value.decode("latin-1"))
+    keys: list[str] = []
+    for reference in references:
+        parts = urlsplit(urljoin(target, reference))
+        if parts.netloc:
+            try:
+                if cache_host(parts.netloc.rpartition("@")[2]) != host:
+                    continue
+            except Uncacheable:
+                continue
+        try:
+            key = url_index_key(host, normalize_path((parts.path or "/").encode("latin-1")), normalize_query(parts.query.encode("latin-1"), config))
+        except (Uncacheable, UnicodeEncodeError):
+            continue
+        if key not in keys:
+            keys.append(key)
+    return keys
+
+
 @dataclass(slots=True)
 class EdgeRequest:
     """One classified request: what the proxy needs to look up, fetch or forward it.
@@ -179,6 +220,7 @@ class EdgeRequest:
     raw_headers: list[tuple[bytes, bytes]]
     trusted: bool
     client_address: str | None
+    raw_target: str = ""  # path?query as the client sent it
 
     def upstream_headers(self) -> list[tuple[bytes, bytes]]:
         """Forwarding headers stripped (unless trusted), X-Forwarded-For set; for a cacheable
@@ -237,9 +279,10 @@ def classify(scope: dict, config: EdgeConfig) -> EdgeRequest:
     method = scope["method"]
     raw_path = scope.get("raw_path") or quote(scope["path"]).encode()
     raw_query = scope.get("query_string", b"")
+    raw_target = raw_path.decode("latin-1") + ("?" + raw_query.decode("latin-1") if raw_query else "")
     request = EdgeRequest(
-        method=method, is_head=method == "HEAD", host="", key="", bypass="", url_key="",
-        target=raw_path.decode("latin-1") + ("?" + raw_query.decode("latin-1") if raw_query else ""),
+        method=method, is_head=method == "HEAD", host="", key="", bypass="", url_key="", raw_target=raw_target,
+        target=raw_target,
         encoding="identity", if_none_match=seen.get(b"if-none-match"), request_headers=seen,
         raw_headers=scope["headers"], trusted=trusted, client_address=client_address,
     )

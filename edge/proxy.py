@@ -7,7 +7,9 @@
                               upstream themselves; 5xx/timeout with a stale
                               entry in its stale-if-error window -> stale
     bypass                 -> streamed to the origin untouched (minus
-                              untrusted forwarding headers)
+                              untrusted forwarding headers); a 2xx/3xx to
+                              POST/PUT/DELETE/PATCH drops the stored copies of
+                              its URI and same-host Location/Content-Location
 
 Every response carries ``Cache-Status`` (RFC 9211); served entries carry ``Age``.
 """
@@ -20,7 +22,7 @@ import time
 from dataclasses import dataclass
 
 from edge.config import EdgeConfig
-from edge.keys import HOP_BY_HOP, EdgeRequest, classify
+from edge.keys import HOP_BY_HOP, EdgeRequest, classify, invalidated_url_keys
 from edge.policy import Decision, decide
 from edge.purge import Purger
 from edge.redis_tier import RedisTier
@@ -31,6 +33,7 @@ from edge.upstream import Upstream, UpstreamError, UpstreamResponse, UpstreamTim
 log = logging.getLogger(__name__)
 
 _NOT_STORED_HEADERS = HOP_BY_HOP | frozenset({b"content-length", b"age", b"cache-status"})
+UNSAFE_METHODS = frozenset({"POST", "PUT", "DELETE", "PATCH"})
 _NOT_IN_304 = frozenset({b"content-length", b"content-type", b"content-encoding"})
 
 
@@ -237,10 +240,17 @@ class EdgeProxy:
 
     async def _bypass(self, request: EdgeRequest, scope: dict, receive, send) -> None:
         cache_status = f"{self.name}; fwd=bypass; detail={request.bypass}".encode()
+        unsafe = request.method in UNSAFE_METHODS
 
         async def send_marked(message: dict) -> None:
             if message["type"] == "http.response.start":
                 headers = [(n, v) for n, v in message.get("headers", []) if n.lower() != b"cache-status"]
+                if unsafe and 200 <= message["status"] < 400:
+                    # RFC 9111 4.4, before the client sees the answer: a GET it sends
+                    # next must not be served the page this write just changed.
+                    url_keys = invalidated_url_keys(request, self.config, headers)
+                    if url_keys:
+                        await self.purger.purge_keys(url_keys=url_keys)
                 self.stats.count(tenant_of(parse_cache_tags(_joined(headers).get(b"cache-tag"))), "bypass")
                 message = {**message, "headers": headers + [(b"cache-status", cache_status)]}
             await send(message)

@@ -1,0 +1,72 @@
+"""RFC 9111 gaps closed in issue 12, item 6: unsafe-method invalidation, error freshness, revalidation with 304."""
+
+from __future__ import annotations
+
+import asyncio
+
+from tests.edge.conftest import shop, stored
+
+
+async def status_of(client, path: str, host: str = "shop-a.test") -> str:
+    return (await client.get(path, headers=shop(host))).headers["cache-status"]
+
+
+# -- 4.4: invalidation after an unsafe method -----------------------------------
+
+
+async def test_a_successful_post_to_a_url_drops_the_stored_responses_for_that_url(edge) -> None:
+    app, client, origin = edge
+    await client.get("/products/hat", headers=shop())
+    await client.get("/products/hat", headers=shop("shop-b.test"))
+    await client.get("/products/scarf", headers=shop())
+
+    posted = await client.post("/products/hat", headers=shop(), content=b"review=5")
+    after = await client.get("/products/hat", headers=shop())
+
+    assert posted.status_code == 200
+    assert posted.headers["cache-status"] == "Zelly; fwd=bypass; detail=method"
+    assert after.headers["cache-status"] == "Zelly; fwd=uri-miss; fwd-status=200; stored; ttl=60"
+    assert after.text == "GET shop-a.test/products/hat #3"
+    assert (await status_of(client, "/products/hat", "shop-b.test")).startswith("Zelly; hit")  # other store untouched
+    assert (await status_of(client, "/products/scarf")).startswith("Zelly; hit")  # other URL untouched
+
+
+async def test_put_delete_and_patch_invalidate_too_with_the_query_normalized(edge) -> None:
+    app, client, origin = edge
+    for method in ("PUT", "DELETE", "PATCH"):
+        await client.get("/search?sort=price&q=hat", headers=shop())
+        assert (await status_of(client, "/search?q=hat&sort=price")).startswith("Zelly; hit")
+
+        answer = await client.request(method, "/search?q=hat&sort=price&utm_source=x", headers=shop())
+
+        assert answer.status_code == 200
+        assert stored(app, "/search?q=hat&sort=price") is None, method
+        assert (await status_of(client, "/search?q=hat&sort=price")).startswith("Zelly; fwd=uri-miss"), method
+
+
+async def test_location_and_content_location_on_the_same_host_are_invalidated_and_other_hosts_are_not(edge) -> None:
+    app, client, origin = edge
+    origin.set("/cart/add", status=303, cache_control="no-store", headers=[
+        ("location", "/cart"), ("content-location", "https://SHOP-A.test/products/scarf"), ("location", "https://shop-b.test/"),
+    ])
+    for host, path in (("shop-a.test", "/cart"), ("shop-a.test", "/products/scarf"), ("shop-b.test", "/"), ("shop-a.test", "/")):
+        await client.get(path, headers=shop(host))
+
+    posted = await client.post("/cart/add", headers=shop(), content=b"variant_id=1")
+
+    assert posted.status_code == 303
+    assert stored(app, "/cart") is None
+    assert stored(app, "/products/scarf") is None
+    assert stored(app, "/", "shop-b.test") is not None  # another origin's page: a response cannot invalidate it
+    assert stored(app, "/") is not None
+
+
+async def test_an_error_answer_to_an_unsafe_method_invalidates_nothing(edge) -> None:
+    app, client, origin = edge
+    await client.get("/products/hat", headers=shop())
+    origin.set("/products/hat", status=422, cache_control="no-store")
+
+    refused = await client.post("/products/hat", headers=shop(), content=b"x")
+
+    assert refused.status_code == 422
+    assert stored(app, "/products/hat") is not None
