@@ -74,7 +74,6 @@ class Purger:
 
     async def purge(self, *, tags=(), urls=(), hosts=(), tenants=()) -> dict[str, int]:
         """Drop every named entry here and in the Redis tier; entries removed here, per tenant."""
-        self.generation += 1
         all_tags = list(tags) + [cache_tags.tenant_tag(t) for t in tenants]
         host_names = []
         for host in hosts:

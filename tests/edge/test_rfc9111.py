@@ -70,3 +70,47 @@ async def test_an_error_answer_to_an_unsafe_method_invalidates_nothing(edge) -> 
 
     assert refused.status_code == 422
     assert stored(app, "/products/hat") is not None
+
+
+# -- 4.2: a stored error expires by its own freshness ----------------------------
+
+
+async def test_a_404_with_max_age_1_is_kept_one_second_not_the_negative_cache_s_five(edge) -> None:
+    app, client, origin = edge
+    origin.set("/products/gone", status=404, cache_control="max-age=1")
+
+    first = await client.get("/products/gone", headers=shop())
+    cached = await client.get("/products/gone", headers=shop())
+    await asyncio.sleep(1.1)
+    expired = await client.get("/products/gone", headers=shop())
+
+    assert first.status_code == 404 and first.headers["cache-status"] == "Zelly; fwd=uri-miss; fwd-status=404; stored; ttl=1"
+    assert cached.headers["cache-status"].startswith("Zelly; hit")
+    assert expired.headers["cache-status"].startswith("Zelly; fwd=")
+    assert expired.text == "GET shop-a.test/products/gone #2"
+
+
+async def test_a_410_s_expires_header_bounds_its_stay(edge) -> None:
+    app, client, origin = edge
+    origin.set("/products/old", status=410, cache_control=None, headers=[
+        ("date", "Wed, 02 Dec 2026 10:00:00 GMT"), ("expires", "Wed, 02 Dec 2026 10:00:02 GMT")])
+    origin.set("/products/never", status=404, cache_control=None, headers=[("expires", "0")])
+    origin.set("/products/plain", status=404, cache_control=None)
+
+    old = await client.get("/products/old", headers=shop())
+    never = await client.get("/products/never", headers=shop())
+    plain = await client.get("/products/plain", headers=shop())
+
+    assert old.headers["cache-status"] == "Zelly; fwd=uri-miss; fwd-status=410; stored; ttl=2"
+    assert never.headers["cache-status"] == "Zelly; fwd=uri-miss; fwd-status=404; detail=expired"  # Expires: 0 is already stale
+    assert plain.headers["cache-status"] == "Zelly; fwd=uri-miss; fwd-status=404; stored; ttl=5"  # the negative cache's own bound
+
+
+async def test_a_public_200_without_max_age_takes_its_freshness_from_expires(edge) -> None:
+    app, client, origin = edge
+    origin.set("/pages/about", cache_control="public", headers=[
+        ("date", "Wed, 02 Dec 2026 10:00:00 GMT"), ("expires", "Wed, 02 Dec 2026 10:00:30 GMT")])
+
+    first = await client.get("/pages/about", headers=shop())
+
+    assert first.headers["cache-status"] == "Zelly; fwd=uri-miss; fwd-status=200; stored; ttl=30"
