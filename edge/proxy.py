@@ -2,6 +2,9 @@
 
     hit (fresh)            -> served from memory; no await on the way except send
     stale, in SWR window   -> served stale; one background refresh per key
+    stale with a validator -> the refresh is conditional (If-None-Match /
+                              If-Modified-Since); a 304 refreshes the stored
+                              entry (headers merged, freshness renewed)
     miss / expired         -> one upstream fetch per key (single flight); the
                               others wait up to single_flight_wait, then go
                               upstream themselves; 5xx/timeout with a stale
@@ -74,8 +77,8 @@ class EdgeProxy:
                 entry = None  # a purge ran while we read: what we read may be what it retired
             if entry is not None and entry.usable_until() > now:
                 self.store.put(entry)
-            else:
-                entry = None
+            elif entry is not None and entry.validators() is None:
+                entry = None  # nothing may serve it, and nothing could revalidate it
         kind = "uri-miss"
         if entry is not None and not self._vary_matches(entry, request):
             entry, kind = None, "vary-miss"
@@ -91,9 +94,7 @@ class EdgeProxy:
                 self._refresh_in_background(request, scope, entry)
                 await self._send_entry(send, request, entry, age, f"{self.name}; hit; ttl={int(remaining)}; detail=stale-while-revalidate")
                 return
-            kind = "stale"
-            if -remaining >= entry.stale_if_error:
-                entry = None  # too old even for stale-if-error
+            kind = "stale"  # too old to serve as it is; still its validators may spare the body
         await self._miss(request, scope, send, entry, kind)
 
     # -- misses -------------------------------------------------------------
@@ -143,8 +144,12 @@ class EdgeProxy:
     async def _fetch(self, request: EdgeRequest, scope: dict, stale: Entry | None, kind: str) -> Outcome:
         generation = self.purger.generation
         self.upstream_fetches += 1
+        headers = request.upstream_headers()
+        validators = stale.validators() if stale is not None else None
+        if validators is not None:
+            headers += validators  # RFC 9111 4.3.1: a 304 spares the body
         try:
-            response = await self.upstream.fetch("GET", request.target, request.upstream_headers(), self.config.upstream_timeout, scope)
+            response = await self.upstream.fetch("GET", request.target, headers, self.config.upstream_timeout, scope)
         except UpstreamError as error:
             status = 504 if isinstance(error, UpstreamTimeout) else 502
             if stale is not None and self._within_stale_if_error(stale):
@@ -157,6 +162,9 @@ class EdgeProxy:
         if response.status >= 500 and stale is not None and self._within_stale_if_error(stale):
             return Outcome(f"{self.name}; fwd={kind}; fwd-status={response.status}; detail=stale-if-error", entry=stale, counter="stale")
 
+        if response.status == 304 and validators is not None:
+            assert stale is not None
+            return await self._refresh_from_304(request, response, stale, kind, generation)
         headers = _joined(response.headers)
         decision = decide(response.status, headers, self.config)
         base = f"{self.name}; fwd={kind}; fwd-status={response.status}"
@@ -167,6 +175,25 @@ class EdgeProxy:
                 self.store.remove(request.key)  # the origin no longer lets this be shared
             return Outcome(f"{base}; detail={decision.reason}", response=response)
         entry = self._make_entry(request, response, headers, decision.freshness)
+        return await self._keep(entry, base, generation)
+
+    async def _refresh_from_304(self, request: EdgeRequest, response: UpstreamResponse, stale: Entry, kind: str, generation: int) -> Outcome:
+        """RFC 9111 4.3.4: the stored body with the 304's headers merged in, fresh again by the merged headers."""
+        replaced = {name for name, _ in response.headers if name not in _NOT_STORED_HEADERS and name not in _NOT_IN_304}
+        merged = [(n, v) for n, v in stale.headers if n not in replaced and n != b"content-length"]
+        merged += [(n, v) for n, v in response.headers if n in replaced]
+        refreshed = UpstreamResponse(stale.status, merged, stale.body)
+        headers = _joined(merged)
+        decision = decide(stale.status, headers, self.config)
+        base = f"{self.name}; fwd={kind}; fwd-status=304"
+        if decision.freshness is None:
+            self.store.remove(request.key)  # the origin no longer lets this be shared: serve once, keep nothing
+            return Outcome(f"{base}; detail={decision.reason}", response=refreshed)
+        entry = self._make_entry(request, refreshed, headers, decision.freshness)
+        return await self._keep(entry, base, generation)
+
+    async def _keep(self, entry: Entry, base: str, generation: int) -> Outcome:
+        """Store ``entry`` in memory and the Redis tier unless a purge ran since ``generation``."""
         if generation != self.purger.generation:
             # A purge arrived while we fetched: this body may be what it retired. Serve, don't keep.
             return Outcome(f"{base}; detail=purged-during-fetch", entry=entry)

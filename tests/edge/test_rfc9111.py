@@ -114,3 +114,65 @@ async def test_a_public_200_without_max_age_takes_its_freshness_from_expires(edg
     first = await client.get("/pages/about", headers=shop())
 
     assert first.headers["cache-status"] == "Zelly; fwd=uri-miss; fwd-status=200; stored; ttl=30"
+
+
+# -- 4.3: revalidation of a stale entry with its validator ---------------------
+
+
+def age_entry(app, path: str, seconds: float, host: str = "shop-a.test") -> None:
+    """Move a stored entry ``seconds`` into the past, as if that much time had gone by."""
+    entry = stored(app, path, host)
+    assert entry is not None
+    entry.stored_at -= seconds
+
+
+async def test_a_stale_entry_with_an_etag_is_revalidated_and_a_304_refreshes_it_with_merged_headers(edge) -> None:
+    app, client, origin = edge
+    origin.set("/products/hat", cache_control="public, s-maxage=1", etag='"catalog-7"', headers=[("x-served-by", "first")])
+    first = await client.get("/products/hat", headers=shop())
+    age_entry(app, "/products/hat", 5)
+    origin.set("/products/hat", cache_control="public, s-maxage=30", etag='"catalog-7"', headers=[("x-served-by", "second")])
+
+    revalidated = await client.get("/products/hat", headers=shop())
+    hit = await client.get("/products/hat", headers=shop())
+
+    assert origin.seen_headers[-1]["if-none-match"] == '"catalog-7"'
+    assert revalidated.status_code == 200
+    assert revalidated.text == first.text == "GET shop-a.test/products/hat #1"  # the stored body, not refetched
+    assert revalidated.headers["cache-status"] == "Zelly; fwd=stale; fwd-status=304; stored; ttl=30"
+    assert revalidated.headers["x-served-by"] == "second"  # the 304's headers replace the stored ones
+    assert revalidated.headers["content-length"] == str(len(first.content))
+    assert revalidated.headers["content-type"] == "text/plain"
+    assert hit.headers["cache-status"].startswith("Zelly; hit; ttl=")
+    assert origin.hits[("shop-a.test", "/products/hat")] == 2
+
+
+async def test_a_stale_entry_with_only_last_modified_is_revalidated_with_if_modified_since(edge) -> None:
+    app, client, origin = edge
+    stamp = "Tue, 01 Dec 2026 08:00:00 GMT"
+    origin.set("/pages/about", cache_control="public, s-maxage=1", last_modified=stamp)
+    await client.get("/pages/about", headers=shop())
+    age_entry(app, "/pages/about", 600)  # long past every stale window: only the validator is left
+
+    revalidated = await client.get("/pages/about", headers=shop())
+
+    assert origin.seen_headers[-1]["if-modified-since"] == stamp
+    assert "if-none-match" not in origin.seen_headers[-1]
+    assert revalidated.headers["cache-status"] == "Zelly; fwd=stale; fwd-status=304; stored; ttl=1"
+    assert revalidated.text == "GET shop-a.test/pages/about #1"
+
+
+async def test_a_changed_page_is_fetched_whole_and_a_client_s_own_validator_is_not_sent_upstream(edge) -> None:
+    app, client, origin = edge
+    origin.set("/products/hat", cache_control="public, s-maxage=1", etag='"catalog-7"')
+    await client.get("/products/hat", headers=shop())
+    age_entry(app, "/products/hat", 5)
+    origin.set("/products/hat", cache_control="public, s-maxage=1", etag='"catalog-8"')
+
+    changed = await client.get("/products/hat", headers=shop(**{"if-none-match": '"catalog-8"'}))
+    not_modified = await client.get("/products/hat", headers=shop(**{"if-none-match": '"catalog-8"'}))
+
+    assert origin.seen_headers[-1]["if-none-match"] == '"catalog-7"'  # the edge's validator, not the client's
+    assert changed.status_code == 304  # the client already has catalog-8; the edge stored it meanwhile
+    assert stored(app, "/products/hat").body == b"GET shop-a.test/products/hat #2"
+    assert not_modified.status_code == 304 and not_modified.headers["cache-status"].startswith("Zelly; hit")
