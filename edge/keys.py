@@ -10,8 +10,9 @@ The key is ``GET|host|/path?sorted-query|encoding-class``:
   Anything a router could read two ways (``;`` parameters, encoded ``/ ? # \\``,
   encoded or literal dot segments, ``//``) bypasses, so ``/account;x.css`` or
   ``/account%2Fx`` is never stored as some other page;
-- query: tracking parameters (``utm_*``, ``gclid``, ...) dropped, the rest
-  must be allow-listed (else bypass), sorted;
+- query: tracking parameters (``utm_*``, ``gclid``, ...) dropped, then only
+  the parameters the path's route reads (edge/routes.py) kept, sorted; on a
+  path no route claims, any other parameter bypasses;
 - the Accept-Encoding class (br, gzip, identity).
 
 What is forwarded upstream on a cacheable request is rebuilt from the key
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl, quote, urljoin, urlsplit
 
 from edge.config import EdgeConfig
+from edge.routes import Route
 from tls.hostnames import HostnameError, host_from_header, normalize_host
 
 # Headers that let a client pick another host, scheme, path or method behind
@@ -106,7 +108,8 @@ def normalize_path(raw: bytes) -> str:
     return path
 
 
-def normalize_query(raw: bytes, config: EdgeConfig) -> str:
+def normalize_query(raw: bytes, config: EdgeConfig, route: Route | None) -> str:
+    """The parameters ``route`` reads, sorted; the rest dropped. No route: any parameter bypasses."""
     if not raw:
         return ""
     try:
@@ -117,8 +120,10 @@ def normalize_query(raw: bytes, config: EdgeConfig) -> str:
     for name, value in pairs:
         if config.is_tracking_param(name):
             continue
-        if not config.is_allowed_param(name):
-            raise Uncacheable("query")
+        if route is None:
+            raise Uncacheable("query")  # nobody declared what this path reads
+        if name not in route.query_params:
+            continue  # the page does not read it: it must not make another copy
         kept.append((name, value))
     kept.sort()
     return "&".join(f"{quote(name, safe='')}={quote(value, safe='')}" for name, value in kept)
@@ -155,7 +160,8 @@ def url_index_key_for(url: str, config: EdgeConfig) -> str:
     if not parts.hostname:
         raise Uncacheable("url")
     host = cache_host(parts.netloc.rpartition("@")[2])
-    return url_index_key(host, normalize_path((parts.path or "/").encode("latin-1")), normalize_query(parts.query.encode("latin-1"), config))
+    path = normalize_path((parts.path or "/").encode("latin-1"))
+    return url_index_key(host, path, normalize_query(parts.query.encode("latin-1"), config, config.route_table.find(path)))
 
 
 def invalidated_url_keys(request: "EdgeRequest", config: EdgeConfig, response_headers: list[tuple[bytes, bytes]]) -> list[str]:
@@ -191,7 +197,8 @@ def invalidated_url_keys(request: "EdgeRequest", config: EdgeConfig, response_he
             except Uncacheable:
                 continue
         try:
-            key = url_index_key(host, normalize_path((parts.path or "/").encode("latin-1")), normalize_query(parts.query.encode("latin-1"), config))
+            path = normalize_path((parts.path or "/").encode("latin-1"))
+            key = url_index_key(host, path, normalize_query(parts.query.encode("latin-1"), config, config.route_table.find(path)))
         except (Uncacheable, UnicodeEncodeError):
             continue
         if key not in keys:
@@ -307,7 +314,7 @@ def classify(scope: dict, config: EdgeConfig) -> EdgeRequest:
         host = _memo(_HOST_CACHE, host_header, cache_host)
         # Most paths are plain: only the odd ones pay for the byte-by-byte normalization.
         path = raw_path.decode("ascii") if _PLAIN_PATH.match(raw_path) and b"//" not in raw_path else normalize_path(raw_path)
-        query = normalize_query(raw_query, config) if raw_query else ""
+        query = normalize_query(raw_query, config, config.route_table.find(path)) if raw_query else ""
     except Uncacheable as bypass:
         request.bypass = bypass.reason
         return request

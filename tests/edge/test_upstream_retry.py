@@ -87,16 +87,16 @@ async def test_cacheable_misses_on_a_reused_connection_the_origin_closed_are_ret
 async def test_bypassed_gets_are_retried_but_a_post_is_not_and_its_502_is_logged_with_the_cause(caplog) -> None:
     async with closing_upstream() as (upstream, url):
         async with running_edge(url) as (app, client):
-            first = await client.get("/search?debug=1", headers=shop())
-            second = await client.get("/search?debug=2", headers=shop())  # reuses the first's connection
-            await client.get("/search?debug=3", headers=shop())  # leaves a connection for the POST to reuse
+            first = await client.get("/account?debug=1", headers=shop())
+            second = await client.get("/account?debug=2", headers=shop())  # reuses the first's connection
+            await client.get("/account?debug=3", headers=shop())  # leaves a connection for the POST to reuse
             with caplog.at_level(logging.WARNING, logger="edge.upstream"):
 
                 posted = await client.post("/cart/add", headers=shop(), content=b"variant_id=1")
 
     assert first.status_code == second.status_code == 200
-    assert second.text == "GET /search?debug=2"
-    assert upstream.dropped[0] == "GET /search?debug=2" and app.upstream.retries == 1
+    assert second.text == "GET /account?debug=2"
+    assert upstream.dropped[0] == "GET /account?debug=2" and app.upstream.retries == 1
     assert posted.status_code == 502
     assert upstream.dropped[-1] == "POST /cart/add"  # sent once, never twice
     assert "POST /cart/add" not in upstream.answered
