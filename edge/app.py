@@ -29,7 +29,10 @@ class EdgeApp:
         self.config = config
         self.upstream = make_upstream(upstream)
         self.store = MemoryStore(config.cache_bytes, config.tenant_quota_bytes)
-        self.redis_tier = RedisTier(redis, ttl_slack=config.redis_ttl_slack) if redis is not None else None
+        self.redis_tier = RedisTier(
+            redis, ttl_slack=config.redis_ttl_slack, max_ttl=config.redis_max_ttl,
+            admissions_per_minute=config.redis_admissions_per_minute,
+        ) if redis is not None else None
         self.stats = EdgeStats()
         self.purger = Purger(config, self.store, self.redis_tier, self.stats)
         self.proxy = EdgeProxy(config, self.upstream, self.store, self.redis_tier, self.stats, self.purger)

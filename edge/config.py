@@ -41,6 +41,9 @@ class EdgeConfig:
     single_flight_wait: float = 5.0  # a waiter gives up on the leader and goes upstream itself
     negative_ttl: int = 5  # seconds a 404 is kept, at most
     redis_ttl_slack: int = 60  # the Redis tier keeps an entry this long past its stale windows
+    redis_max_ttl: int = 900  # ...and never longer than this after writing it (seconds)
+    redis_admissions_per_minute: int = 1000  # new Redis-tier entries per tenant per minute; the rest stay in memory
+    memory_only_max_ttl: int = 300  # seconds an entry of a shared=False route (media) is kept, at most
     status_name: str = "Zelly"  # the cache's name in Cache-Status (RFC 9211)
 
     def __post_init__(self) -> None:

@@ -175,7 +175,7 @@ class EdgeProxy:
                 self.store.remove(request.key)  # the origin no longer lets this be shared
             return Outcome(f"{base}; detail={decision.reason}", response=response)
         entry = self._make_entry(request, response, headers, decision.freshness)
-        return await self._keep(entry, base, generation)
+        return await self._keep(request, entry, base, generation)
 
     async def _refresh_from_304(self, request: EdgeRequest, response: UpstreamResponse, stale: Entry, kind: str, generation: int) -> Outcome:
         """RFC 9111 4.3.4: the stored body with the 304's headers merged in, fresh again by the merged headers."""
@@ -190,17 +190,20 @@ class EdgeProxy:
             self.store.remove(request.key)  # the origin no longer lets this be shared: serve once, keep nothing
             return Outcome(f"{base}; detail={decision.reason}", response=refreshed)
         entry = self._make_entry(request, refreshed, headers, decision.freshness)
-        return await self._keep(entry, base, generation)
+        return await self._keep(request, entry, base, generation)
 
-    async def _keep(self, entry: Entry, base: str, generation: int) -> Outcome:
+    async def _keep(self, request: EdgeRequest, entry: Entry, base: str, generation: int) -> Outcome:
         """Store ``entry`` in memory and the Redis tier unless a purge ran since ``generation``."""
         if generation != self.purger.generation:
             # A purge arrived while we fetched: this body may be what it retired. Serve, don't keep.
             return Outcome(f"{base}; detail=purged-during-fetch", entry=entry)
+        route = self.config.route_table.find(request.target.partition("?")[0])
+        shared = route is None or route.shared
+        if not shared and entry.ttl > self.config.memory_only_max_ttl:
+            entry.ttl = self.config.memory_only_max_ttl  # unbounded by name (media): memory only, briefly
         stored = self.store.put(entry)
         reason = "too-large"
-        if self.redis_tier is not None:
-            await self.redis_tier.put(entry)
+        if self.redis_tier is not None and shared and await self.redis_tier.put(entry):
             stored = True
             if generation != self.purger.generation:
                 # A purge ran while the write was in flight and may have missed it.

@@ -7,13 +7,26 @@ from typing import AsyncIterator
 
 import httpx
 import pytest
+import redis.asyncio as aioredis
 
 from edge.app import EdgeApp, create_edge_app
 from edge.config import EdgeConfig
+from tests.conftest import REDIS_URL, require_server
 from tests.edge.servers import serve_on_loopback
 from tests.edge.standin_origin import StandInOrigin
 
 TOKEN = "edge-test-token"
+
+
+@pytest.fixture
+async def redis_client() -> AsyncIterator[aioredis.Redis]:
+    """The real Redis, this run's own db index, flushed before and after."""
+    require_server("Redis", "127.0.0.1", 6379)
+    client = aioredis.Redis.from_url(REDIS_URL)
+    await client.flushdb()
+    yield client
+    await client.flushdb()
+    await client.aclose()
 
 
 @pytest.fixture
