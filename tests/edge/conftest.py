@@ -44,6 +44,22 @@ async def running_edge(upstream_url: str, config: EdgeConfig | None = None, **kw
             yield app, client
 
 
+@contextlib.asynccontextmanager
+async def running_edge_with_internal(upstream_url: str, config: EdgeConfig | None = None, **kwargs):
+    """The edge's public listener and its internal listener (ZELLY_EDGE_INTERNAL_BIND), each on its own port."""
+    async with running_edge(upstream_url, config, **kwargs) as (app, public):
+        async with serve_on_loopback(app.internal_app) as internal_url:
+            async with httpx.AsyncClient(base_url=internal_url, timeout=10) as internal:
+                yield app, public, internal
+
+
+@pytest.fixture
+async def edge_internal(origin):
+    standin, url = origin
+    async with running_edge_with_internal(url) as (app, public, internal):
+        yield app, public, internal, standin
+
+
 @pytest.fixture
 async def edge(origin) -> AsyncIterator[tuple[EdgeApp, httpx.AsyncClient, StandInOrigin]]:
     standin, url = origin
