@@ -157,8 +157,11 @@ async def serve_page(
         page = await build()
         if page.status == 200:
             page = dataclasses.replace(page, etag=page_etag(key))
-        if page.status in CACHEABLE_STATUSES:
+        if page.status == 200:
             await services.cache.set(key, page, PAGE_CODEC, ttl=PAGE_TTL_SECONDS)
+        if page.status in CACHEABLE_STATUSES:
+            # A 404 stays in this process: a stranger's random handles must not become
+            # shared-cache keys (issue 13, item 2); the LRU bounds what it costs here.
             local_pages(current_app).put(key, page, len(page.body))
     return page_response(page)
 
@@ -200,5 +203,8 @@ async def cached_read(site: TenantSite, name: str, args: tuple[Any, ...], load: 
         return value[0]
     async with services.db.connect() as conn:
         loaded = await load(conn)
-    await services.cache.set(key, (loaded,), codec, ttl=READ_TTL_SECONDS)
+    if loaded is not None:
+        # "No such product" is not shared: anyone can ask for a million handles that do
+        # not exist, and each answer would be a shared-cache key (issue 13, item 2).
+        await services.cache.set(key, (loaded,), codec, ttl=READ_TTL_SECONDS)
     return loaded
