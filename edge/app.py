@@ -1,7 +1,14 @@
-"""The edge as one ASGI app: proxy + internal endpoints + lifespan (upstream, purge subscriber).
+"""The edge as two ASGI apps sharing one cache: the public proxy and the internal listener.
 
-    create_edge_app(config, upstream, broadcast_subscribe=..., redis=...)
+    app = create_edge_app(config, upstream, broadcast_subscribe=..., redis=...)
+    app                 # public: the page cache; its lifespan runs the upstream and the purge subscriber
+    app.internal_app    # internal (ZELLY_EDGE_INTERNAL_BIND): /internal/edge/purge and /internal/edge/stats
     wrap_origin(origin_asgi_app, config, broadcast)      # zelly dev: one process
+
+Internal means internal (issue 13, item 3): the public app answers every
+``/internal/`` path with 404 itself, whatever the token, so purge and stats
+are reachable only on the internal listener, which is bound to a private
+address and never put behind Caddy. The bearer token still guards it.
 """
 
 from __future__ import annotations
@@ -13,15 +20,18 @@ from typing import Any, Awaitable, Callable
 
 from edge.config import EdgeConfig
 from edge.internal import PREFIX as INTERNAL_PREFIX
-from edge.internal import InternalEndpoints
+from edge.internal import InternalEndpoints, send_json
+from edge.internal import error as internal_error
 from edge.proxy import EdgeProxy
 from edge.purge import Purger, Subscribe, run_purge_subscriber
 from edge.redis_tier import RedisTier
 from edge.stats import EdgeStats
 from edge.store import MemoryStore
-from edge.upstream import AsgiUpstream, make_upstream
+from edge.upstream import AsgiUpstream, make_upstream, send_plain
 
 log = logging.getLogger(__name__)
+
+PUBLIC_REFUSED_PREFIX = "/internal/"  # the Caddyfile refuses the same prefix
 
 
 class EdgeApp:
@@ -29,7 +39,10 @@ class EdgeApp:
         self.config = config
         self.upstream = make_upstream(upstream)
         self.store = MemoryStore(config.cache_bytes, config.tenant_quota_bytes)
-        self.redis_tier = RedisTier(redis, ttl_slack=config.redis_ttl_slack) if redis is not None else None
+        self.redis_tier = RedisTier(
+            redis, ttl_slack=config.redis_ttl_slack, max_ttl=config.redis_max_ttl,
+            admissions_per_minute=config.redis_admissions_per_minute,
+        ) if redis is not None else None
         self.stats = EdgeStats()
         self.purger = Purger(config, self.store, self.redis_tier, self.stats)
         self.proxy = EdgeProxy(config, self.upstream, self.store, self.redis_tier, self.stats, self.purger)
@@ -37,13 +50,14 @@ class EdgeApp:
         self._broadcast_subscribe = broadcast_subscribe
         self._subscriber: asyncio.Task | None = None
         self.subscribed = asyncio.Event()  # set once purges are being received (tests wait on it)
+        self.startup_hooks: list[Callable[[], Awaitable[None]]] = []  # e.g. serve the internal listener (zelly edge)
         self.shutdown_hooks: list[Callable[[], Awaitable[None]]] = []  # e.g. close the Redis client a process opened
 
     async def __call__(self, scope: dict, receive, send) -> None:
         kind = scope["type"]
         if kind == "http":
-            if scope["path"].startswith(INTERNAL_PREFIX):
-                await self.internal(scope, receive, send)
+            if scope["path"].startswith(PUBLIC_REFUSED_PREFIX):
+                await send_plain(send, 404, b"Not found.")
             else:
                 await self.proxy.handle(scope, receive, send)
         elif kind == "lifespan":
@@ -54,10 +68,27 @@ class EdgeApp:
             await receive()
             await send({"type": "websocket.close", "code": 1011})
 
+    async def internal_app(self, scope: dict, receive, send) -> None:
+        """The internal listener's app. Its lifespan has nothing to run: the public app's starts everything."""
+        kind = scope["type"]
+        if kind == "http":
+            if scope["path"].startswith(INTERNAL_PREFIX):
+                await self.internal(scope, receive, send)
+            else:
+                await send_json(send, 404, internal_error("not_found", "the edge's internal listener has /internal/edge/purge and /internal/edge/stats"))
+        elif kind == "lifespan":
+            while True:
+                message = await receive()
+                await send({"type": message["type"] + ".complete"})
+                if message["type"] == "lifespan.shutdown":
+                    return
+
     async def startup(self) -> None:
         await self.upstream.startup()
         if self._broadcast_subscribe is not None:
             self._subscriber = asyncio.create_task(run_purge_subscriber(self._broadcast_subscribe, self.purger, self.subscribed))
+        for hook in self.startup_hooks:
+            await hook()
 
     async def shutdown(self) -> None:
         if self._subscriber is not None:

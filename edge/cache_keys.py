@@ -22,8 +22,10 @@ Shared cache (origin/cache.py adds the ``zelly:`` namespace in front):
 Plain Redis (``Services.redis``):
 
 - ``t<t>:shopify:webhook:<id>``: webhook delivery dedupe (SET NX, 48 h);
-- ``zelly:edge:e:<edge key>`` and ``zelly:edge:{tag,host,url}:<name>``: the edge's
-  Redis tier and its purge indexes (edge/redis_tier.py).
+- ``zelly:edge:e:<edge key>``, ``zelly:edge:{tag,host}:<name>:s<shard>``,
+  ``zelly:edge:url:<url>`` and ``zelly:edge:admit:t<t>:<minute>``: the edge's
+  Redis tier, its purge indexes and its per-tenant admission counter
+  (edge/redis_tier.py); on ZELLY_EDGE_REDIS_URL when that is set.
 
 In memory only: the edge's entry key ``GET|<host><path>?<query>|<encoding>``
 (:func:`edge_entry_key` of :func:`url_key`; edge/keys.py's ``classify`` inlines
@@ -34,6 +36,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import zlib
 from typing import Sequence
 from urllib.parse import urlencode
 
@@ -91,6 +94,23 @@ def edge_redis_entry_key(key: str) -> str:
     return EDGE_REDIS_PREFIX + "e:" + key
 
 
-def edge_redis_index_key(kind: str, name: str) -> str:
-    """``kind`` is ``tag``, ``host`` or ``url``: the set of entry keys a purge by that name deletes."""
-    return f"{EDGE_REDIS_PREFIX}{kind}:{name}"
+EDGE_INDEX_SHARDS = 16  # tag and host indexes are split this many ways: no one huge key
+
+
+def edge_redis_index_key(kind: str, name: str, shard: int | None = None) -> str:
+    """``kind`` is ``tag``, ``host`` or ``url``: the sorted set of entry keys a purge by that name deletes.
+
+    Tag and host indexes come in EDGE_INDEX_SHARDS shards (``:s<n>``, by
+    :func:`edge_index_shard` of the entry key); a URL's index names a few
+    encodings of one page and is one key.
+    """
+    return f"{EDGE_REDIS_PREFIX}{kind}:{name}" if shard is None else f"{EDGE_REDIS_PREFIX}{kind}:{name}:s{shard}"
+
+
+def edge_index_shard(entry_key: str) -> int:
+    return zlib.crc32(entry_key.encode()) % EDGE_INDEX_SHARDS
+
+
+def edge_redis_admission_key(tenant: str, minute: int) -> str:
+    """How many new entries tenant ``tenant`` put into the Redis tier in minute ``minute`` (epoch // 60)."""
+    return f"{EDGE_REDIS_PREFIX}admit:t{tenant}:{minute}"

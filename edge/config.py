@@ -9,6 +9,8 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 
+from edge.routes import STOREFRONT_ROUTES, Route, RouteTable
+
 # Tracking parameters never change a page, so they are dropped from the cache
 # key and from the request sent upstream (the page in the cache must be the
 # page for the key). Names ending in "*" are prefixes.
@@ -16,12 +18,6 @@ DEFAULT_TRACKING_PARAMS = (
     "utm_*", "gclid", "gbraid", "wbraid", "dclid", "fbclid", "msclkid", "twclid", "ttclid",
     "li_fat_id", "mc_cid", "mc_eid", "_ga", "_gl", "yclid", "igshid", "ref", "srsltid",
 )
-
-# Query parameters the storefront reads (origin/web/storefront*.py). Any other
-# parameter makes the request bypass the cache: caching it would let anyone
-# fill the cache with copies (or, worse, store a page under a key that does not
-# describe it). A storefront that reads a new parameter adds it here.
-DEFAULT_QUERY_ALLOWLIST = ("q", "sort", "cursor", "available", "price_min", "price_max", "variant", "page")
 
 # Vary on anything else (Cookie, User-Agent, ...) is refused: one variant per
 # visitor is not a shared cache.
@@ -36,13 +32,18 @@ class EdgeConfig:
     internal_token: str = field(default="", repr=False)
     trusted_proxies: tuple[str, ...] = ()
     bypass_cookies: tuple[str, ...] = ("zelly_session", "zelly_cart")
-    query_allowlist: tuple[str, ...] = DEFAULT_QUERY_ALLOWLIST
+    # The query parameters each route reads (edge/routes.py): the only ones a key keeps.
+    routes: tuple[Route, ...] = STOREFRONT_ROUTES
+    route_table: RouteTable = field(init=False, repr=False, compare=False)
     tracking_params: tuple[str, ...] = DEFAULT_TRACKING_PARAMS
     vary_allowlist: tuple[str, ...] = DEFAULT_VARY_ALLOWLIST
     upstream_timeout: float = 10.0  # seconds before stale-if-error (or a 504)
     single_flight_wait: float = 5.0  # a waiter gives up on the leader and goes upstream itself
     negative_ttl: int = 5  # seconds a 404 is kept, at most
     redis_ttl_slack: int = 60  # the Redis tier keeps an entry this long past its stale windows
+    redis_max_ttl: int = 900  # ...and never longer than this after writing it (seconds)
+    redis_admissions_per_minute: int = 1000  # new Redis-tier entries per tenant per minute; the rest stay in memory
+    memory_only_max_ttl: int = 300  # seconds an entry of a shared=False route (media) is kept, at most
     status_name: str = "Zelly"  # the cache's name in Cache-Status (RFC 9211)
 
     def __post_init__(self) -> None:
@@ -51,7 +52,8 @@ class EdgeConfig:
         object.__setattr__(self, "vary_allowlist", tuple(v.lower() for v in self.vary_allowlist))
         # Parse once: a bad address is a start-up error, not a per-request one.
         object.__setattr__(self, "_networks", tuple(ipaddress.ip_network(p, strict=False) for p in self.trusted_proxies))
-        object.__setattr__(self, "_query_allowlist", frozenset(self.query_allowlist))
+        object.__setattr__(self, "routes", tuple(self.routes))
+        object.__setattr__(self, "route_table", RouteTable(self.routes))
         exact = frozenset(p for p in self.tracking_params if not p.endswith("*"))
         prefixes = tuple(p[:-1] for p in self.tracking_params if p.endswith("*"))
         object.__setattr__(self, "_tracking_exact", exact)
@@ -68,6 +70,3 @@ class EdgeConfig:
 
     def is_tracking_param(self, name: str) -> bool:
         return name in self._tracking_exact or name.startswith(self._tracking_prefixes)  # type: ignore[attr-defined]
-
-    def is_allowed_param(self, name: str) -> bool:
-        return name in self._query_allowlist  # type: ignore[attr-defined]

@@ -10,8 +10,9 @@ The key is ``GET|host|/path?sorted-query|encoding-class``:
   Anything a router could read two ways (``;`` parameters, encoded ``/ ? # \\``,
   encoded or literal dot segments, ``//``) bypasses, so ``/account;x.css`` or
   ``/account%2Fx`` is never stored as some other page;
-- query: tracking parameters (``utm_*``, ``gclid``, ...) dropped, the rest
-  must be allow-listed (else bypass), sorted;
+- query: tracking parameters (``utm_*``, ``gclid``, ...) dropped, then only
+  the parameters the path's route reads (edge/routes.py) kept, sorted; on a
+  path no route claims, any other parameter bypasses;
 - the Accept-Encoding class (br, gzip, identity).
 
 What is forwarded upstream on a cacheable request is rebuilt from the key
@@ -24,9 +25,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, quote, urlsplit
+from urllib.parse import parse_qsl, quote, urljoin, urlsplit
 
 from edge.config import EdgeConfig
+from edge.routes import Route
 from tls.hostnames import HostnameError, host_from_header, normalize_host
 
 # Headers that let a client pick another host, scheme, path or method behind
@@ -106,7 +108,8 @@ def normalize_path(raw: bytes) -> str:
     return path
 
 
-def normalize_query(raw: bytes, config: EdgeConfig) -> str:
+def normalize_query(raw: bytes, config: EdgeConfig, route: Route | None) -> str:
+    """The parameters ``route`` reads, sorted; the rest dropped. No route: any parameter bypasses."""
     if not raw:
         return ""
     try:
@@ -117,8 +120,10 @@ def normalize_query(raw: bytes, config: EdgeConfig) -> str:
     for name, value in pairs:
         if config.is_tracking_param(name):
             continue
-        if not config.is_allowed_param(name):
-            raise Uncacheable("query")
+        if route is None:
+            raise Uncacheable("query")  # nobody declared what this path reads
+        if name not in route.query_params:
+            continue  # the page does not read it: it must not make another copy
         kept.append((name, value))
     kept.sort()
     return "&".join(f"{quote(name, safe='')}={quote(value, safe='')}" for name, value in kept)
@@ -155,7 +160,50 @@ def url_index_key_for(url: str, config: EdgeConfig) -> str:
     if not parts.hostname:
         raise Uncacheable("url")
     host = cache_host(parts.netloc.rpartition("@")[2])
-    return url_index_key(host, normalize_path((parts.path or "/").encode("latin-1")), normalize_query(parts.query.encode("latin-1"), config))
+    path = normalize_path((parts.path or "/").encode("latin-1"))
+    return url_index_key(host, path, normalize_query(parts.query.encode("latin-1"), config, config.route_table.find(path)))
+
+
+def invalidated_url_keys(request: "EdgeRequest", config: EdgeConfig, response_headers: list[tuple[bytes, bytes]]) -> list[str]:
+    """What a non-error answer to an unsafe method invalidates (RFC 9111 4.4).
+
+    The effective request URI, and the ``Location`` / ``Content-Location`` URIs
+    when they are on the same host (a cache must not let one origin invalidate
+    another's pages). Anything that could never have been stored (odd path,
+    unknown query parameter, bad Host) is skipped: there is nothing to drop.
+    """
+    if request.trusted and b"x-forwarded-host" in request.request_headers:
+        host_header = request.request_headers[b"x-forwarded-host"].split(b",")[0]
+    else:
+        host_header = request.request_headers.get(b"host")
+    if host_header is None or b"," in host_header:
+        return []
+    try:
+        host = cache_host(host_header)
+    except Uncacheable:
+        return []
+    target = request.raw_target
+    references = [target]
+    for name, value in response_headers:
+        if name.lower() in (b"location", b"content-location"):
+            references.append(value.decode("latin-1"))
+    keys: list[str] = []
+    for reference in references:
+        parts = urlsplit(urljoin(target, reference))
+        if parts.netloc:
+            try:
+                if cache_host(parts.netloc.rpartition("@")[2]) != host:
+                    continue
+            except Uncacheable:
+                continue
+        try:
+            path = normalize_path((parts.path or "/").encode("latin-1"))
+            key = url_index_key(host, path, normalize_query(parts.query.encode("latin-1"), config, config.route_table.find(path)))
+        except (Uncacheable, UnicodeEncodeError):
+            continue
+        if key not in keys:
+            keys.append(key)
+    return keys
 
 
 @dataclass(slots=True)
@@ -179,6 +227,7 @@ class EdgeRequest:
     raw_headers: list[tuple[bytes, bytes]]
     trusted: bool
     client_address: str | None
+    raw_target: str = ""  # path?query as the client sent it
 
     def upstream_headers(self) -> list[tuple[bytes, bytes]]:
         """Forwarding headers stripped (unless trusted), X-Forwarded-For set; for a cacheable
@@ -237,9 +286,10 @@ def classify(scope: dict, config: EdgeConfig) -> EdgeRequest:
     method = scope["method"]
     raw_path = scope.get("raw_path") or quote(scope["path"]).encode()
     raw_query = scope.get("query_string", b"")
+    raw_target = raw_path.decode("latin-1") + ("?" + raw_query.decode("latin-1") if raw_query else "")
     request = EdgeRequest(
-        method=method, is_head=method == "HEAD", host="", key="", bypass="", url_key="",
-        target=raw_path.decode("latin-1") + ("?" + raw_query.decode("latin-1") if raw_query else ""),
+        method=method, is_head=method == "HEAD", host="", key="", bypass="", url_key="", raw_target=raw_target,
+        target=raw_target,
         encoding="identity", if_none_match=seen.get(b"if-none-match"), request_headers=seen,
         raw_headers=scope["headers"], trusted=trusted, client_address=client_address,
     )
@@ -264,7 +314,7 @@ def classify(scope: dict, config: EdgeConfig) -> EdgeRequest:
         host = _memo(_HOST_CACHE, host_header, cache_host)
         # Most paths are plain: only the odd ones pay for the byte-by-byte normalization.
         path = raw_path.decode("ascii") if _PLAIN_PATH.match(raw_path) and b"//" not in raw_path else normalize_path(raw_path)
-        query = normalize_query(raw_query, config) if raw_query else ""
+        query = normalize_query(raw_query, config, config.route_table.find(path)) if raw_query else ""
     except Uncacheable as bypass:
         request.bypass = bypass.reason
         return request

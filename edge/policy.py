@@ -5,14 +5,17 @@ A response is stored only when the origin opts in: ``CDN-Cache-Control``
 ``public`` or ``s-maxage``. Never stored: ``private``, ``no-store`` or
 ``no-cache`` (in either header), ``Set-Cookie``, 206, ``Vary: *``, and Vary
 on a header outside the allow-list. A 404/410 may be kept briefly without
-an opt-in (the negative cache), never longer than ``negative_ttl``.
+an opt-in (the negative cache), never longer than ``negative_ttl`` and never
+longer than its own freshness (``s-maxage``, ``max-age`` or ``Expires``).
 
 ``must-revalidate`` / ``proxy-revalidate`` turn off serving stale.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 
 from edge.config import EdgeConfig
 
@@ -85,10 +88,16 @@ def decide(status: int, headers: dict[bytes, bytes], config: EdgeConfig) -> Deci
         if ttl is None and "public" in cache_control:
             ttl = _seconds(cache_control, "max-age")
     negative = status in NEGATIVE_STATUSES
+    if ttl is None and (negative or "public" in cache_control) and cdn is None:
+        # RFC 9111 4.2.1: max-age, then Expires. A stored error expires by its own
+        # freshness (a 404 with max-age=1 is gone after a second), public or not.
+        ttl = _seconds(cache_control, "max-age")
+        if ttl is None:
+            ttl = _expires_in(headers)
     if ttl is None:
         if not negative:
             return Decision(None, "not-public")
-        ttl = config.negative_ttl
+        ttl = config.negative_ttl  # no freshness of its own: the negative cache's heuristic
     if negative:
         ttl = min(ttl, config.negative_ttl)
 
@@ -104,6 +113,30 @@ def decide(status: int, headers: dict[bytes, bytes], config: EdgeConfig) -> Deci
     if ttl == 0 and swr == 0 and sie == 0:
         return Decision(None, "expired")
     return Decision(Freshness(ttl, swr, sie, vary), "")
+
+
+def _expires_in(headers: dict[bytes, bytes]) -> int | None:
+    """Seconds from ``Date`` (or now) to ``Expires``; an unreadable Expires means already stale (4.2.1)."""
+    expires = headers.get(b"expires")
+    if expires is None:
+        return None
+    try:
+        expires_at = parsedate_to_datetime(expires.decode("latin-1"))
+    except (TypeError, ValueError, IndexError):
+        return 0
+    date_at = None
+    if b"date" in headers:
+        try:
+            date_at = parsedate_to_datetime(headers[b"date"].decode("latin-1"))
+        except (TypeError, ValueError, IndexError):
+            date_at = None
+    if expires_at.tzinfo is None:
+        expires_at = expires_at.replace(tzinfo=dt.timezone.utc)
+    if date_at is None:
+        date_at = dt.datetime.now(dt.timezone.utc)
+    elif date_at.tzinfo is None:
+        date_at = date_at.replace(tzinfo=dt.timezone.utc)
+    return max(0, int((expires_at - date_at).total_seconds()))
 
 
 def _text(value: bytes | None) -> str | None:

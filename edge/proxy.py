@@ -2,12 +2,17 @@
 
     hit (fresh)            -> served from memory; no await on the way except send
     stale, in SWR window   -> served stale; one background refresh per key
+    stale with a validator -> the refresh is conditional (If-None-Match /
+                              If-Modified-Since); a 304 refreshes the stored
+                              entry (headers merged, freshness renewed)
     miss / expired         -> one upstream fetch per key (single flight); the
                               others wait up to single_flight_wait, then go
                               upstream themselves; 5xx/timeout with a stale
                               entry in its stale-if-error window -> stale
     bypass                 -> streamed to the origin untouched (minus
-                              untrusted forwarding headers)
+                              untrusted forwarding headers); a 2xx/3xx to
+                              POST/PUT/DELETE/PATCH drops the stored copies of
+                              its URI and same-host Location/Content-Location
 
 Every response carries ``Cache-Status`` (RFC 9211); served entries carry ``Age``.
 """
@@ -20,7 +25,7 @@ import time
 from dataclasses import dataclass
 
 from edge.config import EdgeConfig
-from edge.keys import HOP_BY_HOP, EdgeRequest, classify
+from edge.keys import HOP_BY_HOP, EdgeRequest, classify, invalidated_url_keys
 from edge.policy import Decision, decide
 from edge.purge import Purger
 from edge.redis_tier import RedisTier
@@ -31,6 +36,7 @@ from edge.upstream import Upstream, UpstreamError, UpstreamResponse, UpstreamTim
 log = logging.getLogger(__name__)
 
 _NOT_STORED_HEADERS = HOP_BY_HOP | frozenset({b"content-length", b"age", b"cache-status"})
+UNSAFE_METHODS = frozenset({"POST", "PUT", "DELETE", "PATCH"})
 _NOT_IN_304 = frozenset({b"content-length", b"content-type", b"content-encoding"})
 
 
@@ -71,8 +77,8 @@ class EdgeProxy:
                 entry = None  # a purge ran while we read: what we read may be what it retired
             if entry is not None and entry.usable_until() > now:
                 self.store.put(entry)
-            else:
-                entry = None
+            elif entry is not None and entry.validators() is None:
+                entry = None  # nothing may serve it, and nothing could revalidate it
         kind = "uri-miss"
         if entry is not None and not self._vary_matches(entry, request):
             entry, kind = None, "vary-miss"
@@ -88,9 +94,7 @@ class EdgeProxy:
                 self._refresh_in_background(request, scope, entry)
                 await self._send_entry(send, request, entry, age, f"{self.name}; hit; ttl={int(remaining)}; detail=stale-while-revalidate")
                 return
-            kind = "stale"
-            if -remaining >= entry.stale_if_error:
-                entry = None  # too old even for stale-if-error
+            kind = "stale"  # too old to serve as it is; still its validators may spare the body
         await self._miss(request, scope, send, entry, kind)
 
     # -- misses -------------------------------------------------------------
@@ -140,19 +144,27 @@ class EdgeProxy:
     async def _fetch(self, request: EdgeRequest, scope: dict, stale: Entry | None, kind: str) -> Outcome:
         generation = self.purger.generation
         self.upstream_fetches += 1
+        headers = request.upstream_headers()
+        validators = stale.validators() if stale is not None else None
+        if validators is not None:
+            headers += validators  # RFC 9111 4.3.1: a 304 spares the body
         try:
-            response = await self.upstream.fetch("GET", request.target, request.upstream_headers(), self.config.upstream_timeout, scope)
+            response = await self.upstream.fetch("GET", request.target, headers, self.config.upstream_timeout, scope)
         except UpstreamError as error:
             status = 504 if isinstance(error, UpstreamTimeout) else 502
             if stale is not None and self._within_stale_if_error(stale):
+                log.warning("edge: upstream failed for %s (%s); serving stale-if-error", request.key, error)
                 return Outcome(f"{self.name}; fwd={kind}; fwd-status={status}; detail=stale-if-error", entry=stale, counter="stale")
-            log.warning("edge: upstream failed for %s: %s", request.key, error)
+            log.warning("edge: %d for %s: %s", status, request.key, error)
             text = b"The store did not answer in time. Please try again." if status == 504 else b"The store cannot be reached right now. Please try again."
             failure = UpstreamResponse(status, [(b"content-type", b"text/plain; charset=utf-8"), (b"cache-control", b"no-store")], text)
             return Outcome(f"{self.name}; fwd={kind}; detail=upstream-{'timeout' if status == 504 else 'unreachable'}", response=failure)
         if response.status >= 500 and stale is not None and self._within_stale_if_error(stale):
             return Outcome(f"{self.name}; fwd={kind}; fwd-status={response.status}; detail=stale-if-error", entry=stale, counter="stale")
 
+        if response.status == 304 and validators is not None:
+            assert stale is not None
+            return await self._refresh_from_304(request, response, stale, kind, generation)
         headers = _joined(response.headers)
         decision = decide(response.status, headers, self.config)
         base = f"{self.name}; fwd={kind}; fwd-status={response.status}"
@@ -163,13 +175,35 @@ class EdgeProxy:
                 self.store.remove(request.key)  # the origin no longer lets this be shared
             return Outcome(f"{base}; detail={decision.reason}", response=response)
         entry = self._make_entry(request, response, headers, decision.freshness)
+        return await self._keep(request, entry, base, generation)
+
+    async def _refresh_from_304(self, request: EdgeRequest, response: UpstreamResponse, stale: Entry, kind: str, generation: int) -> Outcome:
+        """RFC 9111 4.3.4: the stored body with the 304's headers merged in, fresh again by the merged headers."""
+        replaced = {name for name, _ in response.headers if name not in _NOT_STORED_HEADERS and name not in _NOT_IN_304}
+        merged = [(n, v) for n, v in stale.headers if n not in replaced and n != b"content-length"]
+        merged += [(n, v) for n, v in response.headers if n in replaced]
+        refreshed = UpstreamResponse(stale.status, merged, stale.body)
+        headers = _joined(merged)
+        decision = decide(stale.status, headers, self.config)
+        base = f"{self.name}; fwd={kind}; fwd-status=304"
+        if decision.freshness is None:
+            self.store.remove(request.key)  # the origin no longer lets this be shared: serve once, keep nothing
+            return Outcome(f"{base}; detail={decision.reason}", response=refreshed)
+        entry = self._make_entry(request, refreshed, headers, decision.freshness)
+        return await self._keep(request, entry, base, generation)
+
+    async def _keep(self, request: EdgeRequest, entry: Entry, base: str, generation: int) -> Outcome:
+        """Store ``entry`` in memory and the Redis tier unless a purge ran since ``generation``."""
         if generation != self.purger.generation:
             # A purge arrived while we fetched: this body may be what it retired. Serve, don't keep.
             return Outcome(f"{base}; detail=purged-during-fetch", entry=entry)
+        route = self.config.route_table.find(request.target.partition("?")[0])
+        shared = route is None or route.shared
+        if not shared and entry.ttl > self.config.memory_only_max_ttl:
+            entry.ttl = self.config.memory_only_max_ttl  # unbounded by name (media): memory only, briefly
         stored = self.store.put(entry)
         reason = "too-large"
-        if self.redis_tier is not None:
-            await self.redis_tier.put(entry)
+        if self.redis_tier is not None and shared and await self.redis_tier.put(entry):
             stored = True
             if generation != self.purger.generation:
                 # A purge ran while the write was in flight and may have missed it.
@@ -236,10 +270,17 @@ class EdgeProxy:
 
     async def _bypass(self, request: EdgeRequest, scope: dict, receive, send) -> None:
         cache_status = f"{self.name}; fwd=bypass; detail={request.bypass}".encode()
+        unsafe = request.method in UNSAFE_METHODS
 
         async def send_marked(message: dict) -> None:
             if message["type"] == "http.response.start":
                 headers = [(n, v) for n, v in message.get("headers", []) if n.lower() != b"cache-status"]
+                if unsafe and 200 <= message["status"] < 400:
+                    # RFC 9111 4.4, before the client sees the answer: a GET it sends
+                    # next must not be served the page this write just changed.
+                    url_keys = invalidated_url_keys(request, self.config, headers)
+                    if url_keys:
+                        await self.purger.purge_keys(url_keys=url_keys)
                 self.stats.count(tenant_of(parse_cache_tags(_joined(headers).get(b"cache-tag"))), "bypass")
                 message = {**message, "headers": headers + [(b"cache-status", cache_status)]}
             await send(message)

@@ -74,7 +74,6 @@ class Purger:
 
     async def purge(self, *, tags=(), urls=(), hosts=(), tenants=()) -> dict[str, int]:
         """Drop every named entry here and in the Redis tier; entries removed here, per tenant."""
-        self.generation += 1
         all_tags = list(tags) + [cache_tags.tenant_tag(t) for t in tenants]
         host_names = []
         for host in hosts:
@@ -88,6 +87,12 @@ class Purger:
                 url_keys.append(url_index_key_for(url, self.config))
             except (Uncacheable, ValueError):
                 raise PurgeRequestError("urls", f"{url!r} is not an absolute URL the edge could have cached") from None
+        return await self.purge_keys(tags=all_tags, hosts=host_names, url_keys=url_keys)
+
+    async def purge_keys(self, *, tags=(), hosts=(), url_keys=()) -> dict[str, int]:
+        """``purge`` with names already normalized (edge/keys.py): tags, cache hosts, url keys."""
+        self.generation += 1
+        all_tags, host_names = list(tags), list(hosts)
         # Redis first, memory second: a request that misses memory meanwhile and
         # reads the shared tier finds nothing old there, or puts what it found
         # into memory before the memory purge below removes it.

@@ -56,6 +56,20 @@ class Entry:
     def age(self, now: float) -> float:
         return self.initial_age + max(0.0, now - self.stored_at)
 
+    def validators(self) -> list[tuple[bytes, bytes]] | None:
+        """Conditional request headers that would revalidate this entry (RFC 9111 4.3.1), or None.
+
+        Only a 200 is revalidated: the origin answers 304 for pages it would send
+        with 200, never for its errors."""
+        if self.status != 200:
+            return None
+        if self.etag is not None:
+            return [(b"if-none-match", self.etag)]
+        for name, value in self.headers:
+            if name == b"last-modified":
+                return [(b"if-modified-since", value)]
+        return None
+
     def usable_until(self) -> float:
         """After this instant nothing (not even stale-if-error) may serve the entry."""
         return self.stored_at - self.initial_age + self.ttl + max(self.stale_while_revalidate, self.stale_if_error)

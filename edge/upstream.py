@@ -6,6 +6,15 @@ Two operations:
   connection failure or the deadline raises UpstreamError (stale-if-error's cue);
 - ``forward``: a bypassed request streamed both ways, untouched apart from the
   headers the edge cleaned.
+
+Keep-alive races (issue 12, item 5): the origin (hypercorn) closes a connection
+idle for ``keep_alive_timeout`` (75 s, ops/serve.py); the edge drops its own
+idle connections after UPSTREAM_KEEPALIVE_SECONDS, well below that, so it
+rarely reuses one the origin is closing. When it does anyway (the close and
+the reuse cross on the wire), a GET or HEAD that failed before any response
+byte is sent once more on a fresh connection: the origin never answered, so
+it cannot have acted on it. Every 502/504 the edge produces is logged with its
+cause.
 """
 
 from __future__ import annotations
@@ -22,6 +31,18 @@ import httpx
 log = logging.getLogger(__name__)
 
 ASGIApp = Callable[[dict, Callable[[], Awaitable[dict]], Callable[[dict], Awaitable[None]]], Awaitable[None]]
+
+
+# Below the origin's keep_alive_timeout (75 s): the edge, not the origin, should be
+# the side that retires an idle connection.
+UPSTREAM_KEEPALIVE_SECONDS = 15.0
+
+# What a reused connection that the origin closed under us looks like: the request
+# went out (or tried to) and not one response byte came back. A ConnectError (a
+# fresh connection failed) or a timeout is not retried: the origin is down or slow,
+# and a second try would only double the wait.
+_STALE_CONNECTION_ERRORS = (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError)
+_IDEMPOTENT_METHODS = frozenset({"GET", "HEAD"})
 
 
 class UpstreamError(Exception):
@@ -57,28 +78,52 @@ class HttpUpstream:
         self._client = client
         self._owns_client = client is None
         self._timeout = timeout
+        self._fresh_client: httpx.AsyncClient | None = None  # retries: never a pooled connection
+        self.retries = 0  # requests sent a second time after a stale connection (tests, stats)
 
     async def startup(self) -> None:
         if self._client is None:
             self._client = httpx.AsyncClient(
                 timeout=httpx.Timeout(self._timeout, connect=5.0),
-                limits=httpx.Limits(max_connections=256, max_keepalive_connections=64),
+                limits=httpx.Limits(max_connections=256, max_keepalive_connections=64, keepalive_expiry=UPSTREAM_KEEPALIVE_SECONDS),
                 follow_redirects=False,
             )
+        # No keep-alive at all: each retry opens its own connection, so it cannot
+        # land on another connection the origin is closing.
+        self._fresh_client = httpx.AsyncClient(
+            timeout=httpx.Timeout(self._timeout, connect=5.0),
+            limits=httpx.Limits(max_connections=64, max_keepalive_connections=0),
+            follow_redirects=False,
+        )
 
     async def shutdown(self) -> None:
         if self._owns_client and self._client is not None:
             await self._client.aclose()
             self._client = None
+        if self._fresh_client is not None:
+            await self._fresh_client.aclose()
+            self._fresh_client = None
+
+    async def _send(self, method: str, make_request: Callable[[], httpx.Request]) -> httpx.Response:
+        """Send, and for GET/HEAD send once more on a fresh connection if a reused one died before answering."""
+        assert self._client is not None and self._fresh_client is not None, "startup() first"
+        try:
+            return await self._client.send(make_request(), stream=True)
+        except _STALE_CONNECTION_ERRORS as error:
+            if method not in _IDEMPOTENT_METHODS:
+                raise
+            self.retries += 1
+            log.info("edge: upstream connection failed before answering %s (%s: %s); retrying once on a fresh connection",
+                     method, type(error).__name__, error)
+            return await self._fresh_client.send(make_request(), stream=True)
 
     async def fetch(self, method, target, headers, timeout, scope) -> UpstreamResponse:
-        assert self._client is not None, "startup() first"
         # httpx.Request, not client.build_request: the client's default headers
         # (Accept-Encoding: gzip, User-Agent) must not change what is stored.
-        request = httpx.Request(method, self.base_url + target, headers=headers)
+        url = self.base_url + target
         try:
             async with asyncio.timeout(timeout):
-                response = await self._client.send(request, stream=True)
+                response = await self._send(method, lambda: httpx.Request(method, url, headers=headers))
                 try:
                     body = b"".join([chunk async for chunk in response.aiter_raw()])
                 finally:
@@ -90,8 +135,6 @@ class HttpUpstream:
         return UpstreamResponse(response.status_code, [(n.lower(), v) for n, v in response.headers.raw], body)
 
     async def forward(self, scope, receive, send, headers) -> None:
-        assert self._client is not None, "startup() first"
-
         async def request_body():
             while True:
                 message = await receive()
@@ -106,16 +149,22 @@ class HttpUpstream:
         target = (scope.get("raw_path") or scope["path"].encode()).decode("latin-1")
         if scope.get("query_string"):
             target += "?" + scope["query_string"].decode("latin-1")
-        request = httpx.Request(
-            scope["method"], self.base_url + target, headers=[(n, v) for n, v in headers if n != b"content-length" or has_body],
-            content=request_body() if has_body else None,
-        )
+        method = scope["method"]
+        sent_headers = [(n, v) for n, v in headers if n != b"content-length" or has_body]
+        if has_body:
+            method = method if method not in _IDEMPOTENT_METHODS else method + "-with-body"  # a streamed body cannot be sent twice
+
+        def make_request() -> httpx.Request:
+            return httpx.Request(scope["method"], self.base_url + target, headers=sent_headers, content=request_body() if has_body else None)
+
         try:
-            response = await self._client.send(request, stream=True)
-        except httpx.TimeoutException:
+            response = await self._send(method, make_request)
+        except httpx.TimeoutException as error:
+            log.warning("edge: 504 for %s %s: upstream timeout (%s)", scope["method"], target, type(error).__name__)
             await send_plain(send, 504, b"The store did not answer in time. Please try again.")
             return
-        except httpx.HTTPError:
+        except httpx.HTTPError as error:
+            log.warning("edge: 502 for %s %s: upstream unreachable (%s: %s)", scope["method"], target, type(error).__name__, error)
             await send_plain(send, 502, b"The store cannot be reached right now. Please try again.")
             return
         try:

@@ -102,6 +102,11 @@ class Settings:
     trusted_proxies: tuple[str, ...] = ()
     edge_cache_bytes: int = 256 * 1024 * 1024
     edge_tenant_quota_bytes: int = 32 * 1024 * 1024
+    # The edge's own listener for /internal/edge/purge and /stats (never the public one).
+    edge_internal_bind: str = "127.0.0.1:8003"
+    # The edge's Redis tier on its own Redis (maxmemory-policy allkeys-lru), apart from
+    # queues, carts and dedupe keys; empty: ZELLY_REDIS_URL. Purges still come over ZELLY_REDIS_URL.
+    edge_redis_url: str = ""
 
     # -- Cloudflare (purge adapter); empty token disables it
     cloudflare_api_token: Secret = _secret_field()
@@ -216,7 +221,9 @@ class Settings:
             raise ConfigurationError(
                 "ZELLY_ANALYTICS_URL", f"expected http(s)://host:8123 or chdb://path, got {redact_url(self.analytics_url)!r}"
             )
-        for name in ("origin_bind", "internal_bind", "edge_bind"):
+        if self.edge_redis_url and urlsplit(self.edge_redis_url).scheme not in ("redis", "rediss"):
+            raise ConfigurationError("ZELLY_EDGE_REDIS_URL", f"expected redis://host:port/db, got {redact_url(self.edge_redis_url)!r}")
+        for name in ("origin_bind", "internal_bind", "edge_bind", "edge_internal_bind"):
             _parse_bind(f"ZELLY_{name.upper()}", getattr(self, name))
         for name in ("http_port", "https_port"):
             port = getattr(self, name)

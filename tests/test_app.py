@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from origin.app import create_app, create_internal_app
+from origin.catalog.inputs import NewImage
+from tests.factories import make_product, make_tenant
 
 
 async def test_healthz_reports_each_store(services, backend) -> None:
@@ -36,11 +38,13 @@ async def test_unknown_api_route_is_json_404(services) -> None:
 
 
 async def test_demo_media_is_a_deterministic_svg(services) -> None:
+    tenant = await make_tenant(services, slug="acme")
+    await make_product(services, tenant.id, images=[NewImage(url="/media/demo/acme/alpine-tent-001-1.svg")])
     client = create_app(services.settings, services=services).test_client()
 
-    first = await client.get("/media/demo/acme/alpine-tent-001-1.svg")
-    again = await client.get("/media/demo/acme/alpine-tent-001-1.svg")
-    bad = await client.get("/media/demo/acme/..%2Fsecret.svg")
+    first = await client.get("/media/demo/acme/alpine-tent-001-1.svg", headers={"Host": "acme.localhost"})
+    again = await client.get("/media/demo/acme/alpine-tent-001-1.svg", headers={"Host": "acme.localhost"})
+    bad = await client.get("/media/demo/acme/..%2Fsecret.svg", headers={"Host": "acme.localhost"})
 
     assert first.status_code == 200
     assert first.headers["Content-Type"] == "image/svg+xml; charset=utf-8"

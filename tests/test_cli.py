@@ -98,13 +98,14 @@ def _get_through_caddy(data_dir: Path, port: int, hostname: str) -> httpx.Respon
 
 
 def test_dev_serves_healthz_and_stops_on_sigterm(tmp_path: Path) -> None:
-    origin_port, internal_port = free_port(), free_port()
+    origin_port, internal_port, edge_internal_port = free_port(), free_port(), free_port()
     env = zelly_env(
         tmp_path,
         ZELLY_DATA_DIR="var",  # relative, as on a fresh checkout: every store must resolve it
         ZELLY_ORIGIN_BIND=f"127.0.0.1:{origin_port}",
         ZELLY_INTERNAL_BIND=f"127.0.0.1:{internal_port}",
         ZELLY_EDGE_BIND=f"127.0.0.1:{free_port()}",
+        ZELLY_EDGE_INTERNAL_BIND=f"127.0.0.1:{edge_internal_port}",
         ZELLY_HTTP_PORT=str(free_port()),
         ZELLY_HTTPS_PORT=str(free_port()),
         ZELLY_CADDY_ADMIN_URL=f"http://127.0.0.1:{free_port()}",
@@ -130,6 +131,9 @@ def test_dev_serves_healthz_and_stops_on_sigterm(tmp_path: Path) -> None:
         assert https.status_code == 200
         assert "<title>" in https.text and "Acme Outfitters" in https.text
         assert https.headers["cache-status"].startswith("Zelly;")
+        with urllib.request.urlopen(f"http://127.0.0.1:{edge_internal_port}/internal/edge/stats", timeout=5) as response:
+            edge_stats = json.loads(response.read())
+        assert edge_stats["totals"]["miss"] >= 1  # the edge's own internal listener, beside the origin's
         assert {name: store["backend"] for name, store in body["stores"].items()} == {
             "database": "sqlite",
             "cache": "memory",

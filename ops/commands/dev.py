@@ -12,7 +12,7 @@ import contextlib
 from typing import Callable
 
 from edge.app import wrap_origin
-from ops.commands.edge import cloudflare_purge_job, edge_config
+from ops.commands.edge import cloudflare_purge_job, edge_config, edge_tier_redis
 from ops.mail_server import LoopbackMailServer, run_mail_server
 from ops.process import origin_process
 from ops.serve import serve_all, shutdown_event
@@ -94,14 +94,17 @@ async def run_dev(args: argparse.Namespace, settings: Settings) -> int:
             await seed_demo_if_empty(services, echo=print)
         public = create_app(settings, services=services)
         # The storefront is served through the edge cache, in this process (issue 5).
-        public = wrap_origin(public, edge_config(settings), services.broadcast, redis=services.redis)
+        tier_redis = edge_tier_redis(settings) if settings.edge_redis_url else services.redis
+        public = wrap_origin(public, edge_config(settings), services.broadcast, redis=tier_redis)
+        if settings.edge_redis_url:
+            public.shutdown_hooks.append(tier_redis.aclose)
         internal = create_internal_app(settings, services=services)
         caddy = contextlib.nullcontext() if args.no_caddy else run_caddy(options_from_settings(settings))
         async with dev_mail_server(settings) as mail, caddy:
             _print_urls(settings, with_tls=not args.no_caddy, mail=mail)
             await serve_all(
-                [(public, settings.origin_bind), (internal, settings.internal_bind)], stop,
-                background=background_jobs(settings, services),
+                [(public, settings.origin_bind), (internal, settings.internal_bind), (public.internal_app, settings.edge_internal_bind)],
+                stop, background=background_jobs(settings, services),
             )
     return 0
 
@@ -119,6 +122,7 @@ def _print_urls(settings: Settings, *, with_tls: bool, mail: LoopbackMailServer 
         f"  seller API  http://{settings.platform_domain}:{port}/api/v1/openapi.json",
         f"  health      http://{settings.origin_bind}/healthz",
         f"  internal    http://{settings.internal_bind}/healthz",
+        f"  edge        http://{settings.edge_internal_bind}/internal/edge/stats",
     ]
     if mail is not None:
         lines += [

@@ -2,9 +2,10 @@
 
 Served by granian by default (measured fastest on one core, docs/decisions.md);
 ``--server hypercorn`` runs it inside this process like the origin. The edge
-gets purges over Redis pub/sub and shares its Redis tier when ZELLY_REDIS_URL
-is set; without Redis a separate edge process only expires pages by TTL, so
-it says so at start-up.
+gets purges over Redis pub/sub (ZELLY_REDIS_URL) and shares its Redis tier on
+ZELLY_EDGE_REDIS_URL, or ZELLY_REDIS_URL when that is empty; without Redis a
+separate edge process only expires pages by TTL, so it says so at start-up.
+Purge and stats are served on ZELLY_EDGE_INTERNAL_BIND only.
 
 Also here, for the processes that wire the edge or Cloudflare in:
 ``edge_config(settings)`` and ``cloudflare_purge_job(settings, services)``.
@@ -17,12 +18,16 @@ import asyncio
 import contextlib
 import logging
 import os
+import socket
 import sys
+
+import redis.asyncio as aioredis
+from hypercorn.asyncio import serve
 
 from edge.app import EdgeApp, create_edge_app
 from edge.cloudflare import CloudflarePurgeQueue
 from edge.config import EdgeConfig
-from ops.serve import serve_all, shutdown_event
+from ops.serve import hypercorn_config, serve_all, shutdown_event
 from origin.broadcast import RedisBroadcast
 from origin.services import Services, make_redis
 from origin.settings import Settings, parse_bind
@@ -49,18 +54,70 @@ def edge_config(settings: Settings) -> EdgeConfig:
     )
 
 
+# The Redis tier is on the request path (every memory miss reads it): a Redis that
+# stops answering must cost a miss this long at most, never a hung request. The
+# tier pauses itself after an error (edge/redis_tier.py).
+EDGE_TIER_REDIS_TIMEOUT = 0.5
+
+
+def edge_tier_redis(settings: Settings) -> aioredis.Redis | None:
+    """The Redis tier's client: ZELLY_EDGE_REDIS_URL (its own, allkeys-lru Redis) or ZELLY_REDIS_URL; None for memory only."""
+    url = settings.edge_redis_url or settings.redis_url
+    if not url:
+        return None
+    return aioredis.Redis.from_url(url, socket_connect_timeout=EDGE_TIER_REDIS_TIMEOUT, socket_timeout=EDGE_TIER_REDIS_TIMEOUT)
+
+
 def build_edge_app(settings: Settings) -> EdgeApp:
-    redis_client = make_redis(settings.redis_url) if settings.redis_url else None
-    broadcast = RedisBroadcast(redis_client) if redis_client is not None else None
+    # Purges arrive on the origin's Redis (pub/sub, a blocking read: no socket timeout);
+    # the cached pages live on the edge's own Redis when ZELLY_EDGE_REDIS_URL names one.
+    pubsub_client = make_redis(settings.redis_url) if settings.redis_url else None
+    broadcast = RedisBroadcast(pubsub_client) if pubsub_client is not None else None
+    tier_client = edge_tier_redis(settings)
     app = create_edge_app(
         edge_config(settings), settings.edge_upstream,
-        broadcast_subscribe=broadcast.subscribe if broadcast is not None else None, redis=redis_client,
+        broadcast_subscribe=broadcast.subscribe if broadcast is not None else None, redis=tier_client,
     )
-    if redis_client is not None:
-        app.shutdown_hooks.append(redis_client.aclose)
-    else:
+    for client in (pubsub_client, tier_client):
+        if client is not None:
+            app.shutdown_hooks.append(client.aclose)
+    if pubsub_client is None:
         log.warning("edge: ZELLY_REDIS_URL is empty, so this process receives no purges; pages expire by TTL only")
     return app
+
+
+def serve_internal_listener(app: EdgeApp, bind: str) -> None:
+    """Serve ``app.internal_app`` on ``bind`` beside the public listener, for as long as ``app`` runs.
+
+    Under granian each worker process runs this in its own event loop; the
+    socket is SO_REUSEPORT so every worker can bind it (the kernel picks one per
+    connection: stats are that worker's, and a purge posted here clears that
+    worker's memory and the shared Redis tier; the origin's pub/sub purges reach
+    every worker).
+    """
+    stop = asyncio.Event()
+    serving: list[asyncio.Task] = []
+
+    async def start() -> None:
+        host, port = parse_bind(bind)
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+        config = hypercorn_config(f"fd://{os.dup(sock.fileno())}")  # hypercorn owns (and closes) the duplicate
+        sock.close()
+        serving.append(asyncio.create_task(serve(app.internal_app, config, shutdown_trigger=stop.wait)))
+
+    async def finish() -> None:
+        stop.set()
+        for task in serving:
+            with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                await asyncio.wait_for(task, 5)
+
+    app.startup_hooks.append(start)
+    app.shutdown_hooks.insert(0, finish)
 
 
 def create_edge_app_from_env() -> EdgeApp:
@@ -68,12 +125,15 @@ def create_edge_app_from_env() -> EdgeApp:
     settings = Settings.from_env()
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per miss is noise; errors still show
-    return build_edge_app(settings)
+    app = build_edge_app(settings)
+    serve_internal_listener(app, settings.edge_internal_bind)
+    return app
 
 
 async def run_edge(args: argparse.Namespace, settings: Settings) -> int:
     host, port = parse_bind(settings.edge_bind)
-    print(f"edge:     http://{settings.edge_bind}/  ->  {settings.edge_upstream}  ({args.server})", flush=True)
+    print(f"edge:     http://{settings.edge_bind}/  ->  {settings.edge_upstream}  ({args.server})"
+          f"   internal: http://{settings.edge_internal_bind}/internal/edge/", flush=True)
     if args.server == "granian":
         command = [
             sys.executable, "-m", "granian", "--interface", "asgi", "--factory", "--host", host, "--port", str(port),
@@ -82,7 +142,8 @@ async def run_edge(args: argparse.Namespace, settings: Settings) -> int:
         ]
         os.execv(sys.executable, command)  # granian owns the process from here (signals, workers)
     stop = shutdown_event()
-    await serve_all([(build_edge_app(settings), settings.edge_bind)], stop)
+    app = build_edge_app(settings)
+    await serve_all([(app, settings.edge_bind), (app.internal_app, settings.edge_internal_bind)], stop)
     return 0
 
 

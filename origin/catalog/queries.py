@@ -118,6 +118,14 @@ async def _load_product(conn: AsyncConnection, tenant_id: int, where) -> Product
     return product_from_row(row, variant_rows, image_rows)
 
 
+async def select_image_urls_under(conn: AsyncConnection, tenant_id: int, prefix: str) -> frozenset[str]:
+    """Every product image URL of the tenant that starts with ``prefix`` (the demo media the seed wrote)."""
+    rows = await conn.execute(
+        sa.select(product_images.c.url).where(product_images.c.tenant_id == tenant_id, product_images.c.url.startswith(prefix, autoescape=True))
+    )
+    return frozenset(row.url for row in rows)
+
+
 async def select_product(conn: AsyncConnection, tenant_id: int, product_id: int) -> Product | None:
     return await _load_product(conn, tenant_id, products.c.id == product_id)
 

@@ -7,13 +7,26 @@ from typing import AsyncIterator
 
 import httpx
 import pytest
+import redis.asyncio as aioredis
 
 from edge.app import EdgeApp, create_edge_app
 from edge.config import EdgeConfig
+from tests.conftest import REDIS_URL, require_server
 from tests.edge.servers import serve_on_loopback
 from tests.edge.standin_origin import StandInOrigin
 
 TOKEN = "edge-test-token"
+
+
+@pytest.fixture
+async def redis_client() -> AsyncIterator[aioredis.Redis]:
+    """The real Redis, this run's own db index, flushed before and after."""
+    require_server("Redis", "127.0.0.1", 6379)
+    client = aioredis.Redis.from_url(REDIS_URL)
+    await client.flushdb()
+    yield client
+    await client.flushdb()
+    await client.aclose()
 
 
 @pytest.fixture
@@ -29,6 +42,22 @@ async def running_edge(upstream_url: str, config: EdgeConfig | None = None, **kw
     async with serve_on_loopback(app) as edge_url:
         async with httpx.AsyncClient(base_url=edge_url, timeout=10) as client:
             yield app, client
+
+
+@contextlib.asynccontextmanager
+async def running_edge_with_internal(upstream_url: str, config: EdgeConfig | None = None, **kwargs):
+    """The edge's public listener and its internal listener (ZELLY_EDGE_INTERNAL_BIND), each on its own port."""
+    async with running_edge(upstream_url, config, **kwargs) as (app, public):
+        async with serve_on_loopback(app.internal_app) as internal_url:
+            async with httpx.AsyncClient(base_url=internal_url, timeout=10) as internal:
+                yield app, public, internal
+
+
+@pytest.fixture
+async def edge_internal(origin):
+    standin, url = origin
+    async with running_edge_with_internal(url) as (app, public, internal):
+        yield app, public, internal, standin
 
 
 @pytest.fixture

@@ -23,6 +23,8 @@ class Behaviour:
     headers: list[tuple[str, str]] = field(default_factory=list)
     delay: float = 0.0
     body: bytes | None = None
+    etag: str | None = None  # fixed validator: a matching If-None-Match gets 304
+    last_modified: str | None = None  # fixed validator: an equal If-Modified-Since gets 304
 
 
 class StandInOrigin:
@@ -58,12 +60,25 @@ class StandInOrigin:
         if behaviour.delay:
             await asyncio.sleep(behaviour.delay)
         body = behaviour.body if behaviour.body is not None else f"{scope['method']} {host}{target} #{count}".encode()
-        response_headers = [(b"content-type", b"text/plain"), (b"etag", f'"v{count}"'.encode())]
+        status = behaviour.status
+        if behaviour.etag is not None or behaviour.last_modified is not None:
+            response_headers = [(b"content-type", b"text/plain")]
+            if behaviour.etag is not None:
+                response_headers.append((b"etag", behaviour.etag.encode()))
+            if behaviour.last_modified is not None:
+                response_headers.append((b"last-modified", behaviour.last_modified.encode()))
+            if (behaviour.etag is not None and headers.get("if-none-match") == behaviour.etag) or (
+                behaviour.etag is None and headers.get("if-modified-since") == behaviour.last_modified
+            ):
+                status, body = 304, b""
+                response_headers = response_headers[1:]
+        else:
+            response_headers = [(b"content-type", b"text/plain"), (b"etag", f'"v{count}"'.encode())]
         if behaviour.cache_control is not None:
             response_headers.append((b"cache-control", behaviour.cache_control.encode()))
         tenant = TENANTS.get(host)
         tags = ([f"t{tenant}", f"t{tenant}-p{count}"] if tenant else []) + [f"h{host}"]
         response_headers.append((b"cache-tag", ",".join(tags).encode()))
         response_headers += [(n.encode(), v.encode()) for n, v in behaviour.headers]
-        await send({"type": "http.response.start", "status": behaviour.status, "headers": response_headers})
+        await send({"type": "http.response.start", "status": status, "headers": response_headers})
         await send({"type": "http.response.body", "body": body, "more_body": False})

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 import redis.asyncio as aioredis
 
 from edge import tags
@@ -40,26 +41,28 @@ async def wait_for_edge(url: str, process: asyncio.subprocess.Process) -> None:
     raise RuntimeError("zelly edge did not start")
 
 
-async def test_zelly_edge_serves_caches_and_takes_purges_from_redis(tmp_path) -> None:
+@pytest.mark.parametrize("server", ["granian", "hypercorn"])
+async def test_zelly_edge_serves_caches_and_takes_purges_from_redis(tmp_path, server: str) -> None:
     require_server("Redis", "127.0.0.1", 6379)
     redis_client = aioredis.Redis.from_url(REDIS_URL)
     broadcast = RedisBroadcast(redis_client)
     await redis_client.flushdb()
     standin = StandInOrigin()
     async with serve_on_loopback(standin) as origin_url:
-        port = free_port()
+        port, internal_port = free_port(), free_port()
         environment = {
             "PATH": os.environ.get("PATH", ""), "ZELLY_EDGE_BIND": f"127.0.0.1:{port}", "ZELLY_EDGE_UPSTREAM": origin_url,
+            "ZELLY_EDGE_INTERNAL_BIND": f"127.0.0.1:{internal_port}",
             "ZELLY_REDIS_URL": REDIS_URL, "ZELLY_INTERNAL_TOKEN": "process-token", "ZELLY_DATA_DIR": str(tmp_path),
             "ZELLY_LOG_LEVEL": "WARNING",
         }
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "ops.cli", "edge", cwd=ROOT, env=environment,
+            sys.executable, "-m", "ops.cli", "edge", "--server", server, cwd=ROOT, env=environment,
             stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
         )
         try:
-            url = f"http://127.0.0.1:{port}"
-            await wait_for_edge(url, process)
+            url, internal_url = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{internal_port}"
+            await wait_for_edge(internal_url, process)
             async with httpx.AsyncClient(base_url=url) as client:
                 first = await client.get("/products/hat", headers={"host": "shop-a.test"})
                 second = await client.get("/products/hat", headers={"host": "shop-a.test"})
@@ -74,7 +77,9 @@ async def test_zelly_edge_serves_caches_and_takes_purges_from_redis(tmp_path) ->
                     if "hit" not in third.headers["cache-status"]:
                         break
                     await asyncio.sleep(0.02)
-                stats = (await client.get("/internal/edge/stats", headers={"authorization": "Bearer process-token"})).json()
+                public_stats = await client.get("/internal/edge/stats", headers={"authorization": "Bearer process-token"})
+                public_purge = await client.post("/internal/edge/purge", headers={"authorization": "Bearer process-token"}, json={"tenants": [1]})
+                stats = (await client.get(f"{internal_url}/internal/edge/stats", headers={"authorization": "Bearer process-token"})).json()
         finally:
             process.send_signal(signal.SIGTERM)
             await asyncio.wait_for(process.wait(), 15)
@@ -84,5 +89,6 @@ async def test_zelly_edge_serves_caches_and_takes_purges_from_redis(tmp_path) ->
     assert first.headers["cache-status"] == "Zelly; fwd=uri-miss; fwd-status=200; stored; ttl=60"
     assert second.headers["cache-status"].startswith("Zelly; hit")
     assert third.text == "GET shop-a.test/products/hat #2"
+    assert public_stats.status_code == public_purge.status_code == 404  # internal means internal, token or not
     assert stats["tenants"]["1"]["purge"] == 1
     assert process.returncode == 0

@@ -63,22 +63,39 @@ async def test_x_forwarded_host_from_an_untrusted_client_cannot_poison_another_s
 async def test_tracking_parameters_are_dropped_and_allowed_parameters_sorted(edge) -> None:
     app, client, origin = edge
 
-    first = await client.get("/search?sort=price&q=hat&utm_source=mail&gclid=abc", headers=shop())
-    second = await client.get("/search?q=hat&fbclid=x&sort=price", headers=shop())
+    first = await client.get("/collections/all?sort=price&available=1&utm_source=mail&gclid=abc", headers=shop())
+    second = await client.get("/collections/all?available=1&fbclid=x&sort=price", headers=shop())
 
     assert second.headers["cache-status"].startswith("Zelly; hit")
-    assert origin.seen_targets == ["/search?q=hat&sort=price"]
-    assert first.text == "GET shop-a.test/search?q=hat&sort=price #1"
+    assert origin.seen_targets == ["/collections/all?available=1&sort=price"]
+    assert first.text == "GET shop-a.test/collections/all?available=1&sort=price #1"
 
 
-async def test_an_unknown_query_parameter_bypasses_the_cache(edge) -> None:
+async def test_a_query_parameter_on_a_path_no_route_declares_bypasses_the_cache(edge) -> None:
     app, client, origin = edge
 
-    first = await client.get("/search?debug=1", headers=shop())
-    second = await client.get("/search?debug=1", headers=shop())
+    first = await client.get("/welcome?debug=1", headers=shop())
+    second = await client.get("/welcome?debug=1", headers=shop())
 
     assert first.headers["cache-status"] == second.headers["cache-status"] == "Zelly; fwd=bypass; detail=query"
-    assert origin.hits[("shop-a.test", "/search?debug=1")] == 2
+    assert origin.hits[("shop-a.test", "/welcome?debug=1")] == 2
+
+
+async def test_parameters_a_route_does_not_read_are_dropped_from_the_key_and_from_the_request_upstream(edge) -> None:
+    app, client, origin = edge
+
+    home = await client.get("/?page=2", headers=shop())
+    home_again = await client.get("/?page=9&x=1", headers=shop())
+    search = await client.get("/search?q=hat&debug=1&page=3", headers=shop())
+    product = await client.get("/products/hat?variant=7&sort=price", headers=shop())
+    product_other_variant = await client.get("/products/hat?variant=8", headers=shop())
+
+    assert home.headers["cache-status"] == "Zelly; fwd=uri-miss; fwd-status=200; stored; ttl=60"
+    assert home_again.headers["cache-status"].startswith("Zelly; hit")
+    assert search.text == "GET shop-a.test/search?q=hat #1"
+    assert product.text == "GET shop-a.test/products/hat?variant=7 #1"
+    assert product_other_variant.headers["cache-status"].startswith("Zelly; fwd=uri-miss")
+    assert origin.seen_targets == ["/", "/search?q=hat", "/products/hat?variant=7", "/products/hat?variant=8"]
 
 
 async def test_accept_encoding_class_is_part_of_the_key_and_sent_upstream(edge) -> None:
@@ -293,7 +310,8 @@ async def test_stale_if_error_serves_stale_on_an_origin_timeout(origin) -> None:
         standin.set("/slow", cache_control="public, s-maxage=1, stale-if-error=60", delay=2.0)
 
         response = await client.get("/slow", headers=shop())
-        uncached = await client.get("/slow?page=2", headers=shop())
+        standin.set("/products/slow", delay=2.0)
+        uncached = await client.get("/products/slow", headers=shop())
 
     assert response.text == "GET shop-a.test/slow #1"
     assert response.headers["cache-status"] == "Zelly; fwd=stale; fwd-status=504; detail=stale-if-error"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from edge.config import EdgeConfig
+from edge.routes import route
 from edge.keys import Uncacheable, cache_host, encoding_class, normalize_path, normalize_query
 from tests.edge.conftest import shop
 from tests.edge.rawhttp import raw_get
@@ -49,21 +50,36 @@ def test_bad_hosts_are_uncacheable(value: str) -> None:
         cache_host(value)
 
 
-def test_query_drops_tracking_sorts_and_refuses_unknown_parameters() -> None:
+def test_query_drops_tracking_and_unread_parameters_and_sorts_the_rest() -> None:
     config = EdgeConfig()
+    collection = config.route_table.find("/collections/all")
 
-    assert normalize_query(b"sort=price&utm_medium=x&page=2&utm_campaign=y&gclid=1&page=1", config) == "page=1&page=2&sort=price"
-    assert normalize_query(b"q=caf%C3%A9+au+lait", config) == "q=caf%C3%A9%20au%20lait"
+    assert normalize_query(b"sort=price&utm_medium=x&page=2&utm_campaign=y&gclid=1&cursor=b&cursor=a", config, collection) == "cursor=a&cursor=b&sort=price"
+    assert normalize_query(b"q=caf%C3%A9+au+lait&admin=1", config, config.route_table.find("/search")) == "q=caf%C3%A9%20au%20lait"
+    assert normalize_query(b"page=1&utm_source=x", config, config.route_table.find("/")) == ""
     with pytest.raises(Uncacheable):
-        normalize_query(b"page=1&admin=1", config)
+        normalize_query(b"page=1", config, None)  # a path no route declares
+    assert normalize_query(b"utm_source=x", config, None) == ""
 
 
-def test_query_allow_list_and_tracking_list_are_configurable() -> None:
-    config = EdgeConfig(query_allowlist=("color",), tracking_params=("ref_*",))
+def test_routes_and_the_tracking_list_are_configurable() -> None:
+    config = EdgeConfig(routes=(route("/shop/*", "color"),), tracking_params=("ref_*",))
 
-    assert normalize_query(b"color=red&ref_src=x", config) == "color=red"
+    assert normalize_query(b"color=red&ref_src=x&size=m", config, config.route_table.find("/shop/hats")) == "color=red"
+    assert config.route_table.find("/products/hat") is None
     with pytest.raises(Uncacheable):
-        normalize_query(b"page=2", config)
+        normalize_query(b"page=2", config, config.route_table.find("/products/hat"))
+
+
+@pytest.mark.parametrize("path, pattern", [
+    ("/", "/"), ("/search", "/search"), ("/collections/all", "/collections/*"), ("/products/hat", "/products/*"),
+    ("/media/demo/acme/x.svg", "/media/**"), ("/assets/theme.css", "/assets/**"),
+    ("/products/hat/extra", None), ("/products/", None), ("/collections", None), ("/cart", None), ("/searchx", None),
+])
+def test_the_route_table_finds_each_path_s_route(path: str, pattern: str | None) -> None:
+    found = EdgeConfig().route_table.find(path)
+
+    assert (found.pattern if found else None) == pattern
 
 
 @pytest.mark.parametrize("header, expected", [

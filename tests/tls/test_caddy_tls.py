@@ -237,6 +237,19 @@ async def test_thirty_concurrent_first_handshakes_make_one_certificate(stack: St
     assert 1 <= stack.allow_list.stats.asks_for("rush.example.test") <= 30
 
 
+async def test_caddy_refuses_internal_paths_with_404_before_any_upstream(stack: Stack) -> None:
+    await make_tenant(stack.services, "acme")
+    await stack.allow_list.refresh()
+
+    answers = [await stack.get("acme.localhost", path=path) for path in (
+        "/internal/edge/stats", "/internal/edge/purge", "/internal/anything", "/INTERNAL/edge/stats", "/%69nternal/edge/stats")]
+    home = await stack.get("acme.localhost", path="/")
+
+    assert [answer.status for answer in answers] == [404, 404, 404, 404, 404]
+    assert [answer.body for answer in answers] == [b""] * 5  # Caddy's own empty 404: the request never reached a store
+    assert home.status == 200
+
+
 async def test_sni_of_one_store_with_host_of_another_is_421(stack: Stack) -> None:
     acme_id, _ = await make_tenant(stack.services, "acme")
     nordic_id, _ = await make_tenant(stack.services, "nordic")

@@ -26,7 +26,9 @@ from origin.domains.routing import decide_host_redirect
 from origin.web.asgi.host import request_host
 from origin.web.asgi.responses import ASGIApp, send_body, send_not_modified
 from origin.web.context import SERVICES_KEY
-from origin.web.storefront.page_cache import cached_page, is_not_modified, local_versions, page_headers
+from origin.web.storefront.page_cache import (
+    cached_page, etag_matches, is_not_modified, local_versions, not_modified_headers, page_cache_key, page_etag, page_headers,
+)
 from origin.web.storefront.listing import BadListingInput, canonical_query
 from origin.web.storefront.site import app_resolver
 
@@ -57,16 +59,23 @@ class PageHits:
         if await decide_host_redirect(services, host, site):
             return False
         version = await local_versions(self.quart_app).get(site.tenant.id)
+        inm = None
+        for name, value in scope["headers"]:
+            if name == b"if-none-match":
+                inm = value.decode("latin-1")
+                break
+        if inm is not None:
+            # A revalidation (the edge's, a browser's) is answered from the key alone:
+            # no cache read, no render (page_cache.page_etag).
+            key = page_cache_key(site.tenant.id, version, host, scope["path"], query, site.tenant.currency)
+            if etag_matches(inm, page_etag(key)):
+                await send_not_modified(send, [(n.lower().encode(), v.encode()) for n, v in not_modified_headers(key).items()])
+                return True
         _, page = await cached_page(self.quart_app, services, site, version, host, scope["path"], query)
         if page is None:
             return False
         response_headers = [(name.lower().encode(), value.encode()) for name, value in page_headers(page).items()]
-        inm = None
-        for name, value in scope["headers"]:
-            if name == b"if-none-match":
-                inm = value
-                break
-        if is_not_modified(page, inm.decode("latin-1") if inm else None):
+        if is_not_modified(page, inm):
             await send_not_modified(send, response_headers)
         else:
             await send_body(send, page.status, page.body, page.content_type.encode(), response_headers, is_head=scope["method"] == "HEAD")

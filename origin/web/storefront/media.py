@@ -5,17 +5,24 @@ The demo catalog needs pictures without fetching anything from the internet
 flat drawing here (a backpack, a teapot, a pendant lamp…) in the colour its
 first variant names; the handle only nudges the background tint, so two
 products of one kind differ a little. The SVG is a pure function of its path,
-so browsers, the edge and Cloudflare may keep it forever. A name this module
-does not know draws the old abstract shape rather than a 404.
+so browsers, the edge and Cloudflare may keep it forever. Only names the tenant's
+catalog uses (the seed's image URLs) are drawn, and only on that tenant's own
+hosts; anything else is a small plain 404 without a render (issue 13, item 2).
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from collections import OrderedDict
 from html import escape
 
-from quart import Blueprint, Response, abort
+from quart import Blueprint, Response, current_app, request
+
+from origin.catalog import queries as catalog
+from origin.web.asgi.host import request_host
+from origin.web.context import current_services
+from origin.web.storefront.site import resolver
 
 blueprint = Blueprint("media", __name__)
 
@@ -373,10 +380,48 @@ def draw_svg(tenant: str, name: str) -> str:
     return head + f'<rect width="800" height="800" fill="{light}"/>{figure}<rect y="680" width="800" height="120" fill="{dark}"/></svg>'
 
 
+MEDIA_KEY = "zelly.demo_media"
+REMEMBERED_CATALOGS = 256  # (tenant, catalog version) -> its demo image URLs, per process
+
+
+class DemoMedia:
+    """The demo image URLs each tenant's catalog names, one query per tenant and catalog version."""
+
+    def __init__(self) -> None:
+        self._urls: OrderedDict[tuple[int, int], frozenset[str]] = OrderedDict()
+
+    async def urls(self, services, tenant_id: int, version: int, prefix: str) -> frozenset[str]:
+        key = (tenant_id, version)
+        found = self._urls.get(key)
+        if found is None:
+            async with services.db.connect() as conn:
+                found = await catalog.select_image_urls_under(conn, tenant_id, prefix)
+            self._urls[key] = found
+            while len(self._urls) > REMEMBERED_CATALOGS:
+                self._urls.popitem(last=False)
+        self._urls.move_to_end(key)
+        return found
+
+
+def not_found() -> Response:
+    # Plain and small: a stranger's random names cost no render (issue 13, item 2). The
+    # edge keeps it in memory a few seconds at most, never in Redis.
+    return Response("Not found.", status=404, content_type="text/plain; charset=utf-8", headers={"Cache-Control": "public, max-age=60"})
+
+
 @blueprint.get("/media/demo/<tenant>/<name>.svg")
 async def demo_image(tenant: str, name: str) -> Response:
+    """Only the pictures the store's catalog names (the seed's), only on that store's own hosts."""
     if not NAME_PATTERN.match(tenant) or not NAME_PATTERN.match(name):
-        abort(404)
+        return not_found()
+    _, site = await resolver().resolve(request_host(request.scope))
+    if site is None or not site.tenant.is_active or site.tenant.slug != tenant:
+        return not_found()
+    services = current_services()
+    version = await services.catalog_versions.get(site.tenant.id)
+    media = current_app.extensions.setdefault(MEDIA_KEY, DemoMedia())
+    if request.path not in await media.urls(services, site.tenant.id, version, f"/media/demo/{tenant}/"):
+        return not_found()
     response = Response(draw_svg(tenant, name), content_type="image/svg+xml; charset=utf-8")
     response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
     response.headers["X-Content-Type-Options"] = "nosniff"

@@ -15,6 +15,7 @@ page, so it cannot change what another shopper is served.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass
@@ -124,17 +125,43 @@ async def cached_page(app, services, site: TenantSite, version: int, host: str, 
     return key, page
 
 
+def page_etag(key: str) -> str:
+    """The ETag of the 200 page stored under ``key``, derivable without the page.
+
+    The key names the tenant, its catalog version, host, path, query and
+    currency (edge/cache_keys.page_key), and every write that can change a page
+    bumps the version, so one key is one body: a revalidation (the edge's
+    If-None-Match, a browser's) is answered 304 from the key alone, with no
+    render and no cache read (issue 12, item 6).
+    """
+    tenant, version, _, digest = key.split(":", 3)
+    return f'"{tenant}-{version}-{digest}"'
+
+
+def not_modified_headers(key: str) -> dict[str, str]:
+    """What a 304 from the key alone carries (RFC 9110 15.4.5); the Cache-Tag stays the stored one's."""
+    return {"Cache-Control": SHARED_CACHE_CONTROL, "ETag": page_etag(key)}
+
+
 async def serve_page(
     site: TenantSite, host: str, query: Sequence[tuple[str, str]], build: Callable[[], Awaitable[RenderedPage]]
 ) -> Response:
     """The cached page for this request, or build, store and serve it."""
     services = current_services()
     version = await request_catalog_version(site)
+    key = page_cache_key(site.tenant.id, version, host, request.path, query, site.tenant.currency)
+    if etag_matches(request.headers.get("If-None-Match"), page_etag(key)):
+        return Response(b"", status=304, headers=not_modified_headers(key))
     key, page = await cached_page(current_app, services, site, version, host, request.path, query)
     if page is None:
         page = await build()
-        if page.status in CACHEABLE_STATUSES:
+        if page.status == 200:
+            page = dataclasses.replace(page, etag=page_etag(key))
+        if page.status == 200:
             await services.cache.set(key, page, PAGE_CODEC, ttl=PAGE_TTL_SECONDS)
+        if page.status in CACHEABLE_STATUSES:
+            # A 404 stays in this process: a stranger's random handles must not become
+            # shared-cache keys (issue 13, item 2); the LRU bounds what it costs here.
             local_pages(current_app).put(key, page, len(page.body))
     return page_response(page)
 
@@ -176,5 +203,8 @@ async def cached_read(site: TenantSite, name: str, args: tuple[Any, ...], load: 
         return value[0]
     async with services.db.connect() as conn:
         loaded = await load(conn)
-    await services.cache.set(key, (loaded,), codec, ttl=READ_TTL_SECONDS)
+    if loaded is not None:
+        # "No such product" is not shared: anyone can ask for a million handles that do
+        # not exist, and each answer would be a shared-cache key (issue 13, item 2).
+        await services.cache.set(key, (loaded,), codec, ttl=READ_TTL_SECONDS)
     return loaded

@@ -1,0 +1,136 @@
+"""100,000 hostile URLs through the edge leave the shared Redis under a stated bound (issue 13, items 2 and 5).
+
+The edge runs in front of the real origin app (in-process ASGI, as in
+``zelly dev``) with its Redis tier on the real Redis, on both backends: on
+the servers backend the origin's own shared cache is on that same Redis, so
+the bound covers everything a stranger can make either of them keep.
+
+The hostile mix, all without a login and all for one real store:
+
+- random paths (``/x7f3k2q``, ``/products/<random>``, ``/collections/<random>``);
+- real pages with random query strings (parameter names and values no page
+  reads, plus ``?page=N``);
+- random media names (``/media/demo/<store>/<random>.svg``).
+
+Stated bound: at most BOUND_KEYS keys in the Redis db and BOUND_BYTES more
+held by them (``MEMORY USAGE`` summed over the db's keys), whatever the number
+of hostile URLs; the edge's own share is the few real pages (it keys them
+without the junk parameters). What keeps it there: errors and media never
+enter the edge's Redis tier (edge/redis_tier.py, edge/routes.py), unread
+parameters are not part of any key, the origin shares neither 404 pages nor
+"no such product" reads (origin/web/storefront/page_cache.py), and unknown
+media names are refused before anything is drawn.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import string
+import time
+
+from edge.app import create_edge_app
+from edge.config import EdgeConfig
+from origin.app import create_app
+from origin.catalog.inputs import NewVariant
+from tests.factories import make_product, make_tenant
+
+HOSTILE_URLS = int(__import__("os").environ.get("HOSTILE_URLS", "100000"))
+BOUND_KEYS = 200
+BOUND_BYTES = 1024 * 1024
+CONCURRENCY = 64
+
+
+def hostile_targets(count: int, rng: random.Random) -> list[str]:
+    def word(low: int = 4, high: int = 12) -> str:
+        return "".join(rng.choices(string.ascii_lowercase + string.digits, k=rng.randint(low, high)))
+
+    targets = []
+    for n in range(count):
+        kind = n % 6
+        if kind == 0:
+            targets.append(f"/{word()}")
+        elif kind == 1:
+            targets.append(f"/products/{word()}")
+        elif kind == 2:
+            targets.append(f"/collections/{word()}")
+        elif kind == 3:
+            page = rng.choice(["/", "/products/hat", "/collections/all", "/search?q=hat"])
+            junk = "&".join(f"{word(1, 6)}={word(0, 20)}" for _ in range(rng.randint(1, 4)))
+            targets.append(f"{page}{'&' if '?' in page else '?'}{junk}")
+        elif kind == 4:
+            targets.append(f"/?page={rng.randint(1, 10**9)}")
+        else:
+            targets.append(f"/media/demo/acme/{word(6, 30)}.svg")
+    return targets
+
+
+async def bytes_held(redis_client) -> int:
+    """MEMORY USAGE summed over this db's keys: other tests' dbs on the same server do not count."""
+    total = 0
+    async for key in redis_client.scan_iter("*", count=1000):
+        total += await redis_client.memory_usage(key) or 0
+    return total
+
+
+async def call(app, target: str, host: str) -> int:
+    path, _, query = target.partition("?")
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET", "scheme": "http",
+        "path": path, "raw_path": path.encode(), "query_string": query.encode(), "root_path": "",
+        "headers": [(b"host", host.encode()), (b"accept-encoding", b"gzip")], "client": ("198.51.100.7", 40000),
+        "server": ("127.0.0.1", 8000),
+    }
+    status = 0
+    sent = False
+
+    async def receive() -> dict:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await asyncio.sleep(3600)
+        return {"type": "http.disconnect"}
+
+    async def send(message: dict) -> None:
+        nonlocal status
+        if message["type"] == "http.response.start":
+            status = message["status"]
+
+    await app(scope, receive, send)
+    return status
+
+
+async def test_a_hundred_thousand_hostile_urls_leave_the_shared_redis_under_its_bound(services, redis_client) -> None:
+    tenant = await make_tenant(services, slug="acme")
+    await make_product(services, tenant.id, handle="hat", title="Felt Hat", variants=[NewVariant(price="10.00")], option_names=[])
+    origin_app = create_app(services.settings, services=services)
+    edge_app = create_edge_app(EdgeConfig(), origin_app, redis=redis_client)
+    targets = hostile_targets(HOSTILE_URLS, random.Random(13))
+    await edge_app.startup()
+    try:
+        for target in ("/", "/products/hat", "/collections/all", "/search?q=hat"):
+            assert await call(edge_app, target, "acme.localhost") == 200
+        baseline_keys = await redis_client.dbsize()
+        baseline_bytes = await bytes_held(redis_client)
+        statuses: dict[int, int] = {}
+        started = time.monotonic()
+
+        for start in range(0, len(targets), CONCURRENCY):
+            batch = targets[start:start + CONCURRENCY]
+            for status in await asyncio.gather(*(call(edge_app, target, "acme.localhost") for target in batch)):
+                statuses[status] = statuses.get(status, 0) + 1
+
+        elapsed = time.monotonic() - started
+        keys = await redis_client.dbsize()
+        grown = await bytes_held(redis_client) - baseline_bytes
+        edge_entries = [key async for key in redis_client.scan_iter("zelly:edge:e:*")]
+    finally:
+        await edge_app.shutdown()
+
+    print(f"{HOSTILE_URLS} hostile URLs in {elapsed:.1f}s: {statuses}; redis keys {baseline_keys} -> {keys}, +{grown} bytes")
+    assert sum(statuses.values()) == HOSTILE_URLS
+    assert set(statuses) <= {200, 400, 404}  # refused or answered, never a 5xx
+    assert keys <= BOUND_KEYS, f"{keys} keys"
+    assert grown <= BOUND_BYTES, f"+{grown} bytes"
+    assert len(edge_entries) <= 8  # the four real pages (and their ?page / junk spellings share them)
