@@ -117,6 +117,7 @@ def normalize_query(raw: bytes, config: EdgeConfig, route: Route | None) -> str:
     except (UnicodeDecodeError, ValueError):
         raise Uncacheable("query") from None
     kept = []
+    seen: set[str] = set()
     for name, value in pairs:
         if config.is_tracking_param(name):
             continue
@@ -124,6 +125,9 @@ def normalize_query(raw: bytes, config: EdgeConfig, route: Route | None) -> str:
             raise Uncacheable("query")  # nobody declared what this path reads
         if name not in route.query_params:
             continue  # the page does not read it: it must not make another copy
+        if name in seen:
+            continue  # the origin reads the first value only (args.get): a repeat is another copy of one page
+        seen.add(name)
         kept.append((name, value))
     kept.sort()
     return "&".join(f"{quote(name, safe='')}={quote(value, safe='')}" for name, value in kept)
