@@ -14,7 +14,6 @@ Shared cache (origin/cache.py adds the ``zelly:`` namespace in front):
 ``t<t>:v<version>:read:<name>:<blake2b>``    a catalog read behind a page
 ``t<t>:site``                                tenant id -> TenantSite
 ``host:<host>``                              Host -> tenant id (0: no tenant)
-``t<t>:cart:<cart id>``                      a shopper's cart
 ``analytics:salt:<day>``                     the day's visitor-id salt (all tenants)
 ``analytics:session:<t>:<visitor>``          a visitor's open session
 ==========================================  ==========================================
@@ -63,10 +62,6 @@ def site_key(tenant_id: int) -> str:
 
 def host_key(host: str) -> str:
     return f"host:{host}"
-
-
-def cart_key(tenant_id: int, cart_id: str) -> str:
-    return f"t{tenant_id}:cart:{cart_id}"
 
 
 def salt_key(day: dt.date) -> str:
