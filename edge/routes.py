@@ -42,7 +42,8 @@ STOREFRONT_ROUTES = (
     route("/"),
     route("/search", "q", "cursor"),
     route("/collections/*", *LISTING_PARAMS),
-    route("/products/*", "variant"),
+    # option1..3 are the no-JavaScript variant picker: the page answers 303 to ?variant=<id>.
+    route("/products/*", "variant", "option1", "option2", "option3"),
     route("/sitemap.xml"),
     route("/robots.txt"),
     route("/assets/**"),

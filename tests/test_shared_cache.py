@@ -179,12 +179,12 @@ def test_the_edge_classifier_formats_keys_as_cache_keys_declares():
     from edge.config import EdgeConfig
     from edge.keys import classify, url_index_key
 
-    scope = {"type": "http", "method": "GET", "path": "/products/mug", "query_string": b"page=2",
+    scope = {"type": "http", "method": "GET", "path": "/products/mug", "query_string": b"variant=2",
              "headers": [(b"host", b"Shop.Example"), (b"accept-encoding", b"gzip")]}
 
     request = classify(scope, EdgeConfig())
 
-    assert request.url_key == cache_keys.url_key("shop.example", "/products/mug", "page=2") == url_index_key("shop.example", "/products/mug", "page=2")
+    assert request.url_key == cache_keys.url_key("shop.example", "/products/mug", "variant=2") == url_index_key("shop.example", "/products/mug", "variant=2")
     assert request.key == cache_keys.edge_entry_key(request.url_key, request.encoding)
 
 

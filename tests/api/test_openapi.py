@@ -16,6 +16,7 @@ BODILESS_ACTIONS = {
     ("post", "/api/v1/shopify/settings/push"),
     ("post", "/api/v1/shopify/settings/fetch"),
     ("post", "/api/v1/emails/{email_id}/retry"),
+    ("post", "/api/v1/orders/{order_id}/mark-paid"),
 }
 
 
