@@ -64,7 +64,8 @@ async def queue_order_email(
 ) -> None:
     """Mail the order's shopper about what this transaction did (nothing when the order has no email)."""
     order = await select_order(conn, tenant_id, order_id)
-    if order is None or not order.email:
+    # An order from Shopify was mailed about by Shopify (its own notifications): a second mail would be noise.
+    if order is None or not order.email or order.source == "shopify":
         return
     await queue_email(
         conn, effects, tenant_id=tenant_id, to=order.email, template=template,

@@ -65,7 +65,7 @@ async def _mark_paid(
         return False
     await conn.execute(
         orders.update()
-        .where(orders.c.tenant_id == tenant_id, orders.c.id == order_id, orders.c.financial_status == "pending")
+        .where(orders.c.tenant_id == tenant_id, orders.c.id == order_id, orders.c.financial_status.in_(("pending", "authorized")))
         .values(financial_status="paid", updated_at=utcnow())
     )
     await add_event(conn, tenant_id, order_id, "paid", message, {"payment_id": payment_id, "provider_payment_id": provider_payment_id})
@@ -134,20 +134,8 @@ async def do_cancel_order(services: Services, tenant_id: int, order_id: int, *, 
             raise OrderError(OrderErrorCode.INVALID_TRANSITION, "refund a paid order before cancelling it", kind=ErrorKind.CONFLICT)
         if any(line.fulfilled_quantity for line in order.lines):
             raise OrderError(OrderErrorCode.INVALID_TRANSITION, "a shipped order cannot be cancelled", kind=ErrorKind.CONFLICT)
-        moved = await conn.execute(
-            orders.update()
-            .where(orders.c.tenant_id == tenant_id, orders.c.id == order_id, orders.c.cancelled_at.is_(None))
-            .values(cancelled_at=utcnow(), financial_status="voided" if order.financial_status == "pending" else order.financial_status, updated_at=utcnow())
-        )
-        if moved.rowcount != 1:
+        if not await cancel_order(conn, effects, tenant_id, order, restock=restock):
             return order  # cancelled already: the second cancel changes nothing
-        await conn.execute(
-            payments.update().where(payments.c.tenant_id == tenant_id, payments.c.order_id == order_id, payments.c.status == "pending").values(status="voided", updated_at=utcnow())
-        )
-        if restock:
-            # Lines a refund already restocked are not counted twice.
-            await _restock(conn, effects, tenant_id, [(line.variant_id, line.product_id, line.quantity - line.refunded_quantity) for line in order.lines if line.is_stock_tracked])
-        await add_event(conn, tenant_id, order_id, "cancelled", "Order cancelled" + (", stock restocked" if restock else ""))
         return await require_order(conn, tenant_id, order_id)
 
 
@@ -180,33 +168,7 @@ async def do_fulfil_order(
             if not lines:
                 raise OrderError(OrderErrorCode.INVALID_TRANSITION, "everything in this order is already fulfilled", kind=ErrorKind.CONFLICT)
         chosen = _parse_lines(order, lines, remaining=remaining)
-        for line, quantity in chosen:
-            moved = await conn.execute(
-                order_lines.update()
-                .where(
-                    order_lines.c.tenant_id == tenant_id, order_lines.c.id == line.id,
-                    order_lines.c.fulfilled_quantity + order_lines.c.refunded_quantity + quantity <= order_lines.c.quantity,
-                )
-                .values(fulfilled_quantity=order_lines.c.fulfilled_quantity + quantity)
-            )
-            if moved.rowcount != 1:
-                raise OrderError(OrderErrorCode.INVALID_LINES, f"line {line.id} changed meanwhile; reload the order", field="lines", kind=ErrorKind.CONFLICT)
-        inserted = await conn.execute(
-            fulfillments.insert().values(
-                tenant_id=tenant_id, order_id=order_id, lines=[{"line_id": line.id, "quantity": quantity} for line, quantity in chosen],
-                tracking_number=tracking_number, tracking_url=tracking_url, carrier=carrier, created_at=utcnow(),
-            )
-        )
-        updated = await require_order(conn, tenant_id, order_id)
-        left = sum(line.quantity - line.fulfilled_quantity - line.refunded_quantity for line in updated.lines)
-        status = "fulfilled" if left == 0 else "partially_fulfilled"
-        await conn.execute(orders.update().where(orders.c.tenant_id == tenant_id, orders.c.id == order_id).values(fulfillment_status=status, updated_at=utcnow()))
-        await add_event(conn, tenant_id, order_id, "fulfilled", f"{sum(q for _, q in chosen)} item(s) shipped" + (f", tracking {tracking_number}" if tracking_number else ""))
-        fulfillment_id = int(inserted.inserted_primary_key[0])
-        await queue_order_email(
-            conn, effects, services, tenant_id, order_id, EmailTemplate.ORDER_SHIPPED, f"fulfillment:{fulfillment_id}",
-            tracking_number=tracking_number or "", tracking_url=tracking_url or "",
-        )
+        await record_fulfillment(conn, effects, services, tenant_id, order_id, chosen, tracking_number=tracking_number, tracking_url=tracking_url, carrier=carrier)
         return await require_order(conn, tenant_id, order_id)
 
 
@@ -245,30 +207,12 @@ async def do_refund_order(
         payment_id=payment.provider_payment_id, amount=amount, currency=order.currency, idempotency_key=f"refund-{tenant_id}-{request_key}"[:255]
     )
     async with transaction(services) as (conn, effects):
-        try:
-            async with conn.begin_nested():
-                inserted = await conn.execute(
-                    refunds.insert().values(
-                        tenant_id=tenant_id, order_id=order_id, payment_id=payment.id, amount=amount,
-                        lines=[{"line_id": line.id, "quantity": quantity} for line, quantity in chosen], restock=restock,
-                        provider_reference=result.reference, request_key=request_key, created_at=utcnow(),
-                    )
-                )
-        except IntegrityError:  # the same request, a moment ago
-            return await require_order(conn, tenant_id, order_id)
-        for line, quantity in chosen:
-            await conn.execute(
-                order_lines.update().where(order_lines.c.tenant_id == tenant_id, order_lines.c.id == line.id).values(refunded_quantity=order_lines.c.refunded_quantity + quantity)
-            )
-        refunded = (order.refunded_price or Decimal(0)) + amount
-        status = "refunded" if refunded >= order.total_price else "partially_refunded"
-        await conn.execute(orders.update().where(orders.c.tenant_id == tenant_id, orders.c.id == order_id).values(refunded_price=refunded, financial_status=status, updated_at=utcnow()))
-        await conn.execute(payments.update().where(payments.c.id == payment.id).values(refunded_amount=payments.c.refunded_amount + amount, updated_at=utcnow()))
-        if restock:
-            await _restock(conn, effects, tenant_id, [(line.variant_id, line.product_id, quantity) for line, quantity in chosen if line.is_stock_tracked])
-        await add_event(conn, tenant_id, order_id, "refunded", f"Refunded {amount} {order.currency}", {"lines": [[line.id, quantity] for line, quantity in chosen]})
-        refund_id = int(inserted.inserted_primary_key[0])
-        await queue_order_email(conn, effects, services, tenant_id, order_id, EmailTemplate.ORDER_REFUNDED, f"refund:{refund_id}", refund_amount=amount)
+        # The amounts are added to what the row says now (not to ``order``, read before the provider call),
+        # so two different refunds racing each other both count.
+        await record_refund(
+            conn, effects, services, tenant_id, order_id, payment.id, amount, chosen,
+            restock=restock, provider_reference=result.reference, request_key=request_key,
+        )
         return await require_order(conn, tenant_id, order_id)
 
 
@@ -276,3 +220,134 @@ def _line_share(line, quantity: int, currency: str) -> Decimal:
     """What ``quantity`` of the line cost the shopper: its total (after discount, taxes in) pro rata, in minor units."""
     exponent = Decimal(1).scaleb(-CURRENCY_DIGITS.get(currency, 2))
     return (line.total_price * quantity / line.quantity).quantize(exponent, rounding=ROUND_HALF_UP)
+
+
+# The state transitions themselves, inside the caller's transaction. The do_* actions above (a merchant's
+# request, with its guards) and Shopify's orders/* webhooks (origin.orders.actions.apply_external_order,
+# where Shopify already decided) both move an order through these, so each change of state has one
+# implementation: one conditional UPDATE, one timeline event, one email dedupe key.
+
+
+async def mark_authorized(conn, tenant_id: int, order_id: int, *, message: str) -> bool:
+    """pending -> authorized (the money is held, not yet taken); True for the writer that made it."""
+    moved = await conn.execute(
+        orders.update()
+        .where(orders.c.tenant_id == tenant_id, orders.c.id == order_id, orders.c.financial_status == "pending", orders.c.cancelled_at.is_(None))
+        .values(financial_status="authorized", updated_at=utcnow())
+    )
+    if moved.rowcount != 1:
+        return False
+    await add_event(conn, tenant_id, order_id, "authorized", message)
+    return True
+
+
+async def mark_payment_paid(
+    conn, effects, services: Services, tenant_id: int, payment_id: int, order_id: int, *, provider_payment_id: str | None, message: str
+) -> bool:
+    """The payment's pending -> succeeded (and the order's pending/authorized -> paid), once."""
+    return await _mark_paid(conn, effects, services, tenant_id, payment_id, order_id, provider_payment_id=provider_payment_id, message=message)
+
+
+async def cancel_order(conn, effects, tenant_id: int, order: Order, *, restock: bool, message: str = "Order cancelled") -> bool:
+    """Stamp ``cancelled_at`` once; a pending order is voided, its pending payments too; tracked stock back if asked."""
+    moved = await conn.execute(
+        orders.update()
+        .where(orders.c.tenant_id == tenant_id, orders.c.id == order.id, orders.c.cancelled_at.is_(None))
+        .values(
+            cancelled_at=utcnow(),
+            financial_status=sa.case((orders.c.financial_status.in_(("pending", "authorized")), "voided"), else_=orders.c.financial_status),
+            updated_at=utcnow(),
+        )
+    )
+    if moved.rowcount != 1:
+        return False
+    await conn.execute(
+        payments.update()
+        .where(payments.c.tenant_id == tenant_id, payments.c.order_id == order.id, payments.c.status.in_(("pending", "authorized")))
+        .values(status="voided", updated_at=utcnow())
+    )
+    restocked = [(line.variant_id, line.product_id, line.quantity - line.refunded_quantity) for line in order.lines if line.is_stock_tracked]
+    if restock and restocked:
+        # Lines a refund already restocked are not counted twice; untracked lines (and every line of an
+        # order from Shopify, whose stock Shopify keeps) were never decremented, so never given back.
+        await _restock(conn, effects, tenant_id, restocked)
+    await add_event(conn, tenant_id, order.id, "cancelled", message + (", stock restocked" if restock and restocked else ""))
+    return True
+
+
+async def record_fulfillment(
+    conn, effects, services: Services, tenant_id: int, order_id: int, chosen: Sequence[tuple[object, int]], *,
+    tracking_number: str | None, tracking_url: str | None, carrier: str | None, shopify_gid: str | None = None,
+) -> int:
+    """Ship ``chosen`` (line, quantity): each line by a conditional UPDATE, then the fulfillment row and status."""
+    for line, quantity in chosen:
+        moved = await conn.execute(
+            order_lines.update()
+            .where(
+                order_lines.c.tenant_id == tenant_id, order_lines.c.id == line.id,
+                order_lines.c.fulfilled_quantity + order_lines.c.refunded_quantity + quantity <= order_lines.c.quantity,
+            )
+            .values(fulfilled_quantity=order_lines.c.fulfilled_quantity + quantity)
+        )
+        if moved.rowcount != 1:
+            raise OrderError(OrderErrorCode.INVALID_LINES, f"line {line.id} changed meanwhile; reload the order", field="lines", kind=ErrorKind.CONFLICT)
+    inserted = await conn.execute(
+        fulfillments.insert().values(
+            tenant_id=tenant_id, order_id=order_id, lines=[{"line_id": line.id, "quantity": quantity} for line, quantity in chosen],
+            tracking_number=tracking_number, tracking_url=tracking_url, carrier=carrier, created_at=utcnow(), shopify_gid=shopify_gid,
+        )
+    )
+    await _refresh_fulfillment_status(conn, tenant_id, order_id)
+    await add_event(conn, tenant_id, order_id, "fulfilled", f"{sum(q for _, q in chosen)} item(s) shipped" + (f", tracking {tracking_number}" if tracking_number else ""))
+    fulfillment_id = int(inserted.inserted_primary_key[0])
+    await queue_order_email(
+        conn, effects, services, tenant_id, order_id, EmailTemplate.ORDER_SHIPPED, f"fulfillment:{fulfillment_id}",
+        tracking_number=tracking_number or "", tracking_url=tracking_url or "",
+    )
+    return fulfillment_id
+
+
+async def _refresh_fulfillment_status(conn, tenant_id: int, order_id: int) -> None:
+    updated = await require_order(conn, tenant_id, order_id)
+    shipped = sum(line.fulfilled_quantity for line in updated.lines)
+    # A shipped line refunded afterwards (a return) counts as done, not as less than nothing left.
+    left = sum(max(0, line.quantity - line.fulfilled_quantity - line.refunded_quantity) for line in updated.lines)
+    status = "fulfilled" if left == 0 and shipped > 0 else "partially_fulfilled" if shipped > 0 else "unfulfilled"
+    await conn.execute(orders.update().where(orders.c.tenant_id == tenant_id, orders.c.id == order_id).values(fulfillment_status=status, updated_at=utcnow()))
+
+
+async def record_refund(
+    conn, effects, services: Services, tenant_id: int, order_id: int, payment_id: int | None, amount: Decimal,
+    chosen: Sequence[tuple[object, int]], *, restock: bool, provider_reference: str | None, request_key: str,
+) -> int | None:
+    """Record a refund the provider made, once per (tenant, request_key); None when that key is recorded already."""
+    try:
+        async with conn.begin_nested():
+            inserted = await conn.execute(
+                refunds.insert().values(
+                    tenant_id=tenant_id, order_id=order_id, payment_id=payment_id, amount=amount,
+                    lines=[{"line_id": line.id, "quantity": quantity} for line, quantity in chosen], restock=restock,
+                    provider_reference=provider_reference, request_key=request_key, created_at=utcnow(),
+                )
+            )
+    except IntegrityError:  # the same request, a moment ago (or the same Shopify refund, delivered again)
+        return None
+    for line, quantity in chosen:
+        await conn.execute(
+            order_lines.update().where(order_lines.c.tenant_id == tenant_id, order_lines.c.id == line.id).values(refunded_quantity=order_lines.c.refunded_quantity + quantity)
+        )
+    order = await require_order(conn, tenant_id, order_id)
+    refunded = (order.refunded_price or Decimal(0)) + amount
+    # A refund of nothing (Shopify records a line given back without money) changes quantities, not the status.
+    status = order.financial_status if refunded <= 0 else "refunded" if refunded >= order.total_price else "partially_refunded"
+    await conn.execute(orders.update().where(orders.c.tenant_id == tenant_id, orders.c.id == order_id).values(refunded_price=refunded, financial_status=status, updated_at=utcnow()))
+    if chosen:  # refunding what was left unshipped completes a partly shipped order
+        await _refresh_fulfillment_status(conn, tenant_id, order_id)
+    if payment_id is not None:
+        await conn.execute(payments.update().where(payments.c.id == payment_id).values(refunded_amount=payments.c.refunded_amount + amount, updated_at=utcnow()))
+    if restock:
+        await _restock(conn, effects, tenant_id, [(line.variant_id, line.product_id, quantity) for line, quantity in chosen if line.is_stock_tracked])
+    await add_event(conn, tenant_id, order_id, "refunded", f"Refunded {amount} {order.currency}", {"lines": [[line.id, quantity] for line, quantity in chosen]})
+    refund_id = int(inserted.inserted_primary_key[0])
+    await queue_order_email(conn, effects, services, tenant_id, order_id, EmailTemplate.ORDER_REFUNDED, f"refund:{refund_id}", refund_amount=amount)
+    return refund_id

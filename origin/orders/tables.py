@@ -80,8 +80,10 @@ order_lines = sa.Table(
     sa.Column("is_stock_tracked", sa.Boolean, nullable=False),  # restocked on cancel only when it was decremented
     sa.Column("fulfilled_quantity", sa.Integer, nullable=False, default=0),
     sa.Column("refunded_quantity", sa.Integer, nullable=False, default=0),
+    sa.Column("shopify_gid", sa.String(100), nullable=True),  # the LineItem of an order from Shopify (migration 0007)
     sa.ForeignKeyConstraint(["order_id"], [f"{ASTRO_PRIMARY}.orders.id"], ondelete="CASCADE"),
     sa.Index(None, "tenant_id", "order_id"),
+    sa.Index(None, "tenant_id", "shopify_gid", unique=True),
     schema=ASTRO_PRIMARY,
 )
 
@@ -164,8 +166,10 @@ fulfillments = sa.Table(
     sa.Column("tracking_url", sa.String(2048), nullable=True),
     sa.Column("carrier", sa.String(255), nullable=True),
     sa.Column("created_at", UTCDateTime, nullable=False, default=utcnow),
+    sa.Column("shopify_gid", sa.String(100), nullable=True),  # the Fulfillment of an order from Shopify (migration 0007)
     sa.ForeignKeyConstraint(["order_id"], [f"{ASTRO_PRIMARY}.orders.id"], ondelete="CASCADE"),
     sa.Index(None, "tenant_id", "order_id"),
+    sa.Index(None, "tenant_id", "shopify_gid", unique=True),
     schema=ASTRO_PRIMARY,
 )
 

@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from origin.catalog.inputs import ExternalCollection, ExternalImage, ExternalProduct, ExternalVariant
-from origin.orders.models import ExternalOrder
+from origin.orders.models import ExternalFulfillment, ExternalOrder, ExternalOrderDetails, ExternalOrderLine, ExternalRefund
 from origin.shopify.errors import ShopifyError, ShopifyErrorCode
 from origin.shopify.models import gid, payload_gid
 
@@ -208,17 +208,126 @@ def collection_from_node(node: dict, product_gids: list[str] | None = None) -> E
         raise bad_payload(f"collection node is missing or has a malformed field: {error}") from None
 
 
-def order_from_rest(payload: dict) -> ExternalOrder:
-    """An ``orders/*`` webhook body -> the orders package's input (the payload kept as sent)."""
-    order_gid = payload_gid("Order", payload)
-    return ExternalOrder(
-        gid=order_gid,
-        number=str(payload.get("name") or payload.get("order_number") or order_gid.rsplit("/", 1)[-1]),
-        email=payload.get("email") or None,
-        currency=str(payload.get("currency") or "USD"),
-        total_price=parse_money(payload.get("total_price") or "0"),
-        financial_status=payload.get("financial_status"),
-        fulfillment_status=payload.get("fulfillment_status"),
-        updated_at=parse_time(payload.get("updated_at")),
-        payload=json.loads(json.dumps(payload, default=str)),  # Decimals as strings, ints exact
+def _money_or_none(value: Any) -> Decimal | None:
+    return None if value in (None, "") else parse_money(value)
+
+
+def _shop_money(value: Any) -> Decimal | None:
+    """A MoneyBag (``{"shop_money": {"amount": ..}}``): the amount in the shop's currency."""
+    if isinstance(value, dict):
+        return _money_or_none((value.get("shop_money") or {}).get("amount"))
+    return None
+
+
+def _address(value: Any) -> dict[str, str] | None:
+    if not isinstance(value, dict):
+        return None
+    name = value.get("name") or " ".join(str(part) for part in (value.get("first_name"), value.get("last_name")) if part)
+    fields = {
+        "name": name, "line1": value.get("address1"), "line2": value.get("address2"), "city": value.get("city"),
+        "region": value.get("province_code") or value.get("province"), "postal_code": value.get("zip"), "country": value.get("country_code"),
+    }
+    return {key: str(text or "")[:255] for key, text in fields.items()}
+
+
+def _line_from_rest(item: dict) -> ExternalOrderLine:
+    return ExternalOrderLine(
+        gid=payload_gid("LineItem", item),
+        variant_gid=gid("ProductVariant", item["variant_id"]) if item.get("variant_id") else None,
+        product_gid=gid("Product", item["product_id"]) if item.get("product_id") else None,
+        title=str(item.get("title") or item.get("name") or "")[:255],
+        variant_title=str(item.get("variant_title") or "")[:255],
+        sku=item.get("sku") or None,
+        quantity=int(item["quantity"]),
+        unit_price=parse_money(item.get("price")),
+        discount_amount=parse_money(item.get("total_discount") or "0"),
+        tax_amount=sum((parse_money(tax.get("price") or "0") for tax in item.get("tax_lines") or []), Decimal(0)),
     )
+
+
+def _refund_lines(refund: dict) -> tuple[tuple[str, int], ...]:
+    return tuple((gid("LineItem", item["line_item_id"]), int(item.get("quantity") or 0)) for item in refund.get("refund_line_items") or [])
+
+
+def refund_from_rest(payload: dict, order_gid: str | None = None) -> ExternalRefund:
+    """A Refund resource (the refunds/create body, or one of an order's ``refunds``).
+
+    The amount given back is the sum of its successful ``refund`` transactions (a refund may
+    return lines without money, then it is 0).
+    """
+    try:
+        amount = sum(
+            (parse_money(item.get("amount")) for item in payload.get("transactions") or []
+             if str(item.get("kind")).lower() == "refund" and str(item.get("status")).lower() == "success"),
+            Decimal(0),
+        )
+        return ExternalRefund(
+            gid=payload_gid("Refund", payload),
+            order_gid=order_gid or gid("Order", payload["order_id"]),
+            amount=amount,
+            lines=_refund_lines(payload),
+        )
+    except (KeyError, TypeError, ValueError) as error:
+        raise bad_payload(f"refund payload is missing or has a malformed field: {error!r}") from None
+
+
+def _fulfillment_from_rest(item: dict) -> ExternalFulfillment:
+    numbers = item.get("tracking_numbers") or []
+    urls = item.get("tracking_urls") or []
+    return ExternalFulfillment(
+        gid=payload_gid("Fulfillment", item),
+        lines=tuple((payload_gid("LineItem", line), int(line.get("quantity") or 0)) for line in item.get("line_items") or []),
+        tracking_number=str(item.get("tracking_number") or (numbers[0] if numbers else "") or "")[:255] or None,
+        tracking_url=str(item.get("tracking_url") or (urls[0] if urls else "") or "")[:2048] or None,
+        carrier=str(item.get("tracking_company") or "")[:255] or None,
+    )
+
+
+# Shopify's financial_status values (REST Order): which of them mean the money was taken.
+PAID_STATUSES = frozenset({"paid", "partially_refunded", "refunded"})
+AUTHORIZED_STATUSES = frozenset({"authorized", "partially_paid"})
+
+
+def order_from_rest(payload: dict) -> ExternalOrder:
+    """An ``orders/*`` webhook body (the REST Order) -> the orders package's input, the payload kept as sent."""
+    try:
+        order_gid = payload_gid("Order", payload)
+        financial = str(payload.get("financial_status") or "pending").lower()
+        shipping_lines = payload.get("shipping_lines") or []
+        shipping = _shop_money(payload.get("total_shipping_price_set"))
+        if shipping is None and shipping_lines:
+            shipping = sum((parse_money(line.get("price") or "0") for line in shipping_lines), Decimal(0))
+        codes = [item.get("code") for item in payload.get("discount_codes") or [] if item.get("code")]
+        details = ExternalOrderDetails(
+            subtotal_price=_money_or_none(payload.get("subtotal_price")),
+            shipping_price=shipping,
+            tax_price=_money_or_none(payload.get("total_tax")),
+            discount_price=_money_or_none(payload.get("total_discounts")),
+            taxes_included=bool(payload["taxes_included"]) if payload.get("taxes_included") is not None else None,
+            shipping_address=_address(payload.get("shipping_address")),
+            shipping_method=str(shipping_lines[0].get("title") or "") or None if shipping_lines else None,
+            discount_code=codes[0] if codes else None,
+            lines=tuple(_line_from_rest(item) for item in payload.get("line_items") or []),
+            is_paid=financial in PAID_STATUSES,
+            is_authorized=financial in AUTHORIZED_STATUSES,
+            cancelled_at=parse_time(payload["cancelled_at"]) if payload.get("cancelled_at") else None,
+            # Only delivered ones: a cancelled or failed fulfillment shipped nothing.
+            fulfillments=tuple(_fulfillment_from_rest(item) for item in payload.get("fulfillments") or [] if str(item.get("status") or "success").lower() == "success"),
+            refunds=tuple(refund_from_rest(item, order_gid) for item in payload.get("refunds") or []),
+        )
+        return ExternalOrder(
+            gid=order_gid,
+            number=str(payload.get("name") or payload.get("order_number") or order_gid.rsplit("/", 1)[-1]),
+            email=payload.get("email") or None,
+            currency=str(payload.get("currency") or "USD"),
+            total_price=parse_money(payload.get("total_price") or "0"),
+            financial_status=financial,
+            fulfillment_status=payload.get("fulfillment_status"),
+            updated_at=parse_time(payload.get("updated_at")),
+            payload=json.loads(json.dumps(payload, default=str)),  # Decimals as strings, ints exact
+            details=details,
+        )
+    except ShopifyError:
+        raise
+    except (KeyError, TypeError, ValueError) as error:
+        raise bad_payload(f"order payload is missing or has a malformed field: {error!r}") from None

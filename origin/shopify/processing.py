@@ -18,16 +18,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from origin.catalog import external_sync
 from origin.db import utcnow
 from origin.invalidation import AfterCommit, transaction
-from origin.orders.actions import upsert_external_order
+from origin.orders.actions import apply_external_order, apply_external_refund
 from origin.services import Services
 from origin.shopify import compliance
 from origin.shopify.connections import do_disconnect, get_connection
 from origin.shopify.errors import ShopifyError
-from origin.shopify.mapping import bad_payload, collection_from_rest, loads, order_from_rest, parse_time, product_from_rest
+from origin.shopify.mapping import bad_payload, collection_from_rest, loads, order_from_rest, parse_time, product_from_rest, refund_from_rest
 from origin.shopify.models import gid, payload_gid
 from origin.shopify.runs import fail_active_runs
 from origin.shopify.tables import shopify_shop_snapshots, shopify_webhook_deliveries
-from origin.shopify.webhooks import COMPLIANCE_TOPICS
+from origin.shopify.webhooks import COMPLIANCE_TOPICS, ORDER_TOPICS
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ async def process_delivery(
     async with transaction(services) as (conn, effects):
         if not await _claim_delivery(conn, tenant_id, webhook_id, topic):
             return ALREADY_PROCESSED
-        await _apply(conn, tenant_id, topic, payload, event_time, effects)
+        await _apply(conn, services, tenant_id, topic, payload, event_time, effects)
         await conn.execute(
             shopify_webhook_deliveries.update()
             .where(shopify_webhook_deliveries.c.tenant_id == tenant_id, shopify_webhook_deliveries.c.webhook_id == webhook_id)
@@ -95,7 +95,7 @@ async def _uninstall(services: Services, tenant_id: int, webhook_id: str, topic:
     return PROCESSED
 
 
-async def _apply(conn, tenant_id: int, topic: str, payload: dict, event_time: dt.datetime, effects: AfterCommit) -> None:
+async def _apply(conn, services: Services, tenant_id: int, topic: str, payload: dict, event_time: dt.datetime, effects: AfterCommit) -> None:
     try:
         if topic in ("products/create", "products/update"):
             await external_sync.upsert_product(conn, tenant_id, product_from_rest(payload), effects)
@@ -108,8 +108,10 @@ async def _apply(conn, tenant_id: int, topic: str, payload: dict, event_time: dt
         elif topic == "inventory_levels/update":
             item = gid("InventoryItem", payload["inventory_item_id"])
             await external_sync.set_inventory(conn, tenant_id, item, int(payload.get("available") or 0), effects)
-        elif topic in ("orders/create", "orders/updated"):
-            await upsert_external_order(conn, tenant_id, order_from_rest(payload))
+        elif topic in ORDER_TOPICS:  # each carries the whole order: one reconciliation, whatever the topic
+            await apply_external_order(conn, effects, services, tenant_id, order_from_rest(payload))
+        elif topic == "refunds/create":
+            await apply_external_refund(conn, effects, services, tenant_id, refund_from_rest(payload))
         elif topic == "shop/update":
             await _store_shop_snapshot(conn, tenant_id, payload)
         elif topic == "customers/data_request":

@@ -44,8 +44,12 @@ CATALOG_TOPICS = frozenset({
     "inventory_levels/update",
 })
 COMPLIANCE_TOPICS = frozenset({"customers/data_request", "customers/redact", "shop/redact"})
-TOPICS = CATALOG_TOPICS | COMPLIANCE_TOPICS | frozenset({
-    "orders/create", "orders/updated", "shop/update", "app/uninstalled", "bulk_operations/finish",
+# Every orders/* topic below sends the whole Order resource (REST shape); refunds/create sends a Refund.
+ORDER_TOPICS = frozenset({
+    "orders/create", "orders/updated", "orders/paid", "orders/cancelled", "orders/fulfilled", "orders/partially_fulfilled",
+})
+TOPICS = CATALOG_TOPICS | COMPLIANCE_TOPICS | ORDER_TOPICS | frozenset({
+    "refunds/create", "shop/update", "app/uninstalled", "bulk_operations/finish",
 })
 
 ACCEPTED = "accepted"
