@@ -24,6 +24,7 @@ class CheckoutErrorCode(enum.Enum):
     CURRENCY_MISMATCH = "currency_mismatch"
     INVALID_RULE = "invalid_rule"
     DUPLICATE_RULE = "duplicate_rule"
+    BUSY = "busy"  # 503: placement lost lock races several times in a row; nothing was written
 
 
 class CheckoutError(ZellyError):
