@@ -110,6 +110,22 @@ async def test_bad_input_is_a_422_naming_the_field_and_writes_nothing(services, 
     await assert_no_domain_written(services)
 
 
+async def test_a_url_for_a_hostname_is_a_422_naming_the_host_to_give(services) -> None:
+    _, headers = await make_tenant(services, "acme")
+    async with running_apps(services) as (public, _):
+
+        response = await public.post("/api/v1/domains", json={"hostname": "https://shop.example.test/"}, headers=headers)
+        body = await response.get_json()
+
+    assert response.status_code == 422
+    assert body["error"]["fields"][0]["path"] == "hostname"
+    assert body["error"]["fields"][0]["code"] == "malformed_hostname"
+    assert body["error"]["fields"][0]["message"] == (
+        "'https://shop.example.test/' is a URL, not a hostname; give only its hostname: shop.example.test"
+    )
+    await assert_no_domain_written(services)
+
+
 async def test_a_refused_hostname_says_why(services) -> None:
     _, headers = await make_tenant(services, "acme")
     async with running_apps(services) as (public, _):
