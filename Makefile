@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-py313
 
-.PHONY: dev test install system-packages clean translations
+.PHONY: dev test install system-packages clean translations vendor-swagger-ui
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || exit 1
@@ -43,3 +43,11 @@ translations: $(STAMP)
 	done
 	$(BIN)/pybabel update --no-fuzzy-matching --ignore-obsolete -D messages -i storefront/locales/messages.pot -d storefront/locales
 	$(BIN)/pybabel compile --statistics -D messages -d storefront/locales
+
+## make vendor-swagger-ui: refresh the API reference's renderer from npm (committed; make test needs no npm).
+SWAGGER_UI_VERSION := 5.35.0
+SWAGGER_UI_DIR := origin/web/seller/api/reference_assets/swagger-ui
+vendor-swagger-ui:
+	@tmp=$$(mktemp -d) && cd $$tmp && npm pack --silent swagger-ui-dist@$(SWAGGER_UI_VERSION) >/dev/null && tar xzf swagger-ui-dist-$(SWAGGER_UI_VERSION).tgz && \
+	  cp package/swagger-ui-bundle.js package/swagger-ui.css package/LICENSE package/NOTICE package/swagger-ui-bundle.js.LICENSE.txt $(CURDIR)/$(SWAGGER_UI_DIR)/ && \
+	  echo "swagger-ui-dist $(SWAGGER_UI_VERSION) (npm), unmodified; refresh with: make vendor-swagger-ui" > $(CURDIR)/$(SWAGGER_UI_DIR)/VERSION && rm -rf $$tmp

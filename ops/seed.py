@@ -255,6 +255,10 @@ async def seed_tenant(services: Services, demo: DemoTenant, echo: Callable[[str]
     echo(f"  {demo.slug}: {created} products created, {len(products) - created} already there")
 
 
+# On every later `zelly dev` the tokens are not printed again; this says how to see them (issue 20, item 5).
+SEEDED_BEFORE = "demo stores already seeded; `zelly seed --demo` prints their API tokens again (and changes nothing)"
+
+
 async def seed_demo(services: Services, echo: Callable[[str], None] = print) -> None:
     echo("seeding demo tenants")
     for demo in DEMO_TENANTS:
@@ -267,6 +271,7 @@ async def seed_demo_if_empty(services: Services, echo: Callable[[str], None] = p
     """Seed on the first run only (no tenants yet); True when it seeded."""
     async with services.db.connect() as conn:
         if await tenancy_queries.select_tenants(conn):
+            echo(SEEDED_BEFORE)
             return False
     await seed_demo(services, echo)
     return True

@@ -83,9 +83,21 @@ def test_tenant_create_prints_id_and_token_once(tmp_path: Path) -> None:
     lines = dict(line.split(":", 1) for line in created.stdout.splitlines() if ":" in line and not line.startswith(" "))
     assert lines["tenant id"].strip() == "1"
     assert lines["api token"].strip().startswith("zly_")
+    assert lines["slug"].strip() == "acme"
+    assert lines["store"].strip() == "https://acme.localhost:8443/  (the origin itself: http://acme.localhost:8000/)"
     assert (again.returncode, again.stderr.strip()) == (1, "zelly: slug 'acme' is taken")
     assert bad.returncode == 1 and "currency 'ZZZ'" in bad.stderr
     assert "acme" in listing.stdout and "Acme Outfitters" in listing.stdout
+
+
+def test_tenant_create_prints_the_store_url_with_the_configured_ports(tmp_path: Path) -> None:
+    env = dict(ZELLY_PLATFORM_DOMAIN="zelly.test", ZELLY_HTTPS_PORT="443", ZELLY_ORIGIN_BIND="127.0.0.1:9100")
+    assert zelly(tmp_path, "migrate", **env).returncode == 0
+
+    created = zelly(tmp_path, "tenant", "create", "--slug", "acme", "--name", "Acme", **env)
+
+    assert created.returncode == 0, created.stderr
+    assert "store:     https://acme.zelly.test/  (the origin itself: http://acme.zelly.test:9100/)" in created.stdout.splitlines()
 
 
 def _get_through_caddy(data_dir: Path, port: int, hostname: str) -> httpx.Response:

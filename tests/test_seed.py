@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from ops.seed import DEMO_TENANTS, PRODUCTS_PER_TENANT, demo_api_token, seed_demo
+from ops.seed import DEMO_TENANTS, PRODUCTS_PER_TENANT, SEEDED_BEFORE, demo_api_token, seed_demo, seed_demo_if_empty
 from origin import db
 from origin.tables import metadata
 from origin.catalog import queries as catalog_queries
@@ -26,15 +26,22 @@ async def _snapshot(services) -> dict[str, list[tuple]]:
 
 async def test_seed_twice_leaves_exactly_the_same_data(services) -> None:
     messages: list[str] = []
+    later_run: list[str] = []
 
     await seed_demo(services, echo=messages.append)
     first = await _snapshot(services)
-    await seed_demo(services, echo=messages.append)
+    await seed_demo(services, echo=later_run.append)
     second = await _snapshot(services)
+    dev_restart: list[str] = []
+    seeded = await seed_demo_if_empty(services, echo=dev_restart.append)
 
     assert first == second
     assert len(first["astro_primary.products"]) == PRODUCTS_PER_TENANT * len(DEMO_TENANTS)
     assert any("acme: products 200/200" in message for message in messages)
+    # A later run reprints the same tokens (what README.md and docs/api.md tell a returning developer).
+    tokens = [f"  {demo.slug} API token: {demo_api_token(services.keyring, demo.slug)}" for demo in DEMO_TENANTS]
+    assert messages[-3:] == later_run[-3:] == tokens
+    assert (seeded, dev_restart) == (False, [SEEDED_BEFORE])
 
 
 async def test_demo_tenants_differ_in_currency_and_look(services) -> None:

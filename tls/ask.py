@@ -84,10 +84,14 @@ class AllowList:
         self,
         loader: Loader,
         *,
+        removed_loader: Loader | None = None,
         refresh_interval: float = DEFAULT_REFRESH_SECONDS,
         negative_cache_size: int = NEGATIVE_CACHE_SIZE,
     ) -> None:
         self._loader = loader
+        # Names removed by their store (newest first), from wherever the removal was made: the
+        # tombstones are rebuilt from it on each refresh. Without it, only forget() makes them.
+        self._removed_loader = removed_loader
         self.refresh_interval = refresh_interval
         self._negative_cache_size = negative_cache_size
         self._allowed: frozenset[str] | None = None
@@ -147,6 +151,7 @@ class AllowList:
             started_at_sequence = self._forget_sequence
             try:
                 names = frozenset(await self._loader())
+                removed = list(await self._removed_loader()) if self._removed_loader is not None else None
             except Exception:  # a failed refresh must never empty the set: keep serving the last one
                 self.stats.refresh_failures += 1
                 log.exception("TLS allow-list refresh failed; keeping %d names from the last load", len(self))
@@ -154,6 +159,9 @@ class AllowList:
             # A removal committed before this load began is in `names` already; one that
             # raced with the load is subtracted here so the load cannot resurrect it.
             self._forgotten = {name: seq for name, seq in self._forgotten.items() if seq > started_at_sequence}
+            if removed is not None:
+                # Oldest first, so the bound drops the oldest; a forget() the load may not have seen stays.
+                self._tombstones = OrderedDict.fromkeys([*reversed(removed[:TOMBSTONE_SIZE]), *self._forgotten])
             self._replace(names - self._forgotten.keys())
             self.stats.refreshes += 1
 

@@ -17,7 +17,8 @@ Three forms, each built on the one before (issue 10, item 3):
 Errors (all are ``ValueError``s, so a caller that does not care can catch that)::
 
     HostnameError                   code
-    ├── MalformedHostname           malformed_hostname   empty, bad characters, empty label, bad port, not UTF-8, two Host headers
+    ├── MalformedHostname           malformed_hostname   empty, bad characters, empty label, bad port, not UTF-8, two Host headers,
+    │                                                    a URL given for a hostname (the message names the host to give)
     ├── HostnameTooLong             hostname_too_long    a label over 63 or a name over 253 octets
     ├── InvalidIDN                  invalid_idn          IDNA 2008 refuses it (e.g. bad punycode)
     ├── IPAddressNotAllowed         ip_not_allowed       an IPv4/IPv6 literal, or all-numeric last label
@@ -31,6 +32,7 @@ from __future__ import annotations
 import functools
 import ipaddress
 import re
+from urllib.parse import urlsplit
 
 import idna
 
@@ -101,6 +103,8 @@ def normalize_host(raw: object) -> str:
     name = raw.strip(" \t")  # optional whitespace around a header value (RFC 9110); nothing else is stripped
     if not name:
         raise MalformedHostname(raw, "the hostname is empty")
+    if "/" in name:
+        raise MalformedHostname(raw, _not_a_url(name))
     if name.startswith("["):
         return _ipv6_literal(raw, name)
     name = _strip_port(raw, name)
@@ -129,7 +133,7 @@ def normalize_hostname(raw: object) -> str:
     The lenient :func:`normalize_host` and then: no IP literal, no all-numeric
     last label. Raises :class:`HostnameError`.
     """
-    if isinstance(raw, str) and (raw.strip().startswith("[") or raw.count(":") > 1):
+    if isinstance(raw, str) and "/" not in raw and (raw.strip().startswith("[") or raw.count(":") > 1):
         raise IPAddressNotAllowed(raw, "an IP address is not a hostname; use a domain name")
     name = normalize_host(raw.strip() if isinstance(raw, str) else raw)
     if is_ip_literal(name):
@@ -191,6 +195,18 @@ def display_hostname(ascii_name: str) -> str:
         return idna.decode(ascii_name)
     except idna.IDNAError:
         return ascii_name
+
+
+def _not_a_url(name: str) -> str:
+    # A merchant pasting "https://shop.example/" from the address bar is the usual case (issue 20,
+    # item 5): name the host to give instead, rather than "'//shop.example/' is not a port number".
+    try:
+        host = urlsplit(name if "://" in name else "//" + name).hostname
+    except ValueError:
+        host = None
+    if host and "/" not in host:
+        return f"{name[:80]!r} is a URL, not a hostname; give only its hostname: {host}"
+    return "a hostname cannot contain '/'; give only the hostname, like shop.example.com"
 
 
 def _ipv6_literal(raw: str, name: str) -> str:

@@ -10,7 +10,12 @@ A merchant proves two things about ``shop.example.com``:
    the classic half-migrated domain: IPv6 visitors would never reach us, so it fails.
 
 Every failure has a stable :class:`Failure` code and a sentence that says what
-to change. Queries go to the configured resolvers (``ip`` or ``ip:port``), with
+to change. A check reports every problem it finds at once (issue 20, item 5): a
+missing TXT record and a stray A record are two problems of one check, so a
+merchant fixes both before the next one, not one per round trip. Only a name
+that does not exist (NXDOMAIN) or DNS that does not answer stops the check early.
+
+Queries go to the configured resolvers (``ip`` or ``ip:port``), with
 no cache, so a merchant who fixes a record sees it on the next check.
 """
 
@@ -45,14 +50,40 @@ class Failure(enum.Enum):
 
 
 @dataclass(frozen=True)
+class Problem:
+    failure: Failure
+    message: str
+
+
+@dataclass(frozen=True)
 class VerificationResult:
     hostname: str
-    failure: Failure | None
-    message: str
+    problems: tuple[Problem, ...]
+    verified_by: str = ""  # on success, the record that proved routing
+
+    @classmethod
+    def failed(cls, hostname: str, failure: Failure, message: str) -> "VerificationResult":
+        return cls(hostname, (Problem(failure, message),))
 
     @property
     def is_verified(self) -> bool:
-        return self.failure is None
+        return not self.problems
+
+    @property
+    def failure(self) -> Failure | None:
+        """The first problem's code: what a domain row keeps as its ``failure_code``."""
+        return self.problems[0].failure if self.problems else None
+
+    @property
+    def message(self) -> str:
+        """Every problem's sentence, numbered when there are several; on success, what passed."""
+        if not self.problems:
+            return self.verified_by
+        if len(self.problems) == 1:
+            return self.problems[0].message
+        return f"{len(self.problems)} problems: " + " ".join(
+            f"({number}) {problem.message}." for number, problem in enumerate(self.problems, 1)
+        )
 
 
 @dataclass(frozen=True)
@@ -129,69 +160,78 @@ class DomainVerifier:
         try:
             return await self._verify(hostname, token)
         except dns.exception.Timeout:
-            return VerificationResult(
+            return VerificationResult.failed(
                 hostname, Failure.TIMEOUT, "the DNS servers did not answer in time; try again in a few minutes"
             )
         except dns.resolver.NoNameservers as error:
-            return VerificationResult(hostname, Failure.DNS_ERROR, f"no DNS server could answer (SERVFAIL or refused): {error}")
+            return VerificationResult.failed(hostname, Failure.DNS_ERROR, f"no DNS server could answer (SERVFAIL or refused): {error}")
 
     async def _verify(self, hostname: str, token: str) -> VerificationResult:
         txt_name = challenge_name(hostname)
         values = await self._txt_values(txt_name)
         if not values and await self._does_not_exist(hostname):
-            return VerificationResult(hostname, Failure.NXDOMAIN, f"{hostname} does not exist in DNS (NXDOMAIN)")
+            return VerificationResult.failed(hostname, Failure.NXDOMAIN, f"{hostname} does not exist in DNS (NXDOMAIN)")
+        problems = []
         if not values:
-            return VerificationResult(
-                hostname, Failure.NO_TXT, f"no TXT record at {txt_name}; add one holding {token}"
-            )
-        if token not in values:
+            problems.append(Problem(Failure.NO_TXT, f"no TXT record at {txt_name}; add one holding {token}"))
+        elif token not in values:
             found = ", ".join(sorted(repr(value[:80]) for value in values)[:5])
-            return VerificationResult(
-                hostname, Failure.WRONG_TOKEN, f"the TXT record at {txt_name} holds {found}, expected {token!r}"
-            )
-        return await self._check_routing(hostname)
-
-    async def _check_routing(self, hostname: str) -> VerificationResult:
+            problems.append(Problem(Failure.WRONG_TOKEN, f"the TXT record at {txt_name} holds {found}, expected {token!r}"))
         try:
-            cname = await self._resolve(hostname, "CNAME")
+            routing_problems, verified_by = await self._check_routing(hostname)
         except dns.resolver.NXDOMAIN:
-            return VerificationResult(hostname, Failure.NXDOMAIN, f"{hostname} does not exist in DNS (NXDOMAIN)")
+            return VerificationResult.failed(hostname, Failure.NXDOMAIN, f"{hostname} does not exist in DNS (NXDOMAIN)")
+        return VerificationResult(hostname, tuple(problems + routing_problems), verified_by if not problems else "")
+
+    async def _check_routing(self, hostname: str) -> tuple[list[Problem], str]:
+        """The routing problems (every one), and the sentence saying what passed when there is none."""
+        cname = await self._resolve(hostname, "CNAME")
         if cname:
             target = cname[0].target.to_text().lower().rstrip(".")
             if target == self.cname_target:
-                return VerificationResult(hostname, None, f"{hostname} is a CNAME to {target}")
-            return VerificationResult(
-                hostname, Failure.CNAME_ELSEWHERE, f"{hostname} is a CNAME to {target}; point it at {self.cname_target}"
-            )
-        try:
-            a_records = {ipaddress.ip_address(r.address) for r in await self._resolve(hostname, "A")}
-            aaaa_records = {ipaddress.ip_address(r.address) for r in await self._resolve(hostname, "AAAA")}
-        except dns.resolver.NXDOMAIN:
-            return VerificationResult(hostname, Failure.NXDOMAIN, f"{hostname} does not exist in DNS (NXDOMAIN)")
+                return [], f"{hostname} is a CNAME to {target}"
+            return [Problem(Failure.CNAME_ELSEWHERE, f"{hostname} is a CNAME to {target}; point it at {self.cname_target}")], ""
+        a_records = {ipaddress.ip_address(r.address) for r in await self._resolve(hostname, "A")}
+        aaaa_records = {ipaddress.ip_address(r.address) for r in await self._resolve(hostname, "AAAA")}
         if not a_records and not aaaa_records:
-            return VerificationResult(
-                hostname,
-                Failure.NOT_POINTED,
-                f"{hostname} has no CNAME, A or AAAA record; add a CNAME to {self.cname_target} or A records for {self._ips(4)}",
-            )
+            return [
+                Problem(
+                    Failure.NOT_POINTED,
+                    f"{hostname} has no CNAME, A or AAAA record; add a CNAME to {self.cname_target}"
+                    + (f" or, for an apex domain, {self._address_records()}" if self.platform_ips else ""),
+                )
+            ], ""
+        problems = []
         stray_a = sorted(str(ip) for ip in a_records - self.platform_ips)
         if stray_a:
-            return VerificationResult(
-                hostname, Failure.A_ELSEWHERE, f"{hostname} has A records {', '.join(stray_a)} that are not the platform's ({self._ips(4)})"
+            wanted = self._ips(4)
+            problems.append(
+                Problem(
+                    Failure.A_ELSEWHERE,
+                    f"{hostname} has A records {', '.join(stray_a)} that are not the platform's; "
+                    + (f"replace them with {wanted}" if wanted else "remove them"),
+                )
             )
         stray_aaaa = sorted(str(ip) for ip in aaaa_records - self.platform_ips)
         if stray_aaaa:
             wanted = self._ips(6)
-            return VerificationResult(
-                hostname,
-                Failure.CONFLICTING_AAAA,
-                f"{hostname} has AAAA records {', '.join(stray_aaaa)} pointing elsewhere; "
-                + (f"replace them with {wanted}" if wanted != "none" else "remove them"),
+            problems.append(
+                Problem(
+                    Failure.CONFLICTING_AAAA,
+                    f"{hostname} has AAAA records {', '.join(stray_aaaa)} pointing elsewhere; "
+                    + (f"replace them with {wanted}" if wanted else "remove them"),
+                )
             )
-        return VerificationResult(hostname, None, f"{hostname} points at the platform's addresses")
+        return problems, ("" if problems else f"{hostname} points at the platform's addresses")
+
+    def _address_records(self) -> str:
+        """"A records 192.0.2.1 and AAAA records 2001:db8::1", naming only the families the platform has."""
+        families = [f"{name} records {ips}" for name, ips in (("A", self._ips(4)), ("AAAA", self._ips(6))) if ips]
+        return " and ".join(families)
 
     def _ips(self, version: int) -> str:
-        return ", ".join(sorted(str(ip) for ip in self.platform_ips if ip.version == version)) or "none"
+        """The platform's addresses of one family, comma-separated; empty when it has none."""
+        return ", ".join(sorted(str(ip) for ip in self.platform_ips if ip.version == version))
 
     async def _does_not_exist(self, hostname: str) -> bool:
         try:

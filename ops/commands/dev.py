@@ -120,6 +120,7 @@ def _print_urls(settings: Settings, *, with_tls: bool, mail: LoopbackMailServer 
         lines.append("              (trust the local CA: zelly tls root prints its certificate)")
     lines += [
         f"  seller API  http://{settings.platform_domain}:{port}/api/v1/openapi.json",
+        f"  API docs    http://{settings.platform_domain}:{port}/api/v1/docs",
         f"  health      http://{settings.origin_bind}/healthz",
         f"  internal    http://{settings.internal_bind}/healthz",
         f"  edge        http://{settings.edge_internal_bind}/internal/edge/stats",

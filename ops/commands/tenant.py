@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 
 from origin.services import open_services
-from origin.settings import Settings
+from origin.settings import Settings, parse_bind
 from origin.tenancy import actions, queries
+from origin.tenancy.resolution import platform_host, public_base_url
 from origin.tenancy.errors import unknown_tenant
 
 
@@ -40,8 +41,12 @@ async def create_tenant(args: argparse.Namespace, settings: Settings) -> int:
             services, slug=args.slug, name=args.name, currency=args.currency, locale=args.locale
         )
         issued = await actions.do_issue_api_token(services, tenant.id)
+    host = platform_host(settings, tenant.slug)
+    origin_port = parse_bind(settings.origin_bind)[1]
     print(f"tenant id: {tenant.id}")
-    print(f"slug:      {tenant.slug}  (http://{tenant.slug}.{settings.platform_domain}/)")
+    print(f"slug:      {tenant.slug}")
+    # Both with their ports (issue 20, item 5): Caddy's public URL, and the origin's own listener.
+    print(f"store:     {public_base_url(settings, host)}/  (the origin itself: http://{host}:{origin_port}/)")
     print(f"currency:  {tenant.currency}")
     print(f"api token: {issued.token}")
     print("           (shown once; only its hash is stored)")

@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 
 from edge import tags as cache_tags
 from origin.db import utcnow
-from origin.tenancy.tables import domains
+from origin.tenancy.tables import domains, removed_domains
 from origin.domains import queries
 from origin.domains.errors import DomainError, DomainErrorCode, from_hostname_error, unknown_domain
 from origin.domains.models import ACTIVE, FAILED, PENDING, CustomDomain, RemovedDomain
@@ -73,6 +73,8 @@ async def do_add_domain(services: Services, tenant_id: int, hostname: object) ->
                 _refuse_existing(existing, tenant_id, name, now)
                 # Another store's claim that never verified within the window does not block the owner.
                 await conn.execute(domains.delete().where(domains.c.id == existing.id, domains.c.status == FAILED))
+            # Added again (by any store): no longer "removed", so no longer a 410 once the lists reload.
+            await conn.execute(removed_domains.delete().where(removed_domains.c.hostname == name))
             result = await conn.execute(
                 domains.insert().values(
                     tenant_id=tenant_id,
@@ -227,6 +229,10 @@ async def do_remove_domain(services: Services, tenant_id: int, domain_id: int) -
         if domain is None:
             raise unknown_domain(domain_id)
         await conn.execute(domains.delete().where(domains.c.tenant_id == tenant_id, domains.c.id == domain_id))
+        # Remembered in the database, so every process (and this one after a restart) answers 410
+        # for it, whether the removal came from the API, the CLI or another origin (serving.py).
+        await conn.execute(removed_domains.delete().where(removed_domains.c.hostname == domain.hostname))
+        await conn.execute(removed_domains.insert().values(hostname=domain.hostname, tenant_id=tenant_id, removed_at=utcnow()))
         new_primary = None
         if domain.is_primary:
             new_primary = await _promote_oldest_active(conn, tenant_id)

@@ -1,4 +1,4 @@
-"""Domain reads. Connection first, tenant next; the two global reads say why they are global."""
+"""Domain reads. Connection first, tenant next; the global reads say why they are global."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from origin.tenancy.tables import domains
+from origin.tenancy.tables import domains, removed_domains
 from origin.tenancy.tables import tenants
 from origin.domains.models import ACTIVE, PENDING, CustomDomain, custom_domain_from_row
 from origin.tenancy.models import TENANT_ACTIVE
@@ -56,6 +56,23 @@ async def select_servable_hostnames(conn: AsyncConnection, platform_domain: str)
     )
     names.update(row.hostname for row in await conn.execute(active_domains))
     return names
+
+
+# How long a removed custom domain answers 410 Gone rather than the 404 of a name never served:
+# long enough for bookmarks and search engines to learn it, bounded so the set stays small.
+REMOVED_DOMAIN_MEMORY = dt.timedelta(days=90)
+REMOVED_DOMAIN_LIMIT = 10_000
+
+
+async def select_removed_hostnames(conn: AsyncConnection, now: dt.datetime) -> list[str]:
+    """Global on purpose, like the allow-list it sits beside: custom domains removed recently, newest first."""
+    query = (
+        sa.select(removed_domains.c.hostname)
+        .where(removed_domains.c.removed_at >= now - REMOVED_DOMAIN_MEMORY)
+        .order_by(removed_domains.c.removed_at.desc())
+        .limit(REMOVED_DOMAIN_LIMIT)
+    )
+    return [row.hostname for row in await conn.execute(query)]
 
 
 async def select_active_hostnames(conn: AsyncConnection, tenant_id: int) -> list[tuple[str, bool]]:

@@ -6,7 +6,9 @@ internal app (ask hook) and the public app (the removed-domain guard) both
 acquire it at start-up and release it at shutdown; the first acquire loads it
 and starts the refresher, the last release stops it. Domain actions in this
 process call it directly (origin/domains/actions.py: a removal is denied at
-once, an activation reloads it).
+once, an activation reloads it). Removed domains (the guard's 410) are read
+from ``removed_domains`` on every refresh too, so a removal made by the CLI
+or another process, or before a restart, is a 410 here as well.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ import json
 import logging
 from typing import AsyncIterator
 
-from origin.domains.queries import select_servable_hostnames
+from origin.db import utcnow
+from origin.domains.queries import select_removed_hostnames, select_servable_hostnames
 from origin.invalidation import TENANCY_CHANNEL
 from origin.services import AllowListRunner, Services
 from tls.ask import AllowList
@@ -32,7 +35,11 @@ def make_allow_list(services: Services, *, refresh_interval: float = REFRESH_SEC
         async with services.db.connect() as conn:
             return await select_servable_hostnames(conn, services.settings.platform_domain)
 
-    return AllowList(load, refresh_interval=refresh_interval)
+    async def load_removed() -> list[str]:
+        async with services.db.connect() as conn:
+            return await select_removed_hostnames(conn, utcnow())
+
+    return AllowList(load, removed_loader=load_removed, refresh_interval=refresh_interval)
 
 
 def current_allow_list(services: Services) -> AllowList | None:

@@ -82,3 +82,20 @@ domains = sa.Table(
     sa.Index("ix_domains_status_next_check_at", "status", "next_check_at"),
     schema=ASTRO_PRIMARY,
 )
+
+
+# Custom domains their store removed, remembered so every origin process answers 410 Gone for
+# them (a CLI removal, another process's, or one before a restart), not only the process that
+# heard the removal (issue 20, item 5). Forgotten when the name is added again; read back for
+# 90 days (origin/domains/queries.py select_removed_hostnames).
+removed_domains = sa.Table(
+    "removed_domains",
+    metadata,
+    sa.Column("hostname", sa.String(253), primary_key=True),  # normalized, IDNA (punycode)
+    tenant_id_column(),
+    sa.Column("removed_at", UTCDateTime, nullable=False, default=utcnow),
+    sa.ForeignKeyConstraint(["tenant_id"], [f"{ASTRO_PRIMARY}.tenants.id"], ondelete="CASCADE"),
+    sa.Index(None, "tenant_id"),
+    sa.Index("ix_removed_domains_removed_at", "removed_at"),
+    schema=ASTRO_PRIMARY,
+)

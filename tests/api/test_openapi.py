@@ -35,7 +35,7 @@ async def test_every_api_route_and_method_is_documented(app, document) -> None:
     routes = {
         (_openapi_path(rule.rule), method.lower())
         for rule in app.url_map.iter_rules()
-        if rule.rule.startswith("/api/v1/") and rule.rule != "/api/v1/openapi.json"
+        if rule.rule.startswith("/api/v1/") and not rule.rule.startswith(("/api/v1/openapi.json", "/api/v1/docs"))
         for method in rule.methods & DOCUMENTED_METHODS
     }
 
@@ -110,4 +110,41 @@ async def test_the_document_is_public_and_cacheable(client) -> None:
     response = await client.get("/api/v1/openapi.json")
 
     assert response.headers["Cache-Control"] == "public, max-age=300"
-    assert (await response.get_json())["info"]["title"] == "Zelly seller catalog API"
+    assert (await response.get_json())["info"]["title"] == "Zelly seller API"
+
+
+async def test_every_operation_has_the_tag_of_its_area(document) -> None:
+    tag_of = {
+        (path, method): operation["tags"] for path, operations in document["paths"].items() for method, operation in operations.items()
+    }
+
+    assert [tag["name"] for tag in document["tags"]] == [
+        "catalog", "orders", "checkout rules", "domains", "theme", "emails", "analytics", "shopify"
+    ]
+    assert all(tag["description"] for tag in document["tags"])
+    assert {tuple(tags) for tags in tag_of.values()} == {(tag["name"],) for tag in document["tags"]}
+    assert tag_of[("/api/v1/products", "get")] == ["catalog"]
+    assert tag_of[("/api/v1/inventory/{variant_id}", "put")] == ["catalog"]
+    assert tag_of[("/api/v1/domains/{domain_id}/verify", "post")] == ["domains"]
+    assert tag_of[("/api/v1/shipping", "get")] == ["checkout rules"]
+    assert tag_of[("/api/v1/orders/{order_id}/refund", "post")] == ["orders"]
+    assert tag_of[("/api/v1/emails/{email_id}/retry", "post")] == ["emails"]
+
+
+async def test_servers_are_the_platform_hosts_at_the_public_port(document) -> None:
+    # Settings() defaults: platform localhost, https on Caddy's 8443.
+    assert document["servers"] == [
+        {"url": "https://localhost:8443", "description": "the platform host"},
+        {"url": "https://api.localhost:8443", "description": "the API's own name on the platform host"},
+    ]
+
+
+def test_servers_follow_the_settings() -> None:
+    from origin.settings import Settings
+    from origin.web.seller.api.framework.openapi import api_servers
+
+    production = Settings(platform_domain="zelly.example", https_port=443)
+    plain_http = Settings(platform_domain="zelly.example", public_scheme="http", http_port=8080)
+
+    assert [server.url for server in api_servers(production)] == ["https://zelly.example", "https://api.zelly.example"]
+    assert [server.url for server in api_servers(plain_http)] == ["http://zelly.example:8080", "http://api.zelly.example:8080"]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from tests.test_cli import free_port, zelly
 from tests.tls.conftest import DNS_TARGET, PLATFORM_IPV4
-from tests.tls.dnsmasq import DnsServer
+from tests.tls.dnsmasq import DnsServer, Records
 from tests.tls.factories import pointed_at_platform
 
 
@@ -33,6 +33,7 @@ def test_domain_lifecycle_from_the_command_line(tmp_path: Path, dns_server: DnsS
     removed = zelly(tmp_path, "domain", "remove", "acme", "shop.example.test", **env)
     unknown = zelly(tmp_path, "domain", "remove", "acme", "shop.example.test", **env)
     garbage = zelly(tmp_path, "domain", "add", "acme", "10.0.0.1", **env)
+    url = zelly(tmp_path, "domain", "add", "acme", "https://shop.example.test/", **env)
 
     assert added.returncode == 0
     assert added.stdout.splitlines()[:3] == [
@@ -48,6 +49,37 @@ def test_domain_lifecycle_from_the_command_line(tmp_path: Path, dns_server: DnsS
     assert not storage.exists()
     assert (unknown.returncode, unknown.stderr) == (1, "zelly: no domain 'shop.example.test' in this store\n")
     assert (garbage.returncode, garbage.stderr) == (1, "zelly: an IP address is not a hostname; use a domain name\n")
+    assert (url.returncode, url.stderr) == (
+        1, "zelly: 'https://shop.example.test/' is a URL, not a hostname; give only its hostname: shop.example.test\n"
+    )
+
+
+def test_verify_prints_every_dns_problem_at_once(tmp_path: Path, dns_server: DnsServer) -> None:
+    env = dict(ZELLY_DNS_RESOLVERS=dns_server.address, ZELLY_DNS_TARGET=DNS_TARGET, ZELLY_PLATFORM_IPS=PLATFORM_IPV4)
+    assert zelly(tmp_path, "migrate", **env).returncode == 0
+    assert zelly(tmp_path, "tenant", "create", "--slug", "acme", "--name", "Acme", **env).returncode == 0
+    added = zelly(tmp_path, "domain", "add", "acme", "example.test", **env)
+    token = added.stdout.split('"')[1]
+    records = Records(zones=("example.test",))
+    records.hosts["example.test"] = ["198.51.100.7", "2001:db8:dead::1"]  # no TXT, an old A and an old AAAA
+    dns_server.serve(records)
+
+    verified = zelly(tmp_path, "domain", "verify", "acme", "example.test", **env)
+
+    assert added.stdout.splitlines() == [
+        "example.test: pending",
+        f'  TXT   _zelly-challenge.example.test  "{token}"',
+        f"  CNAME example.test  {DNS_TARGET}",
+        f"  or A    example.test  {PLATFORM_IPV4}",
+        "then run: zelly domain verify acme example.test",
+    ]
+    assert verified.returncode == 1
+    assert verified.stdout.splitlines()[:2] == [
+        "example.test: pending",
+        f"  last check: no_txt: 3 problems: (1) no TXT record at _zelly-challenge.example.test; add one holding {token}."
+        f" (2) example.test has A records 198.51.100.7 that are not the platform's; replace them with {PLATFORM_IPV4}."
+        " (3) example.test has AAAA records 2001:db8:dead::1 pointing elsewhere; remove them.",
+    ]
 
 
 def test_tls_root_prints_the_path_once_it_exists(tmp_path: Path) -> None:

@@ -101,6 +101,38 @@ async def test_removed_domain_is_gone_and_a_readded_one_is_not(services, dns_ser
     assert current_allow_list(services) is None  # released when both apps stopped
 
 
+async def _active_domain(services, dns_server, tenant_id: int, hostname: str):
+    domain = await actions.do_add_domain(services, tenant_id, hostname)
+    dns_server.serve(pointed_at_platform({hostname: domain.verification_token}))
+    return await actions.do_verify_domain(services, tenant_id, domain.id)
+
+
+async def test_a_removal_from_another_process_is_gone_here_and_after_a_restart(services, dns_server) -> None:
+    # `zelly domain remove` runs in its own process: its Services have no allow-list, and on the
+    # embedded stand-ins its pub/sub message reaches no one. The database says the name was removed.
+    from origin.services import open_services
+
+    tenant_id, _ = await make_tenant(services, "acme")
+    kept = await _active_domain(services, dns_server, tenant_id, "shop.example.test")
+    removed = await _active_domain(services, dns_server, tenant_id, "old.example.test")
+    async with running_apps(services) as (public, _):
+        before = await public.get("/.well-known/zelly/domain", headers={"Host": "old.example.test"})
+        async with open_services(services.settings, with_analytics=False) as command_line:
+            await actions.do_remove_domain(command_line, tenant_id, removed.id)
+        await current_allow_list(services).refresh()  # the refresher's next tick
+        after = await public.get("/anything", headers={"Host": "old.example.test"})
+    async with running_apps(services) as (public, _):  # a restart: the allow-list loads from scratch
+        restarted = await public.get("/anything", headers={"Host": "old.example.test"})
+        still_served = await public.get("/.well-known/zelly/domain", headers={"Host": kept.hostname})
+        never_served = await public.get("/anything", headers={"Host": "never.example.test"})
+
+    assert before.status_code == 200
+    assert (after.status_code, restarted.status_code) == (410, 410)
+    assert "old.example.test is no longer served here" in await restarted.get_data(as_text=True)
+    assert still_served.status_code == 200
+    assert never_served.status_code == 404
+
+
 async def test_suspended_store_drops_out_of_the_ask_without_a_410(services) -> None:
     from origin.tenancy.actions import do_suspend_tenant
 

@@ -39,6 +39,26 @@ async def test_add_returns_pending_with_dns_instructions(services) -> None:
     assert body["dns"]["txt"]["value"].startswith("zelly-verify=") and len(body["dns"]["txt"]["value"]) == 45
     assert body["dns"]["cname"] == {"name": "shop.example.test", "target": DNS_TARGET}
     assert (body["dns"]["a"], body["dns"]["aaaa"]) == ([PLATFORM_IPV4], [PLATFORM_IPV6])
+    assert body["dns"]["instructions"] == (
+        f"Add a TXT record at _zelly-challenge.shop.example.test holding {body['dns']['txt']['value']}, then point "
+        f"shop.example.test at {DNS_TARGET} with a CNAME (or, for an apex domain, A records {PLATFORM_IPV4} and "
+        f"AAAA records {PLATFORM_IPV6}; remove any other A/AAAA records)."
+    )
+
+
+def test_instructions_name_only_the_address_families_the_platform_has() -> None:
+    from origin.web.seller.api.schemas.domains import instructions_sentence
+    from tls.verification import instructions_for
+
+    def sentence(*platform_ips: str) -> str:
+        return instructions_sentence("example.test", instructions_for("example.test", "zelly-verify=t", "edge.zelly.test", platform_ips))
+
+    assert sentence("192.0.2.1").endswith("with a CNAME (or, for an apex domain, A records 192.0.2.1; remove any other A/AAAA records).")
+    assert sentence("2001:db8::1", "2001:db8::2").endswith(
+        "(or, for an apex domain, AAAA records 2001:db8::1, 2001:db8::2; remove any other A/AAAA records)."
+    )
+    assert sentence() == "Add a TXT record at _zelly-challenge.example.test holding zelly-verify=t, then point example.test at edge.zelly.test with a CNAME."
+    assert " -" not in sentence("192.0.2.1")
 
 
 async def test_idn_is_stored_as_punycode_and_shown_in_unicode(services) -> None:
@@ -87,6 +107,22 @@ async def test_bad_input_is_a_422_naming_the_field_and_writes_nothing(services, 
     assert response.status_code == 422
     assert body["error"]["code"] == "validation_failed"
     assert fields_of(body) == [(path, code)]
+    await assert_no_domain_written(services)
+
+
+async def test_a_url_for_a_hostname_is_a_422_naming_the_host_to_give(services) -> None:
+    _, headers = await make_tenant(services, "acme")
+    async with running_apps(services) as (public, _):
+
+        response = await public.post("/api/v1/domains", json={"hostname": "https://shop.example.test/"}, headers=headers)
+        body = await response.get_json()
+
+    assert response.status_code == 422
+    assert body["error"]["fields"][0]["path"] == "hostname"
+    assert body["error"]["fields"][0]["code"] == "malformed_hostname"
+    assert body["error"]["fields"][0]["message"] == (
+        "'https://shop.example.test/' is a URL, not a hostname; give only its hostname: shop.example.test"
+    )
     await assert_no_domain_written(services)
 
 

@@ -137,3 +137,20 @@ def test_platform_subdomain_is_exactly_one_label_under_the_platform() -> None:
 def test_display_form_is_unicode() -> None:
     assert hostnames.display_hostname("xn--bcher-kva.example") == "bücher.example"
     assert hostnames.display_hostname("shop.example.com") == "shop.example.com"
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ("https://shop.example.com/", "'https://shop.example.com/' is a URL, not a hostname; give only its hostname: shop.example.com"),
+        ("http://Shop.Example.com:8443/path?q", "'http://Shop.Example.com:8443/path?q' is a URL, not a hostname; give only its hostname: shop.example.com"),
+        ("shop.example.com/", "'shop.example.com/' is a URL, not a hostname; give only its hostname: shop.example.com"),
+        ("/", "a hostname cannot contain '/'; give only the hostname, like shop.example.com"),
+    ],
+)
+def test_a_url_given_for_a_hostname_names_the_host_to_give(raw: str, message: str) -> None:
+    with pytest.raises(MalformedHostname) as raised:
+        validate_custom_domain(raw, "zelly.test")
+
+    assert str(raised.value) == message
+    assert "port" not in str(raised.value)

@@ -142,7 +142,64 @@ async def test_challenge_without_a_host_record_is_not_pointed(dns_server: DnsSer
 
     assert result.failure is Failure.NOT_POINTED
     assert result.message == (
-        f"new.example.test has no CNAME, A or AAAA record; add a CNAME to {DNS_TARGET} or A records for {PLATFORM_IPV4}"
+        f"new.example.test has no CNAME, A or AAAA record; add a CNAME to {DNS_TARGET} "
+        f"or, for an apex domain, A records {PLATFORM_IPV4} and AAAA records {PLATFORM_IPV6}"
+    )
+
+
+async def test_every_problem_of_a_check_is_reported_at_once(dns_server: DnsServer) -> None:
+    dns_server.serve(platform_records(hosts={"example.test": ["198.51.100.7", "2001:db8:dead::1"]}))
+
+    result = await verifier(dns_server).verify("example.test", TOKEN)
+
+    assert [problem.failure for problem in result.problems] == [Failure.NO_TXT, Failure.A_ELSEWHERE, Failure.CONFLICTING_AAAA]
+    assert result.failure is Failure.NO_TXT  # what the domain row keeps as its code
+    assert result.message == (
+        f"3 problems: (1) no TXT record at _zelly-challenge.example.test; add one holding {TOKEN}."
+        f" (2) example.test has A records 198.51.100.7 that are not the platform's; replace them with {PLATFORM_IPV4}."
+        f" (3) example.test has AAAA records 2001:db8:dead::1 pointing elsewhere; replace them with {PLATFORM_IPV6}."
+    )
+
+
+async def test_a_wrong_token_and_a_cname_elsewhere_are_both_reported(dns_server: DnsServer) -> None:
+    dns_server.serve(
+        platform_records(
+            txt={"_zelly-challenge.shop.example.test": ["zelly-verify=old"]},
+            hosts={"old-host.elsewhere.test": ["198.51.100.7"]},
+            cnames={"shop.example.test": "old-host.elsewhere.test"},
+        )
+    )
+
+    result = await verifier(dns_server).verify("shop.example.test", TOKEN)
+
+    assert [problem.failure for problem in result.problems] == [Failure.WRONG_TOKEN, Failure.CNAME_ELSEWHERE]
+    assert result.is_verified is False
+
+
+async def test_a_good_route_does_not_verify_without_the_token(dns_server: DnsServer) -> None:
+    dns_server.serve(platform_records(cnames={"shop.example.test": DNS_TARGET}))
+
+    result = await verifier(dns_server).verify("shop.example.test", TOKEN)
+
+    assert [problem.failure for problem in result.problems] == [Failure.NO_TXT]
+    assert result.message == f"no TXT record at _zelly-challenge.shop.example.test; add one holding {TOKEN}"
+
+
+async def test_an_ipv4_only_platform_names_no_empty_aaaa_list(dns_server: DnsServer) -> None:
+    dns_server.serve(
+        platform_records(
+            txt={"_zelly-challenge.example.test": [TOKEN], "_zelly-challenge.new.example.test": [TOKEN]},
+            hosts={"example.test": [PLATFORM_IPV4, "2001:db8:dead::1"]},
+        )
+    )
+    ipv4_only = verifier(dns_server, platform_ips=(PLATFORM_IPV4,))
+
+    stray = await ipv4_only.verify("example.test", TOKEN)
+    unpointed = await ipv4_only.verify("new.example.test", TOKEN)
+
+    assert stray.message == "example.test has AAAA records 2001:db8:dead::1 pointing elsewhere; remove them"
+    assert unpointed.message == (
+        f"new.example.test has no CNAME, A or AAAA record; add a CNAME to {DNS_TARGET} or, for an apex domain, A records {PLATFORM_IPV4}"
     )
 
 

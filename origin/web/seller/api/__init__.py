@@ -13,7 +13,10 @@ Modules, one job each:
   serve the API), ``routing`` (the ``<id:…>`` converter), ``problems`` (the JSON
   error shape), ``parsing`` (body/query validation, PATCH semantics),
   ``responses`` (serializing and documenting response models),
-  ``idempotency`` (``Idempotency-Key`` on POST), ``openapi`` (``/api/v1/openapi.json``);
+  ``idempotency`` (``Idempotency-Key`` on POST), ``openapi`` (``/api/v1/openapi.json``, its tags
+  and servers);
+- ``reference``: ``/api/v1/docs``, the document rendered by the vendored Swagger UI
+  (``reference_assets/``);
 - ``schemas/``: pydantic models, one module per resource;
 - ``products`` / ``variants`` / ``collections`` / ``inventory`` / ``theme`` /
   ``domains`` / ``analytics`` / ``shopify``: the endpoints, one module per resource.

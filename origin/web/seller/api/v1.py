@@ -13,7 +13,9 @@ from quart import Blueprint, request
 from werkzeug.exceptions import NotFound
 
 from origin.errors import ZellyError
-from origin.web.seller.api import analytics, checkout_rules, collections, domains, email, inventory, orders, products, shopify, theme, variants
+from origin.web.seller.api import (
+    analytics, checkout_rules, collections, domains, email, inventory, orders, products, reference, shopify, theme, variants,
+)
 from origin.web.seller.api.framework import openapi
 from origin.web.asgi.host import request_host
 from origin.web.seller.api.framework.hosts import is_api_host
@@ -28,6 +30,7 @@ blueprint.record_once(lambda state: state.app.url_map.converters.update(CONVERTE
 
 for child in (
     openapi.blueprint,
+    reference.blueprint,
     products.blueprint,
     variants.blueprint,
     collections.blueprint,

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from origin.domains.models import CustomDomain, RemovedDomain
 from origin.settings import Settings
 from origin.web.seller.api.schemas.common import STRICT, Timestamp
-from tls.verification import instructions_for
+from tls.verification import Instructions, instructions_for
 
 
 class DomainIn(BaseModel):
@@ -97,18 +97,26 @@ class DomainOut(BaseModel):
 
 def dns_instructions(domain: CustomDomain, settings: Settings) -> DnsInstructions:
     shown = instructions_for(domain.hostname, domain.verification_token, settings.dns_cname_target, settings.platform_ips)
-    a_records = ", ".join(shown.a_records) or "-"
-    aaaa_records = ", ".join(shown.aaaa_records) or "-"
     return DnsInstructions(
         txt=TxtRecord(name=shown.txt_name, value=shown.txt_value),
         cname=CnameRecord(name=domain.hostname, target=shown.cname_target),
         a=list(shown.a_records),
         aaaa=list(shown.aaaa_records),
-        instructions=(
-            f"Add a TXT record at {shown.txt_name} holding {shown.txt_value}, then point {domain.hostname} at "
-            f"{shown.cname_target} with a CNAME (or, for an apex domain, A records {a_records}"
-            f" and AAAA records {aaaa_records}); remove any other A/AAAA records."
-        ),
+        instructions=instructions_sentence(domain.hostname, shown),
+    )
+
+
+def instructions_sentence(hostname: str, shown: Instructions) -> str:
+    """What to publish, naming only the address families the platform has (never "AAAA records -")."""
+    families = [
+        f"{name} records {', '.join(addresses)}"
+        for name, addresses in (("A", shown.a_records), ("AAAA", shown.aaaa_records))
+        if addresses
+    ]
+    apex = f" (or, for an apex domain, {' and '.join(families)}; remove any other A/AAAA records)" if families else ""
+    return (
+        f"Add a TXT record at {shown.txt_name} holding {shown.txt_value}, then point {hostname} at "
+        f"{shown.cname_target} with a CNAME{apex}."
     )
 
 
