@@ -19,6 +19,7 @@ import signal
 import socket
 import sys
 import threading
+from pathlib import Path
 from typing import Any, Awaitable, Callable, Iterable
 
 from hypercorn.asyncio import serve
@@ -79,8 +80,15 @@ def arm_watchdog(loop: asyncio.AbstractEventLoop, bound_s: float) -> threading.T
 
 
 def _task_label(task: asyncio.Task) -> str:
+    """What the task is waiting in, e.g. ``_run (redis/asyncio/client.py)``: enough to name the store that hangs."""
     coroutine = task.get_coro()
-    return getattr(coroutine, "__qualname__", None) or task.get_name()
+    name = getattr(coroutine, "__qualname__", None) or task.get_name()
+    frame = getattr(coroutine, "cr_frame", None)
+    while frame is not None and getattr(coroutine, "cr_await", None) is not None and hasattr(coroutine.cr_await, "cr_frame"):
+        coroutine = coroutine.cr_await
+        frame = coroutine.cr_frame or frame
+    where = "/".join(Path(frame.f_code.co_filename).parts[-3:]) if frame is not None else ""
+    return f"{name} ({where})" if where else name
 
 
 def check_can_listen(bind: str) -> None:
