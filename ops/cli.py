@@ -14,7 +14,9 @@ import sys
 from typing import Awaitable, Callable
 
 from origin.errors import ZellyError
+from ops.serve import ListenError
 from origin.settings import ConfigurationError, Settings
+from tls.caddy_process import CaddyError
 
 Handler = Callable[[argparse.Namespace, Settings], Awaitable[int | None]]
 
@@ -44,6 +46,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except ZellyError as error:
         print(f"zelly: {error.message}", file=sys.stderr)
+        return 1
+    except (CaddyError, ListenError) as error:  # a port taken, Caddy unable to start: the operator's to fix
+        print(f"zelly: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

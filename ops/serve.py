@@ -1,14 +1,39 @@
-"""Serving ASGI apps with hypercorn inside one event loop, with a clean shutdown on SIGINT/SIGTERM."""
+"""Serving ASGI apps with hypercorn inside one event loop, with a bounded shutdown on SIGINT/SIGTERM.
+
+Shutdown is bounded whatever is down (issue 12, item 10). A SIGTERM sets the
+stop event; hypercorn drains for :data:`GRACEFUL_TIMEOUT_S`, every close after
+it is bounded on its own (origin.services.close_bounded names what it could
+not close), and a watchdog thread armed by the signal ends the process with
+exit code 0 once :data:`DRAIN_BOUND_S` has passed, naming the tasks still
+pending. The watchdog is a thread so that it fires even while the event loop
+is stuck (a Redis or MySQL call that never answers, a render holding it).
+"""
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
+import os
 import signal
+import socket
+import sys
+import threading
+from pathlib import Path
 from typing import Any, Awaitable, Callable, Iterable
 
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
+
+log = logging.getLogger(__name__)
+
+GRACEFUL_TIMEOUT_S = 3.0  # in-flight requests finish within this after the signal
+DRAIN_BOUND_S = 8.0  # the whole shutdown: after this the watchdog exits the process
+TASK_CANCEL_TIMEOUT_S = 1.0
+
+
+class ListenError(Exception):
+    """A listener's address is taken (or not ours to bind): one line for the operator, no traceback."""
 
 
 def hypercorn_config(bind: str, *, access_log: bool = False) -> Config:
@@ -18,18 +43,66 @@ def hypercorn_config(bind: str, *, access_log: bool = False) -> Config:
     # A Logger, not "-": hypercorn then adds no handler of its own, and its lines go
     # through the process's logging configuration once instead of twice.
     config.errorlog = logging.getLogger("hypercorn.error")
-    config.graceful_timeout = 5.0
+    config.graceful_timeout = GRACEFUL_TIMEOUT_S
     config.keep_alive_timeout = 75.0  # above typical proxy idle timeouts (Caddy's is 2 min upstream idle)
     return config
 
 
-def shutdown_event() -> asyncio.Event:
-    """An event set by SIGINT or SIGTERM."""
+def shutdown_event(*, drain_bound_s: float = DRAIN_BOUND_S) -> asyncio.Event:
+    """An event set by SIGINT or SIGTERM, which also arms the shutdown watchdog."""
     event = asyncio.Event()
     loop = asyncio.get_running_loop()
+
+    def on_signal(signum: int) -> None:
+        if not event.is_set():
+            log.info("shutdown: %s received, stopping within %.0fs", signal.Signals(signum).name, drain_bound_s)
+            arm_watchdog(loop, drain_bound_s)
+        event.set()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, event.set)
+        loop.add_signal_handler(sig, on_signal, sig)
     return event
+
+
+def arm_watchdog(loop: asyncio.AbstractEventLoop, bound_s: float) -> threading.Timer:
+    def give_up() -> None:
+        pending = sorted({_task_label(task) for task in asyncio.all_tasks(loop) if not task.done()})
+        log.error("shutdown: not done after %.0fs; exiting, leaving behind: %s", bound_s, ", ".join(pending) or "nothing")
+        for handler in logging.getLogger().handlers:
+            handler.flush()
+        sys.stdout.flush()
+        os._exit(0)  # a stop that was asked for: the orchestrator must not read it as a crash
+
+    timer = threading.Timer(bound_s, give_up)
+    timer.daemon = True
+    timer.start()
+    return timer
+
+
+def _task_label(task: asyncio.Task) -> str:
+    """What the task is waiting in, e.g. ``_run (redis/asyncio/client.py)``: enough to name the store that hangs."""
+    coroutine = task.get_coro()
+    name = getattr(coroutine, "__qualname__", None) or task.get_name()
+    frame = getattr(coroutine, "cr_frame", None)
+    while frame is not None and getattr(coroutine, "cr_await", None) is not None and hasattr(coroutine.cr_await, "cr_frame"):
+        coroutine = coroutine.cr_await
+        frame = coroutine.cr_frame or frame
+    where = "/".join(Path(frame.f_code.co_filename).parts[-3:]) if frame is not None else ""
+    return f"{name} ({where})" if where else name
+
+
+def check_can_listen(bind: str) -> None:
+    """Bind and release ``bind`` now, so a taken port is one line before anything starts."""
+    host, _, port = bind.rpartition(":")
+    host = host.strip("[]") or "0.0.0.0"
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as hypercorn binds: TIME_WAIT is not "taken"
+        try:
+            probe.bind((host, int(port)))
+        except OSError as error:
+            reason = "something else already listens there" if error.errno == errno.EADDRINUSE else (error.strerror or str(error))
+            raise ListenError(f"cannot listen on {bind}: {reason}; stop it or choose another address") from None
 
 
 async def serve_all(
@@ -39,8 +112,11 @@ async def serve_all(
     background: Iterable[Callable[[asyncio.Event], Awaitable[None]]] = (),
 ) -> None:
     """Serve each (app, bind) and run each background job until ``stop`` is set."""
-    tasks = [asyncio.create_task(serve(app, hypercorn_config(bind), shutdown_trigger=stop.wait)) for app, bind in apps]
-    tasks += [asyncio.create_task(job(stop)) for job in background]
+    apps = list(apps)
+    for _, bind in apps:
+        check_can_listen(bind)
+    tasks = [asyncio.create_task(serve(app, hypercorn_config(bind), shutdown_trigger=stop.wait), name=f"listener {bind}") for app, bind in apps]
+    tasks += [asyncio.create_task(job(stop), name=getattr(job, "__qualname__", "background job")) for job in background]
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
         for task in done:
@@ -51,4 +127,7 @@ async def serve_all(
         for task in tasks:
             if not task.done():
                 task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        # A job stuck in a call that ignores cancellation must not hold the rest of the shutdown.
+        _, stuck = await asyncio.wait(tasks, timeout=TASK_CANCEL_TIMEOUT_S)
+        for task in stuck:
+            log.warning("shutdown: %s did not stop within %.1fs; left behind", task.get_name(), TASK_CANCEL_TIMEOUT_S)

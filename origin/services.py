@@ -19,7 +19,7 @@ import logging
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, AsyncIterator, Mapping, Protocol
+from typing import Any, AsyncIterator, Awaitable, Callable, Mapping, Protocol
 
 import httpx
 import redis.asyncio as aioredis
@@ -285,15 +285,31 @@ async def open_services(settings: Settings, *, with_analytics: bool = True) -> A
             analytics=analytics,
         )
     finally:
+        # Each close is bounded: a store that is down must not keep the process from exiting (issue 12).
         if cache is not None:
-            await cache.close()
-        await http.aclose()
+            await close_bounded("the shared cache", cache.close)
+        await close_bounded("the HTTP client", http.aclose)
         if redis_client is not None:
-            await redis_client.aclose()
+            await close_bounded(f"Redis ({redact_url(settings.redis_url)})", redis_client.aclose)
         if analytics is not None:
             with contextlib.suppress(Exception):
                 analytics.close()
-        await engine.dispose()
+        await close_bounded(f"the database ({redact_url(settings.effective_database_url)})", engine.dispose)
+
+
+CLOSE_TIMEOUT_S = 1.5
+
+
+async def close_bounded(name: str, close: Callable[[], Awaitable[Any]], timeout_s: float = CLOSE_TIMEOUT_S) -> bool:
+    """One shutdown step that cannot hang: what could not be closed is named in the log and left to the OS."""
+    try:
+        await asyncio.wait_for(close(), timeout_s)
+        return True
+    except TimeoutError:
+        log.warning("shutdown: could not close %s within %.1fs (unreachable?); left behind", name, timeout_s)
+    except Exception as error:  # a close of something already broken: say so, keep closing the rest
+        log.warning("shutdown: could not close %s: %s", name, _first_line(error))
+    return False
 
 
 def _first_line(error: BaseException) -> str:

@@ -7,12 +7,20 @@ between dev, tests and production.
 
 ``zelly dev`` and the tests use :func:`run_caddy` (an async context manager);
 the tests also use :class:`CaddyProcess` directly from synchronous fixtures.
+
+Caddy never outlives the process that started it (issue 12): on Linux the
+child asks the kernel for SIGTERM when its parent dies (PR_SET_PDEATHSIG, so a
+SIGKILLed or OOM-killed ``zelly dev`` takes its Caddy along), and its pid is
+kept in ``<storage>/caddy.pid``, which the next start reads to stop a leftover
+that is provably its own (same binary, same storage) before it checks the ports.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import importlib.metadata
+import logging
 import os
 import shutil
 import signal
@@ -26,7 +34,10 @@ from urllib.parse import urlsplit
 
 import httpx
 
+log = logging.getLogger(__name__)
+
 REPO_CADDYFILE = Path(__file__).resolve().parents[1] / "Caddyfile"
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 READY_TIMEOUT_SECONDS = 20.0
 STOP_TIMEOUT_SECONDS = 10.0
 
@@ -135,7 +146,12 @@ class CaddyProcess:
     def pid(self) -> int | None:
         return self._process.pid if self._process else None
 
+    @property
+    def pidfile(self) -> Path:
+        return Path(self.options.storage_dir) / "caddy.pid"
+
     def start(self) -> None:
+        stop_leftover(self.pidfile, Path(self.options.storage_dir))
         # Caddy binds with SO_REUSEPORT, so a second Caddy on the same ports would start "fine" and
         # the kernel would split connections between the two: refuse up front instead.
         admin_host, _, admin_port = self.options.admin_address.rpartition(":")
@@ -158,7 +174,9 @@ class CaddyProcess:
             stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # a Ctrl-C in the terminal reaches zelly, which stops Caddy in order
+            preexec_fn=_die_with_parent(os.getpid()) if sys.platform == "linux" else None,
         )
+        self.pidfile.write_text(f"{self._process.pid}\n")
 
     def wait_ready(self, timeout: float = READY_TIMEOUT_SECONDS) -> None:
         """Until the admin API answers and the HTTPS port accepts connections."""
@@ -199,6 +217,8 @@ class CaddyProcess:
                 self._process.kill()
                 self._process.wait()
         self._process = None
+        with contextlib.suppress(OSError):
+            self.pidfile.unlink()
         if self._log is not None:
             self._log.close()
             self._log = None
@@ -234,6 +254,64 @@ async def run_caddy(options: CaddyOptions) -> AsyncIterator[CaddyProcess]:
         yield process
     finally:
         await asyncio.to_thread(process.stop)
+
+
+def _die_with_parent(parent_pid: int):
+    """preexec_fn: SIGTERM this child when the parent dies, however it dies (Linux)."""
+
+    def arrange() -> None:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        if os.getppid() != parent_pid:  # the parent died before prctl took effect
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return arrange
+
+
+def stop_leftover(pidfile: Path, storage_dir: Path) -> bool:
+    """Stop a Caddy a previous run left behind, but only if it is ours: same binary, same storage."""
+    try:
+        pid = int(pidfile.read_text().strip())
+    except (OSError, ValueError):
+        return False
+    if not _is_our_caddy(pid, storage_dir):
+        with contextlib.suppress(OSError):
+            pidfile.unlink()  # stale: the pid is gone or now someone else's
+        return False
+    log.warning("stopping the Caddy (pid %d) a previous run left behind", pid)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+        while time.monotonic() < deadline and _alive(pid):
+            time.sleep(0.05)
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+    with contextlib.suppress(OSError):
+        pidfile.unlink()
+    return True
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie (our own exited child not yet reaped) is not alive
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def _is_our_caddy(pid: int, storage_dir: Path) -> bool:
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        environment = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    ours = f"CADDY_STORAGE={Path(storage_dir).resolve()}".encode()
+    return bool(command) and Path(command[0].decode(errors="replace")).name == "caddy" and ours in environment
 
 
 def _inherited_environment() -> dict[str, str]:

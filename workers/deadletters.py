@@ -1,7 +1,8 @@
 """Dead-letter records (backoffice.task_dead_letters): write, list, replay.
 
 A replay re-sends the original task on its queue as attempt 1 and stamps
-``replayed_at``; the row stays as history.
+``replayed_at``; the row stays as history. The run the task works on (a sync,
+a settings push) is queued again first (workers.job_outcomes).
 """
 
 from __future__ import annotations
@@ -70,7 +71,10 @@ async def select_dead_letter(services: Services, dead_letter_id: int) -> DeadLet
 
 
 async def replay(services: Services, broker: AsyncBroker, letter: DeadLetter) -> None:
-    """Send the task again (attempt 1), then mark the row replayed."""
+    """Queue the task's run again, send the task (attempt 1), then mark the row replayed."""
+    from workers.job_outcomes import job_replayed
+
+    await job_replayed(services, letter.task_name, letter.payload.get("kwargs", {}))
     await AsyncKicker(letter.task_name, broker, {}).kiq(*letter.payload.get("args", []), **letter.payload.get("kwargs", {}))
     async with services.db.begin() as conn:
         await conn.execute(

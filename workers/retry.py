@@ -10,7 +10,8 @@ both jobs itself:
   (workers.brokers), so no worker slot waits;
 - a permanent failure (bad data, a bug) or the last attempt writes a dead-letter
   row (queue, task, payload, error, attempts) that ``zelly deadletters`` lists
-  and replays.
+  and replays, and ends the run the task worked on as failed with the cause
+  (workers.job_outcomes), so no sync or push stays ``running`` for ever.
 
 The re-kick happens before the original is acknowledged: a crash in between
 runs the task twice, which every task here tolerates (they are idempotent).
@@ -85,8 +86,16 @@ class RetryWithBackoff(TaskiqMiddleware):
             )
             await self.broker.kick(self.broker.formatter.dumps(retry))
             return
-        from workers import deadletters
+        from workers import deadletters, job_outcomes
 
         services = self.broker.state.services
         await deadletters.record(services, queue=self.queue, message=message, error=exception, attempts=attempt)
+        await job_outcomes.job_dead_lettered(services, message.task_name, message.kwargs, failure_cause(exception, attempt))
         log.error("%s dead-lettered after %d attempt(s): %r", message.task_name, attempt, exception)
+
+
+def failure_cause(error: BaseException, attempts: int) -> str:
+    """One line a seller can read: what failed, and how often it was tried."""
+    text = getattr(error, "message", None) or str(error) or type(error).__name__
+    tries = f" (gave up after {attempts} attempts)" if attempts > 1 else ""
+    return f"{text}{tries}"

@@ -13,7 +13,7 @@ from taskiq import AsyncBroker, TaskiqDepends
 
 from origin.shopify.tables import shopify_connections, shopify_sync_runs
 from origin.services import Services
-from origin.shopify import processing, shop_settings, sync
+from origin.shopify import processing, settings_runs, shop_settings, sync
 from origin.shopify.connections import get_connection
 from origin.shopify.errors import ShopifyError
 from origin.shopify.models import RUN_ACTIVE_STATES, SYNC_INCREMENTAL
@@ -21,8 +21,7 @@ from origin.shopify.runs import SYNC_TASK, do_start_sync
 from origin.shopify.webhooks import PROCESS_TASK
 from workers.runtime import task_services
 
-PUSH_TASK = "shopify.push_settings"
-FETCH_TASK = "shopify.fetch_settings"
+from origin.shopify.settings_runs import FETCH_TASK, PUSH_TASK
 SCHEDULE_TASK = "shopify.schedule_incremental_syncs"
 INCREMENTAL_EVERY = "*/15 * * * *"
 
@@ -41,14 +40,21 @@ async def run_catalog_sync(tenant_id: int, run_id: int, services: Services = Tas
     return run.state
 
 
-async def push_settings(tenant_id: int, services: Services = TaskiqDepends(task_services)) -> list[str]:
-    client = sync.make_client(services, await get_connection(services, tenant_id))
-    return [change.field for change in await shop_settings.push_settings(services, tenant_id, client)]
+async def push_settings(tenant_id: int, run_id: int | None = None, services: Services = TaskiqDepends(task_services)) -> list[str]:
+    async def push() -> list[str]:
+        client = sync.make_client(services, await get_connection(services, tenant_id))
+        return [change.field for change in await shop_settings.push_settings(services, tenant_id, client)]
+
+    return await settings_runs.run_settings_task(services, tenant_id, run_id, push)
 
 
-async def fetch_settings(tenant_id: int, services: Services = TaskiqDepends(task_services)) -> str:
-    client = sync.make_client(services, await get_connection(services, tenant_id))
-    return (await shop_settings.fetch_settings(services, tenant_id, client))["name"]
+async def fetch_settings(tenant_id: int, run_id: int | None = None, services: Services = TaskiqDepends(task_services)) -> list[str]:
+    async def fetch() -> list[str]:
+        client = sync.make_client(services, await get_connection(services, tenant_id))
+        shop = await shop_settings.fetch_settings(services, tenant_id, client)
+        return ["name", "contact_email"] if shop["contact_email"] else ["name"]
+
+    return await settings_runs.run_settings_task(services, tenant_id, run_id, fetch)
 
 
 async def schedule_incremental_syncs(services: Services = TaskiqDepends(task_services)) -> int:

@@ -29,8 +29,8 @@ from origin.shopify.errors import ShopifyError, ShopifyErrorCode, ShopifyUnavail
 from origin.shopify.mapping import collection_from_node, loads, product_from_node
 from origin.shopify.models import SyncRun
 from origin.shopify.processing import BULK_FINISHED_CHANNEL
-from origin.shopify.runs import get_run, update_run
-from origin.shopify.sync_pages import apply_collections, apply_products, prune_unseen
+from origin.shopify.runs import get_run, touch_run, update_run
+from origin.shopify.sync_pages import SyncStopped, apply_collections, apply_products, prune_unseen
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ async def run_bulk_sync(services: Services, client: AdminClient, run: SyncRun, *
         if not operation_id:
             operation_id = await _start(client, query)
             await update_run(services, run.id, bulk_operation_id=operation_id, cursor=f"{phase}|{operation_id}|0")
-        url = await _wait_for_completion(services, client, run.tenant_id, operation_id, poll_interval_s)
+        url = await _wait_for_completion(services, client, run.tenant_id, run.id, operation_id, poll_interval_s)
         run = await get_run(services, run.tenant_id, run.id)
         await _apply_file(services, run, phase, operation_id, url, int(consumed or 0))
         next_phase = names[index + 1] if index + 1 < len(names) else "prune"
@@ -109,7 +109,9 @@ async def _start(client: AdminClient, query: str) -> str:
     return result["bulkOperation"]["id"]
 
 
-async def _wait_for_completion(services: Services, client: AdminClient, tenant_id: int, operation_id: str, poll_interval_s: float) -> str | None:
+async def _wait_for_completion(
+    services: Services, client: AdminClient, tenant_id: int, run_id: int, operation_id: str, poll_interval_s: float,
+) -> str | None:
     async with services.broadcast.subscribe(BULK_FINISHED_CHANNEL) as messages:
         while True:
             data = await client.execute(documents.BULK_STATUS, {"id": operation_id}, cost=documents.BULK_STATUS_COST)
@@ -119,6 +121,8 @@ async def _wait_for_completion(services: Services, client: AdminClient, tenant_i
                 return operation.get("url")  # None: the query matched nothing
             if status in ("FAILED", "CANCELED", "EXPIRED"):
                 raise ShopifyError(ShopifyErrorCode.API_ERROR, f"bulk operation {operation_id} ended {status} ({operation.get('errorCode')})")
+            if not await touch_run(services, run_id):
+                raise SyncStopped(run_id)  # cancelled (or failed from outside) while Shopify works
             await _wake_or_timeout(messages, tenant_id, operation_id, poll_interval_s)
 
 

@@ -21,6 +21,8 @@ class ShopifyErrorCode(enum.Enum):
     SYNC_NOT_FOUND = "sync_not_found"
     INVALID_SYNC_KIND = "invalid_sync_kind"
     SYNC_RUNNING = "sync_running"
+    SYNC_FINISHED = "sync_finished"
+    SETTINGS_RUN_NOT_FOUND = "settings_run_not_found"
     BAD_SIGNATURE = "bad_signature"
     UNKNOWN_SHOP = "unknown_shop"
     BAD_WEBHOOK = "bad_webhook"

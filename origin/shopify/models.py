@@ -23,7 +23,12 @@ RUN_QUEUED = "queued"
 RUN_RUNNING = "running"
 RUN_SUCCEEDED = "succeeded"
 RUN_FAILED = "failed"
+RUN_CANCELLED = "cancelled"
 RUN_ACTIVE_STATES = (RUN_QUEUED, RUN_RUNNING)
+RUN_FINISHED_STATES = (RUN_SUCCEEDED, RUN_FAILED, RUN_CANCELLED)
+
+SETTINGS_PUSH = "push"
+SETTINGS_FETCH = "fetch"
 
 _GID = re.compile(r"^gid://shopify/([A-Za-z]+)/(\d{1,30})$")
 
@@ -104,3 +109,19 @@ class SyncRun:
             "error": self.error, "since": iso(self.since), "started_at": iso(self.started_at),
             "finished_at": iso(self.finished_at), "created_at": iso(self.created_at),
         }
+
+
+@dataclass(frozen=True)
+class SettingsRun:
+    """One settings push or fetch: queued, running, then succeeded (with what changed) or failed (with why)."""
+
+    id: int
+    tenant_id: int
+    kind: str  # push | fetch
+    state: str
+    fields: list[str] | None  # push: the settings written; fetch: the ones adopted into Zelly
+    error: str | None
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+    created_at: dt.datetime
+    updated_at: dt.datetime

@@ -16,18 +16,17 @@ import sqlalchemy as sa
 
 from origin.db import utcnow
 from origin.tenancy.tables import tenants
-from origin.queueing import enqueue
 from origin.services import Services
 from origin.shopify import compliance, documents
 from origin.shopify.client import AdminClient
 from origin.shopify.connections import get_connection
 from origin.shopify.errors import ShopifyError, ShopifyErrorCode
+from origin.shopify.models import SETTINGS_FETCH, SETTINGS_PUSH, SettingsRun
+from origin.shopify.settings_runs import do_queue_settings_run
 from origin.tenancy import queries as tenancy_queries
 from origin.tenancy.errors import unknown_tenant
 
 FIELDS = ("name", "currency", "contact_email", "storefront_url")
-PUSH_QUEUE, PUSH_TASK = "SHOPIFY_SETTINGS_PUSH", "shopify.push_settings"
-FETCH_QUEUE, FETCH_TASK = "SHOPIFY_SETTINGS_FETCH", "shopify.fetch_settings"
 
 
 @dataclass(frozen=True)
@@ -109,13 +108,11 @@ async def fetch_settings(services: Services, tenant_id: int, client: AdminClient
     return shop
 
 
-async def do_queue_push(services: Services, tenant_id: int) -> None:
+async def do_queue_push(services: Services, tenant_id: int) -> SettingsRun:
     """Queue a push (the worker diffs again when it runs); refused when the store is not connected."""
-    await get_connection(services, tenant_id)
-    await enqueue(services, PUSH_QUEUE, PUSH_TASK, tenant_id=tenant_id)
+    return await do_queue_settings_run(services, tenant_id, SETTINGS_PUSH)
 
 
-async def do_queue_fetch(services: Services, tenant_id: int) -> None:
+async def do_queue_fetch(services: Services, tenant_id: int) -> SettingsRun:
     """Queue a fetch of Shopify's shop settings into Zelly; refused when the store is not connected."""
-    await get_connection(services, tenant_id)
-    await enqueue(services, FETCH_QUEUE, FETCH_TASK, tenant_id=tenant_id)
+    return await do_queue_settings_run(services, tenant_id, SETTINGS_FETCH)

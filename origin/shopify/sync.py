@@ -26,7 +26,7 @@ from origin.shopify.client import AdminClient
 from origin.shopify.connections import get_connection
 from origin.shopify.errors import ShopifyError
 from origin.shopify.mapping import collection_from_node, product_from_node
-from origin.shopify.models import RUN_FAILED, RUN_RUNNING, RUN_SUCCEEDED, SYNC_BULK, SYNC_FULL, SyncRun
+from origin.shopify.models import RUN_ACTIVE_STATES, RUN_FAILED, RUN_FINISHED_STATES, RUN_RUNNING, RUN_SUCCEEDED, SYNC_BULK, SYNC_FULL, SyncRun
 from origin.shopify.runs import get_run, update_run
 from origin.shopify.sync_pages import (
     PHASE_COLLECTIONS,
@@ -37,7 +37,7 @@ from origin.shopify.sync_pages import (
     apply_products,
     prune_unseen,
 )
-from origin.shopify.tables import shopify_connections
+from origin.shopify.tables import shopify_connections, shopify_sync_runs
 
 log = logging.getLogger(__name__)
 
@@ -63,13 +63,15 @@ def split_cursor(cursor: str | None) -> tuple[str, str | None]:
 
 async def run_catalog_sync(services: Services, tenant_id: int, run_id: int, *, client: AdminClient | None = None) -> SyncRun:
     run = await get_run(services, tenant_id, run_id)
-    if run.state in (RUN_SUCCEEDED, RUN_FAILED):
-        return run  # a redelivered message for a finished run
+    if run.state in RUN_FINISHED_STATES:
+        return run  # a redelivered message for a finished (or cancelled) run
     connection = await get_connection(services, tenant_id, require_connected=False)
     if not connection.is_connected:
         await update_run(services, run_id, state=RUN_FAILED, error="the shop is disconnected", finished_at=utcnow())
         return await get_run(services, tenant_id, run_id)
-    await update_run(services, run_id, state=RUN_RUNNING, started_at=run.started_at or utcnow())
+    # Only a queued or running run is taken: a cancel that lands meanwhile wins.
+    if not await _take(services, run_id, started_at=run.started_at or utcnow()):
+        return await get_run(services, tenant_id, run_id)
     client = client or make_client(services, connection)
     try:
         if run.kind == SYNC_BULK:
@@ -79,7 +81,7 @@ async def run_catalog_sync(services: Services, tenant_id: int, run_id: int, *, c
     except ShopifyError as error:
         if getattr(error, "is_transient", False):
             raise  # the run stays running at its cursor; the task is retried with backoff
-        await update_run(services, run_id, state=RUN_FAILED, error=error.message, finished_at=utcnow())
+        await update_run(services, run_id, only_if_running=True, state=RUN_FAILED, error=error.message, finished_at=utcnow())
         raise
     except SyncStopped:
         return await get_run(services, tenant_id, run_id)
@@ -89,6 +91,15 @@ async def run_catalog_sync(services: Services, tenant_id: int, run_id: int, *, c
     async with services.db.begin() as conn:
         await conn.execute(shopify_connections.update().where(shopify_connections.c.tenant_id == tenant_id).values(last_synced_at=finished))
     return await get_run(services, tenant_id, run_id)
+
+
+async def _take(services: Services, run_id: int, **values) -> bool:
+    async with services.db.begin() as conn:
+        result = await conn.execute(
+            shopify_sync_runs.update().where(shopify_sync_runs.c.id == run_id, shopify_sync_runs.c.state.in_(RUN_ACTIVE_STATES))
+            .values(state=RUN_RUNNING, updated_at=utcnow(), **values)
+        )
+    return result.rowcount > 0
 
 
 async def _run_paged(services: Services, client: AdminClient, run: SyncRun) -> None:

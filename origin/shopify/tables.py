@@ -41,7 +41,7 @@ shopify_sync_runs = sa.Table(
     sa.Column("id", Id, primary_key=True, autoincrement=True),
     tenant_id_column(),
     sa.Column("kind", sa.String(16), nullable=False),  # full | incremental | bulk
-    sa.Column("state", sa.String(16), nullable=False, default="queued"),  # queued | running | succeeded | failed
+    sa.Column("state", sa.String(16), nullable=False, default="queued"),  # queued | running | succeeded | failed | cancelled
     sa.Column("cursor", sa.String(1024), nullable=True),
     sa.Column("since", UTCDateTime, nullable=True),
     sa.Column("bulk_operation_id", sa.String(255), nullable=True),
@@ -49,6 +49,23 @@ shopify_sync_runs = sa.Table(
     sa.Column("products_written", sa.Integer, nullable=False, default=0),
     sa.Column("products_deleted", sa.Integer, nullable=False, default=0),
     sa.Column("collections_seen", sa.Integer, nullable=False, default=0),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("started_at", UTCDateTime, nullable=True),
+    sa.Column("finished_at", UTCDateTime, nullable=True),
+    *timestamps(),
+    sa.Index(None, "tenant_id", "created_at"),
+    schema=ASTRO_PRIMARY,
+)
+
+# Each settings push or fetch, so the seller can read how the 202 it got ended (issue 12).
+shopify_settings_runs = sa.Table(
+    "shopify_settings_runs",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    tenant_id_column(),
+    sa.Column("kind", sa.String(16), nullable=False),  # push | fetch
+    sa.Column("state", sa.String(16), nullable=False, default="queued"),  # queued | running | succeeded | failed
+    sa.Column("fields", sa.JSON, nullable=True),
     sa.Column("error", sa.Text, nullable=True),
     sa.Column("started_at", UTCDateTime, nullable=True),
     sa.Column("finished_at", UTCDateTime, nullable=True),

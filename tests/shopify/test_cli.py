@@ -59,3 +59,33 @@ async def test_connect_sync_with_progress_then_dead_letter_replay(tmp_path):
     assert shop.catalog.shop["metafields"]["name"] == "Acme"
     assert (unknown[0], unknown[2].strip()) == (1, "zelly: no dead letter 99")
     assert "shopify.push_settings" not in after[1]
+
+
+async def test_sync_against_an_unreachable_shopify_exits_non_zero_with_one_line_and_the_next_sync_starts(tmp_path):
+    import socket
+    import time
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        unreachable = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    fake = FakeShopify()
+    fake.add_shop("acme.myshopify.com", "shpat_cli_token", make_catalog(3), restore_rate=20000)
+    async with serve_fake(fake) as base_url:
+        assert (await zelly(tmp_path, "migrate"))[0] == 0
+        assert (await zelly(tmp_path, "tenant", "create", "--slug", "acme", "--name", "Acme"))[0] == 0
+        assert (await zelly(tmp_path, "shopify", "connect", "acme", "--shop", "acme.myshopify.com", "--token", "shpat_cli_token", "--webhook-secret", "whsec_cli_secret"))[0] == 0
+
+        started = time.monotonic()
+        failed = await zelly(tmp_path, "shopify", "sync", "acme", ZELLY_SHOPIFY_API_BASE_URL=unreachable)
+        elapsed = time.monotonic() - started
+        cancel_finished = await zelly(tmp_path, "shopify", "cancel", "acme", "1")
+        following = await zelly(tmp_path, "shopify", "sync", "acme", ZELLY_SHOPIFY_API_BASE_URL=base_url)
+
+    assert failed[0] == 1
+    assert failed[2].splitlines() == [
+        "zelly: sync 1 failed: Shopify did not answer after 4 attempts (ConnectError: All connection attempts failed) (gave up after 2 attempts)"
+    ]
+    assert "Traceback" not in failed[1] + failed[2]
+    assert elapsed < 30
+    assert (cancel_finished[0], cancel_finished[2].strip()) == (1, "zelly: sync run 1 already ended (failed)")
+    assert following[0] == 0, following[2]

@@ -5,12 +5,14 @@
     POST /shopify/syncs                 start a sync {kind: full|incremental|bulk} -> 202
     GET  /shopify/syncs                 the latest runs
     GET  /shopify/syncs/{id}            one run's progress
+    POST /shopify/syncs/{id}/cancel     stop a queued or running run
     GET  /shopify/settings/diff         what a push would change (reads the shop now)
-    POST /shopify/settings/push|fetch   queue a push or a fetch -> 202
+    POST /shopify/settings/push|fetch   queue a push or a fetch -> 202 with the run
+    GET  /shopify/settings/runs/{id}    how a push or fetch ended
 
 Every action is in ``origin.shopify``; its errors keep their codes
-(``shop_taken`` and ``sync_running`` are 409, ``not_connected`` and
-``sync_not_found`` are 404). The webhook intake is not here: it has no API
+(``shop_taken``, ``sync_running`` and ``sync_finished`` are 409, ``not_connected``,
+``sync_not_found`` and ``settings_run_not_found`` are 404). The webhook intake is not here: it has no API
 token (the HMAC is the auth) and lives in origin/web/asgi/webhook_intake.py.
 """
 
@@ -18,12 +20,12 @@ from __future__ import annotations
 
 from quart import Blueprint
 
-from origin.shopify import connections, runs, shop_settings, sync
+from origin.shopify import connections, runs, settings_runs, shop_settings, sync
 from origin.web.seller.api.framework.idempotency import idempotent
 from origin.web.seller.api.framework.parsing import json_body
 from origin.web.seller.api.framework.responses import json_response, responds
 from origin.web.seller.api.framework.routing import ID
-from origin.web.seller.api.schemas.shopify import ConnectionIn, ConnectionOut, Queued, SettingChange, SettingsDiff, SyncIn, SyncList, SyncOut
+from origin.web.seller.api.schemas.shopify import ConnectionIn, ConnectionOut, SettingChange, SettingsDiff, SettingsRunOut, SyncIn, SyncList, SyncOut
 from origin.web.seller.api_tokens import api_tenant, require_api_tenant
 from origin.web.context import current_services
 
@@ -87,6 +89,15 @@ async def get_sync(run_id: int):
     return json_response(SyncOut.build(run))
 
 
+@blueprint.post(f"/syncs/<{ID}:run_id>/cancel")
+@require_api_tenant
+@responds(200, SyncOut, errors=(401, 403, 404, 409))
+async def cancel_sync(run_id: int):
+    """Stop a queued or running sync: 200 with the run (`cancelled`); what it committed stays; 409 `sync_finished` once it ended."""
+    run = await runs.do_cancel_sync(current_services(), api_tenant().id, run_id)
+    return json_response(SyncOut.build(run))
+
+
 @blueprint.get("/settings/diff")
 @require_api_tenant
 @responds(200, SettingsDiff, errors=(401, 403, 404, 422, 503))
@@ -101,18 +112,31 @@ async def settings_diff():
 @blueprint.post("/settings/push")
 @require_api_tenant
 @idempotent
-@responds(202, Queued, errors=(401, 403, 404, 409, 422, 503))
+@responds(202, SettingsRunOut, errors=(401, 403, 404, 409, 422, 503))
 async def push_settings():
-    """Queue a push of Zelly's settings to the shop (no body); the worker diffs again when it runs."""
-    await shop_settings.do_queue_push(current_services(), api_tenant().id)
-    return json_response(Queued(), 202)
+    """Queue a push of Zelly's settings to the shop (no body): 202 with the run and its `Location`; the worker diffs again when it runs."""
+    return _queued(await shop_settings.do_queue_push(current_services(), api_tenant().id))
 
 
 @blueprint.post("/settings/fetch")
 @require_api_tenant
 @idempotent
-@responds(202, Queued, errors=(401, 403, 404, 409, 422, 503))
+@responds(202, SettingsRunOut, errors=(401, 403, 404, 409, 422, 503))
 async def fetch_settings():
-    """Queue a fetch of the shop's name and contact email into Zelly (no body)."""
-    await shop_settings.do_queue_fetch(current_services(), api_tenant().id)
-    return json_response(Queued(), 202)
+    """Queue a fetch of the shop's name and contact email into Zelly (no body): 202 with the run and its `Location`."""
+    return _queued(await shop_settings.do_queue_fetch(current_services(), api_tenant().id))
+
+
+@blueprint.get(f"/settings/runs/<{ID}:run_id>")
+@require_api_tenant
+@responds(200, SettingsRunOut, errors=(401, 403, 404))
+async def get_settings_run(run_id: int):
+    """One settings push or fetch: its state, the fields it wrote or adopted, or why it failed."""
+    run = await settings_runs.get_settings_run(current_services(), api_tenant().id, run_id)
+    return json_response(SettingsRunOut.build(run))
+
+
+def _queued(run):
+    response = json_response(SettingsRunOut.build(run), 202)
+    response.headers["Location"] = f"/api/v1/shopify/settings/runs/{run.id}"
+    return response

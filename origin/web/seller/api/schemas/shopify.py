@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr
 
-from origin.shopify.models import Connection, SyncRun
+from origin.shopify.models import Connection, SettingsRun, SyncRun
 from origin.shopify.shop_settings import Change
 from origin.web.seller.api.schemas.common import STRICT, Timestamp
 
@@ -61,11 +61,11 @@ class SyncIn(BaseModel):
 
 
 class SyncOut(BaseModel):
-    """A sync run: `queued`, `running`, then `succeeded` or `failed` (with `error`); counts grow as pages commit."""
+    """A sync run: `queued`, `running`, then `succeeded`, `failed` (with `error`: also when its task was given up on, or it made no progress for 15 minutes) or `cancelled`; counts grow as pages commit."""
 
     id: int
     kind: Literal["full", "incremental", "bulk"]
-    state: Literal["queued", "running", "succeeded", "failed"]
+    state: Literal["queued", "running", "succeeded", "failed", "cancelled"]
     products_seen: int
     products_written: int
     products_deleted: int
@@ -118,7 +118,22 @@ class SettingsDiff(BaseModel):
     changes: list[SettingChange]
 
 
-class Queued(BaseModel):
-    """The work is queued; a worker does it shortly."""
+class SettingsRunOut(BaseModel):
+    """A settings push or fetch: `queued`, `running`, then `succeeded` (with the `fields` written or adopted) or `failed` (with `error`)."""
 
-    status: Literal["queued"] = "queued"
+    id: int
+    kind: Literal["push", "fetch"]
+    state: Literal["queued", "running", "succeeded", "failed"]
+    status: Literal["queued", "running", "succeeded", "failed"] = Field(description="the same as `state` (kept for clients of the first version)")
+    fields: list[str] | None = Field(description="push: the settings written to Shopify; fetch: the ones adopted into Zelly")
+    error: str | None
+    started_at: Timestamp | None
+    finished_at: Timestamp | None
+    created_at: Timestamp
+
+    @classmethod
+    def build(cls, run: SettingsRun) -> "SettingsRunOut":
+        return cls(
+            id=run.id, kind=run.kind, state=run.state, status=run.state, fields=run.fields, error=run.error,
+            started_at=run.started_at, finished_at=run.finished_at, created_at=run.created_at,
+        )
