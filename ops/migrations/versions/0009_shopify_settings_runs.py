@@ -1,7 +1,7 @@
 """shopify settings runs: how each settings push or fetch ended (issue 12)
 
-Revision ID: 0007_settings_runs
-Revises: 0006
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-02
 """
 from alembic import op
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 import origin.db
 
 
-revision = '0007_settings_runs'
-down_revision = '0006'
+revision = '0009'
+down_revision = '0008'
 branch_labels = None
 depends_on = None
 
