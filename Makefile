@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-py313
 
-.PHONY: dev test install system-packages clean translations vendor-swagger-ui
+.PHONY: dev test install system-packages lighthouse clean translations vendor-swagger-ui
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || exit 1
@@ -26,8 +26,17 @@ system-packages:
 dev: $(STAMP)
 	$(BIN)/zelly dev
 
+## Lighthouse for tests/storefront/test_lighthouse.py: the version pinned in tests/lighthouse/package-lock.json
+## (npm ci installs exactly that tree; it runs again only when the lock file changes).
+LIGHTHOUSE_STAMP := tests/lighthouse/node_modules/.package-lock.json
+$(LIGHTHOUSE_STAMP): tests/lighthouse/package-lock.json | system-packages
+	npm ci --prefix tests/lighthouse --no-audit --no-fund --loglevel=error
+	@touch $(LIGHTHOUSE_STAMP)
+
+lighthouse: $(LIGHTHOUSE_STAMP)
+
 ## make test: install with test extras and run the whole suite.
-test: $(STAMP) system-packages
+test: $(STAMP) system-packages lighthouse
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:

@@ -4,6 +4,9 @@
 #   chromium      a real headless browser for the storefront page tests
 #   pebble        a test ACME CA for Caddy's on-demand certificate path
 #   openssl       s_client, to send raw SNI values
+#   nodejs npm    Lighthouse (npm, pinned in tests/lighthouse/) audits the demo stores
+#   fonts-noto-cjk, fonts-noto-core  faces with Japanese, Chinese, Korean and Arabic glyphs (and
+#                 the yen sign), so headless Chromium draws the demo stores' text, not boxes
 # Installs what is missing when run as root (apt-get), else names what to install and fails.
 set -euo pipefail
 
@@ -13,6 +16,12 @@ have dnsmasq  || missing+=(dnsmasq-base)
 have chromium || missing+=(chromium)
 have pebble   || missing+=(pebble)
 have openssl  || missing+=(openssl)
+have node     || missing+=(nodejs)
+have npm      || missing+=(npm)
+# A font package is there when fontconfig knows one of its faces.
+has_font() { fc-list "$1" 2>/dev/null | grep -q .; }
+has_font "Noto Sans CJK JP" || missing+=(fonts-noto-cjk)
+has_font "Noto Sans Arabic" || missing+=(fonts-noto-core)
 
 [ ${#missing[@]} -eq 0 ] && exit 0
 

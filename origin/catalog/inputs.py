@@ -178,8 +178,10 @@ def clean_text(value: Any, path: str, *, required: bool = False, limit: int = 25
         value = ""
     if not isinstance(value, str):
         raise CatalogError(Code.INVALID_FIELD, f"{path} must be text", field=path)
-    value = value.strip()
+    # Looked for before strip(): Python's strip() also eats NEL (U+0085) and U+001C-U+001F, so a
+    # control at either end would otherwise be dropped silently instead of refused like one inside.
     control = CONTROL_CHARACTERS.search(value)
+    value = value.strip()
     if control:
         code = Code.INVALID_TITLE if path.endswith("title") else Code.INVALID_FIELD
         raise CatalogError(code, f"{path} contains a control character (U+{ord(control.group()):04X}); remove it", field=path)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from origin.cart.signing import COOKIE_NAME, csrf_token, sign_cart_cookie, verify_cart_cookie, verify_csrf_token
 from origin.keyring import Keyring, key_id
 from tests.storefront.conftest import attribute, get, parse_html, texts
-from tests.storefront.shops import two_shops
+from tests.storefront.shops import make_shop, two_shops
 
 
 async def add(client, host: str, variant_id, quantity="1", **headers):
@@ -157,3 +157,30 @@ def test_csrf_token_names_its_key_and_binds_tenant_and_cart():
     assert verify_csrf_token(Keyring.from_secrets("secret-two"), 1, "A" * 22, token) is False
     assert verify_csrf_token(keyring, 1, "A" * 22, token.partition(".")[2]) is False
     assert verify_csrf_token(keyring, 1, "A" * 22, None) is False
+
+
+async def test_cart_notices_are_in_the_shops_language(services, app, client):
+    kyoto = await make_shop(services, "kyoto", "JPY", shirt_price="4800", locale="ja-JP")
+    nordic = await make_shop(services, "nordic", "EUR", shirt_price="99.90", locale="de-DE")
+
+    await add(client, nordic.host, nordic.mug.variants[0].id)
+    _, added = await cart_page(client, nordic.host)
+    await add(client, nordic.host, nordic.shirt.variants[0].id, "9")  # 3 in stock
+    _, capped = await cart_page(client, nordic.host)
+    token = attribute(capped, ".//input[@name='csrf_token']", "value")
+    await client.post("/cart/update", form={"variant_id": str(nordic.mug.variants[0].id), "quantity": "2", "csrf_token": token},
+                      headers={"Host": nordic.host})
+    _, updated = await cart_page(client, nordic.host)
+    await client.post("/cart/remove", form={"variant_id": str(nordic.mug.variants[0].id), "csrf_token": token}, headers={"Host": nordic.host})
+    _, removed = await cart_page(client, nordic.host)
+    other_browser = app.test_client()  # the test client keeps one cookie jar for every *.localhost
+    await add(other_browser, kyoto.host, kyoto.mug.variants[0].id)
+    _, japanese = await cart_page(other_browser, kyoto.host)
+
+    assert texts(added, ".//title") == ["Ihr Warenkorb – Nordic Store"]
+    assert attribute(added, ".//meta[@name='description']", "content") == "Ihr Warenkorb bei Nordic Store."
+    assert texts(added, ".//p[@role='status']") == ["Nordic Mug liegt jetzt in Ihrem Warenkorb."]
+    assert texts(capped, ".//p[@role='status']") == ["Nur 3 × Nordic Linen Shirt verfügbar; alle liegen in Ihrem Warenkorb."]
+    assert texts(updated, ".//p[@role='status']") == ["Ihr Warenkorb wurde aktualisiert."]
+    assert texts(removed, ".//p[@role='status']") == ["Der Artikel wurde aus Ihrem Warenkorb entfernt."]
+    assert texts(japanese, ".//p[@role='status']") == ["Kyoto Mugをカートに追加しました。"]

@@ -36,6 +36,7 @@ from origin.web.context import current_services
 from origin.web.errors import status_for
 from origin.web.storefront.site import HTML, NO_STORE, Halt, current_host, current_site, render, shop_view, themed_error
 from storefront import views
+from storefront.i18n import N_
 
 blueprint = Blueprint("cart", __name__)
 
@@ -92,7 +93,8 @@ async def handle_cart_errors(handler):
     except (CartError, CheckoutError) as error:
         site = await current_site()
         status = status_for(error, page=True)
-        return themed_error(site, status, "We could not update your cart", error.message[0].upper() + error.message[1:] + ".")
+        shop = shop_view(site)
+        return themed_error(site, status, shop.gettext(N_("We could not update your cart")), error.message[0].upper() + error.message[1:] + ".")
 
 
 @blueprint.get("/cart")
@@ -109,7 +111,12 @@ async def show_cart():
             # Flash messages are shown once; lines whose product is gone are dropped.
             kept = tuple((vid, qty) for vid, qty in cart.lines if vid in found)
             await save_cart(services, site.tenant.id, cart_id, Cart(lines=kept))
-        page = views.PageMeta(title=f"Cart – {site.tenant.name}", robots="noindex")
+        shop = shop_view(site)
+        page = views.PageMeta(
+            title=f"{shop.gettext(N_('Your cart'))} – {site.tenant.name}",
+            description=shop.text(N_("Your cart at %(shop)s."), shop=site.tenant.name),
+            robots="noindex",
+        )
         return private(Response(render(site, "cart.html", page, cart=view), content_type=HTML))
 
     return await handle_cart_errors(handle)
@@ -123,7 +130,7 @@ def cart_view(site: TenantSite, cart: Cart, found: dict, cart_id: str | None) ->
     for variant_id, quantity in cart.lines:
         item = found.get(variant_id)
         if item is None:
-            problems.append("An item in your cart is no longer sold and was removed.")
+            problems.append(shop.gettext(N_("An item in your cart is no longer sold and was removed.")))
             continue
         variant = item.variant
         subtotal += variant.price * quantity
@@ -173,7 +180,16 @@ async def add():
         cart = await load_cart(services, site.tenant.id, None if is_new else cart_id)
         updated = add_to_cart(cart, variant_id, quantity, available=available)
         added = updated.quantities[variant_id] - cart.quantities.get(variant_id, 0)
-        notice = f"Added {item.product_title} to your cart." if added == quantity else f"Only {updated.quantities[variant_id]} of {item.product_title} available; your cart has them all."
+        # Notices are stored in the shop's language: a tenant's locale is one for all its hosts.
+        shop = shop_view(site)
+        if added == quantity:
+            notice = shop.text(N_("Added %(product)s to your cart."), product=item.product_title)
+        else:
+            notice = shop.text(
+                N_("Only %(count)s of %(product)s available; your cart has them all."),
+                count=updated.quantities[variant_id],
+                product=item.product_title,
+            )
         await save_cart(services, site.tenant.id, cart_id, updated.with_messages(notice=notice))
         if added > 0:
             # The server knows an add-to-cart better than the beacon does (no ad blocker, exact value).
@@ -208,7 +224,8 @@ async def _change(*, remove: bool):
             item = (await select_cart_variants(conn, site.tenant.id, [variant_id])).get(variant_id)
         if item is not None and item.variant.inventory_policy != "continue":
             quantity = min(quantity, max(item.variant.inventory_quantity, 0)) or 0
-    notice = "Removed the item from your cart." if quantity == 0 else "Updated your cart."
+    shop = shop_view(site)
+    notice = shop.gettext(N_("Removed the item from your cart.") if quantity == 0 else N_("Updated your cart."))
     await save_cart(services, site.tenant.id, cart_id, cart.with_quantity(variant_id, quantity).with_messages(notice=notice))
     return redirect_to_cart(site, cart_id, set_cookie=False)
 
