@@ -279,6 +279,22 @@ def test_control_characters_at_either_end_are_refused_not_trimmed(character) -> 
         assert str(refused.value) == f"title contains a control character (U+{ord(character):04X}); remove it"
 
 
+@pytest.mark.parametrize("character", ["\x85", "\x1f"])
+async def test_a_control_character_ending_a_title_is_refused_by_the_api_not_trimmed(client, services, store, character) -> None:
+    response = await client.post("/api/v1/products", json=product_body(title=f"Linen Shirt{character}"), headers=store.auth)
+
+    assert response.status_code == 422
+    assert fields_of(await response.get_json()) == {"title": "invalid_title"}
+    await assert_nothing_written(services)
+
+
+async def test_spaces_around_a_title_are_still_trimmed(client, store) -> None:
+    response = await client.post("/api/v1/products", json=product_body(title="  Linen Shirt\u3000"), headers=store.auth)
+
+    assert response.status_code == 201
+    assert (await response.get_json())["title"] == "Linen Shirt"
+
+
 async def test_newlines_and_tabs_stay_allowed_in_descriptions(client, store) -> None:
     body = product_body(title="Linen Shirt")
     body["description_html"] = "<p>Soft\n\tlinen</p>"

@@ -15,7 +15,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo
 
-from origin.catalog.inputs import MAX_PRICE, MAX_QUANTITY
+from origin.catalog.inputs import CONTROL_CHARACTERS, MAX_PRICE, MAX_QUANTITY
 from origin.catalog.queries import MAX_PAGE_SIZE
 
 # Request models refuse unknown keys, so a typo ("prcie") is a 422, not a silent no-op.
@@ -42,7 +42,25 @@ PriceOut = Annotated[str, Field(pattern=r"^\d+(\.\d+)?$", examples=["19.99"])]
 Quantity = Annotated[int, Field(ge=-MAX_QUANTITY, le=MAX_QUANTITY, strict=True)]
 ResourceId = Annotated[int, Field(ge=1, le=2**63 - 1, strict=True)]
 Text255 = Annotated[str, StringConstraints(max_length=255)]
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+
+
+def _strip_spaces_keeping_controls(value: str) -> str:
+    # str.strip() also drops NEL (U+0085) and U+001C-U+001F, which count as whitespace to Python: a title
+    # ending in one must reach the catalog's control-character check and be refused (422), not trimmed.
+    start, end = 0, len(value)
+    while start < end and value[start].isspace() and not CONTROL_CHARACTERS.match(value[start]):
+        start += 1
+    while end > start and value[end - 1].isspace() and not CONTROL_CHARACTERS.match(value[end - 1]):
+        end -= 1
+    return value[start:end]
+
+
+Title = Annotated[
+    str,
+    StringConstraints(max_length=255),
+    AfterValidator(_strip_spaces_keeping_controls),
+    StringConstraints(min_length=1),
+]
 Timestamp = dt.datetime
 
 
