@@ -4,6 +4,7 @@
 #   chromium      a real headless browser for the storefront page tests
 #   pebble        a test ACME CA for Caddy's on-demand certificate path
 #   openssl       s_client, to send raw SNI values
+#   redis-server  the fault suite's own Redis (tests/faults), which it stops and restarts
 # Installs what is missing when run as root (apt-get), else names what to install and fails.
 set -euo pipefail
 
@@ -13,6 +14,7 @@ have dnsmasq  || missing+=(dnsmasq-base)
 have chromium || missing+=(chromium)
 have pebble   || missing+=(pebble)
 have openssl  || missing+=(openssl)
+have redis-server || missing+=(redis-server)
 
 [ ${#missing[@]} -eq 0 ] && exit 0
 

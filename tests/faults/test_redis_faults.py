@@ -33,10 +33,10 @@ PAGE_DEADLINE_SECONDS = 2.0
 
 async def make_store(services):
     tenant = await make_tenant(services, slug="acme", name="Acme")
-    await make_product(services, tenant.id, title="Linen Shirt", handle="linen-shirt")
+    shirt = await make_product(services, tenant.id, title="Linen Shirt", handle="linen-shirt")
     token = (await do_issue_api_token(services, tenant.id)).token
     await do_connect(services, tenant.id, shop_domain="acme.myshopify.com", access_token="shpat_acme", webhook_secret="whsec_acme")
-    return tenant, token
+    return tenant, token, shirt.variants[0].id
 
 
 def shopify(client) -> WebhookSender:
@@ -78,7 +78,7 @@ async def post_events(client):
 async def test_a_stopped_redis_serves_pages_from_the_database_and_a_restart_shows_writes(base_settings: Settings, redis_server: RedisServer):
     settings = base_settings.replace(redis_url=redis_server.url)
     async with serving(settings) as (services, client):
-        _, token = await make_store(services)
+        _, token, variant_id = await make_store(services)
         assert await put_home_template(client, token, "before") == 200
         assert await home_shows(client, "before", within=5) is not None
         for path in PAGES:
@@ -88,6 +88,9 @@ async def test_a_stopped_redis_serves_pages_from_the_database_and_a_restart_show
         during = [await get(client, path) for path in PAGES * 3]
         events = await post_events(client)
         webhook = await shopify(client).send("products/create", rest_product(FakeCatalog().add_product(title="Mug")))
+        # Carts live in the database: a shopper keeps shopping.
+        added = await client.post("/cart/add", form={"variant_id": str(variant_id), "quantity": "2"}, headers={"Host": "acme.localhost"})
+        cart = await get(client, "/cart")
         written_during_outage = await put_home_template(client, token, "during")
         health = await client.get("/healthz", headers={"Host": "localhost"})
 
@@ -102,6 +105,7 @@ async def test_a_stopped_redis_serves_pages_from_the_database_and_a_restart_show
     assert events[0] == 503 and events[1] == "5" and events[2]["error"]["code"] == "analytics_unavailable"
     assert webhook.status_code == 503 and webhook.headers["Retry-After"] == "5"
     assert (await webhook.get_json())["error"]["code"] == "shopify_unavailable"
+    assert added.status_code == 303 and cart[0] == 200 and "Linen Shirt" in cart[1]
     assert written_during_outage == 200  # the database took it; the caches hear of it once Redis is back
     assert health.status_code == 503 and (await health.get_json())["stores"]["cache"]["status"] == "down"
     assert seen_after is not None and seen_later is not None
@@ -113,7 +117,7 @@ async def test_a_black_holed_redis_never_hangs_a_request_and_writes_show_once_it
 ):
     settings = base_settings.replace(redis_url=proxy.url)
     async with serving(settings) as (services, client):
-        _, token = await make_store(services)
+        _, token, _ = await make_store(services)
         for path in PAGES:
             assert (await get(client, path))[0] == 200
 
@@ -142,7 +146,7 @@ async def test_webhooks_accepted_before_an_outage_are_processed_exactly_once(bas
     catalog = FakeCatalog()
     accepted = [catalog.add_product(title=f"Product {index}") for index in range(5)]
     async with serving(settings) as (services, client):
-        tenant, _ = await make_store(services)
+        tenant, _, _ = await make_store(services)
         async with running_queues(services) as queues:
             proxy.black_hole()  # the workers' reads stall too: what was accepted waits in the stream
             sender = shopify(client)
