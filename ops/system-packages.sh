@@ -7,6 +7,7 @@
 #   nodejs npm    Lighthouse (npm, pinned in tests/lighthouse/) audits the demo stores
 #   fonts-noto-cjk, fonts-noto-core  faces with Japanese, Chinese, Korean and Arabic glyphs (and
 #                 the yen sign), so headless Chromium draws the demo stores' text, not boxes
+#   redis-server  the fault suite's own Redis (tests/faults), which it stops and restarts
 # Installs what is missing when run as root (apt-get), else names what to install and fails.
 set -euo pipefail
 
@@ -22,6 +23,7 @@ have npm      || missing+=(npm)
 has_font() { fc-list "$1" 2>/dev/null | grep -q .; }
 has_font "Noto Sans CJK JP" || missing+=(fonts-noto-cjk)
 has_font "Noto Sans Arabic" || missing+=(fonts-noto-core)
+have redis-server || missing+=(redis-server)
 
 [ ${#missing[@]} -eq 0 ] && exit 0
 

@@ -2,18 +2,40 @@
 
 Used for cache purges (edge), domain changes (the TLS ask set) and tenant
 invalidation. Delivery is best effort, as with Redis pub/sub itself: a process
-that was down misses messages, so every subscriber also keeps a short TTL or
-refreshes on reconnect.
+that was disconnected misses messages. So (issue 12, item 3):
+
+- every subscriber goes through :func:`follow`, which resubscribes with
+  backoff after a failure and calls the subscriber's ``on_reconnect`` once it
+  is subscribed again: the subscriber treats everything as changed (drops its
+  local versions and caches, reloads its allow-list);
+- a subscription sends a heartbeat PING when it has been quiet for a while and
+  fails when no PONG comes back, so a black-holed Redis (accepts, never
+  answers) ends it like a closed one instead of leaving it deaf for ever;
+- :meth:`RedisBroadcast.publish` goes through the request-path client (short
+  timeouts, the shared cache's circuit breaker) and never raises: a message it
+  could not send is kept (bounded) and sent again once a subscription of this
+  process is back, so a write made during an outage still reaches the others.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections import defaultdict
-from typing import AsyncIterator, Protocol
+import logging
+from collections import defaultdict, deque
+from typing import AsyncIterator, Awaitable, Callable, Protocol
 
 import redis.asyncio as aioredis
+import redis.exceptions
+
+log = logging.getLogger(__name__)
+
+HEARTBEAT_SECONDS = 5.0  # a quiet subscription PINGs after this and fails without a PONG within it
+RETRY_FIRST_SECONDS = 0.2
+RETRY_MAX_SECONDS = 5.0
+UNSENT_LIMIT = 1000
+_HEARTBEAT = "zelly-heartbeat"
+_FAILURES = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, TimeoutError, OSError)
 
 
 class Broadcast(Protocol):
@@ -48,8 +70,23 @@ class MemoryBroadcast:
 
 
 class RedisBroadcast:
-    def __init__(self, client: aioredis.Redis) -> None:
+    """``client`` (no read timeout) holds the subscriptions; ``publisher`` (request-path timeouts) publishes."""
+
+    def __init__(
+        self, client: aioredis.Redis, *, publisher: aioredis.Redis | None = None, breaker=None,
+        heartbeat_seconds: float = HEARTBEAT_SECONDS,
+    ) -> None:
         self._client = client
+        self._publisher = publisher or client
+        self._breaker = breaker  # origin.cache.CircuitBreaker of the shared cache, when given
+        self.heartbeat_seconds = heartbeat_seconds
+        self._unsent: deque[tuple[str, str]] = deque(maxlen=UNSENT_LIMIT)
+        self._resending: asyncio.Task | None = None
+        self._resend_lock = asyncio.Lock()
+        if breaker is not None:
+            # A partition heals without breaking the subscriptions: resend as soon as any
+            # request-path command succeeds again, not only on a resubscription.
+            breaker.on_recovery(self._resend_soon)
         # Redis pub/sub ignores the db index: two deployments (or test runs) on one
         # server in different dbs would apply each other's purges. Scope by db.
         self._scope = f"db{client.connection_pool.connection_kwargs.get('db', 0)}:"
@@ -58,21 +95,76 @@ class RedisBroadcast:
         """The Redis channel really used for ``channel``."""
         return self._scope + channel
 
+    @property
+    def unsent(self) -> int:
+        return len(self._unsent)
+
     async def publish(self, channel: str, message: str) -> None:
-        await self._client.publish(self.channel_name(channel), message)
+        if self._unsent:
+            await self._send_unsent()
+        if not await self._send(channel, message):
+            if len(self._unsent) == self._unsent.maxlen:
+                log.warning("broadcast: %d messages unsent; dropping the oldest", len(self._unsent))
+            self._unsent.append((channel, message))
+
+    async def _send(self, channel: str, message: str) -> bool:
+        if self._breaker is not None and not self._breaker.allows():
+            return False
+        try:
+            await self._publisher.publish(self.channel_name(channel), message)
+        except _FAILURES as error:
+            if self._breaker is not None:
+                self._breaker.failed(error)
+            log.warning("broadcast: could not publish on %s (%s); kept to send again", channel, type(error).__name__)
+            return False
+        if self._breaker is not None:
+            self._breaker.succeeded()
+        return True
+
+    def _resend_soon(self) -> None:
+        if not self._unsent or (self._resending is not None and not self._resending.done()):
+            return
+        with contextlib.suppress(RuntimeError):  # no running loop: the next publish or subscribe resends
+            self._resending = asyncio.get_running_loop().create_task(self._send_unsent(), name="broadcast-resend")
+
+    async def close(self) -> None:
+        if self._resending is not None and not self._resending.done():
+            self._resending.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._resending
+
+    async def _send_unsent(self) -> None:
+        async with self._resend_lock:  # one resender at a time: each message goes out once
+            while self._unsent:
+                channel, message = self._unsent[0]
+                if not await self._send(channel, message):
+                    return
+                self._unsent.popleft()
 
     @contextlib.asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[str]]:
         channel = self.channel_name(channel)
         pubsub = self._client.pubsub(ignore_subscribe_messages=True)
-        await pubsub.subscribe(channel)
+        try:
+            await pubsub.subscribe(channel)
+        except BaseException:
+            await pubsub.aclose()
+            raise
+        if self._unsent:
+            await self._send_unsent()  # Redis answers again: what this process could not say goes out now
 
         async def messages() -> AsyncIterator[str]:
+            awaiting_pong = False
             while True:
-                # Block without a poll timeout: nothing needs waking up here, and the
-                # Redis client has no read timeout (origin.services.make_redis).
-                item = await pubsub.get_message(ignore_subscribe_messages=True, timeout=None)
+                item = await pubsub.get_message(ignore_subscribe_messages=True, timeout=self.heartbeat_seconds)
                 if item is None:
+                    if awaiting_pong:
+                        raise redis.exceptions.ConnectionError(f"no answer to a heartbeat within {self.heartbeat_seconds}s")
+                    await pubsub.ping(message=_HEARTBEAT)
+                    awaiting_pong = True
+                    continue
+                awaiting_pong = False
+                if item["type"] == "pong":
                     continue
                 data = item["data"]
                 yield data.decode() if isinstance(data, bytes) else str(data)
@@ -85,5 +177,45 @@ class RedisBroadcast:
 
 async def _close_pubsub(pubsub, channel: str) -> None:
     with contextlib.suppress(Exception):  # the connection may already be gone at shutdown
-        await pubsub.unsubscribe(channel)
-    await pubsub.aclose()
+        await asyncio.wait_for(pubsub.unsubscribe(channel), timeout=1.0)
+    with contextlib.suppress(Exception):
+        await pubsub.aclose()
+
+
+async def follow(
+    broadcast: Broadcast,
+    channel: str,
+    handle: Callable[[str], Awaitable[None]],
+    *,
+    on_reconnect: Callable[[], Awaitable[None]] | None = None,
+    ready: asyncio.Event | None = None,
+    name: str = "",
+) -> None:
+    """Apply ``channel``'s messages with ``handle`` until cancelled, resubscribing with backoff.
+
+    Once subscribed again after any failure, ``on_reconnect`` runs before the
+    next message: whatever was published meanwhile is lost, so the subscriber
+    must treat everything as changed.
+    """
+    delay = RETRY_FIRST_SECONDS
+    missed = False
+    while True:
+        try:
+            async with broadcast.subscribe(channel) as messages:
+                if missed and on_reconnect is not None:
+                    await on_reconnect()
+                missed = False
+                delay = RETRY_FIRST_SECONDS
+                if ready is not None:
+                    ready.set()
+                log.debug("broadcast: %s subscribed to %s", name or "subscriber", channel)
+                async for message in messages:
+                    await handle(message)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # any failure ends this subscription only: resubscribe
+            missed = True
+            log.warning("broadcast: %s lost %s (%s: %s); resubscribing in %.1fs",
+                        name or "subscriber", channel, type(error).__name__, error, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, RETRY_MAX_SECONDS)

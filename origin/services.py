@@ -7,7 +7,10 @@ variable, so a typo in a URL is one line, not a traceback.
 
 Redis gets two pools: ``Services.redis`` for pub/sub, streams and dedupe (no
 read timeout: its blocking reads wait as long as they must) and the
-shared cache's own (origin/cache.py: bounded socket timeouts, request path).
+shared cache's own (origin/cache.py: short socket timeouts and a circuit
+breaker, the request path). Publishing, webhook dedupe and enqueueing go through
+the short-timeout pool too (:attr:`Services.request_redis`): only blocking
+stream and pub/sub reads may wait on Redis.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from edge.cloudflare import CloudflarePurgeQueue
 from origin import db
 from origin.broadcast import Broadcast, MemoryBroadcast, RedisBroadcast
-from origin.cache import Cache, MemoryCache, RedisCache
+from origin.cache import BoundedLru, Cache, MemoryCache, RedisCache
 from origin.catalog_versions import CatalogVersions
 from origin.keyring import Keyring
 from origin.settings import ConfigurationError, Secret, Settings, redact_url
@@ -38,12 +41,17 @@ from tls.ask import AllowList
 log = logging.getLogger(__name__)
 
 OUTBOUND_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+SHOPIFY_CONNECTIONS_MEMO_SIZE = 10_000
 
 
 class TaskQueue(Protocol):
     """What origin code enqueues through (workers.dispatch.BrokerTaskQueue); see origin/queueing.py."""
 
     async def enqueue(self, queue: str, task_name: str, **kwargs: Any) -> None: ...
+
+    async def backlogs(self) -> Mapping[str, Any]:
+        """Each task stream's origin.queueing.StreamBacklog (empty on the embedded default)."""
+        ...
 
 
 class EventsQueue(Protocol):
@@ -119,7 +127,8 @@ class Services:
     payment_providers: Any | None = None  # origin.payments.PaymentProviders (origin/payments/stripe.py providers_of)
     shopify_client_options: Mapping[str, Any] = field(default_factory=dict)  # tests shorten HTTP retry back-off
     # In-process memo of shop domain -> (expires at, Connection | None), owned by origin/shopify/connections.py.
-    shopify_connections: dict[str, tuple[float, object]] = field(default_factory=dict, repr=False)
+    # Keyed by a header any sender controls: bounded, least recently used out first.
+    shopify_connections: BoundedLru = field(default_factory=lambda: BoundedLru(SHOPIFY_CONNECTIONS_MEMO_SIZE), repr=False)
 
     def attach(
         self,
@@ -150,6 +159,16 @@ class Services:
             object.__setattr__(self, name, part)
         if shopify_client_options is not UNCHANGED:
             object.__setattr__(self, "shopify_client_options", dict(shopify_client_options))
+
+    @property
+    def request_redis(self) -> aioredis.Redis | None:
+        """Redis for request-path commands (short socket timeouts), None on the embedded default."""
+        return self.cache.client if isinstance(self.cache, RedisCache) else None
+
+    @property
+    def redis_breaker(self):
+        """The request path's circuit breaker over Redis (origin.cache.CircuitBreaker), None embedded."""
+        return self.cache.breaker
 
     @property
     def allow_list(self) -> AllowList | None:
@@ -219,7 +238,9 @@ def make_redis(url: str) -> aioredis.Redis:
 
 def make_cache(settings: Settings) -> Cache:
     """Redis when configured (its own pool, bounded socket timeouts), else the in-process memory cache."""
-    return RedisCache.from_url(settings.redis_url) if settings.redis_url else MemoryCache()
+    if not settings.redis_url:
+        return MemoryCache()
+    return RedisCache.from_url(settings.redis_url, timeout=settings.redis_request_timeout_ms / 1000)
 
 
 def open_analytics(settings: Settings):
@@ -252,6 +273,7 @@ async def open_services(settings: Settings, *, with_analytics: bool = True) -> A
     http = httpx.AsyncClient(timeout=OUTBOUND_TIMEOUT, follow_redirects=False)
     analytics = None
     cache: Cache | None = None
+    broadcast: Broadcast | None = None
     try:
         try:
             async with engine.connect() as conn:
@@ -269,10 +291,13 @@ async def open_services(settings: Settings, *, with_analytics: bool = True) -> A
                 raise ConfigurationError(
                     "ZELLY_REDIS_URL", f"cannot reach {redact_url(settings.redis_url)}: {_first_line(error)}"
                 ) from None
-        broadcast: Broadcast = RedisBroadcast(redis_client) if redis_client else MemoryBroadcast()
+        cache = make_cache(settings)
+        broadcast = (
+            RedisBroadcast(redis_client, publisher=cache.client, breaker=cache.breaker)
+            if redis_client is not None and isinstance(cache, RedisCache) else MemoryBroadcast()
+        )
         if with_analytics:
             analytics = await asyncio.to_thread(open_analytics, settings)
-        cache = make_cache(settings)
         yield Services(
             settings=settings,
             db=engine,
@@ -286,6 +311,8 @@ async def open_services(settings: Settings, *, with_analytics: bool = True) -> A
         )
     finally:
         # Each close is bounded: a store that is down must not keep the process from exiting (issue 12).
+        if isinstance(broadcast, RedisBroadcast):
+            await close_bounded("the pub/sub client", broadcast.close)
         if cache is not None:
             await close_bounded("the shared cache", cache.close)
         await close_bounded("the HTTP client", http.aclose)

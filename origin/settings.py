@@ -73,6 +73,9 @@ class Settings:
     database_url: str = ""  # empty: SQLite files under data_dir/db
     database_schema_prefix: str = ""  # tests isolate MySQL databases with it
     redis_url: str = ""  # empty: in-process memory stand-ins
+    # Socket timeout of every request-path Redis command (cache reads, dedupe, enqueue): a Redis that
+    # stops answering costs a shopper this long once, then the circuit breaker skips it (origin/cache.py).
+    redis_request_timeout_ms: int = 500
     analytics_url: str = ""  # empty: chDB under data_dir/analytics
     analytics_retention_days: int = 400
 
@@ -121,6 +124,9 @@ class Settings:
 
     # -- task queues (workers/)
     task_reclaim_idle_seconds: int = 15  # a dead worker's unacknowledged task runs again after this
+    # Above this many unacknowledged entries in a task stream (or store-events), intake answers 503 so
+    # the sender retries later: streams are never trimmed (trimming drops accepted work, issue 12).
+    task_backlog_limit: int = 100_000
 
     # -- email (origin/outbox): the SMTP server the outbox sends through; `zelly dev` runs one on loopback
     smtp_host: str = "127.0.0.1"

@@ -13,7 +13,13 @@ what this module changes:
   worker, so each worker refreshes the idle time of its own in-flight messages
   (XCLAIM JUSTID to itself) every third of the idle timeout. Only a dead
   worker's messages ever go idle.
-- The stream is never trimmed: every XADD here carries ``MAXLEN ~``.
+- The stream is never trimmed by length: ``XADD MAXLEN`` deletes entries no
+  worker ran or acknowledged (after Shopify got its 200, issue 12, item 4).
+  An acknowledged message is deleted with its ack (XACK + XDEL), so XLEN is the
+  unacknowledged backlog, and a producer refuses a message past
+  ``ZELLY_TASK_BACKLOG_LIMIT`` (TaskError QUEUE_FULL, a 503 at intake) instead.
+- A producer (the origin's kicks) uses short socket timeouts
+  (``ZELLY_REDIS_REQUEST_TIMEOUT_MS``): a silent Redis fails an intake, never hangs it.
 - Pools are bounded: the Redis pool is sized above ``--max-async-tasks``.
 - Blocking reads are short (``XREADGROUP BLOCK 1000``) so shutdown finishes
   within seconds, and every read has a 10 s socket timeout above that block, so
@@ -37,20 +43,24 @@ from taskiq import AckableMessage, AsyncBroker, InMemoryBroker
 from taskiq.message import BrokerMessage
 from taskiq_redis import RedisStreamBroker
 
+from origin.errors import ErrorKind
+from origin.queueing import BOUNDED_XADD_SCRIPT
 from origin.settings import Settings
+from origin.tasks.errors import TaskError, TaskErrorCode
 from workers import queues
 from workers.retry import DELAY_LABEL, RetryPolicy, RetryWithBackoff
 from workers.runtime import attach_runtime
 
 log = logging.getLogger(__name__)
 
-STREAM_MAXLEN = 100_000  # approximate; far above any backlog a healthy deployment carries
+DEFAULT_BACKLOG_LIMIT = 100_000  # ZELLY_TASK_BACKLOG_LIMIT's default
 
 # Moves due delayed messages onto the stream and drops them from the set, atomically.
+# A retry was accepted work already: it goes back whatever the backlog.
 _MOVE_DUE_SCRIPT = """
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 200)
 for _, data in ipairs(due) do
-  redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[2], '*', 'data', data)
+  redis.call('XADD', KEYS[2], '*', 'data', data)
   redis.call('ZREM', KEYS[1], data)
 end
 return #due
@@ -68,6 +78,8 @@ class ReclaimingStreamBroker(RedisStreamBroker):
         idle_timeout_ms: int = 15_000,
         reclaim_interval_s: float = 5.0,
         max_connection_pool_size: int = 2 * queues.MAX_ASYNC_TASKS + 8,
+        backlog_limit: int = DEFAULT_BACKLOG_LIMIT,
+        socket_timeout: float = 10,
     ) -> None:
         super().__init__(
             url,
@@ -75,16 +87,17 @@ class ReclaimingStreamBroker(RedisStreamBroker):
             consumer_group_name=queue,
             consumer_name=f"{queue}-{uuid.uuid4().hex[:12]}",
             consumer_id="0",  # a group created after messages were added still sees them
-            maxlen=STREAM_MAXLEN,
-            approximate=True,
             idle_timeout=idle_timeout_ms,
             xread_block=1000,
             xread_count=queues.MAX_ASYNC_TASKS,
             max_connection_pool_size=max_connection_pool_size,
-            socket_timeout=10,  # above xread_block: a silent Redis fails the read, it never hangs it
-            socket_connect_timeout=5,
-            timeout=10,  # BlockingConnectionPool: wait at most 10 s for a free connection
+            # A consumer's 10 s is above xread_block: a silent Redis fails the read, it never hangs
+            # it. A producer passes the request path's timeout.
+            socket_timeout=socket_timeout,
+            socket_connect_timeout=min(5, socket_timeout),
+            timeout=min(10, socket_timeout),  # BlockingConnectionPool: wait at most this for a free connection
         )
+        self.backlog_limit = backlog_limit
         self.queue = queue
         self.delayed_key = queues.delayed_key(queue)
         self.reclaim_interval_s = reclaim_interval_s
@@ -101,7 +114,13 @@ class ReclaimingStreamBroker(RedisStreamBroker):
         if delay > 0:
             await self._client.zadd(self.delayed_key, {message.message: time.time() + delay})
             return
-        await self._client.xadd(self.queue_name, {b"data": message.message}, maxlen=self.maxlen, approximate=True)
+        added = await self._client.eval(BOUNDED_XADD_SCRIPT, 1, self.queue_name, self.backlog_limit, "data", message.message)
+        if added is None:
+            raise TaskError(
+                TaskErrorCode.QUEUE_FULL,
+                f"the {self.queue} queue holds {self.backlog_limit} unacknowledged tasks; retry later",
+                kind=ErrorKind.UNAVAILABLE,
+            )
 
     async def shutdown(self) -> None:
         self._closing = True  # a listener still blocked in XREADGROUP ends instead of taking a new connection
@@ -114,7 +133,12 @@ class ReclaimingStreamBroker(RedisStreamBroker):
         message_id = id.decode() if isinstance(id, bytes) else id
 
         async def ack() -> None:
-            await self._client.xack(queue_name, self.consumer_group_name, message_id)
+            # Deleted with its ack: the stream holds only what nobody finished, so its length is
+            # the backlog, and nothing is ever trimmed by length.
+            async with self._client.pipeline(transaction=True) as pipe:
+                pipe.xack(queue_name, self.consumer_group_name, message_id)
+                pipe.xdel(queue_name, message_id)
+                await pipe.execute()
             self._in_flight.discard(message_id)
 
         return ack
@@ -125,7 +149,7 @@ class ReclaimingStreamBroker(RedisStreamBroker):
         return AckableMessage(data=fields[b"data"], ack=self._ack_generator(message_id, self.queue_name))
 
     async def move_due_delayed(self, conn: Redis) -> int:
-        return int(await conn.eval(_MOVE_DUE_SCRIPT, 2, self.delayed_key, self.queue_name, time.time(), self.maxlen))
+        return int(await conn.eval(_MOVE_DUE_SCRIPT, 2, self.delayed_key, self.queue_name, time.time()))
 
     async def reclaim_idle(self, conn: Redis) -> list[tuple[Any, dict]]:
         """Messages a dead consumer left pending longer than the idle timeout, now ours."""
@@ -232,12 +256,15 @@ def make_broker(
     retry_policy: RetryPolicy | None = None,
     idle_timeout_ms: int | None = None,
     reclaim_interval_s: float | None = None,
+    producer: bool = False,
 ) -> AsyncBroker:
     """The broker for ``queue``: Redis stream with ZELLY_REDIS_URL set, in-memory otherwise.
 
     The broker opens the process's Services at worker start-up (workers.runtime)
     and retries or dead-letters failed tasks (workers.retry). Tasks are added by
-    the deployment module (e.g. workers.shopify_webhook).
+    the deployment module (e.g. workers.shopify_webhook). ``producer``: this
+    process only kicks (the origin's task queue), so commands get the request
+    path's short socket timeout.
     """
     queues.validate_queue(queue)
     broker: AsyncBroker
@@ -246,6 +273,8 @@ def make_broker(
         broker = ReclaimingStreamBroker(
             settings.redis_url, queue=queue, idle_timeout_ms=idle_ms,
             reclaim_interval_s=reclaim_interval_s or max(idle_ms / 3000, 0.5),
+            backlog_limit=settings.task_backlog_limit,
+            socket_timeout=settings.redis_request_timeout_ms / 1000 if producer else 10,
         )
     else:
         broker = DelayingInMemoryBroker(queue)

@@ -11,12 +11,17 @@ import contextlib
 from typing import Any, AsyncIterator
 
 from taskiq import AsyncBroker, InMemoryBroker
+from taskiq.exceptions import SendTaskError
 from taskiq.kicker import AsyncKicker
 
+from origin.cache import REDIS_FAILURES
+from origin.errors import ErrorKind
+from origin.queueing import StreamBacklog, stream_backlog
 from origin.services import Services
+from origin.tasks.errors import TaskError, TaskErrorCode
 from origin.settings import Settings
 from workers import queues
-from workers.brokers import make_broker
+from workers.brokers import ReclaimingStreamBroker, make_broker
 from workers.retry import RetryPolicy
 from workers.runtime import use_services
 from workers import shopify_tasks
@@ -39,7 +44,26 @@ class BrokerTaskQueue:
         self.brokers = brokers
 
     async def enqueue(self, queue: str, task_name: str, **kwargs: Any) -> None:
-        await AsyncKicker(task_name, self.brokers[queue], {}).kiq(**kwargs)
+        try:
+            await AsyncKicker(task_name, self.brokers[queue], {}).kiq(**kwargs)
+        except SendTaskError as error:  # taskiq wraps whatever the broker's kick raised
+            cause = error.__cause__
+            if isinstance(cause, TaskError):
+                raise cause from None  # QUEUE_FULL: the backlog bound
+            if isinstance(cause, REDIS_FAILURES):
+                raise TaskError(
+                    TaskErrorCode.QUEUE_UNAVAILABLE, f"the {queue} queue is unreachable: {type(cause).__name__}",
+                    kind=ErrorKind.UNAVAILABLE,
+                ) from cause
+            raise
+
+    async def backlogs(self) -> dict[str, StreamBacklog]:
+        """Each Redis stream's unacknowledged backlog (size and age), for /healthz; none embedded."""
+        return {
+            queue: await stream_backlog(broker._client, broker.queue_name, broker.consumer_group_name)
+            for queue, broker in self.brokers.items()
+            if isinstance(broker, ReclaimingStreamBroker)
+        }
 
     async def wait_all(self) -> None:
         """In-memory brokers only: wait until every task (and every pending retry) finished."""
@@ -56,7 +80,7 @@ async def open_task_queue(
     task_queue: BrokerTaskQueue | None = None
     try:
         for queue in queue_names:
-            broker = make_broker(settings, queue, retry_policy=retry_policy)
+            broker = make_broker(settings, queue, retry_policy=retry_policy, producer=True)
             if isinstance(broker, InMemoryBroker):
                 REGISTRARS[queue](broker)
                 use_services(broker, services)

@@ -31,7 +31,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from origin.analytics.errors import AnalyticsError, AnalyticsErrorCode
+from origin.cache import REDIS_FAILURES
 from origin.errors import ErrorKind
+from origin.queueing import BOUNDED_XADD_SCRIPT
 from origin.services import Services
 
 log = logging.getLogger(__name__)
@@ -86,8 +88,13 @@ def encode_rows(rows: list[dict[str, Any]]) -> str:
 class RedisStreamQueue:
     """``store-events`` on Redis: at-least-once with a consumer group."""
 
-    def __init__(self, redis, *, stream: str = STREAM, group: str = GROUP, claim_idle_ms: int = DEFAULT_CLAIM_IDLE_MS) -> None:
-        self.redis = redis
+    def __init__(
+        self, redis, *, stream: str = STREAM, group: str = GROUP, claim_idle_ms: int = DEFAULT_CLAIM_IDLE_MS,
+        publisher=None, backlog_limit: int | None = None,
+    ) -> None:
+        self.redis = redis  # no read timeout: XREADGROUP blocks
+        self.publisher = publisher or redis  # the request path's client (short timeouts): the beacon never hangs
+        self.backlog_limit = backlog_limit
         self.stream = stream
         self.group = group
         self.claim_idle_ms = claim_idle_ms
@@ -111,9 +118,20 @@ class RedisStreamQueue:
 
     async def publish(self, rows: list[dict[str, Any]]) -> None:
         delivery = make_delivery("*", rows)
-        await self.redis.xadd(
-            self.stream, {"rows": delivery.payload, "count": delivery.row_count, "ts": repr(delivery.oldest_ts)}
-        )
+        fields = ["rows", delivery.payload, "count", delivery.row_count, "ts", repr(delivery.oldest_ts)]
+        try:
+            if self.backlog_limit is None:
+                added = await self.publisher.xadd(self.stream, dict(zip(fields[::2], fields[1::2])))
+            else:
+                added = await self.publisher.eval(BOUNDED_XADD_SCRIPT, 1, self.stream, self.backlog_limit, *fields)
+        except REDIS_FAILURES as error:
+            raise AnalyticsError(
+                AnalyticsErrorCode.ANALYTICS_UNAVAILABLE, "analytics intake is unavailable; retry in a minute", kind=ErrorKind.UNAVAILABLE
+            ) from error
+        if added is None:
+            raise AnalyticsError(
+                AnalyticsErrorCode.INTAKE_BUSY, "analytics intake is backed up; retry in a minute", kind=ErrorKind.UNAVAILABLE
+            )
 
     async def read(self, consumer: str, *, max_messages: int, block_ms: int) -> list[Delivery]:
         await self.ensure_group()
@@ -248,5 +266,11 @@ def queue_for(services: Services) -> StoreEventsQueue:
     Attached on first use rather than in open_services, so the kernel imports no analytics.
     """
     if services.events_queue is None:
-        services.attach(events_queue=RedisStreamQueue(services.redis) if services.redis is not None else MemoryQueue())
+        if services.redis is not None:
+            queue = RedisStreamQueue(
+                services.redis, publisher=services.request_redis, backlog_limit=services.settings.task_backlog_limit
+            )
+            services.attach(events_queue=queue)
+        else:
+            services.attach(events_queue=MemoryQueue())
     return services.events_queue  # type: ignore[return-value]  # only this function attaches it

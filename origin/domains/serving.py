@@ -19,6 +19,7 @@ import json
 import logging
 from typing import AsyncIterator
 
+from origin.broadcast import follow
 from origin.db import utcnow
 from origin.domains.queries import select_removed_hostnames, select_servable_hostnames
 from origin.invalidation import TENANCY_CHANNEL
@@ -76,25 +77,41 @@ async def release_allow_list(services: Services) -> None:
 
 
 async def _run(services: Services, allow_list: AllowList) -> None:
-    # Resubscribe after a broken connection: pub/sub is best effort, the timer covers the gap.
-    while True:
-        try:
-            async with services.broadcast.subscribe(TENANCY_CHANNEL) as messages:
-                await allow_list.run(_apply_removals(allow_list, messages))
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # Redis went away: keep the timer going and try again
-            log.exception("TLS allow-list subscription failed; retrying")
-            await asyncio.sleep(1.0)
+    """The allow-list's timer, woken by TENANCY_CHANNEL messages; reloaded whenever the subscription is back.
 
+    The subscription runs beside the timer through origin.broadcast.follow, so a
+    broken one is resubscribed (with backoff) instead of leaving the timer alone
+    (issue 12, item 3); messages missed meanwhile are covered by a reload.
+    """
+    wake: asyncio.Queue[str] = asyncio.Queue(maxsize=1)  # a burst collapses into one refresh
 
-async def _apply_removals(allow_list: AllowList, messages: AsyncIterator[str]) -> AsyncIterator[str]:
-    """A removal made in another process is denied here at once, before the reload it also triggers."""
-    async for message in messages:
+    def notify() -> None:
+        with contextlib.suppress(asyncio.QueueFull):
+            wake.put_nowait("")
+
+    async def apply(message: str) -> None:
+        # A removal made in another process is denied here at once, before the reload it also triggers.
         try:
             removed = json.loads(message).get("removed_hostname")
         except (ValueError, AttributeError):
             removed = None
         if isinstance(removed, str):
             allow_list.forget(removed)
-        yield message
+        notify()
+
+    async def reconnected() -> None:
+        notify()
+
+    async def notifications() -> AsyncIterator[str]:
+        while True:
+            yield await wake.get()
+
+    follower = asyncio.create_task(
+        follow(services.broadcast, TENANCY_CHANNEL, apply, on_reconnect=reconnected, name="TLS allow-list")
+    )
+    try:
+        await allow_list.run(notifications())
+    finally:
+        follower.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await follower

@@ -21,12 +21,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
 from dataclasses import dataclass
 from typing import Mapping
 
 from sqlalchemy.exc import IntegrityError
 
 from edge import cache_keys
+from origin.cache import REDIS_FAILURES
 from origin.db import utcnow
 from origin.shopify.tables import shopify_webhook_deliveries
 from origin.errors import ErrorKind
@@ -34,6 +36,8 @@ from origin.queueing import enqueue
 from origin.services import Services
 from origin.shopify.connections import connection_for_shop
 from origin.shopify.errors import ShopifyError, ShopifyErrorCode
+
+log = logging.getLogger(__name__)
 
 WEBHOOK_QUEUE = "SHOPIFY_WEBHOOK"
 PROCESS_TASK = "shopify.process_webhook"
@@ -78,9 +82,33 @@ DEDUPE_TTL_S = 48 * 3600
 dedupe_key = cache_keys.webhook_dedupe_key
 
 
+# The dedupe key is first a *claim* ("pending", for CLAIM_TTL_S) and becomes the delivery's
+# topic, for the whole dedupe window, only once its task is queued. A claim is never a
+# duplicate: a delivery whose enqueue failed (or whose claim reached a wedged Redis only
+# after the 503 went out) is accepted when Shopify retries it, instead of lost (issue 12).
+CLAIM_TTL_S = 60
+PENDING = "pending"
+_CLAIM_SCRIPT = """
+local seen = redis.call('GET', KEYS[1])
+if seen and seen ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+return 1
+"""
+
+
+def _redis_unavailable(error: BaseException) -> ShopifyError:
+    return ShopifyError(
+        ShopifyErrorCode.UNAVAILABLE, "the task queue is unavailable; Shopify will retry this delivery", kind=ErrorKind.UNAVAILABLE
+    )
+
+
 async def _first_delivery(services: Services, tenant_id: int, webhook_id: str, topic: str) -> bool:
-    if services.redis is not None:
-        return bool(await services.redis.set(dedupe_key(tenant_id, webhook_id), topic, nx=True, ex=DEDUPE_TTL_S))
+    redis = services.request_redis
+    if redis is not None:
+        try:
+            return bool(await redis.eval(_CLAIM_SCRIPT, 1, dedupe_key(tenant_id, webhook_id), PENDING, CLAIM_TTL_S))
+        except REDIS_FAILURES as error:
+            raise _redis_unavailable(error) from error
     try:
         async with services.db.begin() as conn:
             await conn.execute(
@@ -91,9 +119,23 @@ async def _first_delivery(services: Services, tenant_id: int, webhook_id: str, t
     return True
 
 
+async def _keep_delivery(services: Services, tenant_id: int, webhook_id: str, topic: str) -> None:
+    """The task is queued: remember the delivery for the whole dedupe window."""
+    redis = services.request_redis
+    if redis is not None:
+        try:
+            await redis.set(dedupe_key(tenant_id, webhook_id), topic, ex=DEDUPE_TTL_S)
+        except REDIS_FAILURES:
+            log.warning("webhook %s: queued, but its dedupe key stays a claim (Redis unavailable)", webhook_id)
+
+
 async def _forget_delivery(services: Services, tenant_id: int, webhook_id: str) -> None:
-    if services.redis is not None:
-        await services.redis.delete(dedupe_key(tenant_id, webhook_id))
+    redis = services.request_redis
+    if redis is not None:
+        try:
+            await redis.delete(dedupe_key(tenant_id, webhook_id))
+        except REDIS_FAILURES:
+            pass  # the claim expires within CLAIM_TTL_S: Shopify's retry gets in then
         return
     async with services.db.begin() as conn:
         await conn.execute(
@@ -139,4 +181,5 @@ async def do_accept_webhook(services: Services, body: bytes, headers: Mapping[st
         raise ShopifyError(
             ShopifyErrorCode.UNAVAILABLE, "the task queue is unavailable; Shopify will retry this delivery", kind=ErrorKind.UNAVAILABLE
         ) from error
+    await _keep_delivery(services, tenant_id, webhook_id, topic)
     return Intake(ACCEPTED, tenant_id, webhook_id, topic)

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Awaitable, Callable, Mapping
 
 from edge import cache_keys
+from origin.broadcast import follow
 from origin.cache import INT, TypedJson
 from origin.invalidation import TENANCY_CHANNEL
 from origin.services import Services
@@ -169,18 +170,25 @@ class TenantResolver:
         await self.services.cache.delete(host_cache_key(host))
         self._lru.pop(host, None)
 
+    def forget_everything(self) -> None:
+        """After a resubscription: tenancy messages may have been missed, so no answer here is trusted."""
+        self._lru.clear()
+
+    async def _apply(self, message: str) -> None:
+        try:
+            tenant_id = int(json.loads(message)["tenant_id"])
+        except (ValueError, KeyError, TypeError):
+            log.warning("ignoring malformed tenancy message %r", message[:200])
+            return
+        await self.forget_tenant(tenant_id)
+
     async def listen(self, ready: asyncio.Event | None = None) -> None:
-        """Apply TENANCY_CHANNEL messages until cancelled (a background task per process)."""
-        async with self.services.broadcast.subscribe(TENANCY_CHANNEL) as messages:
-            if ready is not None:
-                ready.set()
-            async for message in messages:
-                try:
-                    tenant_id = int(json.loads(message)["tenant_id"])
-                except (ValueError, KeyError, TypeError):
-                    log.warning("ignoring malformed tenancy message %r", message[:200])
-                    continue
-                await self.forget_tenant(tenant_id)
+        """Apply TENANCY_CHANNEL messages until cancelled (a background task per process), resubscribing."""
+
+        async def reconnected() -> None:
+            self.forget_everything()
+
+        await follow(self.services.broadcast, TENANCY_CHANNEL, self._apply, on_reconnect=reconnected, ready=ready, name="tenancy")
 
 
 @contextlib.asynccontextmanager

@@ -43,10 +43,15 @@ def wants_json() -> bool:
     return request.path.startswith(JSON_PREFIXES)
 
 
+RETRY_AFTER_SECONDS = 5  # what a 503 tells a client (Shopify, the beacon, an API caller) to wait
+
+
 def json_error(status: int, code: str, message: str, **extra: object) -> Response:
     response = jsonify({"error": {"code": code, "message": message, **extra}})
     response.status_code = status
     response.headers["Cache-Control"] = "no-store"
+    if status == 503:
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
 
 

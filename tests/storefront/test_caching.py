@@ -22,7 +22,7 @@ from tests.storefront.conftest import count_queries, get, parse_html, texts
 from tests.storefront.shops import two_shops
 from tests.test_shared_cache import write_raw
 
-SHARED = "public, max-age=0, s-maxage=600, stale-while-revalidate=60"
+SHARED = "public, max-age=0, s-maxage=600, stale-while-revalidate=60, stale-if-error=86400"
 
 
 async def test_cacheable_page_headers_and_304(services, client):

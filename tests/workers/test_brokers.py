@@ -10,6 +10,7 @@ from taskiq import InMemoryBroker
 from taskiq.message import BrokerMessage
 
 from origin.settings import Settings
+from origin.tasks.errors import TaskError, TaskErrorCode
 from tests.conftest import REDIS_URL, require_server
 from workers import queues
 from workers.brokers import DelayingInMemoryBroker, ReclaimingStreamBroker, make_broker
@@ -99,13 +100,35 @@ async def test_a_live_workers_long_task_is_not_stolen(redis):
         await broker.shutdown()
 
 
-async def test_the_stream_is_trimmed(redis):
-    broker = ReclaimingStreamBroker(REDIS_URL, queue=queues.STORE_EVENTS)
-    broker.maxlen = 50
-    for index in range(600):
-        await broker.kick(_message(str(index).encode()))
+async def test_the_stream_is_never_trimmed_past_its_bound_a_kick_is_refused(redis):
+    broker = ReclaimingStreamBroker(REDIS_URL, queue=queues.STORE_EVENTS, backlog_limit=50)
+    try:
+        for index in range(50):
+            await broker.kick(_message(str(index).encode()))
 
-    assert await redis.xlen(broker.queue_name) < 200  # MAXLEN ~ trims whole nodes of 100 entries
+        with pytest.raises(TaskError) as refused:
+            await broker.kick(_message(b"one too many"))
+
+        assert refused.value.code == TaskErrorCode.QUEUE_FULL.value
+        assert await redis.xlen(broker.queue_name) == 50  # every accepted message is still there
+    finally:
+        await broker.shutdown()
+
+
+async def test_an_acknowledged_message_leaves_the_stream(redis):
+    broker = ReclaimingStreamBroker(REDIS_URL, queue=queues.STORE_EVENTS, backlog_limit=2)
+    await broker.startup()
+    await broker.kick(_message(b"first"))
+    await broker.kick(_message(b"second"))
+    listener = broker.listen()
+    first = await _next(listener, timeout=5)
+
+    await first.ack()
+
+    assert await redis.xlen(broker.queue_name) == 1
+    await broker.kick(_message(b"third"))  # room again: the bound counts what nobody finished
+    broker._closing = True
+    await listener.aclose()
     await broker.shutdown()
 
 

@@ -30,7 +30,7 @@ from origin.errors import ZellyError
 from origin.shopify import webhooks
 from origin.web.asgi.responses import ASGIApp, send_json, send_json_error, send_method_not_allowed
 from origin.web.context import SERVICES_KEY
-from origin.web.errors import STATUS_BY_KIND
+from origin.web.errors import RETRY_AFTER_SECONDS, STATUS_BY_KIND
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,8 @@ class WebhookIntake:
             return
         services = self.quart_app.extensions.get(SERVICES_KEY)
         if services is None:
-            await send_json_error(send, 503, "service_unavailable", ServiceUnavailable.description)
+            await send_json_error(send, 503, "service_unavailable", ServiceUnavailable.description,
+                                  [(b"retry-after", str(RETRY_AFTER_SECONDS).encode())])
             return
         headers: dict[str, str] = {}
         for name, value in scope["headers"]:
@@ -68,7 +69,10 @@ class WebhookIntake:
             intake = await webhooks.do_accept_webhook(services, body, headers)
         except ZellyError as error:
             details = error.as_dict()
-            await send_json_error(send, STATUS_BY_KIND[error.kind], details.pop("code"), details.pop("message"), **details)
+            status = STATUS_BY_KIND[error.kind]
+            # Shopify retries a 503; Retry-After says when (a full queue, Redis away: issue 12, item 2).
+            headers = [(b"retry-after", str(RETRY_AFTER_SECONDS).encode())] if status == 503 else []
+            await send_json_error(send, status, details.pop("code"), details.pop("message"), headers, **details)
             return
         except Exception:
             log.exception("webhook intake failed")

@@ -27,6 +27,11 @@ class LocalPages:
             self._pages.move_to_end(key)
         return page
 
+    def clear(self) -> None:
+        self._pages.clear()
+        self._sizes.clear()
+        self._bytes = 0
+
     def put(self, key: str, page, size: int) -> None:
         if size > self.max_bytes // 16:
             return  # one huge page must not flush everything else

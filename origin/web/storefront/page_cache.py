@@ -37,8 +37,9 @@ T = TypeVar("T")
 PAGE_TTL_SECONDS = 600
 READ_TTL_SECONDS = 600
 # Browsers revalidate every time (max-age=0 + ETag: a price change shows on the next
-# request); shared caches keep a page until a purge names one of its tags.
-SHARED_CACHE_CONTROL = "public, max-age=0, s-maxage=600, stale-while-revalidate=60"
+# request); shared caches keep a page until a purge names one of its tags, and may serve
+# it for a day while the origin answers 5xx or not at all (issue 12, item 2).
+SHARED_CACHE_CONTROL = "public, max-age=0, s-maxage=600, stale-while-revalidate=60, stale-if-error=86400"
 NOT_FOUND_CACHE_CONTROL = "public, max-age=0, s-maxage=60"
 CACHEABLE_STATUSES = (200, 404)
 PAGES_KEY = "zelly.local_pages"

@@ -28,7 +28,7 @@ from origin.catalog.models import Page
 from origin.errors import ErrorKind
 from origin.tenancy.resolution import TenantSite, listening
 from origin.web.errors import json_error, status_for, wants_json
-from origin.web.storefront.page_cache import RenderedPage, cached_read, local_versions, make_page, serve_page
+from origin.web.storefront.page_cache import RenderedPage, cached_read, local_pages, local_versions, make_page, serve_page
 from origin.web.storefront.listing import (
     SORT_LABELS,
     OPTION_FIELDS,
@@ -347,7 +347,10 @@ async def never_cache_cookies(response: Response) -> Response:
 async def listeners():
     """For as long as the app serves: drop Host -> tenant answers on TENANCY_CHANNEL
     messages, and remembered catalog versions on other processes' purges."""
-    versions = asyncio.create_task(local_versions(current_app).listen())
+    app = current_app._get_current_object()
+    # Pages are keyed by catalog version; after a reconnect the versions may have restarted
+    # (an emptied Redis), so this process's pages go with them (issue 12, item 3).
+    versions = asyncio.create_task(local_versions(app).listen(on_reconnect=lambda: local_pages(app).clear()))
     try:
         async with listening(resolver()):
             yield
