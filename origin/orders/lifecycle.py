@@ -168,7 +168,7 @@ async def do_cancel_order(services: Services, tenant_id: int, order_id: int, *, 
             .values(cancelled_at=utcnow(), financial_status="voided" if order.financial_status == "pending" else order.financial_status, updated_at=utcnow())
         )
         if moved.rowcount != 1:
-            # A locking read sees the row as committed now (a plain one would see this transaction's snapshot).
+            # A locking read: the row as committed now, whatever the isolation level and the snapshot.
             current = (
                 await conn.execute(sa.select(orders.c.cancelled_at).where(orders.c.tenant_id == tenant_id, orders.c.id == order_id).with_for_update())
             ).one()

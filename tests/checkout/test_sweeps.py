@@ -186,3 +186,18 @@ async def test_manual_orders_wait_for_the_merchant_however_old(services) -> None
     assert (result.voided, result.paid, result.kept) == (0, 0, 0)
     assert (await _order(services, tenant.id, order_id)).financial_status == "pending"
     assert await _stock(services, variant_id) == STOCK - 3
+
+
+async def test_money_taken_for_an_order_cancelled_by_hand_is_flagged_once_for_a_refund(services) -> None:
+    async with stripe_for(services) as fake:
+        tenant, variant_id, order_id, session_id = await _placed(services, "stripe")
+        await do_cancel_order(services, tenant.id, order_id)  # the merchant, while the shopper is still on Stripe's page
+        event = fake.pay(session_id)
+        outcome = outcome_of_session(providers_of(services).get("stripe").verify_webhook(*fake.signed(event)).data.object)
+
+        first = await settle_payment(services, "stripe", outcome)
+        replayed = await settle_payment(services, "stripe", outcome)
+
+        order = await _order(services, tenant.id, order_id)
+        assert (first.changed, replayed.changed, order.financial_status) == (False, False, "voided")
+        assert [event.kind for event in order.events] == ["placed", "cancelled", "paid_after_void"]
