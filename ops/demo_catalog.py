@@ -201,3 +201,62 @@ COLOUR_WORDS = {
     "青磁": "celadon", "灰釉": "ashglaze", "鉄釉": "iron", "銅": "copper", "錫": "tin", "桜皮": "cherrybark",
     "白檀": "sandalwood", "沈香": "agarwood", "桜": "sakura",
 }
+
+
+# --------------------------------------------------------------------------- checkout rules (issue 15)
+# What each demo store charges for shipping and tax, so a shopper on `make dev` can buy from every
+# one of them. Plain values in the seller API's shapes (origin/checkout/rules.py validates them).
+# Payment needs no rule: the manual provider (bank transfer / cash on delivery) is always offered,
+# Stripe too once ZELLY_STRIPE_SECRET_KEY is set.
+
+
+@dataclass(frozen=True)
+class CheckoutRules:
+    shipping: tuple[dict, ...]  # {"name", "kind", "price", "min_subtotal"?, "countries"}
+    taxes: tuple[dict, ...]  # {"country_code", "region", "rate", "is_inclusive", "applies_to_shipping"}
+
+
+# US prices are shown before sales tax, which depends on the state (a few states' base rates
+# here; a state without a row pays none, like Oregon). Canada: the federal GST on goods and shipping.
+ACME_RULES = CheckoutRules(
+    shipping=(
+        {"name": "Standard (5–7 business days), free over $75", "kind": "free_above", "price": "5.95", "min_subtotal": "75.00", "countries": ["US"]},
+        {"name": "Express (2 business days)", "kind": "flat", "price": "14.95", "countries": ["US"]},
+        {"name": "Canada Post (7–10 business days)", "kind": "flat", "price": "19.95", "countries": ["CA"]},
+    ),
+    taxes=(
+        {"country_code": "US", "region": "CA", "rate": "0.0725", "is_inclusive": False, "applies_to_shipping": False},
+        {"country_code": "US", "region": "IL", "rate": "0.0625", "is_inclusive": False, "applies_to_shipping": False},
+        {"country_code": "US", "region": "NY", "rate": "0.04", "is_inclusive": False, "applies_to_shipping": False},
+        {"country_code": "US", "region": "TX", "rate": "0.0625", "is_inclusive": False, "applies_to_shipping": True},
+        {"country_code": "US", "region": "WA", "rate": "0.065", "is_inclusive": False, "applies_to_shipping": True},
+        {"country_code": "CA", "region": "", "rate": "0.05", "is_inclusive": False, "applies_to_shipping": True},
+    ),
+)
+
+# EU prices include VAT at the buyer's country's rate (the OSS scheme), shipping included.
+NORDIC_RULES = CheckoutRules(
+    shipping=(
+        {"name": "Standardversand (DHL, 2–3 Werktage), ab 50 € versandkostenfrei", "kind": "free_above", "price": "4.90", "min_subtotal": "50.00", "countries": ["DE"]},
+        {"name": "Expressversand (1–2 Werktage)", "kind": "flat", "price": "9.90", "countries": ["DE"]},
+        {"name": "EU-Versand (4–7 Werktage)", "kind": "flat", "price": "12.90", "countries": ["AT", "NL", "FR"]},
+    ),
+    taxes=(
+        {"country_code": "DE", "region": "", "rate": "0.19", "is_inclusive": True, "applies_to_shipping": True},
+        {"country_code": "AT", "region": "", "rate": "0.20", "is_inclusive": True, "applies_to_shipping": True},
+        {"country_code": "NL", "region": "", "rate": "0.21", "is_inclusive": True, "applies_to_shipping": True},
+        {"country_code": "FR", "region": "", "rate": "0.20", "is_inclusive": True, "applies_to_shipping": True},
+    ),
+)
+
+# Japanese prices are shown tax-inclusive (消費税 10 %; one rate per country here, so the reduced
+# 8 % for tea as food is not modelled). Yen have no minor unit.
+KYOTO_RULES = CheckoutRules(
+    shipping=(
+        {"name": "通常配送（1万円以上で送料無料）", "kind": "free_above", "price": "800", "min_subtotal": "10000", "countries": ["JP"]},
+        {"name": "お急ぎ便（翌日配送）", "kind": "flat", "price": "1200", "countries": ["JP"]},
+    ),
+    taxes=(
+        {"country_code": "JP", "region": "", "rate": "0.10", "is_inclusive": True, "applies_to_shipping": True},
+    ),
+)

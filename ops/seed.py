@@ -1,4 +1,5 @@
-"""Demo data: three tenants with different currencies, languages and looks, 200 products each.
+"""Demo data: three tenants with different currencies, languages and looks, 200 products each,
+and the shipping and tax rates a shopper needs to check out in each (ops/demo_catalog.py CheckoutRules).
 
 What they sell is in ops/demo_catalog.py: kinds of product per collection, with
 plausible prices per currency and words in the shop's language (issue 20).
@@ -28,6 +29,8 @@ from origin.catalog import queries as catalog_queries
 from origin.catalog.actions import insert_product
 from origin.catalog.inputs import NewCollection, NewImage, NewProduct, NewVariant, clean_new_collection
 from origin.catalog.tables import collection_products, collections
+from origin.checkout import rules as checkout_rules
+from origin.checkout.tables import shipping_rates, tax_rates
 from origin.tenancy.tables import tenant_api_tokens
 from origin.invalidation import transaction
 from origin.keyring import KeyPurpose, Keyring
@@ -51,6 +54,7 @@ class DemoTenant:
     collections: tuple[demo_catalog.Collection, ...]
     title_format: str  # "{series} {kind}" in English, "{kind} {series}" in German, "{series}{kind}" in Japanese
     curated: tuple[str, ...]  # collections picked across kinds (new arrivals, bestsellers, gifts…)
+    checkout: demo_catalog.CheckoutRules  # shipping and tax rates for the shop's country and currency
 
 
 DEMO_TENANTS = (
@@ -71,6 +75,7 @@ DEMO_TENANTS = (
         collections=demo_catalog.ACME_COLLECTIONS,
         title_format="{series} {kind}",
         curated=("new-arrivals",),
+        checkout=demo_catalog.ACME_RULES,
     ),
     DemoTenant(
         slug="nordic",
@@ -89,6 +94,7 @@ DEMO_TENANTS = (
         collections=demo_catalog.NORDIC_COLLECTIONS,
         title_format="{kind} {series}",
         curated=("bestseller",),
+        checkout=demo_catalog.NORDIC_RULES,
     ),
     DemoTenant(
         slug="kyoto",
@@ -108,6 +114,7 @@ DEMO_TENANTS = (
         collections=demo_catalog.KYOTO_COLLECTIONS,
         title_format="{series}{kind}",
         curated=("gifts", "seasonal"),
+        checkout=demo_catalog.KYOTO_RULES,
     ),
 )
 
@@ -253,6 +260,28 @@ async def seed_tenant(services: Services, demo: DemoTenant, echo: Callable[[str]
         if created:
             effects.purge(tenant.id, cache_tags.tenant_tag(tenant.id))
     echo(f"  {demo.slug}: {created} products created, {len(products) - created} already there")
+    await seed_checkout_rules(services, tenant.id, demo, echo)
+
+
+async def seed_checkout_rules(services: Services, tenant_id: int, demo: DemoTenant, echo: Callable[[str], None]) -> None:
+    """The store's shipping and tax rates, through the seller API's own validation; a rate that exists stays."""
+    async with services.db.connect() as conn:
+        rate_names = set((await conn.execute(sa.select(shipping_rates.c.name).where(shipping_rates.c.tenant_id == tenant_id))).scalars())
+        tax_places = {
+            (row.country_code, row.region)
+            for row in await conn.execute(sa.select(tax_rates.c.country_code, tax_rates.c.region).where(tax_rates.c.tenant_id == tenant_id))
+        }
+    created = 0
+    for values in demo.checkout.shipping:
+        if values["name"] not in rate_names:
+            await checkout_rules.do_create_rule(services, tenant_id, "shipping", values)
+            created += 1
+    for values in demo.checkout.taxes:
+        if (values["country_code"], values["region"]) not in tax_places:
+            await checkout_rules.do_create_rule(services, tenant_id, "taxes", values)
+            created += 1
+    countries = sorted({country for values in demo.checkout.shipping for country in values["countries"]})
+    echo(f"  {demo.slug}: ships to {', '.join(countries)}; {created} checkout rules created")
 
 
 # On every later `zelly dev` the tokens are not printed again; this says how to see them (issue 20, item 5).
@@ -265,6 +294,8 @@ async def seed_demo(services: Services, echo: Callable[[str], None] = print) -> 
         await seed_tenant(services, demo, echo)
     for demo in DEMO_TENANTS:
         echo(f"  {demo.slug} API token: {demo_api_token(services.keyring, demo.slug)}")
+    stripe = "and Stripe (card)" if services.settings.stripe_secret_key else "(set ZELLY_STRIPE_SECRET_KEY to offer Stripe too)"
+    echo(f"  payment: manual (bank transfer / cash on delivery, the merchant marks it paid) {stripe}")
 
 
 async def seed_demo_if_empty(services: Services, echo: Callable[[str], None] = print) -> bool:

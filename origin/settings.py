@@ -144,6 +144,9 @@ class Settings:
     stripe_webhook_secret: Secret = _secret_field()  # whsec_..., checks the Stripe-Signature header
     stripe_api_base: str = "https://api.stripe.com"  # tests point it at their fake
     payment_timeout_seconds: int = 10  # every call to a payment provider
+    # An online payment (Stripe) not made this long after the order was placed is expired at the
+    # provider and the order voided, its stock given back (origin/orders/unpaid.py).
+    unpaid_order_timeout_seconds: int = 3600
 
     def __post_init__(self) -> None:
         # Accept plain strings from tests and callers; fields keep their declared types.

@@ -13,9 +13,9 @@ Layout:
 - ``runtime``       services opened at worker start-up, injected into tasks;
 - ``dispatch``      the producer side (origin enqueues through a TaskQueue) and which
                     tasks each queue carries;
-- ``shopify_tasks`` / ``store_events_tasks``  the tasks;
+- ``shopify_tasks`` / ``store_events_tasks`` / ``email_tasks`` / ``checkout_tasks``  the tasks;
 - ``shopify_webhook``, ``shopify_catalog_sync``, ``shopify_settings_push``,
-  ``shopify_settings_fetch``, ``store_events``: one importable module per worker
+  ``shopify_settings_fetch``, ``store_events``, ``email_outbox``, ``checkout_sweeps``: one importable module per worker
   deployment (``taskiq worker workers.<module>:broker``).
 
 Tasks take ids and plain payloads and call ``origin.<domain>`` actions; nothing

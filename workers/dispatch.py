@@ -27,6 +27,7 @@ from workers.runtime import use_services
 from workers import shopify_tasks
 from workers.store_events_tasks import register_store_events_tasks
 from workers.email_tasks import register_email_tasks
+from workers.checkout_tasks import register_checkout_tasks
 
 # Which tasks each queue's brokers carry (deployment modules and in-process brokers alike).
 REGISTRARS = {
@@ -36,6 +37,7 @@ REGISTRARS = {
     queues.SHOPIFY_SETTINGS_FETCH: shopify_tasks.register_settings_fetch_tasks,
     queues.STORE_EVENTS: register_store_events_tasks,
     queues.EMAIL_OUTBOX: register_email_tasks,
+    queues.CHECKOUT_SWEEPS: register_checkout_tasks,
 }
 
 

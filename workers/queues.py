@@ -8,8 +8,9 @@ SHOPIFY_SETTINGS_FETCH = "SHOPIFY_SETTINGS_FETCH"
 SHOPIFY_CATALOG_SYNC = "SHOPIFY_CATALOG_SYNC"
 STORE_EVENTS = "store-events"
 EMAIL_OUTBOX = "EMAIL_OUTBOX"  # origin.outbox.actions.EMAIL_QUEUE
+CHECKOUT_SWEEPS = "CHECKOUT_SWEEPS"  # expired stock holds, unpaid card orders (scheduled only)
 
-ALL_QUEUES = (SHOPIFY_WEBHOOK, SHOPIFY_SETTINGS_PUSH, SHOPIFY_SETTINGS_FETCH, SHOPIFY_CATALOG_SYNC, STORE_EVENTS, EMAIL_OUTBOX)
+ALL_QUEUES = (SHOPIFY_WEBHOOK, SHOPIFY_SETTINGS_PUSH, SHOPIFY_SETTINGS_FETCH, SHOPIFY_CATALOG_SYNC, STORE_EVENTS, EMAIL_OUTBOX, CHECKOUT_SWEEPS)
 
 # Each worker deployment runs `taskiq worker ... --max-async-tasks 16` (README "Workers").
 # Pools are sized from it: the Redis pool must exceed it (every in-flight task may ack

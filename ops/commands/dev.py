@@ -17,6 +17,7 @@ from ops.mail_server import LoopbackMailServer, run_mail_server
 from ops.process import origin_process
 from ops.serve import serve_all, shutdown_event
 from origin.app import create_app, create_internal_app
+from origin.checkout.sweeps import periodic_checkout_sweeps
 from origin.domains.periodic import periodic_verifier
 from origin.outbox.periodic import periodic_outbox_sweep
 from origin.services import Services, open_services
@@ -42,8 +43,9 @@ def background_jobs(settings: Settings, services: Services) -> list[Callable]:
     cloudflare = cloudflare_purge_job(settings, services)
     if cloudflare is not None:
         jobs.append(cloudflare)
-    if not settings.redis_url:  # in-memory brokers have no scheduler; with Redis, workers.email_outbox:scheduler sweeps
+    if not settings.redis_url:  # in-memory brokers have no scheduler; with Redis, workers.*:scheduler sweep
         jobs.append(periodic_outbox_sweep(services))
+        jobs.append(periodic_checkout_sweeps(services))
     return jobs
 
 

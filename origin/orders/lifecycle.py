@@ -32,7 +32,7 @@ from origin.orders import inventory
 from origin.orders.emails import queue_order_email
 from origin.orders.errors import OrderError, OrderErrorCode
 from origin.orders.records import Order, add_event, select_order, select_refund_by_key
-from origin.orders.tables import fulfillments, order_lines, orders, payments, refunds
+from origin.orders.tables import fulfillments, order_events, order_lines, orders, payments, refunds
 from origin.outbox.templates import EmailTemplate
 from origin.payments.errors import PaymentError, PaymentErrorCode
 from origin.payments.providers import PaymentOutcome
@@ -97,7 +97,27 @@ async def settle_payment(services: Services, provider_name: str, outcome: Paymen
             await add_event(conn, row.tenant_id, row.order_id, "payment_mismatch", f"{provider_name} reported {outcome.amount} {outcome.currency}, the order costs {row.amount} {row.currency}")
             return Settlement(row.tenant_id, row.order_id, False)
         changed = await _mark_paid(conn, effects, services, row.tenant_id, row.id, row.order_id, provider_payment_id=outcome.payment_id, message=f"Paid through {provider_name}")
+        if not changed and row.status == "voided":
+            await _note_paid_after_void(conn, row.tenant_id, row.order_id, provider_name)
         return Settlement(row.tenant_id, row.order_id, changed)
+
+
+async def _note_paid_after_void(conn, tenant_id: int, order_id: int, provider_name: str) -> None:
+    """The provider took money for an order already voided: say so on the timeline (once), for the merchant to refund.
+
+    The unpaid-order sweep expires the session at the provider before it voids, so this is
+    only reachable when no session had been recorded yet or the merchant cancelled a
+    pending card order by hand; the order is never silently left with money on it.
+    """
+    noted = (
+        await conn.execute(
+            sa.select(order_events.c.id).where(
+                order_events.c.tenant_id == tenant_id, order_events.c.order_id == order_id, order_events.c.kind == "paid_after_void"
+            )
+        )
+    ).first()
+    if noted is None:
+        await add_event(conn, tenant_id, order_id, "paid_after_void", f"{provider_name} reports a payment for this voided order: refund it")
 
 
 async def do_mark_paid(services: Services, tenant_id: int, order_id: int) -> Order:
@@ -126,16 +146,27 @@ async def _restock(conn, effects, tenant_id: int, quantities: Sequence[tuple[int
         effects.purge(tenant_id, *(cache_tags.product_tag(tenant_id, product_id) for product_id in sorted(set(product_ids))))
 
 
-async def do_cancel_order(services: Services, tenant_id: int, order_id: int, *, restock: bool = True) -> Order:
-    """Cancel an unfulfilled order; tracked stock goes back once. A paid order must be refunded first."""
+async def do_cancel_order(services: Services, tenant_id: int, order_id: int, *, restock: bool = True, reason: str = "") -> Order:
+    """Cancel an unfulfilled order; tracked stock goes back once. A paid order must be refunded first.
+
+    The UPDATE is conditional on the financial status read at the start as well as on
+    ``cancelled_at IS NULL``: a payment settled between that read and the write (a webhook
+    racing the unpaid-order sweep) makes it change nothing, so a paid order is never voided.
+    """
     async with transaction(services) as (conn, effects):
         order = await require_order(conn, tenant_id, order_id)
         if order.financial_status not in ("pending", "refunded", "voided"):
             raise OrderError(OrderErrorCode.INVALID_TRANSITION, "refund a paid order before cancelling it", kind=ErrorKind.CONFLICT)
         if any(line.fulfilled_quantity for line in order.lines):
             raise OrderError(OrderErrorCode.INVALID_TRANSITION, "a shipped order cannot be cancelled", kind=ErrorKind.CONFLICT)
-        if not await cancel_order(conn, effects, tenant_id, order, restock=restock):
-            return order  # cancelled already: the second cancel changes nothing
+        if not await cancel_order(conn, effects, tenant_id, order, restock=restock, message=reason or "Order cancelled", expected_financial_status=order.financial_status):
+            # A locking read: the row as committed now, whatever the isolation level and the snapshot.
+            current = (
+                await conn.execute(sa.select(orders.c.cancelled_at).where(orders.c.tenant_id == tenant_id, orders.c.id == order_id).with_for_update())
+            ).one()
+            if current.cancelled_at is not None:
+                return await require_order(conn, tenant_id, order_id)  # cancelled already: the second cancel changes nothing
+            raise OrderError(OrderErrorCode.INVALID_TRANSITION, "the order was paid while it was being cancelled; reload it", kind=ErrorKind.CONFLICT)
         return await require_order(conn, tenant_id, order_id)
 
 
@@ -248,11 +279,19 @@ async def mark_payment_paid(
     return await _mark_paid(conn, effects, services, tenant_id, payment_id, order_id, provider_payment_id=provider_payment_id, message=message)
 
 
-async def cancel_order(conn, effects, tenant_id: int, order: Order, *, restock: bool, message: str = "Order cancelled") -> bool:
-    """Stamp ``cancelled_at`` once; a pending order is voided, its pending payments too; tracked stock back if asked."""
+async def cancel_order(
+    conn, effects, tenant_id: int, order: Order, *, restock: bool, message: str = "Order cancelled",
+    expected_financial_status: str | None = None,
+) -> bool:
+    """Stamp ``cancelled_at`` once; a pending order is voided, its pending payments too; tracked stock back if asked.
+
+    With ``expected_financial_status`` nothing changes unless the order still has it, so a payment
+    settled since the caller read the order is never voided (False, as for a second cancel).
+    """
+    unchanged = () if expected_financial_status is None else (orders.c.financial_status == expected_financial_status,)
     moved = await conn.execute(
         orders.update()
-        .where(orders.c.tenant_id == tenant_id, orders.c.id == order.id, orders.c.cancelled_at.is_(None))
+        .where(orders.c.tenant_id == tenant_id, orders.c.id == order.id, orders.c.cancelled_at.is_(None), *unchanged)
         .values(
             cancelled_at=utcnow(),
             financial_status=sa.case((orders.c.financial_status.in_(("pending", "authorized")), "voided"), else_=orders.c.financial_status),

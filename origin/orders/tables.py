@@ -133,6 +133,7 @@ payments = sa.Table(
     sa.ForeignKeyConstraint(["order_id"], [f"{ASTRO_PRIMARY}.orders.id"], ondelete="CASCADE"),
     sa.Index(None, "tenant_id", "order_id"),
     sa.Index(None, "provider", "provider_reference", unique=True),
+    sa.Index(None, "status", "created_at"),  # the unpaid-order sweep: pending payments, oldest first (migration 0007)
     schema=ASTRO_PRIMARY,
 )
 

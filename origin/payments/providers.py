@@ -13,6 +13,10 @@ from decimal import Decimal
 from typing import Mapping, Protocol
 
 
+# Providers whose money arrives outside Zelly (the merchant marks it paid): never expired by a sweep.
+OFFLINE_PROVIDERS = ("manual",)
+
+
 @dataclass(frozen=True)
 class PaymentRequest:
     tenant_id: int
@@ -57,6 +61,15 @@ class PaymentProvider(Protocol):
 
     async def lookup(self, reference: str) -> PaymentOutcome: ...
 
+    async def expire(self, reference: str) -> PaymentOutcome:
+        """Close the payment so it can no longer be made, and say what became of it.
+
+        Expired (``is_failed``) when it closed, or paid when the shopper paid first: the
+        provider decides which one happened, so a caller that voids the order only on
+        ``not is_paid`` never voids an order whose money was taken.
+        """
+        ...
+
     async def refund(self, *, payment_id: str | None, amount: Decimal, currency: str, idempotency_key: str) -> RefundResult: ...
 
 
@@ -70,6 +83,9 @@ class ManualProvider:
 
     async def lookup(self, reference: str) -> PaymentOutcome:
         return PaymentOutcome(reference, is_paid=False, is_failed=False, amount=None, currency=None, payment_id=None, metadata={})
+
+    async def expire(self, reference: str) -> PaymentOutcome:
+        return PaymentOutcome(reference, is_paid=False, is_failed=True, amount=None, currency=None, payment_id=None, metadata={})
 
     async def refund(self, *, payment_id: str | None, amount: Decimal, currency: str, idempotency_key: str) -> RefundResult:
         return RefundResult(reference=None)  # the merchant pays the money back themselves

@@ -1,5 +1,5 @@
-"""Stripe through the official ``stripe`` package: Checkout Sessions (a PaymentIntent underneath), refunds,
-and the ``Stripe-Signature`` webhook check.
+"""Stripe through the official ``stripe`` package: Checkout Sessions (a PaymentIntent underneath), their
+expiry, refunds, and the ``Stripe-Signature`` webhook check.
 
 Checkout Sessions, not a bare PaymentIntent, because the storefront works without
 JavaScript: the shopper is redirected to Stripe's hosted page and back, and card data
@@ -106,6 +106,23 @@ class StripeProvider:
     async def lookup(self, reference: str) -> PaymentOutcome:
         try:
             session = await self._client.v1.checkout.sessions.retrieve_async(reference)
+        except stripe.StripeError as error:
+            raise _translate(error) from error
+        return outcome_of_session(session)
+
+    async def expire(self, reference: str) -> PaymentOutcome:
+        """Expire the Checkout Session; a session that is no longer open (paid, or expired before) is looked up instead.
+
+        Stripe answers 400 to expiring a session that is not ``open``: it was completed
+        (the shopper paid first, and the caller must settle rather than void) or expired
+        already (a second sweep, Stripe's own expiry). Either way the session's state is the answer.
+        """
+        try:
+            session = await self._client.v1.checkout.sessions.expire_async(reference)
+        except stripe.InvalidRequestError as error:
+            if error.http_status == 404:
+                raise _translate(error) from error
+            return await self.lookup(reference)
         except stripe.StripeError as error:
             raise _translate(error) from error
         return outcome_of_session(session)

@@ -57,7 +57,7 @@ async def receive():
         settlement = await settle_payment(services, "stripe", outcome_of_session(event.data.object))
         if settlement is not None:
             try:
-                await do_cancel_order(services, settlement.tenant_id, settlement.order_id)
+                await do_cancel_order(services, settlement.tenant_id, settlement.order_id, reason="Stripe expired the checkout session unpaid")
             except OrderError as error:  # paid meanwhile (or shipped): the expiry no longer applies
                 log.info("stripe: session expired for order %s, kept: %s", settlement.order_id, error.message)
         return jsonify({"received": True})

@@ -83,7 +83,7 @@ async def test_json_ld_cannot_break_out_of_its_script(services, client):
     page = parse_html(html)
 
     assert json_ld(page)["name"] == "</script><script>alert(1)</script>"
-    assert len(page.findall(".//script")) == 4  # JSON-LD, variant data, variant picker, analytics: nothing injected
+    assert len(page.findall(".//script")) == 5  # JSON-LD, variant data, variant picker, analytics, cart count: nothing injected
 
 
 async def test_variant_query_selects_that_variant(services, client):

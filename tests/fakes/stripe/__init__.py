@@ -5,6 +5,8 @@ official ``stripe`` package (its API base pointed here), so the fake is checked 
 the real client's requests and parsing:
 
 - ``POST /v1/checkout/sessions`` (form-encoded, nested ``a[b][c]`` keys), ``GET /v1/checkout/sessions/{id}``,
+  ``POST /v1/checkout/sessions/{id}/expire`` (only an ``open`` session: 400 otherwise; sends
+  ``checkout.session.expired``; an expired session cannot be paid),
   ``POST /v1/refunds``, ``GET /v1/payment_intents/{id}``; objects in Stripe's shapes (``object``,
   ``id`` prefixes ``cs_test_``, ``pi_``, ``re_``; amounts in minor units; lower-case currencies);
 - ``Authorization: Bearer sk_test_...`` (401 ``authentication_required`` otherwise);

@@ -108,8 +108,8 @@ class FakeStripe:
     def pay(self, session_id: str) -> dict:
         """What the hosted page does when the shopper pays: capture, complete, event. Returns the event."""
         session = self.sessions[session_id]
-        if session["status"] == "complete":
-            raise ValueError("already paid")
+        if session["status"] != "open":
+            raise ValueError(f"the session is {session['status']}, it cannot be paid")
         intent_id = f"pi_{secrets.token_hex(12)}"
         self.payment_intents[intent_id] = {
             "id": intent_id, "object": "payment_intent", "amount": session["amount_total"], "amount_received": session["amount_total"],
@@ -214,6 +214,24 @@ class FakeStripe:
                 return _error(404, "invalid_request_error", f"No such checkout.session: '{session_id}'", code="resource_missing", param="session")
             return ok(fake._public(session))
 
+        @app.post("/v1/checkout/sessions/<session_id>/expire")
+        async def expire_session(session_id: str):
+            async def handle(params: dict) -> Response:
+                session = fake.sessions.get(session_id)
+                if session is None:
+                    return _error(404, "invalid_request_error", f"No such checkout.session: '{session_id}'", code="resource_missing", param="session")
+                if session["status"] != "open":
+                    # Stripe's answer for a session that was paid or expired before.
+                    return _error(400, "invalid_request_error", f"Only Checkout Sessions with a status of `open` can be expired. This Checkout Session has a status of `{session['status']}`.")
+                session.update(status="expired")
+                event = fake._event("checkout.session.expired", fake._public(session))
+                task = asyncio.create_task(fake.deliver(event))  # Stripe sends the event on its own, after answering
+                fake._tasks.add(task)
+                task.add_done_callback(fake._tasks.discard)
+                return ok(fake._public(session))
+
+            return await idempotent(handle)
+
         @app.get("/v1/payment_intents/<intent_id>")
         async def retrieve_intent(intent_id: str):
             refused = await authorized()
@@ -258,6 +276,8 @@ class FakeStripe:
             session = fake.sessions.get(session_id)
             if session is None:
                 return Response("no such session", status=404)
+            if session["status"] == "expired":
+                return Response("This Checkout Session has expired.", status=410)
             if session["status"] != "complete":
                 event = fake.pay(session_id)
                 await fake.deliver(event)
@@ -285,6 +305,7 @@ async def serve_stripe(fake: FakeStripe) -> AsyncIterator[str]:
     try:
         yield fake.base_url
     finally:
+        await asyncio.gather(*list(fake._tasks), return_exceptions=True)  # events still being delivered
         stop.set()
         await asyncio.gather(server, return_exceptions=True)
         with contextlib.suppress(OSError):
