@@ -133,7 +133,7 @@ payments = sa.Table(
     sa.ForeignKeyConstraint(["order_id"], [f"{ASTRO_PRIMARY}.orders.id"], ondelete="CASCADE"),
     sa.Index(None, "tenant_id", "order_id"),
     sa.Index(None, "provider", "provider_reference", unique=True),
-    sa.Index(None, "status", "created_at"),  # the unpaid-order sweep: pending payments, oldest first (migration 0007)
+    sa.Index(None, "status", "created_at"),  # the unpaid-order sweep: pending payments, oldest first (migration 0010)
     schema=ASTRO_PRIMARY,
 )
 
