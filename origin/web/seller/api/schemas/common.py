@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo
+from pydantic_core import PydanticCustomError
 
 from origin.catalog.inputs import CONTROL_CHARACTERS, MAX_PRICE, MAX_QUANTITY
 from origin.catalog.queries import MAX_PAGE_SIZE
@@ -52,15 +53,12 @@ def _strip_spaces_keeping_controls(value: str) -> str:
         start += 1
     while end > start and value[end - 1].isspace() and not CONTROL_CHARACTERS.match(value[end - 1]):
         end -= 1
+    if start == end:
+        raise PydanticCustomError("string_too_short", "String should have at least {min_length} character", {"min_length": 1})
     return value[start:end]
 
 
-Title = Annotated[
-    str,
-    StringConstraints(max_length=255),
-    AfterValidator(_strip_spaces_keeping_controls),
-    StringConstraints(min_length=1),
-]
+Title = Annotated[str, StringConstraints(max_length=255), AfterValidator(_strip_spaces_keeping_controls)]
 Timestamp = dt.datetime
 
 
