@@ -10,14 +10,18 @@ Two kinds of fenced block in ``docs/*.md`` and ``README.md`` are executable:
   real app over a small world: the stores of tests/storefront/shops.py (acme
   and nordic, with a linen shirt), nordic's active primary domain
   ``nordic.example.test``, and ``gone.example.test``, which acme added,
-  verified and removed. ``{acme_token}`` stands for acme's API token.
-- ```` ```console checked ````: ``$ zelly …`` commands run in order in one fresh
-  data directory; each command's output (stdout then stderr) must match the
+  verified and removed; and ``closed``, a suspended store. ``{acme_token}`` and
+  ``{closed_token}`` stand for their API tokens.
+- ```` ```console checked ````: ``$ zelly …`` commands (optionally after
+  ``ZELLY_…=value`` assignments) run in order in one fresh data directory; each command's output (stdout then stderr) must match the
   lines after it, where ``…`` in a line stands for any text and a line that is
   only ``…`` for any number of lines.
 
-A fenced ``http`` block that is not marked fails the test: every HTTP example
-in the docs is either checked or rewritten as prose.
+A fenced ``http`` block that is not marked fails the test, and so does a status
+line (``HTTP/1.1 404``) in any other fenced block: every HTTP example in the docs
+is either checked or rewritten as prose. Prose that quotes a status or header
+which one request cannot show (a replay needs two) has its own test below,
+naming the doc line it checks.
 """
 
 from __future__ import annotations
@@ -34,7 +38,8 @@ from tests.storefront.shops import two_shops
 from tests.test_cli import zelly
 from tests.tls.conftest import DNS_TARGET, PLATFORM_IPV4, PLATFORM_IPV6, dns_server  # noqa: F401  (fixture)
 from tests.tls.factories import pointed_at_platform, running_apps
-from origin.tenancy.actions import do_issue_api_token
+from origin.tenancy.actions import do_issue_api_token, do_suspend_tenant
+from tests.factories import make_tenant
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCUMENTS = sorted((ROOT / "docs").glob("*.md")) + [ROOT / "README.md"]
@@ -45,6 +50,7 @@ FENCE = re.compile(r"^```(?P<info>[^\n]*)\n(?P<body>.*?)^```$", re.MULTILINE | r
 class Example:
     document: str
     line: int
+    kind: str
     info: str
     body: str
 
@@ -52,14 +58,16 @@ class Example:
         return f"{self.document}:{self.line}"
 
 
-def examples(kind: str) -> list[Example]:
+def examples(kind: str | None, documents: list[Path] = DOCUMENTS) -> list[Example]:
+    """The fenced blocks of one kind (``None``: every fenced block, whatever its info string)."""
     found = []
-    for path in DOCUMENTS:
+    for path in documents:
         text = path.read_text()
         for match in FENCE.finditer(text):
-            words = match["info"].split()
-            if words[:1] == [kind]:
-                found.append(Example(path.name, text.count("\n", 0, match.start()) + 1, " ".join(words[1:]), match["body"]))
+            words = match["info"].split() or [""]
+            if kind is None or words[0] == kind:
+                line = text.count("\n", 0, match.start()) + 1
+                found.append(Example(path.name, line, words[0], " ".join(words[1:]), match["body"]))
     return found
 
 
@@ -67,12 +75,33 @@ HTTP_EXAMPLES = examples("http")
 CONSOLE_EXAMPLES = [example for example in examples("console") if example.info.startswith("checked")]
 
 
+STATUS_LINE = re.compile(r"^HTTP/\d(?:\.\d)? \d{3}\b", re.MULTILINE)
+
+
 def test_every_http_example_is_checked_and_there_are_some() -> None:
     unchecked = [str(example) for example in HTTP_EXAMPLES if not example.info.startswith("checked")]
+    status_lines_elsewhere = [
+        str(example) for example in examples(None) if example.kind != "http" and STATUS_LINE.search(example.body)
+    ]
 
     assert unchecked == []
-    assert len(HTTP_EXAMPLES) >= 10
-    assert {example.document for example in HTTP_EXAMPLES} >= {"storefront.md", "custom-domains.md", "api.md"}
+    assert status_lines_elsewhere == []
+    assert len(HTTP_EXAMPLES) >= 30
+    assert {example.document for example in HTTP_EXAMPLES} >= {
+        "storefront.md", "custom-domains.md", "api.md", "runbook.md", "analytics.md", "email.md"
+    }
+    assert {_parse_http(example.body, {})[4] for example in HTTP_EXAMPLES} >= {
+        200, 202, 308, 400, 401, 403, 404, 405, 409, 410, 413, 415, 421, 422, 503
+    }
+
+
+def test_the_unchecked_block_finder_sees_a_status_line_in_any_fence(tmp_path: Path) -> None:
+    page = tmp_path / "page.md"
+    page.write_text("Text.\n\n```\nHTTP/1.1 404 Not Found\n```\n\n```http\nGET / HTTP/1.1\n```\n")
+
+    found = examples(None, [page])
+
+    assert [(example.kind, bool(STATUS_LINE.search(example.body))) for example in found] == [("", True), ("http", False)]
 
 
 @pytest.fixture
@@ -90,7 +119,13 @@ async def _world(services, dns_server) -> dict[str, str]:  # noqa: F811
     await domain_actions.do_verify_domain(services, nordic.tenant.id, primary.id)
     await domain_actions.do_verify_domain(services, acme.tenant.id, gone.id)
     await domain_actions.do_remove_domain(services, acme.tenant.id, gone.id)
-    return {"acme_token": (await do_issue_api_token(services, acme.tenant.id)).token}
+    closed = await make_tenant(services, slug="closed", name="Closed Store")
+    closed_token = (await do_issue_api_token(services, closed.id)).token
+    await do_suspend_tenant(services, closed.id)
+    return {"acme_token": (await do_issue_api_token(services, acme.tenant.id)).token, "closed_token": closed_token}
+
+
+FROM_CADDY = {"client": ("127.0.0.1", 41000)}
 
 
 def _parse_http(body: str, values: dict[str, str]) -> tuple[str, str, dict[str, str], bytes, int, dict[str, str | None]]:
@@ -113,7 +148,8 @@ async def test_http_examples_answer_as_documented(services, dns_server) -> None:
         for example in HTTP_EXAMPLES:
             method, target, headers, data, status, expected = _parse_http(example.body, values)
             client = internal if "internal" in example.info.split() else public
-            response = await client.open(target, method=method, headers=headers, data=data)
+            # From loopback, as Caddy connects: X-Zelly-SNI is believed only from there.
+            response = await client.open(target, method=method, headers=headers, data=data, scope_base=FROM_CADDY)
             got = {name: _comparable(name, response.headers.get(name)) for name in expected}
             expected = {name: _comparable(name, value) for name, value in expected.items()}
             if response.status_code != status or got != expected:
@@ -132,7 +168,9 @@ def _comparable(name: str, value: str | None) -> str | None:
 @pytest.mark.parametrize("example", CONSOLE_EXAMPLES, ids=str)
 def test_console_examples_print_what_the_docs_show(example: Example, tmp_path: Path) -> None:
     for command, expected in _console_steps(example.body):
-        result = zelly(tmp_path, *shlex.split(command)[1:])
+        words = shlex.split(command)
+        assignments = dict(word.split("=", 1) for word in words if re.fullmatch(r"ZELLY_\w+=.*", word))
+        result = zelly(tmp_path, *words[len(assignments) + 1 :], **assignments)
         output = (result.stdout + result.stderr).splitlines()
 
         assert _matches(expected, output), (str(example), command, output)
@@ -145,7 +183,7 @@ def _console_steps(body: str) -> list[tuple[str, list[str]]]:
             steps.append((line[2:], []))
         elif steps:
             steps[-1][1].append(line)
-    assert steps and all(command.startswith("zelly ") for command, _ in steps)
+    assert steps and all(re.match(r"(?:ZELLY_\w+=\S* )*zelly ", command) for command, _ in steps)
     return steps
 
 
