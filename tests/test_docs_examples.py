@@ -26,8 +26,11 @@ naming the doc line it checks.
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,7 +38,7 @@ import pytest
 
 from origin.domains import actions as domain_actions
 from tests.storefront.shops import two_shops
-from tests.test_cli import zelly
+from tests.test_cli import zelly_env
 from tests.tls.conftest import DNS_TARGET, PLATFORM_IPV4, PLATFORM_IPV6, dns_server  # noqa: F401  (fixture)
 from tests.tls.factories import pointed_at_platform, running_apps
 from origin.tenancy.actions import do_issue_api_token, do_suspend_tenant
@@ -165,13 +168,49 @@ def _comparable(name: str, value: str | None) -> str | None:
     return value
 
 
+# One Python process per example runs its commands in turn through ops.cli.main, the
+# entry point `zelly` is: importing the CLI costs seconds, paid once per example
+# rather than once per command (keeps this file under a minute on a busy machine).
+CONSOLE_DRIVER = """
+import contextlib, io, json, logging, os, sys
+from ops.cli import main
+base = dict(os.environ)
+results = []
+for argv, assignments in json.load(sys.stdin):
+    os.environ.clear()
+    os.environ.update(base, **assignments)
+    logging.getLogger().handlers.clear()  # basicConfig binds the stderr of the command that calls it
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(argv)
+        except SystemExit as exit:
+            code = exit.code
+    results.append({"output": out.getvalue() + err.getvalue(), "code": code})
+print(json.dumps(results))
+"""
+
+
 @pytest.mark.parametrize("example", CONSOLE_EXAMPLES, ids=str)
 def test_console_examples_print_what_the_docs_show(example: Example, tmp_path: Path) -> None:
-    for command, expected in _console_steps(example.body):
+    steps = _console_steps(example.body)
+    commands = []
+    for command, _ in steps:
         words = shlex.split(command)
         assignments = dict(word.split("=", 1) for word in words if re.fullmatch(r"ZELLY_\w+=.*", word))
-        result = zelly(tmp_path, *words[len(assignments) + 1 :], **assignments)
-        output = (result.stdout + result.stderr).splitlines()
+        commands.append((words[len(assignments) + 1 :], assignments))
+    driver = subprocess.run(
+        [sys.executable, "-c", CONSOLE_DRIVER],
+        input=json.dumps(commands),
+        cwd=tmp_path,
+        env=zelly_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert driver.returncode == 0, driver.stderr
+    for (command, expected), result in zip(steps, json.loads(driver.stdout.splitlines()[-1]), strict=True):
+        output = result["output"].splitlines()
 
         assert _matches(expected, output), (str(example), command, output)
 
