@@ -237,3 +237,38 @@ def test_the_console_matcher_is_strict() -> None:
     assert _matches(["a: …", "…", "z"], ["a: 1", "b", "c", "z"])
     assert not _matches(["a: …"], ["a: "])
     assert not _matches(["a"], ["a", "b"])
+
+
+def _doc_line(document: str, quoted: str) -> str:
+    """``document:line`` of the one line quoting ``quoted``: the test breaks when the doc stops saying it."""
+    lines = [number for number, line in enumerate((ROOT / "docs" / document).read_text().splitlines(), 1) if quoted in line]
+    assert len(lines) == 1, (document, quoted, lines)
+    return f"{document}:{lines[0]}"
+
+
+@pytest.mark.parametrize("backend", ["embedded"], indirect=True)
+async def test_prose_statuses_and_headers_that_take_two_requests(services, dns_server) -> None:  # noqa: F811
+    values = await _world(services, dns_server)
+    bearer = {"Authorization": f"Bearer {values['acme_token']}", "Idempotency-Key": "docs-replay-1"}
+    async with running_apps(services) as (public, _):
+        # api.md, Idempotency-Key: the same key and body replays the first answer, another body is a 409.
+        replayed_line = _doc_line("api.md", "`Idempotent-Replayed: true`")
+        first = await public.post("/api/v1/domains", headers={**bearer, "Host": "localhost"}, json={"hostname": "shop.example.com"})
+        again = await public.post("/api/v1/domains", headers={**bearer, "Host": "localhost"}, json={"hostname": "shop.example.com"})
+        other = await public.post("/api/v1/domains", headers={**bearer, "Host": "localhost"}, json={"hostname": "other.example.com"})
+
+        assert (first.status_code, first.headers.get("Idempotent-Replayed")) == (201, None), replayed_line
+        assert (again.status_code, again.headers.get("Idempotent-Replayed")) == (201, "true"), replayed_line
+        assert await again.get_json() == await first.get_json(), replayed_line
+        assert (other.status_code, (await other.get_json())["error"]["code"]) == (409, "idempotency_key_reused"), _doc_line(
+            "api.md", "is 409. Keys belong to one store."
+        )
+
+        # storefront.md, caching: a strong ETag, and 304 on If-None-Match.
+        etag_line = _doc_line("storefront.md", "a strong `ETag` (304 on")
+        page = await public.get("/products/linen-shirt", headers={"Host": "acme.localhost"})
+        etag = page.headers["ETag"]
+        revalidated = await public.get("/products/linen-shirt", headers={"Host": "acme.localhost", "If-None-Match": etag})
+
+        assert etag.startswith('"') and not etag.startswith("W/"), etag_line
+        assert (revalidated.status_code, await revalidated.get_data()) == (304, b""), etag_line
