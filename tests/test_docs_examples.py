@@ -11,7 +11,8 @@ Two kinds of fenced block in ``docs/*.md`` and ``README.md`` are executable:
   and nordic, with a linen shirt), nordic's active primary domain
   ``nordic.example.test``, and ``gone.example.test``, which acme added,
   verified and removed; and ``closed``, a suspended store. ``{acme_token}`` and
-  ``{closed_token}`` stand for their API tokens.
+  ``{closed_token}`` stand for their API tokens, ``{acme_mug_variant}`` for the
+  id of acme's mug's one variant.
 - ```` ```console checked ````: ``$ zelly …`` commands (optionally after
   ``ZELLY_…=value`` assignments) run in order in one fresh data directory; each command's output (stdout then stderr) must match the
   lines after it, where ``…`` in a line stands for any text and a line that is
@@ -125,7 +126,11 @@ async def _world(services, dns_server) -> dict[str, str]:  # noqa: F811
     closed = await make_tenant(services, slug="closed", name="Closed Store")
     closed_token = (await do_issue_api_token(services, closed.id)).token
     await do_suspend_tenant(services, closed.id)
-    return {"acme_token": (await do_issue_api_token(services, acme.tenant.id)).token, "closed_token": closed_token}
+    return {
+        "acme_token": (await do_issue_api_token(services, acme.tenant.id)).token,
+        "closed_token": closed_token,
+        "acme_mug_variant": str(acme.mug.variants[0].id),
+    }
 
 
 FROM_CADDY = {"client": ("127.0.0.1", 41000)}
