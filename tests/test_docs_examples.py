@@ -277,3 +277,26 @@ async def test_prose_statuses_and_headers_that_take_two_requests(services, dns_s
 
         assert etag.startswith('"') and not etag.startswith("W/"), etag_line
         assert (revalidated.status_code, await revalidated.get_data()) == (304, b""), etag_line
+
+        # email.md, email templates: a PUT that does not compile is a 422 naming the part and the line.
+        quoted_line = _doc_line("email.md", '`{"path": "html", "code": "invalid_email_template",')
+        quoted = json.loads(re.search(r'`(\{"path".*?\})`', _doc_paragraph("email.md", quoted_line)).group(1))
+        refused = await public.put(
+            "/api/v1/email-templates/order_confirmation",
+            headers={"Host": "localhost", "Authorization": bearer["Authorization"]},
+            json={"subject": "Your order", "text": "Thanks", "html": "<p>\n</p>\n{{ } }}"},
+        )
+
+        assert (refused.status_code, (await refused.get_json())["error"]["fields"]) == (422, [quoted]), quoted_line
+
+
+def _doc_paragraph(document: str, line: str) -> str:
+    """The paragraph holding ``document:line``, joined into one line (a quote may wrap)."""
+    lines = (ROOT / "docs" / document).read_text().splitlines()
+    number = int(line.rsplit(":", 1)[1]) - 1
+    start, end = number, number
+    while start > 0 and lines[start - 1].strip():
+        start -= 1
+    while end + 1 < len(lines) and lines[end + 1].strip():
+        end += 1
+    return " ".join(lines[start : end + 1])
