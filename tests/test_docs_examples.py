@@ -300,3 +300,14 @@ def _doc_paragraph(document: str, line: str) -> str:
     while end + 1 < len(lines) and lines[end + 1].strip():
         end += 1
     return " ".join(lines[start : end + 1])
+
+
+def test_the_readme_lists_every_zelly_command() -> None:
+    from ops.cli import build_parser
+
+    commands = next(action for action in build_parser()._subparsers._group_actions).choices
+    readme = (ROOT / "README.md").read_text()
+    table = readme[readme.index("## The `zelly` command") : readme.index("## Workers")]
+    listed = set(re.findall(r"^\| `zelly (\w+)", table, re.MULTILINE))
+
+    assert listed == set(commands)
