@@ -59,7 +59,8 @@ async def list_templates():
 
 @blueprint.put("/templates/<path:name>")
 @require_api_tenant
-@responds(200, ThemeTemplateOut, errors=(400, 401, 403, 415, 422))
+# 404: a name no route can hold (a newline in it: werkzeug's path converter stops there), like any unknown URL.
+@responds(200, ThemeTemplateOut, errors=(400, 401, 403, 404, 415, 422))
 @json_body(ThemeTemplateIn)
 async def put_template(name: str, data: ThemeTemplateIn):
     """Create or replace an override; a template that does not compile is refused with its line."""
