@@ -29,8 +29,10 @@ def free_port() -> int:
 
 
 async def wait_for_edge(url: str, process: asyncio.subprocess.Process) -> None:
+    # Generous: the CLI alone takes seconds to import on a busy 2-core machine; a dead process fails at once.
+    deadline = asyncio.get_running_loop().time() + 60
     async with httpx.AsyncClient() as client:
-        for _ in range(200):
+        while asyncio.get_running_loop().time() < deadline:
             if process.returncode is not None:
                 raise RuntimeError(f"zelly edge exited with {process.returncode}")
             try:
