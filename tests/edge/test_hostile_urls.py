@@ -29,6 +29,8 @@ import random
 import string
 import time
 
+import pytest
+
 from edge.app import create_edge_app
 from edge.config import EdgeConfig
 from origin.app import create_app
