@@ -140,6 +140,10 @@ async def verify(settings: Settings, tenant_id: int, variant_id: int, stock: int
             )).one()
             numbers = (await conn.execute(sa.select(sa.func.count(sa.distinct(orders.c.number))).where(orders.c.tenant_id == tenant_id))).scalar_one()
             total_orders = (await conn.execute(sa.select(sa.func.count()).select_from(orders).where(orders.c.tenant_id == tenant_id))).scalar_one()
+            # placement writes a stand-in number first and the real one just before its commit
+            unnumbered = (await conn.execute(
+                sa.select(sa.func.count()).select_from(orders).where(orders.c.tenant_id == tenant_id, sa.not_(orders.c.number.like("#%")))
+            )).scalar_one()
     problems = []
     if left != 0:
         problems.append(f"stock left {left}, expected 0")
@@ -149,6 +153,8 @@ async def verify(settings: Settings, tenant_id: int, variant_id: int, stock: int
         problems.append(f"answers {result['statuses']}, expected {{303: {stock}, 409: {sold_out}}}")
     if numbers != total_orders:
         problems.append(f"{total_orders} orders but {numbers} distinct numbers")
+    if unnumbered:
+        problems.append(f"{unnumbered} orders without a #number")
     return "; ".join(problems) or f"ok: {stock} orders, stock 0, {sold_out} sold out, numbers unique"
 
 

@@ -9,10 +9,14 @@ The guards, in the order they run inside one transaction:
    else is written: of two placements of one cart (double click, two tabs, two keys)
    exactly one gets the row; the other finds the order (same key: replay) or a 409.
 3. The checkout is re-read *after* that flip and priced from what is true now.
-4. Stock: reservations consumed or an atomic conditional decrement
+4. A discount's use is counted by a conditional UPDATE (usage limits hold under races).
+5. The order, its lines and payment are written under a stand-in number.
+6. Stock, last but one: reservations consumed or an atomic conditional decrement
    (origin/orders/inventory.py); a sold-out line rolls everything back.
-5. A discount's use is counted by a conditional UPDATE (usage limits hold under races).
-6. The number comes from the tenant's counter row (origin/orders/records.py), no gaps.
+7. The number, last: from the tenant's counter row (origin/orders/records.py), no gaps;
+   then the event and the confirmation (built from what this transaction wrote).
+The hot rows (a flash sale's variant, the tenant's counter) are locked from 6 and 7 to the
+commit, a few statements, so concurrent placements wait on each other only that long.
 
 The payment provider is called only after the commit (``start_payment``), with an
 idempotency key derived from the order's, so a retry of a timed-out call creates
@@ -27,8 +31,10 @@ import contextlib
 import hashlib
 import random
 import re
+import uuid
 import weakref
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Callable
 
 import sqlalchemy as sa
@@ -43,8 +49,8 @@ from origin.db import utcnow
 from origin.errors import ErrorKind
 from origin.invalidation import transaction
 from origin.orders import inventory
-from origin.orders.emails import queue_order_email
-from origin.orders.records import add_event, next_order_number, select_order, select_order_by_key
+from origin.orders.emails import EmailLine, queue_placed_order_email, select_email_store
+from origin.orders.records import Order, add_event, next_order_number, select_order, select_order_by_key
 from origin.orders.tables import order_lines, orders, payments
 from origin.outbox.templates import EmailTemplate
 from origin.payments.errors import PaymentError, PaymentErrorCode
@@ -195,10 +201,6 @@ async def _place_once(
         info = await fetch_checkout(conn, tenant_id, token)
         now = utcnow()
         check_ready(info, now)
-        sold = await inventory.consume_for_order(conn, tenant_id, info.id, [line.stock_line() for line in info.lines])
-        if sold is not None:
-            title = next(line.title for line in info.lines if line.variant_id == sold.variant_id)
-            raise sold_out(title)
         discount = info.usable_discount(now)
         if discount is not None:
             counted = await conn.execute(
@@ -213,40 +215,39 @@ async def _place_once(
             if counted.rowcount != 1:
                 raise CheckoutError(CheckoutErrorCode.DISCOUNT_NOT_USABLE, "that discount code has been used up", field="discount_code", kind=ErrorKind.CONFLICT)
         totals = info.totals(now)
-        number = f"#{await next_order_number(conn, tenant_id)}"
+        store = await select_email_store(conn, services, tenant_id, template=EmailTemplate.ORDER_CONFIRMATION)
+        # The order goes in under a stand-in number unique to this transaction; the real one is taken
+        # last (below), so the tenant's counter row stays locked for a few statements, not the whole placement.
+        values = dict(
+            tenant_id=tenant_id, number=f"~{uuid.uuid4().hex}", email=info.email, currency=info.currency,
+            subtotal_price=totals.subtotal, shipping_price=totals.shipping, tax_price=totals.tax,
+            discount_price=totals.discount, total_price=totals.total, refunded_price=Decimal(0), taxes_included=totals.taxes_included,
+            financial_status="pending", fulfillment_status="unfulfilled", source="checkout",
+            shipping_address=info.address.as_dict(), shipping_method=info.shipping_rate.name,
+            discount_code=discount.code if discount else None, payment_provider=provider_name,
+            checkout_id=info.id, idempotency_key=key, request_fingerprint=expected,
+            created_at=now, updated_at=now,
+        )
         try:
             async with conn.begin_nested():
-                result = await conn.execute(
-                    orders.insert().values(
-                        tenant_id=tenant_id, number=number, email=info.email, currency=info.currency,
-                        subtotal_price=totals.subtotal, shipping_price=totals.shipping, tax_price=totals.tax,
-                        discount_price=totals.discount, total_price=totals.total, refunded_price=0, taxes_included=totals.taxes_included,
-                        financial_status="pending", fulfillment_status="unfulfilled", source="checkout",
-                        shipping_address=info.address.as_dict(), shipping_method=info.shipping_rate.name,
-                        discount_code=discount.code if discount else None, payment_provider=provider_name,
-                        checkout_id=info.id, idempotency_key=key, request_fingerprint=expected,
-                        created_at=now, updated_at=now,
-                    )
-                )
+                result = await conn.execute(orders.insert().values(**values))
         except IntegrityError:  # the same key, placed a moment ago from another cart
             raise CheckoutError(
                 CheckoutErrorCode.IDEMPOTENCY_KEY_REUSED, "this Idempotency-Key was already used to place a different order",
                 field="Idempotency-Key", kind=ErrorKind.CONFLICT,
             ) from None
         order_id = int(result.inserted_primary_key[0])
-        await conn.execute(
-            order_lines.insert(),
-            [
-                {
-                    "tenant_id": tenant_id, "order_id": order_id, "position": position, "variant_id": line.variant_id,
-                    "product_id": line.product_id, "title": line.title, "variant_title": line.variant_title, "sku": line.sku,
-                    "quantity": line.quantity, "unit_price": priced.unit_price, "discount_amount": priced.discount,
-                    "tax_amount": priced.tax, "total_price": priced.total, "is_stock_tracked": line.is_tracked,
-                    "fulfilled_quantity": 0, "refunded_quantity": 0,
-                }
-                for position, (line, priced) in enumerate(zip(info.lines, totals.lines))
-            ],
-        )
+        line_values = [
+            {
+                "tenant_id": tenant_id, "order_id": order_id, "position": position, "variant_id": line.variant_id,
+                "product_id": line.product_id, "title": line.title, "variant_title": line.variant_title, "sku": line.sku,
+                "quantity": line.quantity, "unit_price": priced.unit_price, "discount_amount": priced.discount,
+                "tax_amount": priced.tax, "total_price": priced.total, "is_stock_tracked": line.is_tracked,
+                "fulfilled_quantity": 0, "refunded_quantity": 0,
+            }
+            for position, (line, priced) in enumerate(zip(info.lines, totals.lines))
+        ]
+        await conn.execute(order_lines.insert(), line_values)
         await conn.execute(
             payments.insert().values(
                 tenant_id=tenant_id, order_id=order_id, provider=provider_name, amount=totals.total, currency=info.currency,
@@ -254,12 +255,24 @@ async def _place_once(
             )
         )
         await conn.execute(checkouts.update().where(checkouts.c.id == info.id).values(order_id=order_id))
-        await add_event(conn, tenant_id, order_id, "placed", f"Order {number} placed ({totals.total} {info.currency}, {provider_name})")
-        await queue_order_email(conn, effects, services, tenant_id, order_id, EmailTemplate.ORDER_CONFIRMATION, f"order:{order_id}:confirmation")
-        sold_out_products = await inventory.sold_out_products(conn, tenant_id, [line.stock_line() for line in info.lines])
+
+        # The hot rows, last: the variant's stock and then the tenant's number counter are locked (MySQL) from
+        # here to the commit, a handful of statements, so placements of one hot variant (a flash sale) and of
+        # one tenant wait on each other only that long. A sold-out line still rolls everything above back.
+        stock_lines = [line.stock_line() for line in info.lines]
+        sold = await inventory.consume_for_order(conn, tenant_id, info.id, stock_lines)
+        if sold is not None:
+            title = next(line.title for line in info.lines if line.variant_id == sold.variant_id)
+            raise sold_out(title)
+        sold_out_products = await inventory.sold_out_products(conn, tenant_id, stock_lines)
         if sold_out_products:
             await inventory.refresh_availability(conn, tenant_id, sold_out_products)
             effects.purge(tenant_id, *(cache_tags.product_tag(tenant_id, product_id) for product_id in sorted(set(sold_out_products))))
+        number = f"#{await next_order_number(conn, tenant_id)}"
+        await conn.execute(orders.update().where(orders.c.id == order_id).values(number=number))
+        await add_event(conn, tenant_id, order_id, "placed", f"Order {number} placed ({totals.total} {info.currency}, {provider_name})")
+        placed = Order(**{**values, "number": number}, id=order_id, cancelled_at=None)
+        await queue_placed_order_email(conn, effects, services, store, placed, [EmailLine(**{name: row[name] for name in EmailLine.__dataclass_fields__}) for row in line_values])
         purchase_lines = [PurchaseLine(line.product_id, line.variant_id, line.quantity, priced.total) for line, priced in zip(info.lines, totals.lines)]
         effects.call(lambda: emit_purchase(services, tenant_id, order_id=str(order_id), currency=info.currency, lines=purchase_lines, shopper=shopper, store_host=store_host))
         if after_commit is not None:

@@ -10,33 +10,60 @@ formatted here in the shop's currency and locale (the templates do no arithmetic
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Sequence
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from origin.invalidation import AfterCommit
 from origin.orders.links import order_status_path
-from origin.orders.records import Order, select_order
-from origin.outbox.actions import queue_email
-from origin.outbox.templates import EmailTemplate
+from origin.orders.records import Order, OrderLine, select_order
+from origin.outbox.actions import queue_email, queue_new_email, select_override
+from origin.outbox.templates import EmailTemplate, TemplateSources
 from origin.services import Services
 from origin.tenancy.queries import select_primary_domain, select_tenant
 from origin.tenancy.resolution import platform_host, public_base_url
 from storefront.money import format_money
 
 
-async def _context(conn: AsyncConnection, services: Services, order: Order, extra: dict[str, Any]) -> dict[str, Any]:
-    tenant = await select_tenant(conn, order.tenant_id)
-    host = await select_primary_domain(conn, order.tenant_id) or platform_host(services.settings, tenant.slug)
-    base_url = public_base_url(services.settings, host)
+@dataclass(frozen=True)
+class EmailStore:
+    """What the mail says about the shop: its name and locale, and the host its links point at."""
+
+    name: str
+    locale: str
+    base_url: str
+    override: TemplateSources | None = None  # the tenant's own template for the mail to be sent, when read beforehand
+
+
+@dataclass(frozen=True)
+class EmailLine:
+    """An order line as the mail shows it (an ``OrderLine`` has these too)."""
+
+    title: str
+    variant_title: str
+    quantity: int
+    unit_price: Decimal
+    total_price: Decimal
+
+
+async def select_email_store(conn: AsyncConnection, services: Services, tenant_id: int, *, template: EmailTemplate | None = None) -> EmailStore:
+    tenant = await select_tenant(conn, tenant_id)
+    host = await select_primary_domain(conn, tenant_id) or platform_host(services.settings, tenant.slug)
+    override = await select_override(conn, tenant_id, template) if template is not None else None
+    return EmailStore(tenant.name, tenant.locale, public_base_url(services.settings, host), override)
+
+
+def _context(services: Services, store: EmailStore, order: Order, lines: Sequence[EmailLine | OrderLine], extra: dict[str, Any]) -> dict[str, Any]:
+    base_url = store.base_url
 
     def money(amount: Decimal | None) -> str:
-        return format_money(amount or Decimal(0), order.currency, tenant.locale)
+        return format_money(amount or Decimal(0), order.currency, store.locale)
 
     address = order.shipping_address or {}
     return {
-        "store": {"name": tenant.name, "url": base_url + "/"},
+        "store": {"name": store.name, "url": base_url + "/"},
         "order": {
             "number": order.number,
             "status_url": base_url + order_status_path(services.keyring, order.tenant_id, order.id),
@@ -45,7 +72,7 @@ async def _context(conn: AsyncConnection, services: Services, order: Order, extr
             "lines": [
                 {"title": line.title, "variant_title": line.variant_title, "quantity": line.quantity,
                  "unit_price": money(line.unit_price), "total": money(line.total_price)}
-                for line in order.lines
+                for line in lines
             ],
             "subtotal": money(order.subtotal_price),
             "shipping": money(order.shipping_price),
@@ -67,7 +94,27 @@ async def queue_order_email(
     # An order from Shopify was mailed about by Shopify (its own notifications): a second mail would be noise.
     if order is None or not order.email or order.source == "shopify":
         return
+    store = await select_email_store(conn, services, tenant_id)
     await queue_email(
         conn, effects, tenant_id=tenant_id, to=order.email, template=template,
-        context=await _context(conn, services, order, extra), dedupe_key=dedupe_key,
+        context=_context(services, store, order, order.lines, extra), dedupe_key=dedupe_key,
+    )
+
+
+async def queue_placed_order_email(
+    conn: AsyncConnection, effects: AfterCommit, services: Services, store: EmailStore, order: Order, lines: Sequence[EmailLine],
+) -> None:
+    """The confirmation, from what the placing transaction wrote a moment ago (``order`` and its ``lines``).
+
+    Placement already holds every value the mail shows, so re-reading the order with its four
+    child tables (five statements, on the hot path while the stock row is locked) would only
+    read back what it has just inserted; ``store`` (with the template override) is read by the
+    caller before any hot lock, and the order id is new, so no dedupe read is needed either.
+    """
+    if not order.email:
+        return
+    await queue_new_email(
+        conn, effects, tenant_id=order.tenant_id, to=order.email, template=EmailTemplate.ORDER_CONFIRMATION,
+        context=_context(services, store, order, lines, {}), dedupe_key=f"order:{order.id}:confirmation",
+        overrides=store.override,
     )

@@ -88,6 +88,40 @@ async def queue_email(
     after_commit.enqueue(EMAIL_QUEUE, SEND_TASK, best_effort=True, tenant_id=tenant_id, outbox_id=outbox_id)
 
 
+async def queue_new_email(
+    conn: AsyncConnection,
+    after_commit: AfterCommit,
+    *,
+    tenant_id: int,
+    to: str,
+    template: EmailTemplate,
+    context: Mapping[str, object],
+    dedupe_key: str,
+    overrides: TemplateSources | None,
+) -> None:
+    """``queue_email`` for a ``dedupe_key`` naming a row the caller's transaction has just inserted.
+
+    No earlier mail can hold such a key, so the dedupe read is skipped, and ``overrides``
+    (``select_override``) was read by the caller beforehand: one statement instead of four,
+    for a caller that holds hot row locks until its commit (order placement). Should the key
+    exist after all, the plain insert fails and rolls the caller back: never a second mail.
+    """
+    to = validate_address(to)
+    if not dedupe_key or len(dedupe_key) > MAX_DEDUPE_KEY_CHARS:
+        raise ValueError(f"dedupe_key must be 1-{MAX_DEDUPE_KEY_CHARS} characters")
+    rendered = render_email(template, context, tenant_id=tenant_id, overrides=overrides)
+    now = utcnow()
+    result = await conn.execute(
+        email_outbox.insert().values(
+            tenant_id=tenant_id, template=template.value, to_address=to, from_name=_store_name(context), subject=rendered.subject,
+            text_body=rendered.text, html_body=rendered.html, dedupe_key=dedupe_key, status=STATUS_PENDING,
+            created_at=now, attempts=0, next_attempt_at=now,
+        )
+    )
+    outbox_id = int(result.inserted_primary_key[0])
+    after_commit.enqueue(EMAIL_QUEUE, SEND_TASK, best_effort=True, tenant_id=tenant_id, outbox_id=outbox_id)
+
+
 def _store_name(context: Mapping[str, object]) -> str | None:
     store = context.get("store")
     name = store.get("name") if isinstance(store, Mapping) else None

@@ -14,6 +14,9 @@ from origin.checkout.errors import CheckoutError
 from origin.checkout.placement import do_place_order
 from origin.orders.records import select_order
 from origin.orders.tables import order_lines, orders, payments
+from origin.outbox.actions import do_put_email_template
+from origin.outbox.tables import email_outbox
+from origin.outbox.templates import EmailTemplate, TemplateSources
 from tests.checkout.builders import make_checkout, make_shipping_rate, money, new_key
 from tests.conftest import count_rows
 from tests.factories import make_product, make_tenant
@@ -154,3 +157,29 @@ async def test_another_tenant_cannot_place_a_cart_of_this_one(services) -> None:
 
     assert (refused.value.code, refused.value.kind.value) == ("not_found", "not_found")
     assert await _stock(services, variant_id) == 10
+
+
+async def test_the_confirmation_is_built_from_the_placed_order_with_its_real_number_and_the_shops_template(services) -> None:
+    # Placement writes the order under a stand-in number and takes the real one (and the stock) just before
+    # its commit; the mail and the event are built from what it holds, not re-read: they must show the real one.
+    tenant, variant_id, rate_id = await _shop(services, quantity=2)
+    await do_put_email_template(
+        services, tenant.id, EmailTemplate.ORDER_CONFIRMATION,
+        TemplateSources(subject="Thanks for {{ order.number }}", text="{% for line in order.lines %}{{ line.quantity }} x {{ line.title }} = {{ line.total }}\n{% endfor %}Total {{ order.total }}", html="<p>{{ order.number }}</p>"),
+    )
+    token = await make_checkout(services, tenant.id, [(variant_id, 2)], rate_id=rate_id, email="zoe@example.com")
+
+    placed = await do_place_order(services, tenant.id, token, new_key(), "manual")
+    sold_out_token = await make_checkout(services, tenant.id, [(variant_id, 1)], rate_id=rate_id)
+    with pytest.raises(CheckoutError) as refused:
+        await do_place_order(services, tenant.id, sold_out_token, new_key(), "manual")
+
+    async with services.db.connect() as conn:
+        mails = (await conn.execute(sa.select(email_outbox.c.to_address, email_outbox.c.subject, email_outbox.c.text_body, email_outbox.c.html_body))).all()
+        order = await select_order(conn, tenant.id, placed.order_id)
+        numbers = (await conn.execute(sa.select(orders.c.number).where(orders.c.tenant_id == tenant.id))).scalars().all()
+    assert refused.value.code == "sold_out"
+    assert numbers == ["#1001"]  # the refused one left no order, stand-in or not
+    assert [(m.to_address, m.subject, m.html_body) for m in mails] == [("zoe@example.com", "Thanks for #1001", "<p>#1001</p>")]
+    assert "2 x " in mails[0].text_body and "= $40.00" in mails[0].text_body and "Total $45.00" in mails[0].text_body
+    assert [event.message for event in order.events] == ["Order #1001 placed (45.00 USD, manual)"]
