@@ -57,8 +57,10 @@ async def do_queue_settings_run(services: Services, tenant_id: int, kind: str) -
             shopify_settings_runs.insert().values(tenant_id=tenant_id, kind=kind, state=RUN_QUEUED, created_at=now, updated_at=now)
         )
         run_id = int(result.inserted_primary_key[0])
+        # Read before the commit, so the 202 shows the run as queued: after it a fast worker may already hold it.
+        queued = _from_row((await conn.execute(sa.select(shopify_settings_runs).where(shopify_settings_runs.c.id == run_id))).one())
         effects.enqueue(queue, task, tenant_id=tenant_id, run_id=run_id, on_failure=unqueued)
-    return await get_settings_run(services, tenant_id, run_id)
+    return queued
 
 
 async def run_settings_task(
