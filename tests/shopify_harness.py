@@ -19,6 +19,7 @@ from taskiq.api import run_receiver_task
 
 from origin.catalog.tables import products, variants
 from origin.services import Services
+from tests.stream_drain import wait_for_streams_drained
 from origin.shopify.connections import do_connect
 from origin.tenancy.actions import do_create_tenant, do_issue_api_token
 from tests.fakes.shopify import FakeShopify, WebhookSender, make_catalog, serve_fake
@@ -70,26 +71,7 @@ class Queues:
         if self.services.redis is None:
             await self.task_queue.wait_all()
             return
-        redis = self.services.redis
-        deadline = asyncio.get_running_loop().time() + timeout_s
-        idle_checks = 0
-        while asyncio.get_running_loop().time() < deadline:
-            busy = 0
-            for queue in SHOPIFY_QUEUES:
-                stream = queue_names.stream_key(queue)
-                if await redis.exists(stream):
-                    # XINFO's "lag" is unknown (nil) once MAXLEN trimmed the stream, so compare ids.
-                    last_added = (await redis.xinfo_stream(stream))["last-generated-id"]
-                    for group in await redis.xinfo_groups(stream):
-                        busy += int(group.get("pending", 0)) + (group["last-delivered-id"] != last_added)
-                busy += await redis.zcard(queue_names.delayed_key(queue))
-            # Idle twice, 0.1 s apart: a failed task is acknowledged a moment before its retry is scheduled
-            # (or dead-lettered), and one idle look can fall in that gap on a busy machine.
-            idle_checks = idle_checks + 1 if busy == 0 else 0
-            if idle_checks == 2:
-                return
-            await asyncio.sleep(0.1 if busy == 0 else 0.05)
-        raise AssertionError("queues did not drain")
+        await wait_for_streams_drained(self.services.redis, SHOPIFY_QUEUES, what="queues", timeout_s=timeout_s)
 
 
 @contextlib.asynccontextmanager

@@ -59,22 +59,12 @@ async def queue_email(
     retried request) changes nothing and enqueues nothing. If the enqueue is lost
     (no queue, Redis down) the periodic sweep sends the row instead.
     """
-    to = validate_address(to)
-    if not isinstance(template, EmailTemplate):
-        raise TypeError(f"template must be an EmailTemplate, not {template!r}")
-    if not dedupe_key or len(dedupe_key) > MAX_DEDUPE_KEY_CHARS:
-        raise ValueError(f"dedupe_key must be 1-{MAX_DEDUPE_KEY_CHARS} characters")
-
+    to = _checked_arguments(to, template, dedupe_key)
     where = sa.and_(email_outbox.c.tenant_id == tenant_id, email_outbox.c.dedupe_key == dedupe_key)
     if (await conn.execute(sa.select(email_outbox.c.id).where(where))).first() is not None:
         return
-    rendered = render_email(template, context, tenant_id=tenant_id, overrides=await select_override(conn, tenant_id, template))
-    now = utcnow()
-    values = dict(
-        tenant_id=tenant_id, template=template.value, to_address=to, from_name=_store_name(context), subject=rendered.subject,
-        text_body=rendered.text, html_body=rendered.html, dedupe_key=dedupe_key, status=STATUS_PENDING,
-        created_at=now, attempts=0, next_attempt_at=now,
-    )
+    overrides = await select_override(conn, tenant_id, template)
+    values = _outbox_row(tenant_id=tenant_id, to=to, template=template, context=context, dedupe_key=dedupe_key, overrides=overrides)
     # A concurrent transaction with the same key (checked above, not yet committed) makes this
     # insert wait on the unique index and then do nothing, instead of failing the caller's
     # transaction with an IntegrityError. No savepoint: on SQLite a SAVEPOINT that opens the
@@ -106,20 +96,35 @@ async def queue_new_email(
     for a caller that holds hot row locks until its commit (order placement). Should the key
     exist after all, the plain insert fails and rolls the caller back: never a second mail.
     """
-    to = validate_address(to)
-    if not dedupe_key or len(dedupe_key) > MAX_DEDUPE_KEY_CHARS:
-        raise ValueError(f"dedupe_key must be 1-{MAX_DEDUPE_KEY_CHARS} characters")
-    rendered = render_email(template, context, tenant_id=tenant_id, overrides=overrides)
-    now = utcnow()
-    result = await conn.execute(
-        email_outbox.insert().values(
-            tenant_id=tenant_id, template=template.value, to_address=to, from_name=_store_name(context), subject=rendered.subject,
-            text_body=rendered.text, html_body=rendered.html, dedupe_key=dedupe_key, status=STATUS_PENDING,
-            created_at=now, attempts=0, next_attempt_at=now,
-        )
-    )
+    to = _checked_arguments(to, template, dedupe_key)
+    values = _outbox_row(tenant_id=tenant_id, to=to, template=template, context=context, dedupe_key=dedupe_key, overrides=overrides)
+    result = await conn.execute(email_outbox.insert().values(**values))
     outbox_id = int(result.inserted_primary_key[0])
     after_commit.enqueue(EMAIL_QUEUE, SEND_TASK, best_effort=True, tenant_id=tenant_id, outbox_id=outbox_id)
+
+
+def _checked_arguments(to: object, template: object, dedupe_key: str) -> str:
+    """The address, validated; a wrong template or dedupe key is a programming error, not input."""
+    address = validate_address(to)
+    if not isinstance(template, EmailTemplate):
+        raise TypeError(f"template must be an EmailTemplate, not {template!r}")
+    if not dedupe_key or len(dedupe_key) > MAX_DEDUPE_KEY_CHARS:
+        raise ValueError(f"dedupe_key must be 1-{MAX_DEDUPE_KEY_CHARS} characters")
+    return address
+
+
+def _outbox_row(
+    *, tenant_id: int, to: str, template: EmailTemplate, context: Mapping[str, object], dedupe_key: str,
+    overrides: TemplateSources | None,
+) -> dict[str, object]:
+    """The outbox row of one rendered mail, pending and due now."""
+    rendered = render_email(template, context, tenant_id=tenant_id, overrides=overrides)
+    now = utcnow()
+    return dict(
+        tenant_id=tenant_id, template=template.value, to_address=to, from_name=_store_name(context), subject=rendered.subject,
+        text_body=rendered.text, html_body=rendered.html, dedupe_key=dedupe_key, status=STATUS_PENDING,
+        created_at=now, attempts=0, next_attempt_at=now,
+    )
 
 
 def _store_name(context: Mapping[str, object]) -> str | None:

@@ -6,12 +6,10 @@ import asyncio
 import re
 
 import pytest
-from hypercorn.asyncio import serve
-from hypercorn.config import Config
 
 from origin.app import create_app
 from origin.web.seller.api.reference import ASSETS
-from tests.storefront.test_browser import CHROMIUM_FLAGS, free_port, require_chromium
+from tests.storefront.test_browser import CHROMIUM_FLAGS, free_port, require_chromium, serving_app
 
 
 async def test_the_page_is_served_on_the_platform_host_with_a_closed_policy(client) -> None:
@@ -79,28 +77,13 @@ async def test_chromium_renders_every_area_and_operation_without_a_policy_violat
     binary = require_chromium()
     app = create_app(services.settings, services=services)
     port = free_port()
-    config = Config()
-    config.bind = [f"127.0.0.1:{port}"]
-    config.accesslog = None
-    stop = asyncio.Event()
-    server = asyncio.create_task(serve(app, config, shutdown_trigger=stop.wait))
-    try:
-        for _ in range(100):
-            try:
-                _, writer = await asyncio.open_connection("127.0.0.1", port)
-                writer.close()
-                break
-            except OSError:
-                await asyncio.sleep(0.05)
+    async with serving_app(app, port):
         process = await asyncio.create_subprocess_exec(
             binary, *CHROMIUM_FLAGS, "--enable-logging=stderr", "--log-level=0", "--virtual-time-budget=20000",
             "--dump-dom", f"http://localhost:{port}/api/v1/docs",
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         )
         dom_bytes, log_bytes = await asyncio.wait_for(process.communicate(), timeout=90)
-    finally:
-        stop.set()
-        await server
     dom, log = dom_bytes.decode(), log_bytes.decode(errors="replace")
 
     assert process.returncode == 0

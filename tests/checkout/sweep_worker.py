@@ -18,6 +18,7 @@ from taskiq.api import run_receiver_task
 from taskiq.schedule_sources import LabelScheduleSource
 
 from origin.services import Services
+from tests.stream_drain import wait_for_streams_drained
 from workers import queues
 from workers.brokers import make_broker
 from workers.checkout_tasks import register_checkout_tasks
@@ -43,20 +44,7 @@ class Sweeps:
         if isinstance(self.producer, InMemoryBroker):
             await self.producer.wait_all()
             return
-        redis = self.services.redis
-        stream = queues.stream_key(queues.CHECKOUT_SWEEPS)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout_s
-        while loop.time() < deadline:
-            busy = 0
-            if await redis.exists(stream):
-                last_added = (await redis.xinfo_stream(stream))["last-generated-id"]
-                for group in await redis.xinfo_groups(stream):
-                    busy += int(group.get("pending", 0)) + (group["last-delivered-id"] != last_added)
-            if busy == 0:
-                return
-            await asyncio.sleep(0.05)
-        raise AssertionError("the CHECKOUT_SWEEPS queue did not drain")
+        await wait_for_streams_drained(self.services.redis, (queues.CHECKOUT_SWEEPS,), what="the CHECKOUT_SWEEPS queue", timeout_s=timeout_s)
 
 
 @contextlib.asynccontextmanager

@@ -14,38 +14,23 @@ shipping method -> continue to payment -> pay on Stripe's page (or choose manual
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import re
-import shutil
 from email.message import EmailMessage
 
 import pytest
 import sqlalchemy as sa
-from hypercorn.asyncio import serve
-from hypercorn.config import Config
+from playwright import async_api as playwright_api
 
 from origin.app import create_app
 from origin.catalog.tables import variants
 from origin.checkout import rules
 from origin.orders.tables import orders
 from tests.checkout.stripe_fixtures import stripe_for
-from tests.conftest import REQUIRE_SERVICES
 from tests.outbox.conftest import running_email_worker
 from tests.storefront.shops import two_shops
-from tests.storefront.test_browser import free_port
+from tests.storefront.test_browser import free_port, require_chromium, serving_app
 
-playwright_api = pytest.importorskip("playwright.async_api")  # a test extra: `pip install -e '.[test]'`
-
-
-def chromium_path() -> str:
-    path = shutil.which("chromium")
-    if path is None:
-        reason = "chromium is not installed (ops/system-packages.sh installs it)"
-        if REQUIRE_SERVICES:
-            pytest.fail(reason, pytrace=False)
-        pytest.skip(reason)
-    return path
 
 
 @pytest.fixture
@@ -61,31 +46,15 @@ def settings(settings, shop_port):
 
 @contextlib.asynccontextmanager
 async def serving(app, port: int):
-    config = Config()
-    config.bind = [f"127.0.0.1:{port}"]
-    config.accesslog = None
-    config.errorlog = None
-    stop = asyncio.Event()
-    server = asyncio.create_task(serve(app, config, shutdown_trigger=stop.wait))
-    try:
-        for _ in range(200):
-            try:
-                _, writer = await asyncio.open_connection("127.0.0.1", port)
-                writer.close()
-                break
-            except OSError:
-                await asyncio.sleep(0.05)
+    async with serving_app(app, port):
         yield f"http://acme.localhost:{port}"
-    finally:
-        stop.set()
-        await server
 
 
 @contextlib.asynccontextmanager
 async def browser_page():
     async with playwright_api.async_playwright() as playwright:
         browser = await playwright.chromium.launch(
-            executable_path=chromium_path(), headless=True,
+            executable_path=require_chromium(), headless=True,
             args=["--no-sandbox", "--disable-gpu", "--host-resolver-rules=MAP acme.localhost 127.0.0.1"],
         )
         try:

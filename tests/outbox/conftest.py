@@ -17,6 +17,7 @@ import pytest
 from taskiq.api import run_receiver_task
 
 from origin.services import Services
+from tests.stream_drain import wait_for_streams_drained
 from workers import queues as queue_names
 from workers.brokers import make_broker
 from workers.dispatch import REGISTRARS, open_task_queue
@@ -31,20 +32,7 @@ class EmailWorker:
         if self.services.redis is None:
             await self.task_queue.wait_all()
             return
-        redis = self.services.redis
-        stream = queue_names.stream_key(queue_names.EMAIL_OUTBOX)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout_s
-        while loop.time() < deadline:
-            busy = 0
-            if await redis.exists(stream):
-                last_added = (await redis.xinfo_stream(stream))["last-generated-id"]
-                for group in await redis.xinfo_groups(stream):
-                    busy += int(group.get("pending", 0)) + (group["last-delivered-id"] != last_added)
-            if busy == 0:
-                return
-            await asyncio.sleep(0.05)
-        raise AssertionError("the EMAIL_OUTBOX queue did not drain")
+        await wait_for_streams_drained(self.services.redis, (queue_names.EMAIL_OUTBOX,), what="the EMAIL_OUTBOX queue", timeout_s=timeout_s)
 
 
 @contextlib.asynccontextmanager

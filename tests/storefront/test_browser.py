@@ -8,6 +8,7 @@ chromium (.ci/run); a missing browser fails there and skips elsewhere.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import socket
 import struct
@@ -41,6 +42,29 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+@contextlib.asynccontextmanager
+async def serving_app(app, port: int):
+    """``app`` served by hypercorn on 127.0.0.1:``port`` for a real browser, until the block ends."""
+    config = Config()
+    config.bind = [f"127.0.0.1:{port}"]
+    config.accesslog = None
+    config.errorlog = None
+    stop = asyncio.Event()
+    server = asyncio.create_task(serve(app, config, shutdown_trigger=stop.wait))
+    try:
+        for _ in range(200):
+            try:
+                _, writer = await asyncio.open_connection("127.0.0.1", port)
+                writer.close()
+                break
+            except OSError:
+                await asyncio.sleep(0.05)
+        yield
+    finally:
+        stop.set()
+        await server
+
+
 async def chromium(binary: str, *args: str) -> bytes:
     process = await asyncio.create_subprocess_exec(
         binary, *CHROMIUM_FLAGS, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL
@@ -56,27 +80,12 @@ async def test_product_page_in_headless_chromium(services, tmp_path):
     await two_shops(services)
     app = create_app(services.settings, services=services)
     port = free_port()
-    config = Config()
-    config.bind = [f"127.0.0.1:{port}"]
-    config.accesslog = None
-    stop = asyncio.Event()
-    server = asyncio.create_task(serve(app, config, shutdown_trigger=stop.wait))
     url = f"http://nordic.localhost:{port}/products/linen-shirt"
     resolve = f"--host-resolver-rules=MAP nordic.localhost 127.0.0.1"
-    try:
-        for _ in range(100):
-            try:
-                _, writer = await asyncio.open_connection("127.0.0.1", port)
-                writer.close()
-                break
-            except OSError:
-                await asyncio.sleep(0.05)
+    async with serving_app(app, port):
         dom = (await chromium(binary, resolve, "--dump-dom", url)).decode()
         screenshot = tmp_path / "product.png"
         await chromium(binary, resolve, "--window-size=1024,900", f"--screenshot={screenshot}", url)
-    finally:
-        stop.set()
-        await server
 
     page = parse_html(dom)
     assert texts(page, ".//h1") == ["Nordic Linen Shirt"]
