@@ -12,9 +12,7 @@ import asyncio
 import contextlib
 from dataclasses import dataclass
 
-import httpx
 import sqlalchemy as sa
-from taskiq import InMemoryBroker
 from taskiq.api import run_receiver_task
 
 from origin.catalog.tables import products, variants

@@ -6,8 +6,6 @@ an origin.shopify action. Failures are classified by workers.retry.
 
 from __future__ import annotations
 
-import datetime as dt
-
 import sqlalchemy as sa
 from taskiq import AsyncBroker, TaskiqDepends
 
