@@ -33,7 +33,6 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from edge import tags as cache_tags
 from origin.db import utcnow
 from origin.tenancy.tables import domains, removed_domains
 from origin.domains import queries
@@ -41,7 +40,7 @@ from origin.domains.errors import DomainError, DomainErrorCode, from_hostname_er
 from origin.domains.models import ACTIVE, FAILED, PENDING, CustomDomain, RemovedDomain
 from origin.errors import ErrorKind
 from origin.keyring import KeyPurpose
-from origin.invalidation import TENANCY_CHANNEL, transaction
+from origin.invalidation import TENANCY_CHANNEL, AfterCommit, transaction
 from origin.services import Services
 from tls.caddy import CaddyAdmin, CaddyAdminError, delete_stored_certificate
 from tls.hostnames import HostnameError, validate_custom_domain
@@ -170,7 +169,7 @@ def _contested(name: str, token: str) -> DomainError:
     )
 
 
-def _announce_activation(services: Services, effects, tenant_id: int, hostname: str) -> None:
+def _announce_activation(services: Services, effects: AfterCommit, tenant_id: int, hostname: str) -> None:
     """After the commit: the allow-list reloads, every Host -> tenant answer for the name and the edge's pages under it go."""
     if services.allow_list is not None:
         effects.call(services.allow_list.refresh)
@@ -308,9 +307,9 @@ async def do_remove_domain(services: Services, tenant_id: int, domain_id: int) -
         # every tenancy subscriber reads tenant_id from it as from publish_tenant_change's.
         effects.publish(TENANCY_CHANNEL, json.dumps({"tenant_id": tenant_id, "removed_hostname": domain.hostname}))
         # The shared Host -> tenant entry and every process's LRU entry for the name go (not only the
-        # tenant's): otherwise the name resolves to this tenant for up to POSITIVE_TTL_SECONDS.
+        # tenant's): otherwise the name resolves to this tenant for up to POSITIVE_TTL_SECONDS. The same
+        # effect purges the host's pages at the edge (publish_tenant_change).
         effects.tenant_changed(tenant_id, hosts=(domain.hostname,))
-        effects.purge(tenant_id, cache_tags.host_tag(domain.hostname), hosts=(domain.hostname,))
     # The certificate goes after the commit too, but the answer reports what was deleted.
     removed_files = await _delete_certificate(services, domain.hostname)
     return RemovedDomain(domain.hostname, removed_files, new_primary)
