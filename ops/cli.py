@@ -39,6 +39,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings.from_env()
         logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        # One INFO line per outbound request (the Admin API call of `shopify connect`) is noise to an operator.
+        logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().level))
         handler: Handler = args.handler
         return asyncio.run(handler(args, settings)) or 0
     except ConfigurationError as error:

@@ -32,7 +32,7 @@ from typing import Any, AsyncIterator, Awaitable, Callable
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from edge import tags as cache_tags
+from edge import cache_keys, tags as cache_tags
 from origin import queueing
 from origin.services import Services
 
@@ -59,10 +59,20 @@ async def publish_purge(services: Services, tenant_id: int, tags: list[str] | tu
         services.cloudflare_purge.enqueue(tags=list(tags), hosts=list(hosts))
 
 
-async def publish_tenant_change(services: Services, tenant_id: int) -> None:
-    """Suspension, theme or domain change: drop Host -> tenant entries and every page of the tenant."""
-    await services.broadcast.publish(TENANCY_CHANNEL, json.dumps({"tenant_id": tenant_id}))
-    await publish_purge(services, tenant_id, [cache_tags.tenant_tag(tenant_id)])
+async def publish_tenant_change(services: Services, tenant_id: int, hosts: tuple[str, ...] = ()) -> None:
+    """Suspension, theme or domain change: drop Host -> tenant entries and every page of the tenant.
+
+    ``hosts``: names that changed hands (a domain removed or activated). Their shared
+    Host -> tenant entries are deleted here, whichever tenant they named, every
+    process drops its own (the message lists them: origin.tenancy.resolution), and
+    the edge drops every page stored under them, whoever's they were (issue 13, item 5).
+    """
+    hosts = tuple(dict.fromkeys(hosts))
+    if hosts:
+        await services.cache.delete(*(cache_keys.host_key(host) for host in hosts))
+    message = {"tenant_id": tenant_id, "hosts": list(hosts)} if hosts else {"tenant_id": tenant_id}
+    await services.broadcast.publish(TENANCY_CHANNEL, json.dumps(message))
+    await publish_purge(services, tenant_id, [cache_tags.tenant_tag(tenant_id), *map(cache_tags.host_tag, hosts)], hosts=hosts)
 
 
 @dataclass
@@ -79,9 +89,10 @@ class _Purge:
 @dataclass(frozen=True)
 class _TenantChange:
     tenant_id: int
+    hosts: tuple[str, ...] = ()
 
     async def send(self, services: Services) -> None:
-        await publish_tenant_change(services, self.tenant_id)
+        await publish_tenant_change(services, self.tenant_id, self.hosts)
 
 
 @dataclass(frozen=True)
@@ -144,9 +155,9 @@ class AfterCommit:
         pending.tags.extend(tag for tag in dict.fromkeys(tags) if tag not in pending.tags)
         pending.hosts.extend(host for host in dict.fromkeys(hosts) if host not in pending.hosts)
 
-    def tenant_changed(self, tenant_id: int) -> None:
-        """Suspension, theme or domain change: see :func:`publish_tenant_change`."""
-        self._effects.append(_TenantChange(tenant_id))
+    def tenant_changed(self, tenant_id: int, *, hosts: tuple[str, ...] = ()) -> None:
+        """Suspension, theme or domain change (``hosts``: names that changed hands): see :func:`publish_tenant_change`."""
+        self._effects.append(_TenantChange(tenant_id, tuple(hosts)))
 
     def enqueue(
         self,

@@ -34,6 +34,7 @@ class KeyPurpose(enum.Enum):
     SHOPIFY_CREDENTIALS = b"zelly shopify connection secrets v1"
     DEMO_API_TOKEN = b"zelly/ops/demo-api-token/v1"
     ORDER_STATUS_LINK = b"zelly/storefront/order-status-link/v1"
+    DOMAIN_CLAIM = b"zelly/domains/claim-token/v1"
 
 
 _KEY_ID_LABEL = b"zelly/key-id/v1"

@@ -81,6 +81,11 @@ class Settings:
 
     # -- listeners
     platform_domain: str = "localhost"
+    # The operator's statement that platform_domain is in the Public Suffix List (private section):
+    # then each <slug>.<platform> is its own site, and store pages cannot set or read cookies of the
+    # seller API's hosts (<platform>, api.<platform>). Required for a public platform domain
+    # (docs/security.md, "Cookie scope").
+    platform_domain_public_suffix: bool = False
     origin_bind: str = "127.0.0.1:8000"
     internal_bind: str = "127.0.0.1:8001"
     edge_bind: str = "127.0.0.1:8002"
@@ -257,6 +262,31 @@ class Settings:
             raise ConfigurationError("ZELLY_MAIL_FROM", f"expected one address like orders@shops.example.com, got {self.mail_from!r}")
         if self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise ConfigurationError("ZELLY_LOG_LEVEL", "expected DEBUG, INFO, WARNING or ERROR")
+        if is_public_name(self.platform_domain) and not self.platform_domain_public_suffix:
+            # The seller API answers on the platform domain and api.<it>, the parent and a sibling of
+            # every store host: without the PSL entry, a store's script sets cookies they receive.
+            domain = self.platform_domain.strip(".").lower()
+            raise ConfigurationError(
+                "ZELLY_PLATFORM_DOMAIN",
+                f"stores at <slug>.{domain} would share a site with the seller API at {domain} and api.{domain}; "
+                f"list {domain} in the Public Suffix List (private section) and set ZELLY_PLATFORM_DOMAIN_PUBLIC_SUFFIX=true "
+                "(docs/security.md, \"Cookie scope\")",
+            )
+
+
+# Names no public CA or browser treats as a registrable domain (RFC 6761, RFC 8375, RFC 6762, ICANN's .internal).
+_LOCAL_SUFFIXES = ("localhost", "test", "example", "invalid", "internal", "local", "home.arpa")
+
+
+def is_public_name(hostname: str) -> bool:
+    """Whether ``hostname`` can be a public registrable domain: not one label, an IP or a special-use name."""
+    name = hostname.strip(".").lower()
+    try:
+        ipaddress.ip_address(name.strip("[]"))
+        return False
+    except ValueError:
+        pass
+    return "." in name and not any(name == suffix or name.endswith("." + suffix) for suffix in _LOCAL_SUFFIXES)
 
 
 def parse_bind(value: str) -> tuple[str, int]:
@@ -278,6 +308,12 @@ def _parse(variable: str, spec: dataclasses.Field, raw: str) -> object:
             return int(raw)
         except ValueError:
             raise ConfigurationError(variable, f"expected a whole number, got {raw!r}") from None
+    if kind == "bool":
+        if raw.lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.lower() in ("", "0", "false", "no", "off"):
+            return False
+        raise ConfigurationError(variable, f"expected true or false, got {raw!r}")
     if kind == "Path":
         return Path(raw)
     if kind == "Secret":

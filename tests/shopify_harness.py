@@ -46,8 +46,11 @@ async def make_shop(services: Services, fake: FakeShopify, slug: str, catalog=No
     tenant = await do_create_tenant(services, slug=slug, name=slug.title(), currency="USD")
     issued = await do_issue_api_token(services, tenant.id)
     domain, token, secret = f"{slug}.myshopify.com", f"shpat_{slug}_token", f"whsec_{slug}_secret"
-    await do_connect(services, tenant.id, shop_domain=domain, access_token=token, webhook_secret=secret)
     fake_shop = fake.add_shop(domain, token, catalog if catalog is not None else make_catalog(0), **plan)
+    await do_connect(services, tenant.id, shop_domain=domain, access_token=token, webhook_secret=secret)  # asks the fake who owns the token
+    # The connect's ownership query is not what the tests of a shop count: start them from a fresh bucket and log.
+    fake_shop.requests.clear()
+    fake_shop.bucket.available = fake_shop.bucket.size
     return Shop(tenant.id, issued.token, domain, token, secret), fake_shop
 
 
@@ -57,6 +60,13 @@ async def running_fake(services: Services):
     async with serve_fake(fake) as base_url:
         swap_in_place(services, settings=services.settings.replace(shopify_api_base_url=base_url))
         yield fake
+
+
+async def connect_through_fake(services: Services, tenant_id: int, *, shop_domain: str, access_token: str, webhook_secret: str):
+    """``do_connect`` for tests that need a connection, not a shop: a fake Admin API answers its ownership check."""
+    async with running_fake(services) as fake:
+        fake.add_shop(shop_domain, access_token, make_catalog(0))
+        return await do_connect(services, tenant_id, shop_domain=shop_domain, access_token=access_token, webhook_secret=webhook_secret)
 
 
 class Queues:

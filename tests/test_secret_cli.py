@@ -10,9 +10,10 @@ import pytest
 from origin.keyring import key_id
 from origin.services import open_services
 from origin.settings import Settings
-from origin.shopify.connections import do_connect, get_connection
+from origin.shopify.connections import get_connection
 from origin.shopify.errors import ShopifyError
 from tests.test_cli import zelly
+from tests.shopify_harness import connect_through_fake
 
 
 async def connection_token(data_dir: Path, tenant_id: int) -> str:
@@ -25,7 +26,7 @@ async def test_rotate_reseal_status_on_the_embedded_default(tmp_path: Path) -> N
     assert zelly(tmp_path, "migrate").returncode == 0
     assert zelly(tmp_path, "tenant", "create", "--slug", "acme", "--name", "Acme", "--currency", "USD").returncode == 0
     async with open_services(Settings(data_dir=data_dir), with_analytics=False) as services:
-        await do_connect(services, 1, shop_domain="acme.myshopify.com", access_token="shpat_" + "a" * 32, webhook_secret="whsec-acme-1")
+        await connect_through_fake(services, 1, shop_domain="acme.myshopify.com", access_token="shpat_" + "a" * 32, webhook_secret="whsec-acme-1")
     old_id = key_id((data_dir / "secret.key").read_text().strip())
 
     before = zelly(tmp_path, "secret", "status")
@@ -62,7 +63,7 @@ async def test_dropping_the_previous_secret_before_reseal_leaves_credentials_uno
     assert zelly(tmp_path, "migrate").returncode == 0
     assert zelly(tmp_path, "tenant", "create", "--slug", "acme", "--name", "Acme", "--currency", "USD").returncode == 0
     async with open_services(Settings(data_dir=data_dir), with_analytics=False) as services:
-        await do_connect(services, 1, shop_domain="acme.myshopify.com", access_token="shpat_" + "a" * 32, webhook_secret="whsec-acme-1")
+        await connect_through_fake(services, 1, shop_domain="acme.myshopify.com", access_token="shpat_" + "a" * 32, webhook_secret="whsec-acme-1")
     old_id = key_id((data_dir / "secret.key").read_text().strip())
 
     assert zelly(tmp_path, "secret", "rotate").returncode == 0

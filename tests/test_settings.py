@@ -65,6 +65,30 @@ def test_a_bad_value_names_the_variable(variable: str, value: str, message: str)
     assert str(raised.value).startswith(f"{variable}: ")
 
 
+@pytest.mark.parametrize("domain", ["shops.example.com", "zelly.shop", "Zelly.Shop."])
+def test_a_public_platform_domain_needs_its_public_suffix_entry(domain: str) -> None:
+    """The seller API's hosts are the parent and a sibling of every store host (issue 13, item 9; docs/security.md)."""
+    with pytest.raises(ConfigurationError) as raised:
+        Settings.from_env({"ZELLY_PLATFORM_DOMAIN": domain}, env_file=None)
+    listed = Settings.from_env({"ZELLY_PLATFORM_DOMAIN": domain, "ZELLY_PLATFORM_DOMAIN_PUBLIC_SUFFIX": "true"}, env_file=None)
+
+    assert raised.value.variable == "ZELLY_PLATFORM_DOMAIN"
+    assert "Public Suffix List" in str(raised.value) and "ZELLY_PLATFORM_DOMAIN_PUBLIC_SUFFIX=true" in str(raised.value)
+    assert listed.platform_domain_public_suffix is True
+
+
+@pytest.mark.parametrize("domain", ["localhost", "zelly.test", "shops.localhost", "zelly.internal", "127.0.0.1", "box.home.arpa"])
+def test_local_platform_domains_need_no_public_suffix_entry(domain: str) -> None:
+    assert Settings.from_env({"ZELLY_PLATFORM_DOMAIN": domain}, env_file=None).platform_domain_public_suffix is False
+
+
+def test_a_yes_or_no_setting_refuses_anything_else() -> None:
+    with pytest.raises(ConfigurationError) as raised:
+        Settings.from_env({"ZELLY_PLATFORM_DOMAIN_PUBLIC_SUFFIX": "maybe"}, env_file=None)
+
+    assert str(raised.value) == "ZELLY_PLATFORM_DOMAIN_PUBLIC_SUFFIX: expected true or false, got 'maybe'"
+
+
 def test_secrets_never_show_in_repr() -> None:
     settings = Settings(
         secret_key="s3cret-key",

@@ -83,10 +83,19 @@ class CaddyOptions:
     # A private ACME CA's root (pebble in tests): Caddy (Go) trusts SSL_CERT_FILE instead of the system roots.
     trusted_ca_file: Path | None = None
     caddyfile: Path = REPO_CADDYFILE
+    platform_domain: str = "localhost"  # its host and api.<it>: managed certificates; *.<it>: one wildcard
+    # The wildcard's issuer: internal here (dev, tests); production sets acme-dns in caddy.env
+    # (a DNS-01 challenge, docs/decisions.md "Platform TLS"), never plain acme: no wildcard over HTTP-01.
+    wildcard_issuer: str = "internal"
 
     @property
     def issuer(self) -> str:
         return "acme" if self.acme_email else "internal"
+
+    @property
+    def platform_subdomains(self) -> str:
+        """``wildcard`` for a platform domain of two labels or more; TLS clients refuse ``*.localhost``."""
+        return "wildcard" if "." in self.platform_domain.strip(".") else "on-demand"
 
     @property
     def admin_url(self) -> str:
@@ -104,6 +113,9 @@ class CaddyOptions:
             "CADDY_UPSTREAM": self.upstream,
             "CADDY_ISSUER": self.issuer,
             "ZELLY_ACME_EMAIL": self.acme_email,
+            "ZELLY_PLATFORM_DOMAIN": self.platform_domain,
+            "CADDY_PLATFORM_SUBDOMAINS": self.platform_subdomains,
+            "CADDY_WILDCARD_ISSUER": self.wildcard_issuer,
         }
         if self.acme_directory:
             environment["CADDY_ACME_CA"] = self.acme_directory
@@ -127,6 +139,7 @@ def options_from_settings(settings, *, upstream_bind: str | None = None) -> Cadd
         http_port=settings.http_port,
         https_port=settings.https_port,
         acme_email=settings.acme_email,
+        platform_domain=settings.platform_domain,
     )
 
 

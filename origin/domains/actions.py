@@ -7,6 +7,15 @@ transaction (they can take seconds).
 Verification backoff: the first automatic check a minute after adding, then
 doubling up to every 6 hours, for 7 days; after that the domain is ``failed``
 and only a merchant's "verify" request checks it again.
+
+Handover (issue 13, item 5): removal and activation drop the shared Host ->
+tenant entry and every process's in-process one (the TENANCY_CHANNEL message
+names the host) and purge the host at the edge, so the next request for a name
+that changed hands is answered by its new tenant. A pending claim does not
+block the real owner: a store that adds a name another store holds *pending*
+is shown its own claim token (derived from the secret, so the same on every
+attempt); once that TXT record and the routing record are in DNS, adding it
+again proves ownership, and the squatter's pending claim is deleted.
 """
 
 from __future__ import annotations
@@ -14,6 +23,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import functools
+import hashlib
+import hmac
 import json
 import logging
 import secrets
@@ -22,18 +33,18 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from edge import tags as cache_tags
 from origin.db import utcnow
 from origin.tenancy.tables import domains, removed_domains
 from origin.domains import queries
 from origin.domains.errors import DomainError, DomainErrorCode, from_hostname_error, unknown_domain
 from origin.domains.models import ACTIVE, FAILED, PENDING, CustomDomain, RemovedDomain
 from origin.errors import ErrorKind
-from origin.invalidation import TENANCY_CHANNEL, transaction
+from origin.keyring import KeyPurpose
+from origin.invalidation import TENANCY_CHANNEL, AfterCommit, transaction
 from origin.services import Services
 from tls.caddy import CaddyAdmin, CaddyAdminError, delete_stored_certificate
 from tls.hostnames import HostnameError, validate_custom_domain
-from tls.verification import DomainVerifier, VerificationResult
+from tls.verification import CHALLENGE_LABEL, DomainVerifier, VerificationResult
 
 log = logging.getLogger(__name__)
 
@@ -60,33 +71,72 @@ def verifier_for(settings) -> DomainVerifier:
         raise DomainError(DomainErrorCode.DNS_RESOLVERS_INVALID, f"ZELLY_DNS_RESOLVERS: {error}", kind=ErrorKind.UNAVAILABLE) from None
 
 
+def claim_tokens(services: Services, tenant_id: int, hostname: str) -> list[str]:
+    """The TXT tokens that prove ``tenant_id`` owns ``hostname`` against another store's pending claim.
+
+    Derived, not stored: the store can be shown its token before it has a row (the
+    name is unique, the squatter holds it). One per accepted key, current first, so a
+    token shown before a secret rotation still proves during the overlap.
+    """
+    message = f"{tenant_id}:{hostname}".encode()
+    return [
+        TOKEN_PREFIX + hmac.new(key, message, hashlib.sha256).hexdigest()[:32]
+        for _, key in services.keyring.accepted_keys(KeyPurpose.DOMAIN_CLAIM)
+    ]
+
+
+async def _prove_contested_claim(services: Services, tenant_id: int, name: str) -> str | None:
+    """The claim token found in DNS with the name routed to us (a full verification), or None."""
+    verifier = verifier_for(services.settings)
+    for token in claim_tokens(services, tenant_id, name):
+        if (await verifier.verify(name, token)).is_verified:
+            return token
+    return None
+
+
 async def do_add_domain(services: Services, tenant_id: int, hostname: object) -> CustomDomain:
     try:
         name = validate_custom_domain(hostname, services.settings.platform_domain)
     except HostnameError as error:
         raise from_hostname_error(error) from None
+    async with services.db.connect() as conn:
+        existing = await queries.select_domain_by_hostname(conn, name)
+    proven_token = None
+    if existing is not None and existing.tenant_id != tenant_id and existing.status == PENDING:
+        # DNS outside any transaction (it can take seconds); the claim is re-read inside it.
+        proven_token = await _prove_contested_claim(services, tenant_id, name)
+        if proven_token is None:
+            raise _contested(name, claim_tokens(services, tenant_id, name)[0])
     now = utcnow()
     try:
-        async with services.db.begin() as conn:
+        async with transaction(services) as (conn, effects):
             existing = await queries.select_domain_by_hostname(conn, name)
             if existing is not None:
-                _refuse_existing(existing, tenant_id, name, now)
-                # Another store's claim that never verified within the window does not block the owner.
-                await conn.execute(domains.delete().where(domains.c.id == existing.id, domains.c.status == FAILED))
+                if proven_token is not None and existing.tenant_id != tenant_id and existing.status != ACTIVE:
+                    log.info("domain %s: tenant %s proved ownership; tenant %s's pending claim deleted", name, tenant_id, existing.tenant_id)
+                    await conn.execute(domains.delete().where(domains.c.id == existing.id, domains.c.status != ACTIVE))
+                else:
+                    _refuse_existing(existing, tenant_id, name, now)
+                    # Another store's claim that never verified within the window does not block the owner.
+                    await conn.execute(domains.delete().where(domains.c.id == existing.id, domains.c.status == FAILED))
             # Added again (by any store): no longer "removed", so no longer a 410 once the lists reload.
             await conn.execute(removed_domains.delete().where(removed_domains.c.hostname == name))
+            proven = dict(status=ACTIVE, verified_at=now, last_checked_at=now, check_attempts=1, next_check_at=None)
+            pending = dict(status=PENDING, check_attempts=0, next_check_at=now + FIRST_CHECK_AFTER)
             result = await conn.execute(
                 domains.insert().values(
                     tenant_id=tenant_id,
                     hostname=name,
-                    status=PENDING,
                     is_primary=False,
-                    verification_token=TOKEN_PREFIX + secrets.token_hex(16),
-                    check_attempts=0,
-                    next_check_at=now + FIRST_CHECK_AFTER,
+                    verification_token=proven_token or TOKEN_PREFIX + secrets.token_hex(16),
+                    **(proven if proven_token else pending),
                 )
             )
-            domain = await queries.select_domain(conn, tenant_id, result.inserted_primary_key[0])
+            domain_id = result.inserted_primary_key[0]
+            if proven_token:
+                await _promote_if_no_primary(conn, tenant_id, domain_id)
+                _announce_activation(services, effects, tenant_id, name)
+            domain = await queries.select_domain(conn, tenant_id, domain_id)
     except IntegrityError:  # a concurrent add of the same name won the unique index
         raise DomainError(
             DomainErrorCode.DOMAIN_TAKEN, f"{name} was just added by another request", field="hostname", kind=ErrorKind.CONFLICT
@@ -107,6 +157,23 @@ def _refuse_existing(existing: CustomDomain, tenant_id: int, name: str, now: dt.
             field="hostname",
             kind=ErrorKind.CONFLICT,
         )
+
+
+def _contested(name: str, token: str) -> DomainError:
+    return DomainError(
+        DomainErrorCode.DOMAIN_TAKEN,
+        f"{name} is claimed by another store but not verified; if you own it, publish the TXT record "
+        f"{CHALLENGE_LABEL}.{name} = {token} and point the name at the platform, then add it again",
+        field="hostname",
+        kind=ErrorKind.CONFLICT,
+    )
+
+
+def _announce_activation(services: Services, effects: AfterCommit, tenant_id: int, hostname: str) -> None:
+    """After the commit: the allow-list reloads, every Host -> tenant answer for the name and the edge's pages under it go."""
+    if services.allow_list is not None:
+        effects.call(services.allow_list.refresh)
+    effects.tenant_changed(tenant_id, hosts=(hostname,))
 
 
 async def do_verify_domain(
@@ -175,9 +242,7 @@ async def _record_check(
             raise unknown_domain(domain.id)
         if changed.rowcount and result.is_verified:
             log.info("domain %s verified for tenant %s (primary: %s)", domain.hostname, domain.tenant_id, became_primary)
-            if services.allow_list is not None:
-                effects.call(services.allow_list.refresh)
-            effects.tenant_changed(domain.tenant_id)  # the allow-list and Host -> tenant caches reload
+            _announce_activation(services, effects, domain.tenant_id, domain.hostname)
     return recorded
 
 
@@ -241,8 +306,10 @@ async def do_remove_domain(services: Services, tenant_id: int, domain_id: int) -
         # Other processes: the allow-list forgets the name on this message (origin/domains/serving.py);
         # every tenancy subscriber reads tenant_id from it as from publish_tenant_change's.
         effects.publish(TENANCY_CHANNEL, json.dumps({"tenant_id": tenant_id, "removed_hostname": domain.hostname}))
-        effects.tenant_changed(tenant_id)
-        effects.purge(tenant_id, cache_tags.host_tag(domain.hostname), hosts=(domain.hostname,))
+        # The shared Host -> tenant entry and every process's LRU entry for the name go (not only the
+        # tenant's): otherwise the name resolves to this tenant for up to POSITIVE_TTL_SECONDS. The same
+        # effect purges the host's pages at the edge (publish_tenant_change).
+        effects.tenant_changed(tenant_id, hosts=(domain.hostname,))
     # The certificate goes after the commit too, but the answer reports what was deleted.
     removed_files = await _delete_certificate(services, domain.hostname)
     return RemovedDomain(domain.hostname, removed_files, new_primary)

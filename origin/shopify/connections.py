@@ -1,4 +1,10 @@
-"""A tenant's Shopify connection: connect, disconnect, look up (by tenant or shop domain), re-seal after a key rotation."""
+"""A tenant's Shopify connection: connect, disconnect, look up (by tenant or shop domain), re-seal after a key rotation.
+
+Connecting proves ownership (issue 13, item 4): the Admin API is asked, with the
+token given, which shop the token belongs to (``shop { myshopifyDomain }``), and
+the claimed domain must be that shop. Without it any tenant could claim another's
+``*.myshopify.com`` and receive (or block) its webhooks.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +21,7 @@ from origin.errors import ErrorKind
 from origin.invalidation import transaction
 from origin.keyring import Keyring
 from origin.services import Services
+from origin.shopify.client import AdminClient
 from origin.shopify.crypto import SecretBox, sealed_key_id
 from origin.shopify.errors import ShopifyError, ShopifyErrorCode, not_connected
 from origin.shopify.models import CONNECTED, DISCONNECTED, Connection
@@ -38,7 +45,7 @@ def secret_box(services: Services) -> SecretBox:
 
 def validate_shop_domain(shop_domain: object) -> str:
     value = shop_domain.strip().lower() if isinstance(shop_domain, str) else ""
-    if not SHOP_DOMAIN.match(value):
+    if not SHOP_DOMAIN.fullmatch(value):
         raise ShopifyError(
             ShopifyErrorCode.INVALID_SHOP_DOMAIN,
             "shop must be the store's <name>.myshopify.com domain (lower-case letters, digits, hyphens)",
@@ -98,11 +105,41 @@ def forget_cached(services: Services, shop_domain: str) -> None:
     services.shopify_connections.pop(shop_domain, None)
 
 
+OWNER_QUERY = "query ZellyShopOwner { shop { myshopifyDomain } }"
+
+
+async def prove_shop_ownership(services: Services, shop_domain: str, access_token: str) -> None:
+    """Raise unless ``access_token`` is an Admin API token of ``shop_domain`` (the one network call of a connect)."""
+    settings = services.settings
+    client = AdminClient(
+        services.http, shop_domain=shop_domain, access_token=access_token,
+        api_version=settings.shopify_api_version, api_base_url=settings.shopify_api_base_url,
+        **services.shopify_client_options,
+    )
+    try:
+        data = await client.execute(OWNER_QUERY, cost=1)
+    except ShopifyError as error:
+        if error.code != ShopifyErrorCode.INVALID_TOKEN.value:
+            raise  # Shopify unavailable (503) or an API error: the connect is not made
+        raise ShopifyError(
+            ShopifyErrorCode.INVALID_TOKEN, f"Shopify refused the access token for {shop_domain}", field="access_token"
+        ) from None
+    owner = ((data.get("shop") or {}).get("myshopifyDomain") or "").strip().lower()
+    if owner != shop_domain:
+        raise ShopifyError(
+            ShopifyErrorCode.SHOP_NOT_OWNED,
+            f"the access token belongs to another shop than {shop_domain}; connect with that shop's own Admin API token",
+            field="shop_domain",
+            kind=ErrorKind.FORBIDDEN,
+        )
+
+
 async def do_connect(services: Services, tenant_id: int, *, shop_domain: str, access_token: str, webhook_secret: str) -> Connection:
-    """Create or replace the tenant's connection (reconnecting after an uninstall included)."""
+    """Create or replace the tenant's connection (reconnecting after an uninstall included), once Shopify vouches for it."""
     shop_domain = validate_shop_domain(shop_domain)
     access_token = _validate_secret(access_token, ShopifyErrorCode.INVALID_TOKEN, "access_token", "the Admin API access token")
     webhook_secret = _validate_secret(webhook_secret, ShopifyErrorCode.INVALID_WEBHOOK_SECRET, "webhook_secret", "the webhook secret")
+    await prove_shop_ownership(services, shop_domain, access_token)  # outside the transaction: it can take seconds
     box = secret_box(services)
     values = dict(
         shop_domain=shop_domain,

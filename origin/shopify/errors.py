@@ -17,6 +17,7 @@ class ShopifyErrorCode(enum.Enum):
     INVALID_TOKEN = "invalid_token"
     INVALID_WEBHOOK_SECRET = "invalid_webhook_secret"
     SHOP_TAKEN = "shop_taken"
+    SHOP_NOT_OWNED = "shop_not_owned"
     NOT_CONNECTED = "not_connected"
     SYNC_NOT_FOUND = "sync_not_found"
     INVALID_SYNC_KIND = "invalid_sync_kind"

@@ -13,7 +13,11 @@ what makes processing happen exactly once (a redelivery, a replay, a duplicate
 that outlived the Redis key all find ``processed_at`` set).
 
 Every signature problem (missing, malformed, wrong secret, altered body, unknown
-shop) is the same 401 and nothing is recorded or enqueued.
+shop) is the same 401 and nothing is recorded or enqueued. A shop header that is
+not ``<name>.myshopify.com`` is refused before any lookup, so forged names cost
+neither a query nor a memo entry (issue 13, item 4); the memo is a bounded LRU.
+The erasing and disconnecting topics are checked against their signed body
+(origin.shopify.webhook_checks): the topic header is not signed.
 """
 
 from __future__ import annotations
@@ -34,8 +38,9 @@ from origin.shopify.tables import shopify_webhook_deliveries
 from origin.errors import ErrorKind
 from origin.queueing import enqueue
 from origin.services import Services
-from origin.shopify.connections import connection_for_shop
+from origin.shopify.connections import SHOP_DOMAIN, connection_for_shop
 from origin.shopify.errors import ShopifyError, ShopifyErrorCode
+from origin.shopify.webhook_checks import GUARDED_TOPICS, check_guarded_delivery
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +161,8 @@ class Intake:
 async def do_accept_webhook(services: Services, body: bytes, headers: Mapping[str, str]) -> Intake:
     """``headers`` must answer lower-case names (a plain dict of lower-cased names, or a case-insensitive mapping)."""
     shop_domain = (headers.get("x-shopify-shop-domain") or "").strip().lower()
-    connection = await connection_for_shop(services, shop_domain) if shop_domain else None
+    # Syntax first: a name Shopify never sends is refused without a query or a memo entry.
+    connection = await connection_for_shop(services, shop_domain) if SHOP_DOMAIN.fullmatch(shop_domain) else None
     if connection is None or not is_valid_signature(connection.webhook_secret, body, headers.get("x-shopify-hmac-sha256")):
         raise _unauthorized()
     topic = (headers.get("x-shopify-topic") or "").strip().lower()
@@ -167,6 +173,12 @@ async def do_accept_webhook(services: Services, body: bytes, headers: Mapping[st
     # Unknown topics and, after an uninstall, everything but the compliance topics: acknowledged, not acted on.
     if topic not in TOPICS or (not connection.is_connected and topic not in COMPLIANCE_TOPICS):
         return Intake(IGNORED, tenant_id, webhook_id, topic)
+    if topic in GUARDED_TOPICS:
+        check_guarded_delivery(topic, shop_domain, body, headers.get("x-shopify-triggered-at"))
+        if topic == "shop/redact" and connection.is_connected:
+            # Shopify sends shop/redact 48 h after an uninstall; a connected shop's erasure is a replay.
+            log.warning("shop/redact for connected shop %s ignored (tenant %s)", shop_domain, tenant_id)
+            return Intake(IGNORED, tenant_id, webhook_id, topic)
     if not await _first_delivery(services, tenant_id, webhook_id, topic):
         return Intake(DUPLICATE, tenant_id, webhook_id, topic)
     try:

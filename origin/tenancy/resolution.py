@@ -40,7 +40,7 @@ from origin.services import Services
 from origin.settings import Settings
 from origin.tenancy import queries
 from origin.tenancy.models import Tenant
-from tls.hostnames import normalize_host
+from tls.hostnames import HostnameError, normalize_host
 
 log = logging.getLogger(__name__)
 
@@ -176,11 +176,20 @@ class TenantResolver:
 
     async def _apply(self, message: str) -> None:
         try:
-            tenant_id = int(json.loads(message)["tenant_id"])
-        except (ValueError, KeyError, TypeError):
+            decoded = json.loads(message)
+            tenant_id = int(decoded["tenant_id"])
+            # A name that changed hands (origin.invalidation.publish_tenant_change) goes whichever
+            # tenant this process last saw it under; "removed_hostname" is the removal's own message.
+            hosts = [*decoded.get("hosts", ()), *filter(None, [decoded.get("removed_hostname")])]
+            if not all(isinstance(host, str) for host in hosts):
+                raise TypeError("hosts must be strings")
+        except (ValueError, KeyError, TypeError, AttributeError):
             log.warning("ignoring malformed tenancy message %r", message[:200])
             return
         await self.forget_tenant(tenant_id)
+        for host in hosts:
+            with contextlib.suppress(HostnameError):  # not a name: nothing of it is cached
+                await self.forget_host(host)
 
     async def listen(self, ready: asyncio.Event | None = None) -> None:
         """Apply TENANCY_CHANNEL messages until cancelled (a background task per process), resubscribing."""

@@ -15,14 +15,13 @@ import sqlalchemy as sa
 
 from origin.catalog.tables import products
 from origin.settings import Settings
-from origin.shopify.connections import do_connect
 from origin.tenancy.actions import do_issue_api_token
 from tests.factories import make_product, make_tenant
 from tests.fakes.shopify.catalog import FakeCatalog, rest_product
 from tests.fakes.shopify.webhooks import WebhookSender
 from tests.faults.conftest import serving
 from tests.faults.harness import BlackHoleProxy, RedisServer
-from tests.shopify_harness import _QuartTransportClient, running_queues
+from tests.shopify_harness import _QuartTransportClient, connect_through_fake, running_queues
 from workers import queues as queue_names
 
 HOME_TEMPLATE = '{% extends "base.html" %}{% block content %}<h1 class="changed">{{ version }}</h1>{% endblock %}'
@@ -35,7 +34,7 @@ async def make_store(services):
     tenant = await make_tenant(services, slug="acme", name="Acme")
     shirt = await make_product(services, tenant.id, title="Linen Shirt", handle="linen-shirt")
     token = (await do_issue_api_token(services, tenant.id)).token
-    await do_connect(services, tenant.id, shop_domain="acme.myshopify.com", access_token="shpat_acme", webhook_secret="whsec_acme")
+    await connect_through_fake(services, tenant.id, shop_domain="acme.myshopify.com", access_token="shpat_acme", webhook_secret="whsec_acme")
     return tenant, token, shirt.variants[0].id
 
 

@@ -9,10 +9,11 @@ from origin.app import create_app
 from origin.idempotency.tables import api_idempotency_keys
 from origin.shopify.tables import shopify_connections, shopify_sync_runs
 from tests.conftest import count_rows
+from tests.fakes.shopify import make_catalog
 from tests.shopify_harness import make_shop, running_fake, running_queues
 
 BASE = "/api/v1/shopify"
-NEW_CONNECTION = {"shop_domain": "acme-new.myshopify.com", "access_token": "shpat_acme_token", "webhook_secret": "whsec_acme_new_secret"}
+NEW_CONNECTION = {"shop_domain": "acme-new.myshopify.com", "access_token": "shpat_acme_new_token", "webhook_secret": "whsec_acme_new_secret"}
 
 
 @pytest.fixture
@@ -20,6 +21,7 @@ async def env(services):
     async with running_fake(services) as fake, running_queues(services) as queues:
         shop, _ = await make_shop(services, fake, "acme")
         other, _ = await make_shop(services, fake, "other")
+        fake.add_shop(NEW_CONNECTION["shop_domain"], NEW_CONNECTION["access_token"], make_catalog(0))  # the shop acme moves to
         yield create_app(services.settings, services=services).test_client(), shop, other, queues
 
 
@@ -100,7 +102,8 @@ async def test_connect_rejects_bad_input_on_its_field(env, services, body, path,
 async def test_conflicts_bad_bodies_and_auth(env):
     client, shop, other, _ = env
 
-    taken = await client.put(f"{BASE}/connection", json={**NEW_CONNECTION, "shop_domain": other.domain}, headers=auth(shop))
+    # With that shop's own token (the same owner runs both stores): still one store per shop.
+    taken = await client.put(f"{BASE}/connection", json={**NEW_CONNECTION, "shop_domain": other.domain, "access_token": other.token}, headers=auth(shop))
     bad_kind = await client.post(f"{BASE}/syncs", json={"kind": "everything"}, headers=auth(shop))
     not_json = await client.post(f"{BASE}/syncs", data=b"[", headers=auth(shop, **{"Content-Type": "application/json"}))
     form = await client.post(f"{BASE}/syncs", data=b"kind=full", headers=auth(shop, **{"Content-Type": "application/x-www-form-urlencoded"}))

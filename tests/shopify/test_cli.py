@@ -33,7 +33,7 @@ async def test_connect_sync_with_progress_then_dead_letter_replay(tmp_path):
         assert (await zelly(tmp_path, "tenant", "create", "--slug", "acme", "--name", "Acme"))[0] == 0
 
         bad = await zelly(tmp_path, "shopify", "connect", "acme", "--shop", "acme.example.com", "--token", "shpat_cli_token", "--webhook-secret", "whsec_cli_secret")
-        connected = await zelly(tmp_path, "shopify", "connect", "acme", "--shop", "acme.myshopify.com", "--token", "shpat_cli_token", "--webhook-secret", "whsec_cli_secret")
+        connected = await zelly(tmp_path, "shopify", "connect", "acme", "--shop", "acme.myshopify.com", "--token", "shpat_cli_token", "--webhook-secret", "whsec_cli_secret", ZELLY_SHOPIFY_API_BASE_URL=base_url)
         synced = await zelly(tmp_path, "shopify", "sync", "acme", ZELLY_SHOPIFY_API_BASE_URL=base_url)
 
         settings = Settings(data_dir=tmp_path / "var", secret_key=SECRET)
@@ -73,7 +73,7 @@ async def test_sync_against_an_unreachable_shopify_exits_non_zero_with_one_line_
     async with serve_fake(fake) as base_url:
         assert (await zelly(tmp_path, "migrate"))[0] == 0
         assert (await zelly(tmp_path, "tenant", "create", "--slug", "acme", "--name", "Acme"))[0] == 0
-        assert (await zelly(tmp_path, "shopify", "connect", "acme", "--shop", "acme.myshopify.com", "--token", "shpat_cli_token", "--webhook-secret", "whsec_cli_secret"))[0] == 0
+        assert (await zelly(tmp_path, "shopify", "connect", "acme", "--shop", "acme.myshopify.com", "--token", "shpat_cli_token", "--webhook-secret", "whsec_cli_secret", ZELLY_SHOPIFY_API_BASE_URL=base_url))[0] == 0
 
         started = time.monotonic()
         failed = await zelly(tmp_path, "shopify", "sync", "acme", ZELLY_SHOPIFY_API_BASE_URL=unreachable)

@@ -14,11 +14,12 @@ from origin.analytics.links import sign_link_token, verify_link_token
 from origin.keyring import key_id
 from origin.services import make_keyring
 from origin.settings import Secret
-from origin.shopify.connections import do_connect, do_reseal_connection, get_connection
+from origin.shopify.connections import do_reseal_connection, get_connection
 from origin.shopify.errors import ShopifyError
 from tests.conftest import swap_in_place
 from tests.storefront.conftest import attribute, get, parse_html, texts
 from tests.storefront.shops import two_shops
+from tests.shopify_harness import connect_through_fake
 
 OLD, NEW = "old-secret-" + "o" * 40, "new-secret-" + "n" * 40
 
@@ -42,8 +43,8 @@ async def test_carts_links_and_shopify_credentials_survive_the_overlap_then_only
     old_cookie = added.headers["Set-Cookie"].split(";")[0]
     _, old_csrf = await cart_rows(client, acme.host)
     old_link, _ = sign_link_token(services.keyring, acme.tenant.id)
-    await do_connect(services, acme.tenant.id, shop_domain="acme.myshopify.com", access_token="shpat_" + "a" * 32, webhook_secret="whsec-acme-1")
-    await do_connect(services, nordic.tenant.id, shop_domain="nordic.myshopify.com", access_token="shpat_" + "b" * 32, webhook_secret="whsec-nordic")
+    await connect_through_fake(services, acme.tenant.id, shop_domain="acme.myshopify.com", access_token="shpat_" + "a" * 32, webhook_secret="whsec-acme-1")
+    await connect_through_fake(services, nordic.tenant.id, shop_domain="nordic.myshopify.com", access_token="shpat_" + "b" * 32, webhook_secret="whsec-nordic")
 
     rotate_to(services, NEW, previous=OLD)
     during_rows, _ = await cart_rows(client, acme.host)

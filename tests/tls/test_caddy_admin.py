@@ -68,6 +68,9 @@ def test_environment_rendered_from_settings(tmp_path: Path) -> None:
         "CADDY_UPSTREAM": "http://127.0.0.1:9002",
         "CADDY_ISSUER": "acme",
         "ZELLY_ACME_EMAIL": "ops@example.com",
+        "ZELLY_PLATFORM_DOMAIN": "localhost",
+        "CADDY_PLATFORM_SUBDOMAINS": "on-demand",
+        "CADDY_WILDCARD_ISSUER": "internal",
     }
 
 

@@ -90,6 +90,15 @@ class Stack:
     async def get(self, sni: str | None, *, host: str | None = None, path: str = PROBE, headers: dict | None = None):
         return await asyncio.to_thread(https_get, self.https_port, sni, self.root, host=host, path=path, headers=headers)
 
+    async def get_once_issued(self, sni: str, path: str = PROBE):
+        """For a managed certificate, which Caddy obtains in the background after start-up: the first GET once it holds one."""
+        for _ in range(200):
+            try:
+                return await self.get(sni, path=path)
+            except ssl.SSLError:  # an "internal error" alert: no certificate for the name yet
+                await asyncio.sleep(0.05)
+        raise AssertionError(f"Caddy never obtained a certificate for {sni}")
+
     async def raw_handshake(self, sni: str | None):
         return await asyncio.to_thread(openssl_handshake, self.https_port, sni, self.root)
 
@@ -177,6 +186,17 @@ async def test_platform_subdomain_of_an_active_store_is_served(stack: Stack) -> 
 
     assert response.sans == ("acme.localhost",)
     assert response.json()["store"] == "acme"
+
+
+async def test_the_seller_api_answers_over_https_on_the_platform_host_in_dev(stack: Stack) -> None:
+    """`make dev`'s https://localhost:8443/api/v1/openapi.json: a managed certificate, not an ask (issue 13, item 8)."""
+    platform = await stack.get_once_issued("localhost", "/api/v1/openapi.json")
+    api = await stack.get_once_issued("api.localhost", "/api/v1/openapi.json")
+
+    assert (platform.status, platform.sans) == (200, ("localhost",))
+    assert (api.status, api.sans) == (200, ("api.localhost",))
+    assert platform.json()["openapi"].startswith("3.")
+    assert stack.allow_list.stats.asks_for("localhost") == 0
 
 
 async def test_unknown_and_pending_domains_fail_the_handshake_and_the_hook_saw_them(stack: Stack) -> None:

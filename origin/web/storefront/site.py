@@ -15,6 +15,7 @@ from typing import Any
 
 from quart import Response, current_app, g, request
 
+from edge import tags as cache_tags
 from origin.catalog.storefront_queries import select_theme_templates
 from origin.domains.routing import decide_host_redirect
 from origin.tenancy.resolution import TenantResolver, TenantSite
@@ -69,6 +70,9 @@ async def current_site() -> TenantSite:
     if target:
         # 308, not 301: keeps the method and body (issue 4), so a POST to the apex is not turned into a GET.
         response = Response("", status=308, headers={"Location": target + request.full_path.rstrip("?"), "Cache-Control": "public, max-age=300"})
+        # Tagged like pages, so a cached redirect goes with a primary-domain change (the tenant's purge)
+        # and with the name changing hands (the host's purge), instead of outliving both (issue 13, item 5).
+        response.headers["Cache-Tag"] = cache_tags.cache_tag_header([cache_tags.tenant_tag(site.tenant.id), cache_tags.host_tag(host)])
         raise Halt(response)
     if site is None:
         raise Halt(platform_page(404, "Store not found", "There is no store at this address. Check the spelling of the address, or contact the shop."))

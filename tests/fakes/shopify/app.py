@@ -181,6 +181,7 @@ class FakeShopify:
 
         def shop_field(info):
             data = dict(catalog.shop)
+            data["myshopifyDomain"] = shop.domain  # like Shopify: the shop the token belongs to, whatever URL was called
             data["metafields"] = [{"key": k, "value": v, "namespace": "zelly", "id": f"gid://shopify/Metafield/{i + 1}"}
                                   for i, (k, v) in enumerate(sorted(catalog.shop["metafields"].items()))]
             return data

@@ -74,7 +74,7 @@ type MetafieldEdge { cursor: String! node: Metafield! }
 type MetafieldConnection { edges: [MetafieldEdge!]! pageInfo: PageInfo! }
 
 type Shop {
-  name: String! email: String currencyCode: String! primaryDomain: Domain!
+  name: String! myshopifyDomain: String! email: String currencyCode: String! primaryDomain: Domain!
   metafields(first: Int, namespace: String): MetafieldConnection!
 }
 

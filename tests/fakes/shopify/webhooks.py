@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import hmac
 import json
@@ -32,7 +33,8 @@ class WebhookSender:
             "X-Shopify-API-Version": self.api_version,
             "X-Shopify-Webhook-Id": webhook_id or str(uuid.uuid4()),
             "X-Shopify-Event-Id": str(uuid.uuid4()),
-            "X-Shopify-Triggered-At": triggered_at or "2026-01-01T00:00:00Z",
+            # Shopify stamps the moment the event happened (kept on its retries): now, unless a test says when.
+            "X-Shopify-Triggered-At": triggered_at or dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         }
 
     def encode(self, payload: dict) -> bytes:

@@ -11,7 +11,7 @@
     GET  /shopify/settings/runs/{id}    how a push or fetch ended
 
 Every action is in ``origin.shopify``; its errors keep their codes
-(``shop_taken``, ``sync_running`` and ``sync_finished`` are 409, ``not_connected``,
+(``shop_taken``, ``sync_running`` and ``sync_finished`` are 409, ``shop_not_owned`` 403, ``not_connected``,
 ``sync_not_found`` and ``settings_run_not_found`` are 404). The webhook intake is not here: it has no API
 token (the HMAC is the auth) and lives in origin/web/asgi/webhook_intake.py.
 """
@@ -43,10 +43,15 @@ async def get_connection():
 
 @blueprint.put("/connection")
 @require_api_tenant
-@responds(200, ConnectionOut, errors=(400, 401, 403, 409, 415, 422))
+@responds(200, ConnectionOut, errors=(400, 401, 403, 409, 415, 422, 503))
 @json_body(ConnectionIn)
 async def connect(data: ConnectionIn):
-    """Connect the store to a shop, or replace its connection (reconnecting after an uninstall too)."""
+    """Connect the store to a shop, or replace its connection (reconnecting after an uninstall too).
+
+    Shopify is asked which shop the access token belongs to (`shop { myshopifyDomain }`): 403
+    `shop_not_owned` when it is another shop, 422 `invalid_token` when Shopify refuses it, 503 when
+    Shopify cannot be reached. Nothing is written in these cases.
+    """
     connection = await connections.do_connect(
         current_services(),
         api_tenant().id,
