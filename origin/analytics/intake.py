@@ -14,30 +14,18 @@ import secrets
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Awaitable, Callable, Collection
 
 from edge import cache_keys
 from origin.analytics import privacy
-from origin.analytics.events import IncomingEvent
+from origin.analytics.events import IncomingEvent, beacon_event_id
+from origin.analytics.privacy import Admission, Shopper
 from origin.analytics.queue import queue_for
 from origin.cache import JsonObject
 from origin.services import DailySaltSource, Services
 
 SESSION_IDLE_SECONDS = 30 * 60
 ANONYMOUS = 0
-
-
-@dataclass(frozen=True)
-class Shopper:
-    """What the request tells us about the shopper; never stored as such."""
-
-    ip: str
-    user_agent: str
-    refuses_tracking: bool = False
-
-    @property
-    def is_bot(self) -> bool:
-        return privacy.is_bot(self.user_agent)
 
 
 @dataclass(frozen=True)
@@ -131,13 +119,27 @@ def build_row(tenant_id: int, event: IncomingEvent, session: SessionInfo, ts: fl
     return row
 
 
-async def accept_events(services, tenant_id: int, events: list[IncomingEvent], shopper: Shopper, store_host: str) -> int:
-    """Queue validated beacon events; return how many were kept (0 for bots and refusals)."""
-    if not events or shopper.is_bot or shopper.refuses_tracking:
+RowSink = Callable[[list[dict[str, Any]]], Awaitable[None]]
+
+
+async def accept_events(
+    services, tenant_id: int, events: list[IncomingEvent], shopper: Shopper, store_host: str,
+    *, store_hosts: Collection[str] = (), sink: RowSink | None = None,
+) -> int:
+    """Queue validated beacon events; return how many were kept (0 for bots and refusals).
+
+    Each event passes :func:`privacy.admit`, the rule every source shares; beacon events are never money
+    events (``events.SERVER_ONLY_EVENTS``), so a bot's or a DNT request's batch keeps nothing.
+    ``store_hosts``: the hosts the store's pages are on (the request's host included); a page URL elsewhere
+    is dropped. ``sink`` receives the rows (the web layer's in-process batch); default: the queue.
+    """
+    hosts = {store_host, *store_hosts}
+    kept = [event for event in events if privacy.admit(event.name, shopper, event.page_host, hosts) is Admission.TRACKED]
+    if not kept:
         return 0
-    session = await resolve_session(services, tenant_id, shopper, events[0], store_host)
+    session = await resolve_session(services, tenant_id, shopper, kept[0], store_host)
     now = time.time()
-    request_id = uuid.uuid4().hex  # one random id per request; events without a client id are <request>-<index>
-    rows = [build_row(tenant_id, event, session, now, f"{request_id}-{index}") for index, event in enumerate(events)]
-    await queue_for(services).publish(rows)
-    return len(events)
+    request_id = uuid.uuid4().hex  # one random id per request; events without a client id are b:<request>-<index>
+    rows = [build_row(tenant_id, event, session, now, beacon_event_id(f"{request_id}-{index}")) for index, event in enumerate(kept)]
+    await (sink or queue_for(services).publish)(rows)
+    return len(kept)
