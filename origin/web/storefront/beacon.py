@@ -27,7 +27,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, AsyncIterator
 
-from quart import Blueprint, Response, current_app, jsonify, request
+from quart import Blueprint, Response, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from origin.analytics.batcher import RowBatcher
@@ -40,6 +40,7 @@ from origin.errors import ErrorKind
 from origin.services import Services
 from origin.tenancy.resolution import TenantSite, platform_host
 from origin.web.asgi.host import request_host
+from origin.web.asgi.responses import json_bytes
 from origin.web.context import SERVICES_KEY, current_services
 from origin.web.errors import RETRY_AFTER_SECONDS, status_for
 from origin.web.storefront.site import resolver
@@ -167,6 +168,5 @@ async def receive_events() -> tuple[Response, int]:
     # The Host was parsed (and a malformed one refused with a 400) by the outermost ASGI layer.
     store_host, site = await resolver().resolve(request_host(request.scope))
     status, payload = await answer_beacon(current_services(), beacon_batcher(current_app), store_host, site, beacon)
-    response = jsonify(payload)
-    response.headers.update(answer_headers(status))
-    return response, status
+    # The raw layer's encoder (origin/web/asgi/responses.py), so both transports answer the same bytes.
+    return Response(json_bytes(payload), status=status, content_type="application/json", headers=answer_headers(status)), status
