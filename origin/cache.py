@@ -225,6 +225,10 @@ class Cache(Protocol):
 
     async def expire(self, key: str, ttl: float) -> None: ...
 
+    async def get_and_expire(self, key: str, codec: Codec[T], ttl: float) -> T | None:
+        """get, and (when stored) a fresh ``ttl``, in one round trip (GETEX): a sliding TTL on the hot path."""
+        ...
+
     async def delete(self, *keys: str) -> None: ...
 
     async def incr(self, key: str) -> int: ...
@@ -329,6 +333,13 @@ class RedisCache:
         with contextlib.suppress(CacheUnavailable):
             await self._run(lambda: self.client.expire(self.namespace + key, _seconds(ttl)))
 
+    async def get_and_expire(self, key: str, codec: Codec[T], ttl: float) -> T | None:
+        try:
+            data = await self._run(lambda: self.client.getex(self.namespace + key, ex=_seconds(ttl)))
+        except CacheUnavailable:
+            return None
+        return _decode(key, data, codec)
+
     async def delete(self, *keys: str) -> None:
         if not keys:
             return
@@ -423,6 +434,12 @@ class MemoryCache:
         data = self._read(key)
         if data is not None:
             self._entries[self.namespace + key] = (time.monotonic() + ttl, data)
+
+    async def get_and_expire(self, key: str, codec: Codec[T], ttl: float) -> T | None:
+        data = self._read(key)
+        if data is not None:
+            self._entries[self.namespace + key] = (time.monotonic() + ttl, data)
+        return _decode(key, data, codec)
 
     async def delete(self, *keys: str) -> None:
         for key in keys:

@@ -131,6 +131,17 @@ async def test_add_is_set_if_absent_and_expire_slides(services):
     assert (first, second, kept) == (True, False, "a")
 
 
+async def test_get_and_expire_reads_and_slides_in_one_call(services):
+    await services.cache.set("t1:slide", "a", TEXT, ttl=5)
+    read = await services.cache.get_and_expire("t1:slide", TEXT, 3600)
+    missing = await services.cache.get_and_expire("t1:absent", TEXT, 3600)
+
+    assert (read, missing) == ("a", None)
+    assert await services.cache.get("t1:absent", TEXT) is None  # a miss creates nothing
+    if isinstance(services.cache, RedisCache):
+        assert 3000 < await services.cache.client.ttl(NAMESPACE + "t1:slide") <= 3600
+
+
 async def test_get_many_delete_and_incr(services):
     await services.cache.set("t1:a", 1, INT)
     await services.cache.set("t1:b", 2, INT)

@@ -58,7 +58,8 @@ async def resolve_session(services, tenant_id: int, shopper: Shopper, first: Inc
     salt = await salts_for(services).for_day(now.date())
     visitor_id = privacy.visitor_id(salt, tenant_id, shopper.ip, shopper.user_agent)
     key = session_key(tenant_id, visitor_id)
-    current = await services.cache.get(key, SESSION_CODEC)
+    # One round trip for a returning visitor (GETEX: read and slide the TTL), two for a new one.
+    current = await services.cache.get_and_expire(key, SESSION_CODEC, SESSION_IDLE_SECONDS)
     if current is None:
         referrer = first.referrer_host if first is not None else ""
         fresh = {
@@ -71,8 +72,7 @@ async def resolve_session(services, tenant_id: int, shopper: Shopper, first: Inc
         if await services.cache.add(key, fresh, SESSION_CODEC, ttl=SESSION_IDLE_SECONDS):
             current = fresh
         else:  # a concurrent request from the same visitor opened it first
-            current = await services.cache.get(key, SESSION_CODEC) or fresh
-    await services.cache.expire(key, SESSION_IDLE_SECONDS)  # sliding: every event keeps the session alive
+            current = await services.cache.get_and_expire(key, SESSION_CODEC, SESSION_IDLE_SECONDS) or fresh
     return SessionInfo(
         visitor_id=visitor_id,
         session_id=current["session_id"],

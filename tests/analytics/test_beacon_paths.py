@@ -58,6 +58,8 @@ CASES: list[tuple[str, str, dict[str, str], Chunks]] = [
     ("empty body", "acme.localhost", {}, [b""]),
     ("51 events", "acme.localhost", {}, [_body([page_view()] * 51)]),
     ("declared too large", "acme.localhost", {"content-length": str(MAX_BODY_BYTES + 1)}, [b" " * (MAX_BODY_BYTES + 1)]),
+    ("a 5,000-digit length", "acme.localhost", {"content-length": "9" * 5000}, [_body(page_view())]),
+    ("a 30-digit length", "acme.localhost", {"content-length": "9" * 30}, [_body(page_view())]),
     ("streamed too large", "acme.localhost", {}, [b"[" + b" " * 40_000, b" " * 40_000 + b"]"]),
     ("streamed in pieces", "acme.localhost", {}, [b'{"name": "page_view", ', b'"url": "https://acme.localhost/x"}']),
     ("suspended store", "gone.localhost", {}, [_body(page_view(host="gone.localhost"))]),

@@ -52,7 +52,8 @@ class BeaconIntake:
         for name, value in scope["headers"]:
             # First occurrence wins, as request.headers.get does in the route.
             if name == b"content-length" and declared is None:
-                declared = int(value) if value.isdigit() else None
+                # As Werkzeug reads it for the route: digits are the length, anything else counts as 0.
+                declared = int(value) if value.isdigit() and len(value) <= 4300 else 0  # int() refuses longer
             elif name == b"user-agent" and not user_agent:
                 user_agent = value.decode("latin-1")
             elif name == b"x-forwarded-for" and not forwarded_for:
