@@ -3,6 +3,7 @@
     python bench/analytics_e2e.py [--seconds 30] [--connections 16] [--batch 50] [--redis redis://127.0.0.1:6379/6]
     python bench/analytics_e2e.py --one-event [--server hypercorn|granian] [--seconds 10] [--connections 32]
                                   [--server-cpu 0 --wrk-cpu 1] [--redis redis://127.0.0.1:6379/6]
+    python bench/analytics_e2e.py --one-event --in-process [--requests 5000] [--redis ...]
 
 Starts the origin as ``zelly dev`` runs it (one process: hypercorn, the public
 app, the analytics runtime with its consumer, chDB in a temp directory; with
@@ -169,6 +170,66 @@ end
 """
 
 
+async def in_process(requests: int) -> None:
+    """``--one-event --in-process``: the app's own cost per request, no server, no network (one core, this process)."""
+    from ops.commands.migrate import migrate_all
+    from origin.app import create_app
+    from origin.services import open_services
+    from origin.settings import Settings
+    from origin.tenancy.actions import do_create_tenant
+    from origin.web.storefront.beacon import beacon_batcher
+    from origin.web.storefront.site import app_resolver
+
+    settings = Settings.from_env(env_file=None)
+    await migrate_all(settings, echo=lambda line: None)
+    body = b'{"name":"page_view","url":"https://%s/products/p1","referrer":"https://www.google.com/"}' % HOST.encode()
+    async with open_services(settings, with_analytics=False) as services:
+        await do_create_tenant(services, slug="bench", name="Bench", currency="USD")
+        app = create_app(settings, services=services)
+        await app_resolver(app).resolve(HOST)
+        batcher = beacon_batcher(app)
+        batcher.start()
+        seq = 0
+
+        async def one() -> int:
+            nonlocal seq
+            seq += 1
+            headers = [(b"host", HOST.encode()), (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                       (b"user-agent", b"Mozilla/5.0 (X11; Linux x86_64) Firefox/120.0"),
+                       (b"x-forwarded-for", f"198.{seq % 250}.{seq // 250 % 250}.{seq // 62500 % 250 + 1}".encode())]
+            scope = {"type": "http", "http_version": "1.1", "asgi": {"spec_version": "2.1"}, "method": "POST", "scheme": "http",
+                     "path": "/events", "raw_path": b"/events", "query_string": b"", "root_path": "", "headers": headers,
+                     "client": ("127.0.0.1", 50000), "server": ("127.0.0.1", 8000), "extensions": {}}
+            status = 0
+            messages = [{"type": "http.request", "body": body, "more_body": False}]
+
+            async def receive():
+                return messages.pop() if messages else {"type": "http.disconnect"}
+
+            async def send(message):
+                nonlocal status
+                status = message.get("status", status)
+
+            await app.asgi_app(scope, receive, send)
+            return status
+
+        rounds, cpu = [], []
+        for _ in range(4):
+            started, started_cpu = time.perf_counter(), time.process_time()
+            statuses = [await one() for _ in range(requests)]
+            rounds.append((time.perf_counter() - started) / requests)
+            cpu.append((time.process_time() - started_cpu) / requests)  # this process's CPU: robust to a busy machine
+            assert statuses == [202] * requests, set(statuses)
+        await batcher.stop()
+        timings = sorted(rounds[1:])  # the first round warms caches and the salt
+        cpu_times = sorted(cpu[1:])
+        print(f"in-process, one event per request through app.asgi_app (the beacon layer), {requests} requests x 3 rounds, "
+              f"{'redis' if settings.redis_url else 'embedded'}, load average {os.getloadavg()[0]:.2f}")
+        print(f"  wall: median {statistics.median(timings) * 1e6:.1f} us/request (min {timings[0] * 1e6:.1f}), sequential")
+        print(f"  CPU:  median {statistics.median(cpu_times) * 1e6:.1f} us/request (min {cpu_times[0] * 1e6:.1f}) "
+              f"= {1 / statistics.median(cpu_times):,.0f} requests/s of app CPU on one core (Redis's own CPU not included)")
+
+
 def _pinned(command: list[str], cpu: int | None) -> list[str]:
     import shutil
 
@@ -319,12 +380,18 @@ async def main() -> None:
     parser.add_argument("--wrk-cpu", type=int, default=1)
     parser.add_argument("--serve", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--serve-one-event", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--in-process", action="store_true", help="with --one-event: the app's cost per request, no server")
+    parser.add_argument("--requests", type=int, default=5000, help="with --in-process: requests per round")
+    parser.add_argument("--in-process-child", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         await serve(args.serve)
         return
     if args.serve_one_event:
         await serve_one_event(args.serve_one_event)
+        return
+    if args.in_process_child:
+        await in_process(args.in_process_child)
         return
     if args.seconds > 60:
         parser.error("keep it to a minute at most (shared machine)")
@@ -340,6 +407,11 @@ async def main() -> None:
             client = aioredis.Redis.from_url(args.redis)
             await client.delete("store-events")  # the bench's private db index: start from an empty stream
             await client.aclose()
+        if args.one_event and args.in_process:
+            server = await asyncio.create_subprocess_exec(
+                *_pinned([sys.executable, __file__, "--in-process-child", str(args.requests)], args.server_cpu), cwd=ROOT, env=env)
+            await server.wait()
+            return
         if args.one_event:
             await one_event(args, env)
             return

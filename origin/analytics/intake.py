@@ -10,6 +10,7 @@ the session, so "sources" count sessions, as Shopify and Plausible do.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import secrets
 import time
 import uuid
@@ -25,6 +26,10 @@ from origin.cache import JsonObject
 from origin.services import DailySaltSource, Services
 
 SESSION_IDLE_SECONDS = 30 * 60
+# Ids for beacon events sent without one: a random per-process prefix and a counter, unique across
+# processes and restarts without an os.urandom call per request (a visible share of a one-event request).
+_PROCESS_ID = secrets.token_hex(8)
+_REQUEST_COUNTER = itertools.count(1)
 ANONYMOUS = 0
 
 
@@ -58,21 +63,17 @@ async def resolve_session(services, tenant_id: int, shopper: Shopper, first: Inc
     salt = await salts_for(services).for_day(now.date())
     visitor_id = privacy.visitor_id(salt, tenant_id, shopper.ip, shopper.user_agent)
     key = session_key(tenant_id, visitor_id)
-    # One round trip for a returning visitor (GETEX: read and slide the TTL), two for a new one.
-    current = await services.cache.get_and_expire(key, SESSION_CODEC, SESSION_IDLE_SECONDS)
-    if current is None:
-        referrer = first.referrer_host if first is not None else ""
-        fresh = {
-            "session_id": secrets.randbits(63) or 1,
-            "referrer_host": "" if referrer in ("", store_host, first.page_host if first else "") else referrer,
-            "utm_source": first.utm_source if first else "",
-            "utm_medium": first.utm_medium if first else "",
-            "utm_campaign": first.utm_campaign if first else "",
-        }
-        if await services.cache.add(key, fresh, SESSION_CODEC, ttl=SESSION_IDLE_SECONDS):
-            current = fresh
-        else:  # a concurrent request from the same visitor opened it first
-            current = await services.cache.get_and_expire(key, SESSION_CODEC, SESSION_IDLE_SECONDS) or fresh
+    referrer = first.referrer_host if first is not None else ""
+    fresh = {
+        "session_id": secrets.randbits(63) or 1,
+        "referrer_host": "" if referrer in ("", store_host, first.page_host if first else "") else referrer,
+        "utm_source": first.utm_source if first else "",
+        "utm_medium": first.utm_medium if first else "",
+        "utm_campaign": first.utm_campaign if first else "",
+    }
+    # One round trip: the visitor's open session (its idle TTL slid: every event keeps it alive), or this
+    # fresh one; two concurrent first requests agree on whichever was stored first.
+    current = await services.cache.get_or_add(key, fresh, SESSION_CODEC, ttl=SESSION_IDLE_SECONDS)
     return SessionInfo(
         visitor_id=visitor_id,
         session_id=current["session_id"],
@@ -139,7 +140,7 @@ async def accept_events(
         return 0
     session = await resolve_session(services, tenant_id, shopper, kept[0], store_host)
     now = time.time()
-    request_id = uuid.uuid4().hex  # one random id per request; events without a client id are b:<request>-<index>
+    request_id = f"{_PROCESS_ID}{next(_REQUEST_COUNTER):x}"  # events without a client id are b:<request>-<index>
     rows = [build_row(tenant_id, event, session, now, beacon_event_id(f"{request_id}-{index}")) for index, event in enumerate(kept)]
     await (sink or queue_for(services).publish)(rows)
     return len(kept)
