@@ -29,6 +29,7 @@ from quart import Quart
 from origin.domains.serving import acquire_allow_list, release_allow_list
 from origin.services import Services, open_services
 from origin.settings import Settings
+from origin.web.asgi.beacon_intake import BeaconIntake
 from origin.web.asgi.domain_guard import DomainGuard
 from origin.web.asgi.host import HostParse
 from origin.web.asgi.page_hits import PageHits
@@ -51,6 +52,7 @@ PUBLIC_LAYERS: tuple[Layer, ...] = (
     HostParse,  # 400 for a malformed or repeated Host; stores the parsed host in the scope ("zelly.host")
     DomainGuard,  # 421 crossed SNI, 410 removed custom domain
     WebhookIntake,  # POST /webhooks/shopify, answered here alone
+    BeaconIntake,  # POST /events for stores in the resolver's LRU (the rest: the beacon's Quart route)
     PageHits,  # cached storefront pages, before Quart builds a request
 )
 
@@ -144,6 +146,7 @@ def create_app(
     app = _base_app("zelly.origin", settings, services, process_contexts)
     _serve_domains(app)
     app.while_serving(storefront.listeners)  # Host -> tenant and catalog-version invalidations from other processes
+    app.while_serving(beacon.batching)  # the beacon's in-process row batcher: flushed before services close
     for blueprint in PUBLIC_BLUEPRINTS:
         app.register_blueprint(blueprint)
     app.register_error_handler(404, storefront.not_found)  # unmatched paths: JSON on API paths, the shop's themed 404

@@ -225,6 +225,12 @@ class Cache(Protocol):
 
     async def expire(self, key: str, ttl: float) -> None: ...
 
+    async def get_or_add(self, key: str, value: T, codec: Codec[T], *, ttl: float) -> T:
+        """The stored value with its TTL slid to ``ttl``, or ``value`` stored (if absent) with ``ttl``: one
+        round trip (a Lua script on Redis), for a sliding-TTL record read on every request (sessions).
+        A stored value that does not decode is replaced. Redis unavailable: ``value``, nothing stored."""
+        ...
+
     async def delete(self, *keys: str) -> None: ...
 
     async def incr(self, key: str) -> int: ...
@@ -329,6 +335,20 @@ class RedisCache:
         with contextlib.suppress(CacheUnavailable):
             await self._run(lambda: self.client.expire(self.namespace + key, _seconds(ttl)))
 
+    async def get_or_add(self, key: str, value: T, codec: Codec[T], *, ttl: float) -> T:
+        name, data, seconds = self.namespace + key, codec.encode(value), _seconds(ttl)
+        try:
+            stored = await self._run(lambda: self.client.eval(_GET_OR_ADD_SCRIPT, 1, name, data, seconds))
+            if stored is None:
+                return value
+            current = _decode(key, stored, codec)
+            if current is None:  # bytes that do not decode: nobody can be using them
+                await self._run(lambda: self.client.set(name, data, ex=seconds))
+                return value
+            return current
+        except CacheUnavailable:
+            return value
+
     async def delete(self, *keys: str) -> None:
         if not keys:
             return
@@ -361,6 +381,17 @@ class RedisCache:
     async def close(self) -> None:
         await self.client.aclose()
 
+
+# GET with EXPIRE when present, else SET ... EX: nil means "stored the new value".
+_GET_OR_ADD_SCRIPT = """
+local value = redis.call('GET', KEYS[1])
+if value then
+  redis.call('EXPIRE', KEYS[1], ARGV[2])
+  return value
+end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+return false
+"""
 
 _INCR_ABOVE_SCRIPT = """
 local value = redis.call('INCR', KEYS[1])
@@ -423,6 +454,14 @@ class MemoryCache:
         data = self._read(key)
         if data is not None:
             self._entries[self.namespace + key] = (time.monotonic() + ttl, data)
+
+    async def get_or_add(self, key: str, value: T, codec: Codec[T], *, ttl: float) -> T:
+        current = _decode(key, self._read(key), codec)
+        if current is None:
+            self._write(key, codec.encode(value), ttl)
+            return value
+        await self.expire(key, ttl)
+        return current
 
     async def delete(self, *keys: str) -> None:
         for key in keys:

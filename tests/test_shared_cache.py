@@ -131,6 +131,20 @@ async def test_add_is_set_if_absent_and_expire_slides(services):
     assert (first, second, kept) == (True, False, "a")
 
 
+async def test_get_or_add_reads_and_slides_or_stores(services):
+    await services.cache.set("t1:slide", "a", TEXT, ttl=5)
+    await write_raw(services, "t1:garbage", b"\xff\xfe")
+    read = await services.cache.get_or_add("t1:slide", "b", TEXT, ttl=3600)
+    stored = await services.cache.get_or_add("t1:absent", "c", TEXT, ttl=3600)
+    again = await services.cache.get_or_add("t1:absent", "d", TEXT, ttl=3600)
+    replaced = await services.cache.get_or_add("t1:garbage", "e", TEXT, ttl=3600)
+
+    assert (read, stored, again, replaced) == ("a", "c", "c", "e")
+    assert await services.cache.get("t1:garbage", TEXT) == "e"
+    if isinstance(services.cache, RedisCache):
+        assert 3000 < await services.cache.client.ttl(NAMESPACE + "t1:slide") <= 3600
+
+
 async def test_get_many_delete_and_incr(services):
     await services.cache.set("t1:a", 1, INT)
     await services.cache.set("t1:b", 2, INT)

@@ -6,7 +6,7 @@ import argparse
 import datetime as dt
 
 from ops.serve import shutdown_event
-from origin.analytics.links import sign_link_token
+from origin.analytics.links import dashboard_url, sign_link_token
 from origin.analytics.rollup import do_rollup_day
 from origin.analytics.runtime import analytics_runtime
 from origin.services import open_services
@@ -67,6 +67,5 @@ async def run_dashboard_link(args: argparse.Namespace, settings: Settings) -> in
             print(f"no store with slug {args.tenant!r}")
             return 1
         token, _ = sign_link_token(services.keyring, tenant.id)
-    host = settings.origin_bind
-    print(f"http://{host}/analytics/dashboard?link={token}")
+    print(dashboard_url(settings, tenant.slug, token))  # the platform's public URL, never the origin's bind address
     return 0

@@ -8,10 +8,16 @@ Emitting never fails the caller's request: a queue that is full or away is
 logged and the event is lost, because a cart or an order matters more than its
 analytics row (the function returns False then).
 
-A shopper who refuses tracking (DNT / GPC), or a call with no shopper at all
-(a webhook-imported order), still yields purchase and add-to-cart rows, since
-revenue must match the orders, but with visitor and session 0: no identifier
-derived from the person is written.
+Who is kept follows :func:`origin.analytics.privacy.admit`, the rule the
+beacon uses too: a bot or a shopper who refuses tracking (DNT / GPC) yields no
+add-to-cart or checkout row, as the docs promise; a purchase is an order that
+exists, so it is still written (revenue must match the orders) but with visitor
+and session 0, as is any event without a shopper (a webhook-imported order):
+no identifier derived from the person is written.
+
+These functions are the only writers of ``purchase`` rows: the beacon cannot
+send one (origin/analytics/events.py), so revenue, orders and AOV come from
+orders alone.
 """
 
 from __future__ import annotations
@@ -21,8 +27,9 @@ import time
 from dataclasses import dataclass
 from decimal import Decimal
 
-from origin.analytics.events import IncomingEvent
-from origin.analytics.intake import ANONYMOUS_SESSION, Shopper, build_row, resolve_session
+from origin.analytics.events import SERVER_PURCHASE_ID_PREFIX, IncomingEvent
+from origin.analytics.intake import ANONYMOUS_SESSION, build_row, resolve_session
+from origin.analytics.privacy import Admission, Shopper, admit
 from origin.analytics.queue import queue_for
 
 log = logging.getLogger(__name__)
@@ -45,8 +52,12 @@ async def _publish(services, rows: list[dict]) -> bool:
     return True
 
 
-async def _session_for(services, tenant_id: int, shopper: Shopper | None, store_host: str):
-    if shopper is None or shopper.refuses_tracking or shopper.is_bot:
+async def _session_for(services, tenant_id: int, shopper: Shopper | None, store_host: str, name: str):
+    """The event's session, ANONYMOUS_SESSION, or None when :func:`admit` drops it."""
+    admission = admit(name, shopper)
+    if admission is Admission.DROPPED:
+        return None
+    if admission is Admission.ANONYMOUS or shopper is None:
         return ANONYMOUS_SESSION
     try:
         return await resolve_session(services, tenant_id, shopper, None, store_host)
@@ -77,7 +88,9 @@ async def emit_add_to_cart(
     store_host: str = "",
 ) -> bool:
     """``event_id`` names the cart change (e.g. ``cart:<cart id>:<line>:<n>``) so a retry counts once."""
-    session = await _session_for(services, tenant_id, shopper, store_host)
+    session = await _session_for(services, tenant_id, shopper, store_host, "add_to_cart")
+    if session is None:
+        return True  # a bot or a shopper who refuses tracking: nothing to record (not a failure)
     event = _event(
         "add_to_cart", event_id, path,
         product_id=product_id, variant_id=variant_id, quantity=quantity, value=Decimal(value), currency=currency,
@@ -97,13 +110,13 @@ async def emit_purchase(
     store_host: str = "",
 ) -> bool:
     """One ``purchase`` row per order line, so top products get their revenue; orders count by order_id."""
-    session = await _session_for(services, tenant_id, shopper, store_host)
+    session = await _session_for(services, tenant_id, shopper, store_host, "purchase") or ANONYMOUS_SESSION
     now = time.time()
     rows = [
         build_row(
             tenant_id,
             _event(
-                "purchase", f"purchase:{order_id}:{index}", path,
+                "purchase", f"{SERVER_PURCHASE_ID_PREFIX}{order_id}:{index}", path,
                 product_id=line.product_id, variant_id=line.variant_id, quantity=line.quantity,
                 value=Decimal(line.value), currency=currency, order_id=str(order_id),
             ),
@@ -127,6 +140,8 @@ async def emit_begin_checkout(
     store_host: str = "",
 ) -> bool:
     """``checkout_started`` when a checkout reaches payment; the event id names the checkout, so once per checkout."""
-    session = await _session_for(services, tenant_id, shopper, store_host)
+    session = await _session_for(services, tenant_id, shopper, store_host, "checkout_started")
+    if session is None:
+        return True  # a bot or a shopper who refuses tracking: nothing to record (not a failure)
     event = _event("checkout_started", f"checkout:{checkout_id}", path, value=Decimal(value), currency=currency)
     return await _publish(services, [build_row(tenant_id, event, session, time.time())])

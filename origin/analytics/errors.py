@@ -17,6 +17,7 @@ class AnalyticsErrorCode(enum.Enum):
     INVALID_JSON = "invalid_json"
     INVALID_EVENT = "invalid_event"
     UNKNOWN_EVENT = "unknown_event"
+    SERVER_ONLY_EVENT = "server_only_event"
     TOO_MANY_EVENTS = "too_many_events"
     BODY_TOO_LARGE = "body_too_large"
     EMPTY_BATCH = "empty_batch"

@@ -10,6 +10,15 @@ event's money value: a line total for add_to_cart, the order or line total for
 purchase), ``currency`` and ``order_id`` where they apply. Anything else is
 refused with the path of the offending field, so a theme developer sees which
 event of a batch is wrong. Nothing of a refused batch is kept.
+
+What a browser cannot do (issue 13, "numbers that cannot be forged"): send a
+``purchase`` (refused with ``server_only_event``: purchases are recorded by the
+server from the order, so revenue, orders and AOV cannot be forged from the
+beacon), or choose a server event id. A client id is stored as
+``b:<id>`` (:func:`beacon_event_id`), a namespace no server id uses (server ids
+start with the event's kind: ``purchase:``, ``cart:``, ``checkout:``), so a
+beacon row can never share a server row's ``event_id`` and the
+ReplacingMergeTree dedupe cannot be used to overwrite one.
 """
 
 from __future__ import annotations
@@ -24,6 +33,10 @@ from urllib.parse import parse_qs, urlsplit
 from origin.analytics.errors import AnalyticsError, AnalyticsErrorCode
 
 EVENT_NAMES = ("page_view", "product_view", "add_to_cart", "checkout_started", "purchase")
+SERVER_ONLY_EVENTS = frozenset({"purchase"})
+BEACON_EVENT_NAMES = tuple(name for name in EVENT_NAMES if name not in SERVER_ONLY_EVENTS)
+BEACON_ID_PREFIX = "b:"
+SERVER_PURCHASE_ID_PREFIX = "purchase:"  # emit.emit_purchase's ids; the only rows the reports count as money
 MAX_BATCH = 50
 MAX_BODY_BYTES = 64 * 1024
 MAX_URL = 2048
@@ -62,13 +75,18 @@ class IncomingEvent(NamedTuple):
     utm_source: str
     utm_medium: str
     utm_campaign: str
-    event_id: str  # empty: the intake assigns one
+    event_id: str  # the stored id (a beacon's is b:<client id>); empty: the intake assigns one
     product_id: int = 0
     variant_id: int = 0
     quantity: int = 0
     value: Decimal = Decimal("0")
     currency: str = ""
     order_id: str = ""
+
+
+def beacon_event_id(client_id: str) -> str:
+    """The stored id of a beacon event: in the ``b:`` namespace, apart from every server-side id."""
+    return BEACON_ID_PREFIX + client_id
 
 
 def _invalid(message: str, field: str, code: AnalyticsErrorCode = AnalyticsErrorCode.INVALID_EVENT) -> AnalyticsError:
@@ -99,9 +117,15 @@ def parse_event(item: Any, at: str = "", *, store_currency: str) -> IncomingEven
     if unknown:
         raise _invalid(f"unknown field {unknown[0]!r}; an event has name, url, referrer, event_id, props", f"{at}{unknown[0]}")
     name = item.get("name")
-    if name not in EVENT_NAMES:
+    if name in SERVER_ONLY_EVENTS:
         raise _invalid(
-            f"unknown event name {str(name)[:40]!r}; use one of {', '.join(EVENT_NAMES)}",
+            f"{name} events are recorded by the store's server when the order is placed; the beacon cannot send them",
+            f"{at}name",
+            AnalyticsErrorCode.SERVER_ONLY_EVENT,
+        )
+    if name not in BEACON_EVENT_NAMES:
+        raise _invalid(
+            f"unknown event name {str(name)[:40]!r}; use one of {', '.join(BEACON_EVENT_NAMES)}",
             f"{at}name",
             AnalyticsErrorCode.UNKNOWN_EVENT,
         )
@@ -149,7 +173,7 @@ def parse_event(item: Any, at: str = "", *, store_currency: str) -> IncomingEven
         utm_source=page.utm_source,
         utm_medium=page.utm_medium,
         utm_campaign=page.utm_campaign,
-        event_id=event_id,
+        event_id=beacon_event_id(event_id) if event_id else "",
         **values,
     )
 
@@ -199,7 +223,7 @@ def _parse_url(value: Any, field: str, *, required: bool) -> PageUrl | None:
 
 
 def _parse_int(value: Any, field: str, low: int, high: int) -> int:
-    if isinstance(value, str) and value.isdigit():
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:  # "²".isdigit() is True
         value = int(value)
     if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
         raise _invalid(f"{field.rsplit('.', 1)[-1]} is a whole number from {low} to {high}", field)

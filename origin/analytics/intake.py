@@ -10,34 +10,27 @@ the session, so "sources" count sessions, as Shopify and Plausible do.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import secrets
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Awaitable, Callable, Collection
 
 from edge import cache_keys
 from origin.analytics import privacy
-from origin.analytics.events import IncomingEvent
+from origin.analytics.events import IncomingEvent, beacon_event_id
+from origin.analytics.privacy import Admission, Shopper
 from origin.analytics.queue import queue_for
 from origin.cache import JsonObject
 from origin.services import DailySaltSource, Services
 
 SESSION_IDLE_SECONDS = 30 * 60
+# Ids for beacon events sent without one: a random per-process prefix and a counter, unique across
+# processes and restarts without an os.urandom call per request (a visible share of a one-event request).
+_PROCESS_ID = secrets.token_hex(8)
+_REQUEST_COUNTER = itertools.count(1)
 ANONYMOUS = 0
-
-
-@dataclass(frozen=True)
-class Shopper:
-    """What the request tells us about the shopper; never stored as such."""
-
-    ip: str
-    user_agent: str
-    refuses_tracking: bool = False
-
-    @property
-    def is_bot(self) -> bool:
-        return privacy.is_bot(self.user_agent)
 
 
 @dataclass(frozen=True)
@@ -70,21 +63,17 @@ async def resolve_session(services, tenant_id: int, shopper: Shopper, first: Inc
     salt = await salts_for(services).for_day(now.date())
     visitor_id = privacy.visitor_id(salt, tenant_id, shopper.ip, shopper.user_agent)
     key = session_key(tenant_id, visitor_id)
-    current = await services.cache.get(key, SESSION_CODEC)
-    if current is None:
-        referrer = first.referrer_host if first is not None else ""
-        fresh = {
-            "session_id": secrets.randbits(63) or 1,
-            "referrer_host": "" if referrer in ("", store_host, first.page_host if first else "") else referrer,
-            "utm_source": first.utm_source if first else "",
-            "utm_medium": first.utm_medium if first else "",
-            "utm_campaign": first.utm_campaign if first else "",
-        }
-        if await services.cache.add(key, fresh, SESSION_CODEC, ttl=SESSION_IDLE_SECONDS):
-            current = fresh
-        else:  # a concurrent request from the same visitor opened it first
-            current = await services.cache.get(key, SESSION_CODEC) or fresh
-    await services.cache.expire(key, SESSION_IDLE_SECONDS)  # sliding: every event keeps the session alive
+    referrer = first.referrer_host if first is not None else ""
+    fresh = {
+        "session_id": secrets.randbits(63) or 1,
+        "referrer_host": "" if referrer in ("", store_host, first.page_host if first else "") else referrer,
+        "utm_source": first.utm_source if first else "",
+        "utm_medium": first.utm_medium if first else "",
+        "utm_campaign": first.utm_campaign if first else "",
+    }
+    # One round trip: the visitor's open session (its idle TTL slid: every event keeps it alive), or this
+    # fresh one; two concurrent first requests agree on whichever was stored first.
+    current = await services.cache.get_or_add(key, fresh, SESSION_CODEC, ttl=SESSION_IDLE_SECONDS)
     return SessionInfo(
         visitor_id=visitor_id,
         session_id=current["session_id"],
@@ -131,13 +120,27 @@ def build_row(tenant_id: int, event: IncomingEvent, session: SessionInfo, ts: fl
     return row
 
 
-async def accept_events(services, tenant_id: int, events: list[IncomingEvent], shopper: Shopper, store_host: str) -> int:
-    """Queue validated beacon events; return how many were kept (0 for bots and refusals)."""
-    if not events or shopper.is_bot or shopper.refuses_tracking:
+RowSink = Callable[[list[dict[str, Any]]], Awaitable[None]]
+
+
+async def accept_events(
+    services, tenant_id: int, events: list[IncomingEvent], shopper: Shopper, store_host: str,
+    *, store_hosts: Collection[str] = (), sink: RowSink | None = None,
+) -> int:
+    """Queue validated beacon events; return how many were kept (0 for bots and refusals).
+
+    Each event passes :func:`privacy.admit`, the rule every source shares; beacon events are never money
+    events (``events.SERVER_ONLY_EVENTS``), so a bot's or a DNT request's batch keeps nothing.
+    ``store_hosts``: the hosts the store's pages are on (the request's host included); a page URL elsewhere
+    is dropped. ``sink`` receives the rows (the web layer's in-process batch); default: the queue.
+    """
+    hosts = {store_host, *store_hosts}
+    kept = [event for event in events if privacy.admit(event.name, shopper, event.page_host, hosts) is Admission.TRACKED]
+    if not kept:
         return 0
-    session = await resolve_session(services, tenant_id, shopper, events[0], store_host)
+    session = await resolve_session(services, tenant_id, shopper, kept[0], store_host)
     now = time.time()
-    request_id = uuid.uuid4().hex  # one random id per request; events without a client id are <request>-<index>
-    rows = [build_row(tenant_id, event, session, now, f"{request_id}-{index}") for index, event in enumerate(events)]
-    await queue_for(services).publish(rows)
-    return len(events)
+    request_id = f"{_PROCESS_ID}{next(_REQUEST_COUNTER):x}"  # events without a client id are b:<request>-<index>
+    rows = [build_row(tenant_id, event, session, now, beacon_event_id(f"{request_id}-{index}")) for index, event in enumerate(kept)]
+    await (sink or queue_for(services).publish)(rows)
+    return len(kept)

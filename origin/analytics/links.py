@@ -7,6 +7,14 @@ dashboard-link key (origin/keyring.py), valid :data:`LINK_SECONDS`. The key id
 names the secret that signed it, so a link handed out just before a secret
 rotation still opens during the overlap. It grants read access to that
 tenant's analytics only, and cannot be extended without the key.
+
+Where it opens (issue 13): :func:`dashboard_url` builds the link from the
+platform's public URL (``ZELLY_PUBLIC_SCHEME`` and the Caddy ports, as
+shoppers see them; never the internal origin address) and names the store
+(``store=<slug>``). The dashboard answers only on the platform's own hosts
+(where the seller API lives, never a store's host, so a link cannot be made to
+run under a storefront's origin) and only when ``store`` names the tenant the
+token was signed for.
 """
 
 from __future__ import annotations
@@ -18,8 +26,18 @@ import time
 from origin.analytics.errors import AnalyticsError, AnalyticsErrorCode
 from origin.errors import ErrorKind
 from origin.keyring import KeyPurpose, Keyring
+from origin.settings import Settings
+from origin.tenancy.resolution import public_base_url
+from tls.hostnames import normalize_host
 
 LINK_SECONDS = 15 * 60
+DASHBOARD_PATH = "/analytics/dashboard"
+
+
+def dashboard_url(settings: Settings, slug: str, token: str) -> str:
+    """The absolute link a merchant opens: the platform host's public URL, naming the store."""
+    base = public_base_url(settings, normalize_host(settings.platform_domain))
+    return f"{base}{DASHBOARD_PATH}?store={slug}&link={token}"
 
 
 def _signature(key: bytes, tenant_id: int, expires: int) -> str:

@@ -6,16 +6,23 @@ cache (Redis on servers), so yesterday's ids cannot be recomputed once the salt
 expires, and the same person is a different visitor on another store. The raw
 IP and user agent are never stored or queued. A browser that sends
 ``DNT: 1`` or ``Sec-GPC: 1`` is not tracked at all; known bots are dropped.
+
+:func:`admit` is the one decision every event source asks (the beacon, the
+cart's and checkout's server-side events, orders): whether an event is kept
+with the shopper's visitor and session, kept anonymously, or dropped.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import enum
+import functools
 import hashlib
 import ipaddress
 import re
 import secrets
-from typing import Mapping
+from dataclasses import dataclass
+from typing import Collection, Mapping
 
 from edge import cache_keys
 from origin.cache import Cache, CodecError
@@ -34,8 +41,55 @@ TABLET_PATTERN = re.compile(r"ipad|tablet|kindle|silk|playbook|(android(?!.*mobi
 MOBILE_PATTERN = re.compile(r"mobi|iphone|ipod|android|blackberry|opera mini|iemobile|windows phone", re.IGNORECASE)
 
 
+# Memoised (bounded): a store's traffic repeats a few hundred user agents, and these regexes were the
+# largest share of a one-event beacon request (issue 14, item 3). A flood of distinct agents only evicts.
+@functools.lru_cache(maxsize=4096)
 def is_bot(user_agent: str) -> bool:
     return not user_agent.strip() or BOT_PATTERN.search(user_agent) is not None
+
+
+@dataclass(frozen=True)
+class Shopper:
+    """What the request tells us about the shopper; never stored as such."""
+
+    ip: str
+    user_agent: str
+    refuses_tracking: bool = False
+
+    @property
+    def is_bot(self) -> bool:
+        return is_bot(self.user_agent)
+
+
+class Admission(enum.Enum):
+    TRACKED = "tracked"  # kept, with the shopper's daily visitor hash and session
+    ANONYMOUS = "anonymous"  # kept with visitor and session 0: money that happened, nobody's trail
+    DROPPED = "dropped"  # not kept at all
+
+
+# Events that record money the store took: an order exists whoever placed it, so its
+# revenue is kept even for a bot or a shopper who refuses tracking (anonymously).
+MONEY_EVENTS = frozenset({"purchase"})
+
+
+def admit(name: str, shopper: Shopper | None, page_host: str = "", store_hosts: Collection[str] = ()) -> Admission:
+    """Keep, anonymise or drop one event; the same answer whichever source (beacon, cart, checkout) sends it.
+
+    - a page URL on another site (``page_host`` set and not one of the store's
+      hosts) is dropped: a script copied elsewhere, or a forger, must not fill
+      this store's reports; server-side events carry no page host;
+    - a bot or a shopper who refuses tracking (DNT / GPC): behaviour events
+      (views, add to cart, checkout) are dropped, as the docs promise, on every
+      source alike; money events are kept anonymously so revenue matches orders;
+    - no shopper at all (a webhook-imported order, a call outside a request): anonymous.
+    """
+    if page_host and page_host not in store_hosts:
+        return Admission.DROPPED
+    if shopper is None:
+        return Admission.ANONYMOUS
+    if shopper.is_bot or shopper.refuses_tracking:
+        return Admission.ANONYMOUS if name in MONEY_EVENTS else Admission.DROPPED
+    return Admission.TRACKED
 
 
 def refuses_tracking(headers: Mapping[str, str]) -> bool:
@@ -43,6 +97,7 @@ def refuses_tracking(headers: Mapping[str, str]) -> bool:
     return headers.get("DNT", "").strip() == "1" or headers.get("Sec-GPC", "").strip() == "1"
 
 
+@functools.lru_cache(maxsize=4096)
 def device_class(user_agent: str) -> str:
     if TABLET_PATTERN.search(user_agent):
         return "tablet"
@@ -117,15 +172,22 @@ def client_ip(remote_addr: str | None, forwarded_for: str, trusted_proxies: tupl
     return address
 
 
+@functools.lru_cache(maxsize=64)
+def _networks(trusted_proxies: tuple[str, ...]) -> tuple:
+    """The settings' proxy networks, parsed once (not per request); entries that do not parse are skipped."""
+    parsed = []
+    for network in trusted_proxies:
+        try:
+            parsed.append(ipaddress.ip_network(network, strict=False))
+        except ValueError:
+            continue
+    return tuple(parsed)
+
+
+@functools.lru_cache(maxsize=4096)  # the proxies' own few addresses repeat on every request
 def _is_trusted(address: str, trusted_proxies: tuple[str, ...]) -> bool:
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
         return False
-    for network in trusted_proxies:
-        try:
-            if ip in ipaddress.ip_network(network, strict=False):
-                return True
-        except ValueError:
-            continue
-    return False
+    return any(ip in network for network in _networks(trusted_proxies))

@@ -10,7 +10,10 @@ Definitions (docs/analytics.md): a *visitor* is a daily visitor hash, a
 *session* a visitor's run of events without a 30-minute gap, a *bounce* a
 session with one page view and no add to cart, checkout or purchase, an
 *order* a distinct ``order_id`` among purchase events, *revenue* the sum of
-purchase values, AOV = revenue / orders. Anonymous rows (visitor 0: server
+purchase values, AOV = revenue / orders. Money reads only server-side purchase
+rows (:data:`PURCHASE`: written by origin/analytics/emit.py from placed orders,
+ids ``purchase:<order>:<line>``); the beacon cannot send purchases, and a row
+from before that rule, or any other id, is not money (issue 13). Anonymous rows (visitor 0: server
 events for shoppers who refused tracking) count in revenue and orders only.
 """
 
@@ -21,6 +24,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from origin.analytics import engine
+from origin.analytics.events import SERVER_PURCHASE_ID_PREFIX
 from origin.analytics.ranges import Range
 from origin.analytics.schema import STEP_BITS
 
@@ -28,6 +32,7 @@ FUNNEL_STEPS = ("page_view", "product_view", "add_to_cart", "checkout_started", 
 FINAL_SETTINGS = "SETTINGS do_not_merge_across_partitions_select_final = 1"
 SCOPE = "tenant_id = {tenant_id:UInt64} AND ts >= {start_at:DateTime64(3, 'UTC')} AND ts < {end_at:DateTime64(3, 'UTC')}"
 ORDER_KEY = "if(order_id = '', event_id, order_id)"
+PURCHASE = f"name = 'purchase' AND startsWith(event_id, '{SERVER_PURCHASE_ID_PREFIX}')"
 CENTS = Decimal("0.01")
 
 
@@ -55,8 +60,8 @@ async def summary(client, tenant_id: int, window: Range) -> dict[str, Any]:
             countIf(name = 'product_view'),
             countIf(name = 'add_to_cart'),
             countIf(name = 'checkout_started'),
-            uniqExactIf({ORDER_KEY}, name = 'purchase'),
-            sumIf(value, name = 'purchase')
+            uniqExactIf({ORDER_KEY}, {PURCHASE}),
+            sumIf(value, {PURCHASE})
         FROM events FINAL WHERE {SCOPE} {FINAL_SETTINGS}
         """,
         _parameters(tenant_id, window),
@@ -105,8 +110,8 @@ async def timeseries(client, tenant_id: int, window: Range) -> list[dict[str, An
                uniqExactIf(visitor_id, visitor_id != 0),
                uniqExactIf(session_id, session_id != 0),
                countIf(name = 'page_view'),
-               uniqExactIf({ORDER_KEY}, name = 'purchase'),
-               sumIf(value, name = 'purchase')
+               uniqExactIf({ORDER_KEY}, {PURCHASE}),
+               sumIf(value, {PURCHASE})
         FROM events FINAL WHERE {SCOPE}
         GROUP BY bucket ORDER BY bucket {FINAL_SETTINGS}
         """,
@@ -152,9 +157,9 @@ async def top_products(client, tenant_id: int, window: Range, limit: int = 10) -
         SELECT product_id,
                countIf(name = 'product_view') AS views,
                countIf(name = 'add_to_cart') AS add_to_carts,
-               countIf(name = 'purchase') AS purchases,
-               sumIf(quantity, name = 'purchase') AS units,
-               sumIf(value, name = 'purchase') AS revenue
+               countIf({PURCHASE}) AS purchases,
+               sumIf(quantity, {PURCHASE}) AS units,
+               sumIf(value, {PURCHASE}) AS revenue
         FROM events FINAL WHERE {SCOPE} AND product_id != 0
             AND name IN ('product_view', 'add_to_cart', 'purchase')
         GROUP BY product_id ORDER BY views DESC, revenue DESC, product_id LIMIT {{limit:UInt32}} {FINAL_SETTINGS}
@@ -264,8 +269,8 @@ async def daily_totals(client, tenant_id: int | None, day: dt.date) -> dict[int,
                countIf(name = 'page_view'),
                countIf(name = 'product_view'),
                countIf(name = 'add_to_cart'),
-               uniqExactIf({ORDER_KEY}, name = 'purchase'),
-               sumIf(value, name = 'purchase'),
+               uniqExactIf({ORDER_KEY}, {PURCHASE}),
+               sumIf(value, {PURCHASE}),
                anyIf(currency, currency != '')
         FROM events FINAL WHERE toDate(ts) = {{day:Date}} {tenant_filter}
         GROUP BY tenant_id ORDER BY tenant_id {FINAL_SETTINGS}

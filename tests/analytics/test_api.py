@@ -4,7 +4,10 @@ import time
 
 import pytest
 
+from urllib.parse import urlsplit
+
 from origin.analytics.links import LINK_SECONDS, sign_link_token
+from origin.tenancy.resolution import public_base_url
 from origin.app import create_app
 from tests.analytics.conftest import drain
 from tests.analytics.test_pipeline import run_known_sequence
@@ -88,13 +91,15 @@ async def test_the_dashboard_by_signed_link(analytics):
     client, acme, acme_token, nordic_token = await _setup(analytics)
 
     created = await client.post("/api/v1/analytics/dashboard-links", json={}, headers=bearer(acme_token))
-    link = (await created.get_json())["url"]
+    url = (await created.get_json())["url"]
+    link = url.removeprefix(public_base_url(analytics.settings, "localhost"))
     page = await client.get(link, headers={"Host": "localhost"})
     in_berlin = await client.get(link + "&tz=Europe/Berlin", headers={"Host": "localhost"})
-    nordic_link = (await (await client.post("/api/v1/analytics/dashboard-links", json={}, headers=bearer(nordic_token))).get_json())["url"]
+    nordic_url = (await (await client.post("/api/v1/analytics/dashboard-links", json={}, headers=bearer(nordic_token))).get_json())["url"]
+    nordic_link = urlsplit(nordic_url)._replace(scheme="", netloc="").geturl()
     nordic_page = await (await client.get(nordic_link, headers={"Host": "localhost"})).get_data(as_text=True)
 
-    assert created.status_code == 201 and link.startswith(f"/analytics/dashboard?link={acme.id}.")
+    assert created.status_code == 201 and url.startswith(f"{public_base_url(analytics.settings, 'localhost')}/analytics/dashboard?store=acme&link={acme.id}.")
     html = await page.get_data(as_text=True)
     assert page.status_code == 200 and page.content_type.startswith("text/html")
     assert "Acme · analytics" in html and html.count("<svg") == 7 and "85.49" in html
@@ -110,10 +115,10 @@ async def test_forged_expired_and_malformed_links_are_refused(analytics):
     other_tenant = valid.replace(f"{acme.id}.", f"{acme.id + 1}.", 1)
 
     responses = [
-        await client.get(f"/analytics/dashboard?link={token}", headers={"Host": "localhost"})
+        await client.get(f"/analytics/dashboard?store=acme&link={token}", headers={"Host": "localhost"})
         for token in (other_tenant, expired, "garbage", "")
     ]
-    bad_range = await client.get(f"/analytics/dashboard?link={valid}&tz=Nowhere", headers={"Host": "localhost"})
+    bad_range = await client.get(f"/analytics/dashboard?store=acme&link={valid}&tz=Nowhere", headers={"Host": "localhost"})
 
     assert [r.status_code for r in responses] == [401, 401, 401, 401]
     assert "expired" in await responses[1].get_data(as_text=True)

@@ -22,7 +22,8 @@ def test_migrate_rollup_and_dashboard_link(tmp_path: Path) -> None:
     assert "analytics: schema at 4 (nothing to apply), retention 400 days" in again.stdout
     assert created.returncode == 0, created.stderr
     assert (rollup.returncode, rollup.stdout.strip()) == (0, "rollup 2026-11-01: 1 tenants")
-    assert link.returncode == 0 and link.stdout.startswith("http://127.0.0.1:8000/analytics/dashboard?link=1.")
+    # the platform's public URL (Caddy's HTTPS port in dev), naming the store; never the origin's bind address
+    assert link.returncode == 0 and link.stdout.startswith("https://localhost:8443/analytics/dashboard?store=acme&link=1.")
     assert (unknown.returncode, unknown.stdout.strip()) == (1, "no store with slug 'nobody'")
     assert consume_without_redis.returncode == 2 and "needs ZELLY_REDIS_URL" in consume_without_redis.stdout
     assert bad_day.returncode == 2 and "expected a date like 2026-11-25, got 'November'" in bad_day.stderr

@@ -7,11 +7,12 @@ origin/app.py lists them outermost first and wraps ``Quart.asgi_app`` with them
 
 Public app::
 
-    HostParse ─▶ DomainGuard ─▶ WebhookIntake ─▶ PageHits ─▶ Quart
-    400 bad Host  421 / 410      POST /webhooks/   cached
-    (parsed once, (every guard   shopify (alone)   storefront
-     scope key)    before every                     pages
-                   fast path)
+    HostParse ─▶ DomainGuard ─▶ WebhookIntake ─▶ BeaconIntake ─▶ PageHits ─▶ Quart
+    400 bad Host  421 / 410      POST /webhooks/   POST /events   cached
+    (parsed once, (every guard   shopify (alone)   (LRU-known     storefront
+     scope key)    before every                     stores; same   pages
+                   fast path)                       answers as
+                                                    the route)
 
 Internal app::
 

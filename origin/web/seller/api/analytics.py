@@ -16,7 +16,7 @@ from quart import Blueprint
 from origin.analytics import queries
 from origin.analytics.catalog_names import with_product_names
 from origin.analytics.errors import AnalyticsError, AnalyticsErrorCode
-from origin.analytics.links import sign_link_token
+from origin.analytics.links import dashboard_url, sign_link_token
 from origin.analytics.ranges import Range, parse_range
 from origin.errors import ErrorKind
 from origin.web.seller.api.framework.parsing import json_body, query_args
@@ -162,5 +162,7 @@ async def funnel(query: RangeQuery):
 @json_body(DashboardLinkIn)
 async def dashboard_link(data: DashboardLinkIn):
     """A browser cannot send the bearer header: hand it a 15-minute signed link (origin/analytics/links.py)."""
-    token, expires = sign_link_token(current_services().keyring, api_tenant().id)
-    return json_response(DashboardLinkOut(url=f"/analytics/dashboard?link={token}", expires_at=expires), status=201)
+    services, tenant = current_services(), api_tenant()
+    token, expires = sign_link_token(services.keyring, tenant.id)
+    url = dashboard_url(services.settings, tenant.slug, token)
+    return json_response(DashboardLinkOut(url=url, expires_at=expires), status=201)

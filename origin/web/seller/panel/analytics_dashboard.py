@@ -4,6 +4,11 @@
 from ``POST /api/v1/analytics/dashboard-links`` (bearer token) or ``zelly
 analytics dashboard-link`` (origin/analytics/links.py). Range parameters
 (``from``, ``to``, ``tz``, ``interval``) as in the seller API.
+
+Only on the platform's own hosts (the seller API's, framework/hosts.py): on a
+store's host the page does not exist (404), so a link never runs under an
+origin a merchant's content shares. ``store=<slug>`` names the tenant; a link
+signed for another tenant is refused (401).
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ from origin.analytics.ranges import Range, parse_range
 from origin.errors import ErrorKind
 from origin.tenancy.models import Tenant
 from origin.tenancy.queries import select_tenant
+from origin.web.asgi.host import request_host
+from origin.web.seller.api.framework.hosts import is_api_host
 from origin.web.seller.panel.analytics_charts import bar_list, line_chart
 from origin.web.context import current_services
 from origin.web.errors import status_for
@@ -34,7 +41,7 @@ _templates = jinja2.Environment(
     lstrip_blocks=True,
 )
 
-PARAMETERS = {"link", "from", "to", "tz", "interval"}
+PARAMETERS = {"store", "link", "from", "to", "tz", "interval"}
 
 
 def read_range() -> Range:
@@ -49,12 +56,22 @@ def read_range() -> Range:
 async def dashboard_by_link() -> Response:
     try:
         services = current_services()
+        if not is_api_host(request_host(request.scope), services.settings.platform_domain):
+            raise AnalyticsError(
+                AnalyticsErrorCode.INVALID_LINK, "the analytics dashboard opens on the platform's own host, not a store's",
+                kind=ErrorKind.NOT_FOUND,
+            )
         tenant_id = verify_link_token(services.keyring, request.args.get("link", ""))
         async with services.db.connect() as conn:
             tenant = await select_tenant(conn, tenant_id)
         window = read_range()
         if tenant is None:
             raise AnalyticsError(AnalyticsErrorCode.INVALID_LINK, "this store no longer exists", kind=ErrorKind.NOT_FOUND)
+        if request.args.get("store") != tenant.slug:
+            raise AnalyticsError(
+                AnalyticsErrorCode.INVALID_LINK, "this dashboard link is for another store; ask for a new one",
+                kind=ErrorKind.UNAUTHORIZED,
+            )
         return await _render(tenant, window, link=request.args["link"])
     except AnalyticsError as error:
         page = _templates.get_template("error.html").render(message=error.message)
