@@ -21,6 +21,7 @@ from origin.analytics.privacy import client_ip, refuses_tracking
 from origin.errors import ErrorKind
 from origin.web.asgi.host import request_host
 from origin.web.context import current_services
+from origin.web.rate_limits import limit_events
 from origin.web.storefront.site import resolver
 
 blueprint = Blueprint("analytics_intake", __name__)
@@ -53,6 +54,7 @@ async def receive_events() -> tuple[Response, int]:
     if site is None or not site.tenant.is_active:
         raise AnalyticsError(AnalyticsErrorCode.UNKNOWN_STORE, "no store is served on this host", kind=ErrorKind.NOT_FOUND)
     tenant = site.tenant
+    await limit_events(tenant.id)
     try:
         payload = json.loads(body)
     except (ValueError, UnicodeDecodeError):
