@@ -298,10 +298,12 @@ class Settings:
         for spec in dataclasses.fields(self):
             value = getattr(self, spec.name)
             variable = f"ZELLY_{spec.name.upper()}"
+            if spec.name == "secret_key_previous":
+                continue  # the weak secret being rotated out: refusing it would break the rotation away from it
             if isinstance(value, Secret) and value:
                 if is_placeholder(value.reveal()):
                     raise ConfigurationError(variable, f"is a placeholder, not a secret; {HOW_TO_MAKE_A_SECRET}")
-                if spec.name in REQUIRED_SECRETS + ("secret_key_previous",) and len(value.reveal().encode()) < MIN_SECRET_BYTES:
+                if spec.name in REQUIRED_SECRETS and len(value.reveal().encode()) < MIN_SECRET_BYTES:
                     raise ConfigurationError(
                         variable, f"is {len(value.reveal().encode())} bytes; use at least {MIN_SECRET_BYTES}; {HOW_TO_MAKE_A_SECRET}")
             elif spec.name.endswith("_url") and isinstance(value, str) and value:

@@ -29,6 +29,7 @@ def test_the_example_environment_is_valid_configuration_with_real_secrets() -> N
 
     assert settings.platform_domain == "shops.example.com"
     assert settings.platform_ips == ("203.0.113.10", "2001:db8::10")
+    assert settings.trusted_proxies == ("127.0.0.1", "::1")  # per-address rate limits see the shopper, not Caddy
     assert not settings.uses_embedded_database
     assert (settings.smtp_host, settings.smtp_port, settings.smtp_starttls) == ("smtp.example.com", 587, "always")
     assert "CHANGE-ME" not in repr(settings)
