@@ -10,7 +10,8 @@ after that.
   every bucket atomically, with Redis's own clock, so every origin process
   shares one budget. It runs on the shared cache's request pool and breaker
   (origin/cache.py): a Redis that is down or slow *fails open*, the request
-  goes through and one line is logged (a rate limiter must never turn an
+  goes through and one line is logged; while the breaker is open the limiter
+  does not even try, so an outage costs no extra timeout (a rate limiter must never turn an
   outage of the cache into 500s or 429s for everyone).
 - :class:`MemoryRateLimiter` (embedded default, one process): the same
   arithmetic in a bounded LRU of buckets, keyed by what a stranger sends (an
@@ -202,7 +203,9 @@ class RedisRateLimiter:
         for charge in charges:
             arguments += [str(charge.limit.capacity), repr(charge.limit.rate)]
         try:
-            if not self.breaker.allows():
+            # Never the breaker's probe: while Redis is known to be away the limits lapse at no cost,
+            # and the cache's own commands find out when it is back (each probe costs a timeout).
+            if self.breaker.is_open:
                 raise CacheUnavailable(self.breaker.last_error or "redis is unavailable")
             try:
                 allowed, levels = await self._script(keys=keys, args=arguments)

@@ -224,3 +224,17 @@ async def test_a_redis_that_is_down_fails_open_with_a_log_line(caplog) -> None:
     assert limiter.failed_open == 3
     assert [record.getMessage()[:40] for record in caplog.records if record.name == "origin.ratelimit"] == [
         "rate limits not enforced: Redis is unava"]  # one line, not one per request
+
+
+async def test_while_the_breaker_is_open_the_limiter_does_not_wait_on_redis() -> None:
+    client = make_redis(f"redis://127.0.0.1:{free_loopback_port()}/0")
+    breaker = CircuitBreaker(cool_down=0.0)  # a probe would be allowed at once: the limiter must not be one
+    breaker.failed(TimeoutError("the cache's own command timed out"))
+    limiter = RedisRateLimiter(client, breaker)
+    try:
+        decision = await limiter.take([Charge(Limit("x", 1, 60), "ip:a")])
+    finally:
+        await client.aclose()
+
+    assert decision.allowed and limiter.failed_open == 1
+    assert breaker.failures == 1  # no command was sent, so nothing more failed
