@@ -16,6 +16,9 @@ Shared cache (origin/cache.py adds the ``zelly:`` namespace in front):
 ``host:<host>``                              Host -> tenant id (0: no tenant)
 ``analytics:salt:<day>``                     the day's visitor-id salt (all tenants)
 ``analytics:session:<t>:<visitor>``          a visitor's open session
+``ratelimit:<limit>:<subject>``              a rate-limit token bucket (origin/ratelimit.py);
+                                             the subject is ``t<t>``, ``token:<digest>`` or
+                                             ``ip:<address>`` (an address is nobody's tenant)
 ==========================================  ==========================================
 
 Plain Redis (``Services.redis``):
@@ -70,6 +73,10 @@ def salt_key(day: dt.date) -> str:
 
 def session_key(tenant_id: int, visitor_id: int) -> str:
     return f"analytics:session:{tenant_id}:{visitor_id}"
+
+
+def rate_limit_key(limit: str, subject: str) -> str:
+    return f"ratelimit:{limit}:{subject}"
 
 
 def webhook_dedupe_key(tenant_id: int, webhook_id: str) -> str:

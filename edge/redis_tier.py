@@ -105,9 +105,10 @@ def index_keys_of(entry: Entry) -> list[str]:
 class RedisTier:
     def __init__(
         self, client: aioredis.Redis, *, ttl_slack: int = 60, max_ttl: int = 900, admissions_per_minute: int = 1000,
-        pause_seconds: float = 5.0,
+        pause_seconds: float = 5.0, purge_batch: int = PURGE_BATCH,
     ) -> None:
         self._client = client
+        self.purge_batch = purge_batch  # keys per ZSCAN page and per UNLINK: no one command blocks Redis long
         self._ttl_slack = ttl_slack
         self.max_ttl = max_ttl
         self.admissions_per_minute = admissions_per_minute
@@ -188,16 +189,16 @@ class RedisTier:
                 if not size:
                     continue
                 batch: list[str] = []
-                async for member, _ in self._client.zscan_iter(index_key, count=PURGE_BATCH):
+                async for member, _ in self._client.zscan_iter(index_key, count=self.purge_batch):
                     batch.append(edge_redis_entry_key(member.decode()))
-                    if len(batch) >= PURGE_BATCH:
+                    if len(batch) >= self.purge_batch:
                         deleted += await self._client.unlink(*batch)
                         batch.clear()
                 if batch:
                     deleted += await self._client.unlink(*batch)
             populated = [key for key, size in zip(index_keys, sizes) if size]
-            for start in range(0, len(populated), PURGE_BATCH):
-                await self._client.unlink(*populated[start:start + PURGE_BATCH])
+            for start in range(0, len(populated), self.purge_batch):
+                await self._client.unlink(*populated[start:start + self.purge_batch])
             return deleted
         except (RedisError, OSError) as error:
             # Purges are not paused: a purge that fails here is logged loudly, since

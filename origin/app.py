@@ -3,8 +3,9 @@
 Two apps share one set of Services in a process:
 
 - the public app (``ZELLY_ORIGIN_BIND``): storefront, seller API, Shopify
-  webhooks, the analytics beacon and dashboard, /healthz;
-- the internal app (``ZELLY_INTERNAL_BIND``): the TLS ask hook, /healthz. It is
+  webhooks, the analytics beacon and dashboard, a liveness-only /healthz;
+- the internal app (``ZELLY_INTERNAL_BIND``): the TLS ask hook, /healthz with each
+  store's state and each queue's backlog. It is
   never exposed to the internet. (The edge's purge and stats endpoints are the
   edge's own: edge/internal.py.)
 
@@ -63,7 +64,7 @@ INTERNAL_LAYERS: tuple[Layer, ...] = (
 
 # Blueprints of the public app, in registration order. Each feature adds its line.
 PUBLIC_BLUEPRINTS = (
-    health.blueprint,
+    health.liveness_blueprint,  # /healthz: "up", asking no store (the full report is internal)
     media.blueprint,
     domain_probe.blueprint,  # GET /.well-known/zelly/domain
     api_v1.blueprint,

@@ -35,6 +35,7 @@ from origin.broadcast import Broadcast, MemoryBroadcast, RedisBroadcast
 from origin.cache import BoundedLru, Cache, MemoryCache, RedisCache
 from origin.catalog_versions import CatalogVersions
 from origin.keyring import Keyring
+from origin.ratelimit import RateLimits, make_rate_limiter
 from origin.settings import ConfigurationError, Secret, Settings, redact_url
 from tls.ask import AllowList
 
@@ -116,6 +117,7 @@ class Services:
     http: httpx.AsyncClient
     catalog_versions: CatalogVersions
     keyring: Keyring = field(repr=False)  # every key derived from ZELLY_SECRET_KEY (origin/keyring.py)
+    rate_limits: RateLimits  # the ZELLY_RATE_LIMIT_* budgets and their token buckets (origin/ratelimit.py)
     redis: aioredis.Redis | None = None  # pub/sub, streams, dedupe: no read timeout (blocking reads)
     analytics: Any | None = None  # clickhouse_connect client; None when the process did not ask for it
     # Attached at start-up (see attach()).
@@ -306,6 +308,7 @@ async def open_services(settings: Settings, *, with_analytics: bool = True) -> A
             http=http,
             catalog_versions=CatalogVersions(cache, broadcast, remember=redis_client is not None),
             keyring=keyring,
+            rate_limits=RateLimits.from_settings(settings, make_rate_limiter(cache)),
             redis=redis_client,
             analytics=analytics,
         )

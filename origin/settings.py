@@ -144,6 +144,18 @@ class Settings:
     # -- logging
     log_level: str = "INFO"
 
+    # -- rate limits (origin/ratelimit.py, docs/security.md): "<requests>/<seconds>", a token bucket of that
+    # many requests refilled over that many seconds; per client IP, per API token, per tenant.
+    rate_limit_api_ip: str = "1200/60"  # every /api/v1 request from one address, signed in or not
+    rate_limit_api_token: str = "600/60"  # one API token
+    rate_limit_api_tenant: str = "1200/60"  # all of one tenant's tokens together
+    rate_limit_events_ip: str = "240/60"  # POST /events from one address (a shopper sends a few a page)
+    rate_limit_events_tenant: str = "30000/60"  # POST /events to one store from everywhere
+    rate_limit_webhooks_ip: str = "6000/60"  # POST /webhooks/shopify from one address (Shopify's senders)
+    rate_limit_cart_ip: str = "120/60"  # cart writes (add, update, remove) from one address
+    rate_limit_cart_tenant: str = "12000/60"  # cart writes to one store from everywhere
+    rate_limit_domain_verify_tenant: str = "20/60"  # "verify now" (DNS lookups) for one tenant's domains
+
     # -- payments (origin/payments/): Stripe is offered at checkout only when a secret key is set
     stripe_secret_key: Secret = _secret_field()
     stripe_webhook_secret: Secret = _secret_field()  # whsec_..., checks the Stripe-Signature header
@@ -156,7 +168,8 @@ class Settings:
     def __post_init__(self) -> None:
         # Accept plain strings from tests and callers; fields keep their declared types.
         object.__setattr__(self, "data_dir", Path(self.data_dir))
-        for name in ("secret_key", "secret_key_previous", "internal_token", "cloudflare_api_token", "smtp_password"):
+        for name in ("secret_key", "secret_key_previous", "internal_token", "cloudflare_api_token", "smtp_password",
+                     "stripe_secret_key", "stripe_webhook_secret"):
             object.__setattr__(self, name, Secret(getattr(self, name)))
         for name in ("dns_resolvers", "platform_ips", "trusted_proxies"):
             object.__setattr__(self, name, tuple(getattr(self, name)))
@@ -262,7 +275,12 @@ class Settings:
             raise ConfigurationError("ZELLY_MAIL_FROM", f"expected one address like orders@shops.example.com, got {self.mail_from!r}")
         if self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise ConfigurationError("ZELLY_LOG_LEVEL", "expected DEBUG, INFO, WARNING or ERROR")
-        if is_public_name(self.platform_domain) and not self.platform_domain_public_suffix:
+        for spec in dataclasses.fields(self):
+            if spec.name.startswith("rate_limit_"):
+                parse_rate(f"ZELLY_{spec.name.upper()}", getattr(self, spec.name))
+        if not self.is_dev:
+            self._refuse_weak_secrets()
+        if not self.is_dev and not self.platform_domain_public_suffix:
             # The seller API answers on the platform domain and api.<it>, the parent and a sibling of
             # every store host: without the PSL entry, a store's script sets cookies they receive.
             domain = self.platform_domain.strip(".").lower()
@@ -272,6 +290,40 @@ class Settings:
                 f"list {domain} in the Public Suffix List (private section) and set ZELLY_PLATFORM_DOMAIN_PUBLIC_SUFFIX=true "
                 "(docs/security.md, \"Cookie scope\")",
             )
+
+    @property
+    def is_dev(self) -> bool:
+        """A platform on a name that can never be public (:func:`is_public_name`): ``localhost``, ``*.test``, an IP…
+
+        That is ``zelly dev``, the test suite and a laptop: there an empty
+        ZELLY_SECRET_KEY is generated into the data directory and the internal
+        listeners answer loopback clients without a token. A platform on a real
+        domain serves strangers, so its secrets must be set and strong.
+        """
+        return not is_public_name(self.platform_domain)
+
+    def _refuse_weak_secrets(self) -> None:
+        """Start-up refuses empty, placeholder or short secrets outside dev (issue 13, item 3)."""
+        for name in REQUIRED_SECRETS:
+            value = getattr(self, name).reveal()
+            variable = f"ZELLY_{name.upper()}"
+            if not value:
+                raise ConfigurationError(variable, f"must be set when the platform domain is public; {HOW_TO_MAKE_A_SECRET}")
+        for spec in dataclasses.fields(self):
+            value = getattr(self, spec.name)
+            variable = f"ZELLY_{spec.name.upper()}"
+            if spec.name == "secret_key_previous":
+                continue  # the weak secret being rotated out: refusing it would break the rotation away from it
+            if isinstance(value, Secret) and value:
+                if is_placeholder(value.reveal()):
+                    raise ConfigurationError(variable, f"is a placeholder, not a secret; {HOW_TO_MAKE_A_SECRET}")
+                if spec.name in REQUIRED_SECRETS and len(value.reveal().encode()) < MIN_SECRET_BYTES:
+                    raise ConfigurationError(
+                        variable, f"is {len(value.reveal().encode())} bytes; use at least {MIN_SECRET_BYTES}; {HOW_TO_MAKE_A_SECRET}")
+            elif spec.name.endswith("_url") and isinstance(value, str) and value:
+                password = urlsplit(value).password
+                if password and is_placeholder(password):
+                    raise ConfigurationError(variable, f"the password in {redact_url(value)!r} is a placeholder")
 
 
 # Names no public CA or browser treats as a registrable domain (RFC 6761, RFC 8375, RFC 6762, ICANN's .internal).
@@ -287,6 +339,35 @@ def is_public_name(hostname: str) -> bool:
     except ValueError:
         pass
     return "." in name and not any(name == suffix or name.endswith("." + suffix) for suffix in _LOCAL_SUFFIXES)
+
+
+def parse_rate(variable: str, value: str) -> tuple[int, float]:
+    """``"600/60"`` -> (600 requests, 60 seconds): the capacity of a token bucket and the time it takes to refill."""
+    count, sep, seconds = value.strip().partition("/")
+    if not sep or not count.strip().isdigit() or not seconds.strip().isdigit() or int(count) < 1 or int(seconds) < 1:
+        raise ConfigurationError(variable, f"expected <requests>/<seconds> such as 600/60, got {value!r}")
+    return int(count), float(int(seconds))
+
+
+# The secrets Zelly itself needs outside dev (every unit reads the one environment file), and how long they must be (HKDF input
+# and bearer token: 32 bytes is 256 bits when random; `zelly secret generate`-style values are 64).
+REQUIRED_SECRETS = ("secret_key", "internal_token")
+MIN_SECRET_BYTES = 32
+HOW_TO_MAKE_A_SECRET = "make one with: python -c 'import secrets; print(secrets.token_urlsafe(48))'"
+# What the example files and tutorials ship; a value containing one of these (case, '-' and '_' aside)
+# was never meant to stay.
+# was never meant to stay. Words of four letters or fewer would turn up in random secrets: exact matches only.
+PLACEHOLDER_WORDS = ("changeme", "replaceme", "placeholder", "example", "yoursecret", "secrethere", "xxxxxx")
+PLACEHOLDER_VALUES = frozenset({"secret", "password", "token", "test", "dummy", "default", "none", "null", "admin", "todo", "fixme"})
+
+
+def is_placeholder(value: str) -> bool:
+    folded = "".join(c for c in value.lower() if c.isalnum())
+    return (
+        folded in PLACEHOLDER_VALUES
+        or any(word in folded for word in PLACEHOLDER_WORDS)
+        or len(set(value)) <= 2  # "aaaa…", "0000…", "abab…"
+    )
 
 
 def parse_bind(value: str) -> tuple[str, int]:

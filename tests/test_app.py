@@ -7,8 +7,8 @@ from origin.catalog.inputs import NewImage
 from tests.factories import make_product, make_tenant
 
 
-async def test_healthz_reports_each_store(services, backend) -> None:
-    client = create_app(services.settings, services=services).test_client()
+async def test_healthz_reports_each_store_on_the_internal_listener(services, backend) -> None:
+    client = create_internal_app(services.settings, services=services).test_client()
 
     response = await client.get("/healthz")
 
@@ -20,12 +20,15 @@ async def test_healthz_reports_each_store(services, backend) -> None:
     assert {store["status"] for store in body["stores"].values()} == {"ok"}
 
 
-async def test_healthz_is_on_the_internal_listener_too(services) -> None:
-    client = create_internal_app(services.settings, services=services).test_client()
+async def test_the_public_healthz_is_liveness_only_and_asks_no_store(services) -> None:
+    client = create_app(services.settings, services=services).test_client()
+    await services.db.dispose()  # a store that cannot answer changes nothing: it is not asked
 
-    response = await client.get("/healthz")
+    response = await client.get("/healthz", headers={"Host": "shop.example.com"})
 
     assert response.status_code == 200
+    assert await response.get_json() == {"status": "ok"}
+    assert response.headers["Cache-Control"] == "no-store"
 
 
 async def test_unknown_api_route_is_json_404(services) -> None:

@@ -131,7 +131,7 @@ def test_dev_serves_healthz_and_stops_on_sigterm(tmp_path: Path) -> None:
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline and body is None:
             try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{origin_port}/healthz", timeout=2) as response:
+                with urllib.request.urlopen(f"http://127.0.0.1:{internal_port}/healthz", timeout=2) as response:
                     body = json.loads(response.read())
             except OSError:
                 assert process.poll() is None, process.stdout.read()

@@ -68,9 +68,10 @@ def test_a_bad_value_names_the_variable(variable: str, value: str, message: str)
 @pytest.mark.parametrize("domain", ["shops.example.com", "zelly.shop", "Zelly.Shop."])
 def test_a_public_platform_domain_needs_its_public_suffix_entry(domain: str) -> None:
     """The seller API's hosts are the parent and a sibling of every store host (issue 13, item 9; docs/security.md)."""
+    secrets = {"ZELLY_SECRET_KEY": STRONG_SECRET, "ZELLY_INTERNAL_TOKEN": STRONG_SECRET[::-1]}  # strong: only the suffix is missing
     with pytest.raises(ConfigurationError) as raised:
-        Settings.from_env({"ZELLY_PLATFORM_DOMAIN": domain}, env_file=None)
-    listed = Settings.from_env({"ZELLY_PLATFORM_DOMAIN": domain, "ZELLY_PLATFORM_DOMAIN_PUBLIC_SUFFIX": "true"}, env_file=None)
+        Settings.from_env({"ZELLY_PLATFORM_DOMAIN": domain, **secrets}, env_file=None)
+    listed = Settings.from_env({"ZELLY_PLATFORM_DOMAIN": domain, "ZELLY_PLATFORM_DOMAIN_PUBLIC_SUFFIX": "true", **secrets}, env_file=None)
 
     assert raised.value.variable == "ZELLY_PLATFORM_DOMAIN"
     assert "Public Suffix List" in str(raised.value) and "ZELLY_PLATFORM_DOMAIN_PUBLIC_SUFFIX=true" in str(raised.value)
@@ -120,3 +121,68 @@ def test_the_test_suites_variables_are_not_settings() -> None:
     )
 
     assert settings == Settings()
+
+
+STRONG_SECRET = "k3Jq9vX2pL7mN4rT8wY1zB6cD0fG5hS2aE9uI7oP"  # 40 bytes, no placeholder word
+PUBLIC = {"ZELLY_PLATFORM_DOMAIN": "shops.example.net", "ZELLY_PLATFORM_DOMAIN_PUBLIC_SUFFIX": "true", "ZELLY_SECRET_KEY": STRONG_SECRET, "ZELLY_INTERNAL_TOKEN": STRONG_SECRET[::-1]}
+
+
+def test_a_public_platform_with_strong_secrets_starts() -> None:
+    settings = Settings.from_env(PUBLIC, env_file=None)
+
+    assert not settings.is_dev
+    assert settings.secret_key.reveal() == STRONG_SECRET
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "message"),
+    [
+        ("ZELLY_SECRET_KEY", "", "must be set when the platform domain is public"),
+        ("ZELLY_INTERNAL_TOKEN", "", "must be set when the platform domain is public"),
+        ("ZELLY_SECRET_KEY", "CHANGE-ME", "is a placeholder"),
+        ("ZELLY_SECRET_KEY", "CHANGE-ME-64-random-characters", "is a placeholder"),
+        ("ZELLY_INTERNAL_TOKEN", "changeme", "is a placeholder"),
+        ("ZELLY_INTERNAL_TOKEN", "replace_me_with_a_long_random_token_value", "is a placeholder"),
+        ("ZELLY_SECRET_KEY", "your-secret-key-goes-here-0123456789abcdef", "is a placeholder"),
+        ("ZELLY_SECRET_KEY", "x" * 64, "is a placeholder"),
+        ("ZELLY_SECRET_KEY", "short-but-random-9f3k", "is 21 bytes; use at least 32"),
+        ("ZELLY_INTERNAL_TOKEN", "0123456789abcdef0123456789abcde", "is 31 bytes; use at least 32"),
+        ("ZELLY_SMTP_PASSWORD", "CHANGE-ME", "is a placeholder"),
+        ("ZELLY_STRIPE_WEBHOOK_SECRET", "whsec_example", "is a placeholder"),
+        ("ZELLY_CLOUDFLARE_API_TOKEN", "changeme", "is a placeholder"),
+        ("ZELLY_DATABASE_URL", "mysql+aiomysql://zelly:CHANGE-ME@db.internal:3306/", "the password in 'mysql+aiomysql://zelly:***@db.internal:3306/' is a placeholder"),
+    ],
+)
+def test_a_public_platform_refuses_empty_placeholder_and_short_secrets(variable: str, value: str, message: str) -> None:
+    with pytest.raises(ConfigurationError) as raised:
+        Settings.from_env({**PUBLIC, variable: value}, env_file=None)
+
+    assert raised.value.variable == variable
+    assert message in str(raised.value)
+    assert value not in str(raised.value) or not value  # the refusal never prints the secret
+
+
+def test_a_weak_previous_secret_is_accepted_so_it_can_be_rotated_out() -> None:
+    settings = Settings.from_env({**PUBLIC, "ZELLY_SECRET_KEY_PREVIOUS": "CHANGE-ME-64-random-characters"}, env_file=None)
+
+    assert settings.secret_key_previous.reveal() == "CHANGE-ME-64-random-characters"
+
+
+@pytest.mark.parametrize("domain", ["localhost", "shops.localhost", "zelly.test"])
+def test_dev_platforms_keep_the_generated_secret_and_any_test_secret(domain: str) -> None:
+    settings = Settings.from_env({"ZELLY_PLATFORM_DOMAIN": domain, "ZELLY_INTERNAL_TOKEN": "dev"}, env_file=None)
+
+    assert settings.is_dev
+    assert settings.secret_key == ""  # open_services generates one into the data directory
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("ZELLY_RATE_LIMIT_API_TOKEN", "600"), ("ZELLY_RATE_LIMIT_CART_IP", "0/60"), ("ZELLY_RATE_LIMIT_EVENTS_IP", "ten/60"),
+     ("ZELLY_RATE_LIMIT_WEBHOOKS_IP", "60/0")],
+)
+def test_a_bad_rate_limit_names_the_variable(variable: str, value: str) -> None:
+    with pytest.raises(ConfigurationError) as raised:
+        Settings.from_env({variable: value}, env_file=None)
+
+    assert str(raised.value) == f"{variable}: expected <requests>/<seconds> such as 600/60, got {value!r}"

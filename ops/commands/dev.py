@@ -123,8 +123,7 @@ def _print_urls(settings: Settings, *, with_tls: bool, mail: LoopbackMailServer 
     lines += [
         f"  seller API  http://{settings.platform_domain}:{port}/api/v1/openapi.json",
         f"  API docs    http://{settings.platform_domain}:{port}/api/v1/docs",
-        f"  health      http://{settings.origin_bind}/healthz",
-        f"  internal    http://{settings.internal_bind}/healthz",
+        f"  health      http://{settings.internal_bind}/healthz  (each store and queue; the public one only says it is up)",
         f"  edge        http://{settings.edge_internal_bind}/internal/edge/stats",
     ]
     if mail is not None:

@@ -17,6 +17,7 @@ from quart import Quart, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from origin.errors import ErrorKind, ZellyError
+from origin.web.rate_limits import RateLimited
 
 STATUS_BY_KIND = {
     ErrorKind.INVALID: 422,
@@ -61,6 +62,17 @@ def register_error_handlers(app: Quart) -> None:
         status = status_for(error)
         body = error.as_dict()
         return json_error(status, body.pop("code"), body.pop("message"), **body)
+
+    @app.errorhandler(RateLimited)
+    async def rate_limited(error: RateLimited) -> Response:
+        if wants_json():
+            response = json_error(429, "rate_limited", error.message)
+        else:  # a page (the cart): plain text, nothing to render for a client that is flooding
+            response = Response(f"Too many requests; try again in {error.decision.retry_after_seconds} seconds.\n",
+                                status=429, content_type="text/plain; charset=utf-8", headers={"Cache-Control": "no-store"})
+        for name, value in error.decision.headers():
+            response.headers[name] = value
+        return response
 
     @app.errorhandler(HTTPException)
     async def http_error(error: HTTPException) -> Response:

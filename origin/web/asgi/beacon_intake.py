@@ -76,8 +76,9 @@ class BeaconIntake:
             user_agent=user_agent,
             refuses_tracking=refuses_tracking({"DNT": dnt or "", "Sec-GPC": gpc or ""}),
         )
-        status, payload = await answer_beacon(services, beacon_batcher(self.quart_app), store_host, site, beacon)
-        headers = [(name.lower().encode(), value.encode()) for name, value in answer_headers(status).items() if name != "Cache-Control"]
+        status, payload, limit_headers = await answer_beacon(services, beacon_batcher(self.quart_app), store_host, site, beacon)
+        headers = [(name.lower().encode(), value.encode()) for name, value in answer_headers(status, limit_headers).items()
+                   if name != "Cache-Control"]
         await send_json(send, status, payload, headers)  # send_json adds Cache-Control: no-store
 
 

@@ -31,6 +31,7 @@ from origin.shopify import webhooks
 from origin.web.asgi.responses import ASGIApp, send_json, send_json_error, send_method_not_allowed
 from origin.web.context import SERVICES_KEY
 from origin.web.errors import RETRY_AFTER_SECONDS, STATUS_BY_KIND
+from origin.web.rate_limits import limit_webhook
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,13 @@ class WebhookIntake:
         if services is None:
             await send_json_error(send, 503, "service_unavailable", ServiceUnavailable.description,
                                   [(b"retry-after", str(RETRY_AFTER_SECONDS).encode())])
+            return
+        # Per address, before the body is read or anything looked up. Per tenant would need the HMAC checked
+        # first (a forged shop header must not spend a real shop's budget): the task backlog limit covers that.
+        decision = await limit_webhook(scope, services)
+        if not decision.allowed:
+            await send_json_error(send, 429, "rate_limited", f"too many requests; try again in {decision.retry_after_seconds} s",
+                                  [(name.lower().encode(), value.encode()) for name, value in decision.headers()])
             return
         headers: dict[str, str] = {}
         for name, value in scope["headers"]:

@@ -1,1 +1,1 @@
-"""Routes of the internal listener (never exposed to the internet) and the health check both apps serve."""
+"""Routes of the internal listener (never exposed to the internet): the health report; the public app's liveness answer."""

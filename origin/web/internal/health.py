@@ -1,4 +1,9 @@
-"""GET /healthz: the state of each store (503 when one is down) and each queue's backlog.
+"""GET /healthz: on the internal listener, the state of each store (503 when one is down) and each queue's backlog.
+
+The public listener answers ``/healthz`` too, with a liveness answer only
+(``liveness_blueprint``): this process is up and serving. It asks no store, so
+a stranger polling it cannot make every request fan out to the database, Redis
+and ClickHouse (issue 13, item 7), and it says nothing about them.
 
 The backlog (unacknowledged entries and the age of the oldest) is reported,
 not judged: a queue past ZELLY_TASK_BACKLOG_LIMIT says ``"full": true`` (its
@@ -16,6 +21,7 @@ from origin.queueing import stream_backlog
 from origin.web.context import current_services
 
 blueprint = Blueprint("health", __name__)
+liveness_blueprint = Blueprint("liveness", __name__)
 
 BACKLOG_PROBE_SECONDS = 2.0
 
@@ -32,6 +38,13 @@ async def healthz():
         body["queues"] = await _queues(services)
     response = jsonify(body)
     response.status_code = 200 if is_ok else 503
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@liveness_blueprint.get("/healthz")
+async def liveness():
+    response = jsonify({"status": "ok"})
     response.headers["Cache-Control"] = "no-store"
     return response
 

@@ -16,6 +16,7 @@ from origin.tenancy.actions import authenticate_api_token
 from origin.tenancy.errors import TenancyError, TenancyErrorCode
 from origin.tenancy.models import Tenant
 from origin.web.context import current_services
+from origin.web.rate_limits import limit_api_token
 
 F = TypeVar("F", bound=Callable[..., Awaitable])
 
@@ -41,6 +42,7 @@ def require_api_tenant(handler: F) -> F:
     @functools.wraps(handler)
     async def wrapper(*args, **kwargs):
         g.api_tenant = await authenticate_request()
+        await limit_api_token(g.api_tenant.id, request.headers.get("Authorization", "").partition(" ")[2].strip())
         return await handler(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]

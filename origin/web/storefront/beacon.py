@@ -48,7 +48,7 @@ from origin.web.storefront.site import resolver
 blueprint = Blueprint("analytics_intake", __name__)
 
 BATCHER_KEY = "zelly.beacon_batcher"
-Answer = tuple[int, dict[str, Any]]
+Answer = tuple[int, dict[str, Any], list[tuple[str, str]]]  # status, JSON body, RateLimit-* headers
 
 
 def shopper_from_request() -> Shopper:
@@ -89,10 +89,8 @@ async def batching() -> AsyncIterator[None]:
     await batcher.stop()
 
 
-# RATE_LIMIT_HOOK (issue 13, items 6 and 7): per-IP and per-tenant limits on /events belong here, at the
-# top of answer_beacon, where both transports pass: the shopper's address (client_ip) and the tenant are
-# known and nothing has been parsed yet. The general rate limiter (Redis token bucket, memory embedded;
-# 429 with Retry-After and RateLimit-*) is built by another change; this module deliberately has none.
+# Per-address and per-store limits (issue 13, item 7) are charged in answer_beacon, where both transports
+# pass: the shopper's address and the tenant are known and nothing has been parsed yet.
 
 
 async def answer_beacon(
@@ -107,6 +105,17 @@ async def answer_beacon(
         if site is None or not site.tenant.is_active:
             raise AnalyticsError(AnalyticsErrorCode.UNKNOWN_STORE, "no store is served on this host", kind=ErrorKind.NOT_FOUND)
         tenant = site.tenant
+        settings = services.settings
+        shopper = Shopper(
+            ip=client_ip(beacon.remote_addr, beacon.forwarded_for, settings.trusted_proxies),
+            user_agent=beacon.user_agent,
+            refuses_tracking=beacon.refuses_tracking,
+        )
+        limits = services.rate_limits
+        decision = await limits.take((limits.events_ip, f"ip:{shopper.ip}"), (limits.events_tenant, f"t{tenant.id}"))
+        if not decision.allowed:
+            message = f"too many requests; try again in {decision.retry_after_seconds} s"
+            return 429, {"error": {"code": "rate_limited", "message": message}}, decision.headers()
         try:
             payload = json.loads(beacon.body)
         except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: 60,000 "[" (issue 13)
@@ -116,28 +125,22 @@ async def answer_beacon(
         if isinstance(payload, list) and len(payload) > MAX_BATCH:
             return _too_large(too_many_events(len(payload)).message, AnalyticsErrorCode.TOO_MANY_EVENTS)
         events = parse_batch(payload, store_currency=tenant.currency)
-        settings = services.settings
-        shopper = Shopper(
-            ip=client_ip(beacon.remote_addr, beacon.forwarded_for, settings.trusted_proxies),
-            user_agent=beacon.user_agent,
-            refuses_tracking=beacon.refuses_tracking,
-        )
         store_hosts = (site.canonical_host, platform_host(settings, tenant.slug))
         accepted = await accept_events(
             services, tenant.id, events, shopper, store_host, store_hosts=store_hosts, sink=batcher.add
         )
     except AnalyticsError as error:
-        return status_for(error), {"error": error.as_dict()}
-    return 202, {"accepted": accepted}
+        return status_for(error), {"error": error.as_dict()}, []
+    return 202, {"accepted": accepted}, []
 
 
 def _too_large(message: str, code: AnalyticsErrorCode = AnalyticsErrorCode.BODY_TOO_LARGE) -> Answer:
-    return 413, {"error": {"code": code.value, "message": message}}
+    return 413, {"error": {"code": code.value, "message": message}}, []
 
 
-def answer_headers(status: int) -> dict[str, str]:
+def answer_headers(status: int, limit_headers: list[tuple[str, str]]) -> dict[str, str]:
     """Headers beside Content-Type on every beacon answer (both transports)."""
-    headers = {"Cache-Control": "no-store"}
+    headers = {"Cache-Control": "no-store", **dict(limit_headers)}
     if status == 503:
         headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return headers
@@ -167,6 +170,6 @@ async def receive_events() -> tuple[Response, int]:
     # The storefront's own resolver: same LRU, same invalidation, same answer as the page the beacon runs on.
     # The Host was parsed (and a malformed one refused with a 400) by the outermost ASGI layer.
     store_host, site = await resolver().resolve(request_host(request.scope))
-    status, payload = await answer_beacon(current_services(), beacon_batcher(current_app), store_host, site, beacon)
+    status, payload, limit_headers = await answer_beacon(current_services(), beacon_batcher(current_app), store_host, site, beacon)
     # The raw layer's encoder (origin/web/asgi/responses.py), so both transports answer the same bytes.
-    return Response(json_bytes(payload), status=status, content_type="application/json", headers=answer_headers(status)), status
+    return Response(json_bytes(payload), status=status, content_type="application/json", headers=answer_headers(status, limit_headers)), status

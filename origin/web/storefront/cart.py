@@ -33,6 +33,7 @@ from origin.keyring import Keyring
 from origin.tenancy.resolution import TenantSite
 from origin.web.storefront.beacon import shopper_from_request
 from origin.web.context import current_services
+from origin.web.rate_limits import limit_cart_write
 from origin.web.errors import status_for
 from origin.web.storefront.site import HTML, NO_STORE, Halt, current_host, current_site, render, shop_view, themed_error
 from storefront import views
@@ -162,6 +163,7 @@ async def add():
     async def handle():
         site = await current_site()
         require_same_origin()
+        await limit_cart_write(site.tenant.id)
         form = await request.form
         variant_id = parse_variant_id(form.get("variant_id"))
         quantity = parse_quantity(form.get("quantity"), minimum=1)
@@ -209,6 +211,7 @@ async def add():
 async def _change(*, remove: bool):
     site = await current_site()
     require_same_origin()
+    await limit_cart_write(site.tenant.id)
     form = await request.form
     cart_id = cookie_cart_id(site)
     if cart_id is None or not verify_csrf_token(keyring(), site.tenant.id, cart_id, form.get("csrf_token")):

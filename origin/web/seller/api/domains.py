@@ -20,6 +20,7 @@ from origin.web.seller.api.framework.routing import ID
 from origin.web.seller.api.schemas.domains import DomainIn, DomainList, DomainOut, DomainRemoved
 from origin.web.seller.api_tokens import api_tenant, require_api_tenant
 from origin.web.context import current_services
+from origin.web.rate_limits import limit_domain_verification
 
 blueprint = Blueprint("domains", __name__)
 
@@ -71,6 +72,7 @@ async def get_domain(domain_id: int):
 @responds(200, DomainOut, errors=(401, 403, 404, 409, 422))
 async def verify_domain(domain_id: int):
     """Check the domain's DNS now (no body): `active` when it passes, else `failure` says what to fix."""
+    await limit_domain_verification(api_tenant().id)  # each check is DNS lookups: a budget of its own
     domain = await actions.do_verify_domain(current_services(), api_tenant().id, domain_id)
     return json_response(domain_out(domain))
 

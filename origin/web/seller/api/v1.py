@@ -23,6 +23,7 @@ from origin.web.seller.api.framework.openapi import API_PREFIX
 from origin.web.seller.api.framework.problems import ApiRequestError, ApiValidationError, render_api_error
 from origin.web.seller.api.framework.routing import CONVERTERS
 from origin.web.context import current_services
+from origin.web.rate_limits import add_rate_limit_headers, limit_api_address
 
 blueprint = Blueprint("api_v1", __name__, url_prefix=API_PREFIX)
 # Converters must be in the app's URL map before the child blueprints add their rules.
@@ -51,6 +52,10 @@ async def only_on_the_platform_host() -> None:
     # Before authentication: a storefront host answers like any unknown path and never reads a token.
     if not is_api_host(request_host(request.scope), current_services().settings.platform_domain):
         raise NotFound()
+    await limit_api_address()  # before the token is read: guessing tokens costs the guesser's budget
+
+
+blueprint.after_request(add_rate_limit_headers)
 
 
 @blueprint.errorhandler(ZellyError)

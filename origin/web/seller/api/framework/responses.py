@@ -24,6 +24,7 @@ ERROR_STATUSES = {
     409: "conflicts with existing data, or an Idempotency-Key reused with another body",
     415: "the body is not application/json",
     422: "validation failed; `fields` lists every offending path",
+    429: "a rate limit is spent (per address, token or store): wait `Retry-After` seconds; `RateLimit-*` say how much is left",
     503: "a service this needs is unavailable: analytics not running in this process, the task queue, or Shopify",
 }
 
@@ -40,7 +41,7 @@ def responds(status: int, model: type[BaseModel], *, errors: tuple[int, ...] = (
     def decorator(handler: Callable) -> Callable:
         documented = dict(getattr(handler, QUART_SCHEMA_RESPONSE_ATTRIBUTE, {}))
         documented[status] = (model, None)
-        for error_status in errors:
+        for error_status in (*errors, 429):  # every API request is charged to its rate limits
             documented.setdefault(error_status, (ErrorBody, None))
         setattr(handler, QUART_SCHEMA_RESPONSE_ATTRIBUTE, documented)
         return handler

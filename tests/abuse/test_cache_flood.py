@@ -1,9 +1,11 @@
-"""100,000 hostile URLs through the edge leave the shared Redis under a stated bound (issue 13, items 2 and 5).
+"""100,000 hostile URLs through the edge leave the shared Redis under a stated bound (issue 13, item 2).
 
 The edge runs in front of the real origin app (in-process ASGI, as in
-``zelly dev``) with its Redis tier on the real Redis, on both backends: on
-the servers backend the origin's own shared cache is on that same Redis, so
-the bound covers everything a stranger can make either of them keep.
+``zelly dev``) with both of its tiers: the memory tier in front and the Redis
+tier on the real Redis, on both backends: on the servers backend the origin's
+own shared cache is on that same Redis, so the bound covers everything a
+stranger can make either of them keep. The embedded backend's origin keeps
+its shared cache in memory; the edge's Redis tier is on the real Redis in both.
 
 The hostile mix, all without a login and all for one real store:
 
@@ -15,7 +17,8 @@ The hostile mix, all without a login and all for one real store:
 Stated bound: at most BOUND_KEYS keys in the Redis db and BOUND_BYTES more
 held by them (``MEMORY USAGE`` summed over the db's keys), whatever the number
 of hostile URLs; the edge's own share is the few real pages (it keys them
-without the junk parameters). What keeps it there: errors and media never
+without the junk parameters). The memory tier is this process's, bounded by
+bytes per tenant (``tenant_quota_bytes``, least recently used out first). What keeps it there: errors and media never
 enter the edge's Redis tier (edge/redis_tier.py, edge/routes.py), unread
 parameters are not part of any key, the origin shares neither 404 pages nor
 "no such product" reads (origin/web/storefront/page_cache.py), and unknown
@@ -35,6 +38,9 @@ from edge.app import create_edge_app
 from edge.config import EdgeConfig
 from origin.app import create_app
 from origin.catalog.inputs import NewVariant
+from edge.redis_tier import RedisTier
+from edge.store import Entry
+from tests.edge.conftest import redis_client  # noqa: F401 (fixture: the real Redis, this run's db, flushed)
 from tests.factories import make_product, make_tenant
 
 HOSTILE_URLS = int(__import__("os").environ.get("HOSTILE_URLS", "100000"))
@@ -128,12 +134,49 @@ async def test_a_hundred_thousand_hostile_urls_leave_the_shared_redis_under_its_
         keys = await redis_client.dbsize()
         grown = await bytes_held(redis_client) - baseline_bytes
         edge_entries = [key async for key in redis_client.scan_iter("zelly:edge:e:*")]
+        memory_entries, memory_bytes = len(edge_app.store), edge_app.store.bytes
+        real_pages_in_memory = sum(1 for path in ("/", "/products/hat", "/collections/all", "/search?q=hat")
+                                   if edge_app.store.get(f"GET|acme.localhost{path}{'' if '?' in path else '?'}|gzip") is not None)
     finally:
         await edge_app.shutdown()
 
-    print(f"{HOSTILE_URLS} hostile URLs in {elapsed:.1f}s: {statuses}; redis keys {baseline_keys} -> {keys}, +{grown} bytes")
+    print(f"{HOSTILE_URLS} hostile URLs in {elapsed:.1f}s: {statuses}; redis keys {baseline_keys} -> {keys}, +{grown} bytes; "
+          f"edge memory tier {memory_entries} entries, {memory_bytes} bytes, real pages kept {real_pages_in_memory}/4")
     assert sum(statuses.values()) == HOSTILE_URLS
     assert set(statuses) <= {200, 400, 404}  # refused or answered, never a 5xx
     assert keys <= BOUND_KEYS, f"{keys} keys"
     assert grown <= BOUND_BYTES, f"+{grown} bytes"
     assert len(edge_entries) <= 8  # the four real pages (and their ?page / junk spellings share them)
+    assert memory_bytes <= 2 * EdgeConfig().tenant_quota_bytes  # the store's tenant's quota, and the tenant-less one
+    assert real_pages_in_memory == 4  # the flood did not push the real pages out
+
+
+def entry(n: int, tenant: str) -> Entry:
+    key = f"GET|shop-{tenant}.test/products/p{n}?|gzip"
+    return Entry(key=key, url_key=f"shop-{tenant}.test/products/p{n}?", host=f"shop-{tenant}.test", status=200, headers=[],
+                 body=b"page", stored_at=time.time(), initial_age=0, ttl=300, stale_while_revalidate=0, stale_if_error=0,
+                 etag=None, vary=(), tags=(f"t{tenant}", f"t{tenant}-p{n}"), tenant=tenant)
+
+
+async def command_calls(redis_client) -> dict[str, int]:
+    stats = await redis_client.info("commandstats")
+    return {name.removeprefix("cmdstat_"): value["calls"] for name, value in stats.items()}
+
+
+async def test_a_tenant_purge_of_thousands_of_entries_scans_and_unlinks_in_batches(redis_client) -> None:
+    tier = RedisTier(redis_client, admissions_per_minute=100_000, purge_batch=25)
+    for n in range(3_000):
+        assert await tier.put(entry(n, "1"))
+    assert await tier.put(entry(0, "2"))
+    before = await command_calls(redis_client)
+
+    deleted = await tier.purge(tags=["t1"])
+
+    after = await command_calls(redis_client)
+    calls = {name: after.get(name, 0) - before.get(name, 0) for name in after}
+    assert deleted == 3_000
+    assert [key async for key in redis_client.scan_iter("zelly:edge:e:*")] == [b"zelly:edge:e:GET|shop-2.test/products/p0?|gzip"]
+    # 16 shards of ~190 members each: at least 3_000 / 25 UNLINKs of at most 25 keys, each shard paged by ZSCAN.
+    assert calls["unlink"] >= 3_000 // 25
+    assert calls["zscan"] >= 16
+    assert calls.get("smembers", 0) == calls.get("del", 0) == calls.get("keys", 0) == 0  # never one command over everything
