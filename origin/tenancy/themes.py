@@ -1,9 +1,11 @@
 """Tenant theme template overrides (``astro_primary.theme_templates``): validated writes.
 
 A template is checked before it is stored: its name must be one a theme can
-load, and its source must compile in the storefront's sandboxed environment,
-so a syntax error reaches the merchant as a 422 naming the line, not a
-shopper. Runtime failures (a template that compiles but raises) are caught at
+load, its source must compile in the storefront's sandboxed environment and
+test-render within the render budget (storefront/budget.py), so a syntax error
+or a template that would stall its process reaches the merchant as a 422
+naming the line, not a shopper. The check runs in a worker thread: a hostile
+template takes up to the budget's time limit to be caught. Runtime failures (a template that compiles but raises) are caught at
 render time instead (storefront/rendering.py). After each write the tenant's
 cached site record, which carries its templates, is dropped everywhere.
 
@@ -14,6 +16,7 @@ the theme's settings, and are read with the site record the same way.
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import sqlalchemy as sa
@@ -50,7 +53,7 @@ def validate_template(tenant_id: int, name: str, source: object) -> str:
 
 
 async def do_put_theme_template(services: Services, tenant_id: int, name: str, source: object) -> None:
-    source = validate_template(tenant_id, name, source)
+    source = await asyncio.to_thread(validate_template, tenant_id, name, source)
     async with transaction(services) as (conn, effects):
         where = sa.and_(theme_templates.c.tenant_id == tenant_id, theme_templates.c.name == name)
         existing = (await conn.execute(sa.select(sa.func.count()).select_from(theme_templates).where(where))).scalar_one()

@@ -9,8 +9,6 @@ kept (a bot, DNT / GPC), so a client cannot probe what we drop.
 
 from __future__ import annotations
 
-import json
-
 from quart import Blueprint, Response, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -19,6 +17,7 @@ from origin.analytics.events import MAX_BATCH, MAX_BODY_BYTES, parse_batch, too_
 from origin.analytics.intake import Shopper, accept_events
 from origin.analytics.privacy import client_ip, refuses_tracking
 from origin.errors import ErrorKind
+from origin.json_input import JsonInputError, parse_json_document
 from origin.web.asgi.host import request_host
 from origin.web.context import current_services
 from origin.web.storefront.site import resolver
@@ -54,9 +53,9 @@ async def receive_events() -> tuple[Response, int]:
         raise AnalyticsError(AnalyticsErrorCode.UNKNOWN_STORE, "no store is served on this host", kind=ErrorKind.NOT_FOUND)
     tenant = site.tenant
     try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise AnalyticsError(AnalyticsErrorCode.INVALID_JSON, "the body is not JSON; send an event object or an array of them") from None
+        payload = parse_json_document(body, max_bytes=MAX_BODY_BYTES)
+    except JsonInputError as error:
+        raise AnalyticsError(AnalyticsErrorCode.INVALID_JSON, f"{error.message}; send an event object or an array of them") from None
     if isinstance(payload, list) and len(payload) > MAX_BATCH:
         return _too_large(too_many_events(len(payload)).message, AnalyticsErrorCode.TOO_MANY_EVENTS)
     events = parse_batch(payload, store_currency=tenant.currency)

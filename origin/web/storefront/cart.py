@@ -13,7 +13,7 @@ carry a token bound to the cart.
 
 from __future__ import annotations
 
-from quart import Blueprint, Response, redirect, request
+from quart import Blueprint, Response, request
 
 from origin.cart.carts import (
     Cart,
@@ -34,6 +34,7 @@ from origin.tenancy.resolution import TenantSite
 from origin.web.storefront.beacon import shopper_from_request
 from origin.web.context import current_services
 from origin.web.errors import status_for
+from origin.web.redirects import redirect_response
 from origin.web.storefront.site import HTML, NO_STORE, Halt, current_host, current_site, render, shop_view, themed_error
 from storefront import views
 from storefront.i18n import N_
@@ -71,7 +72,7 @@ def private(response: Response) -> Response:
 
 
 def redirect_to_cart(site: TenantSite, cart_id: str, *, set_cookie: bool) -> Response:
-    response = redirect("/cart", code=303)
+    response = redirect_response("/cart", 303)
     if set_cookie:
         response.set_cookie(
             COOKIE_NAME,
@@ -94,7 +95,7 @@ async def handle_cart_errors(handler):
         site = await current_site()
         status = status_for(error, page=True)
         shop = shop_view(site)
-        return themed_error(site, status, shop.gettext(N_("We could not update your cart")), error.message[0].upper() + error.message[1:] + ".")
+        return await themed_error(site, status, shop.gettext(N_("We could not update your cart")), error.message[0].upper() + error.message[1:] + ".")
 
 
 @blueprint.get("/cart")
@@ -117,7 +118,7 @@ async def show_cart():
             description=shop.text(N_("Your cart at %(shop)s."), shop=site.tenant.name),
             robots="noindex",
         )
-        return private(Response(render(site, "cart.html", page, cart=view), content_type=HTML))
+        return private(Response(await render(site, "cart.html", page, cart=view), content_type=HTML))
 
     return await handle_cart_errors(handle)
 

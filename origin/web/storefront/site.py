@@ -20,6 +20,7 @@ from origin.domains.routing import decide_host_redirect
 from origin.tenancy.resolution import TenantResolver, TenantSite
 from origin.web.asgi.host import request_host
 from origin.web.context import SERVICES_KEY, current_services
+from origin.web.redirects import redirect_response, request_target
 from storefront.rendering import ThemeRenderer
 from storefront.views import PageMeta, ShopView, build_shop
 
@@ -68,8 +69,7 @@ async def current_site() -> TenantSite:
     target = await decide_host_redirect(current_services(), host, site)
     if target:
         # 308, not 301: keeps the method and body (issue 4), so a POST to the apex is not turned into a GET.
-        response = Response("", status=308, headers={"Location": target + request.full_path.rstrip("?"), "Cache-Control": "public, max-age=300"})
-        raise Halt(response)
+        raise Halt(redirect_response(target + request_target(), 308, cache_control="public, max-age=300"))
     if site is None:
         raise Halt(platform_page(404, "Store not found", "There is no store at this address. Check the spelling of the address, or contact the shop."))
     if not site.tenant.is_active:
@@ -93,9 +93,13 @@ def platform_page(status: int, heading: str, message: str, *, retry_after: int |
     return response
 
 
-def render(site: TenantSite, template: str, page: PageMeta, **context: Any) -> str:
-    """Synchronous render (no I/O in templates; Jinja's async mode costs 40-50 % more)."""
-    return renderer().render(
+async def render(site: TenantSite, template: str, page: PageMeta, **context: Any) -> str:
+    """The default theme renders on the loop; a tenant's overrides in the renderer's threads, on a budget.
+
+    Templates do no I/O and render synchronously (Jinja's async mode costs 40-50 % more);
+    only merchant code leaves the loop, because only it can be slow on purpose (issue 13).
+    """
+    return await renderer().render_async(
         template,
         {"shop": shop_view(site), "page": page, **context},
         tenant_id=site.tenant.id,
@@ -103,11 +107,11 @@ def render(site: TenantSite, template: str, page: PageMeta, **context: Any) -> s
     )
 
 
-def themed_error(site: TenantSite, status: int, heading: str, message: str) -> Response:
+async def themed_error(site: TenantSite, status: int, heading: str, message: str) -> Response:
     """A shop-themed error page (bad filter values, unknown variant...). Not cached."""
     page = PageMeta(title=f"{heading} – {site.tenant.name}", robots="noindex")
     template = "not_found.html" if status == 404 else "error.html"
-    body = render(site, template, page, heading=heading, message=message)
+    body = await render(site, template, page, heading=heading, message=message)
     response = Response(body, status=status, content_type=HTML)
     response.headers["Cache-Control"] = NO_STORE
     return response
