@@ -11,8 +11,12 @@ import json
 
 import pytest
 
-from origin.tenancy.actions import do_issue_api_token
+from origin.tenancy.actions import do_create_tenant, do_issue_api_token
+from origin.tenancy.errors import TenancyError, TenancyErrorCode
+from origin.tenancy.tables import tenants
 from tests.abuse.conftest import raw_request
+from tests.conftest import count_rows, swap_in_place
+from tests.storefront.conftest import get
 from tests.storefront.shops import two_shops
 from tests.storefront.test_resolution import add_domain
 
@@ -83,3 +87,69 @@ async def test_crlf_in_a_redirected_path_stays_in_the_path(services, public_port
         "location"
     ].endswith("/products/x%0D%0ASet-Cookie:%20a=b?q=%0D%0A")
     assert "set-cookie" not in headers
+
+
+@pytest.mark.parametrize("slug", ["xn--80ak6aa92e", "xn--aaa", "ab--c"])
+async def test_slug_with_hyphens_in_positions_three_and_four_is_refused(services, slug):
+    with pytest.raises(TenancyError) as refused:
+        await do_create_tenant(services, slug=slug, name="Homograph", currency="USD")
+    async with services.db.connect() as conn:
+        stored = await count_rows(conn, tenants, slug=slug)
+
+    assert refused.value.code == TenancyErrorCode.INVALID_SLUG.value
+    assert "third and fourth" in refused.value.message
+    assert stored == 0
+
+
+async def test_slug_with_hyphens_elsewhere_is_kept(services):
+    tenant = await do_create_tenant(services, slug="a-b-c--d", name="Hyphens", currency="USD")
+
+    assert tenant.slug == "a-b-c--d"
+
+
+async def test_cart_cookie_is_host_prefixed_over_https(services, client):
+    acme, _ = await two_shops(services)
+
+    added = await client.post("/cart/add", form={"variant_id": str(acme.mug.variants[0].id), "quantity": "1"}, headers={"Host": acme.host})
+    cookie = added.headers["Set-Cookie"]
+    _, html = await get(client, acme.host, "/cart")
+
+    assert services.settings.public_scheme == "https"
+    assert cookie.startswith("__Host-zelly_cart=")
+    assert "Secure" in cookie and "Path=/" in cookie and "Domain" not in cookie
+    assert "Acme Mug" in html  # the prefixed cookie is the one read back
+
+
+async def test_cart_cookie_keeps_its_plain_name_in_dev_over_http(services, client):
+    acme, _ = await two_shops(services)
+    swap_in_place(services, settings=services.settings.replace(public_scheme="http"))
+
+    added = await client.post("/cart/add", form={"variant_id": str(acme.mug.variants[0].id), "quantity": "1"}, headers={"Host": acme.host})
+    cookie = added.headers["Set-Cookie"]
+    _, html = await get(client, acme.host, "/cart")
+
+    assert cookie.startswith("zelly_cart=")
+    assert "Secure" not in cookie
+    assert "Acme Mug" in html
+
+
+SECURITY_HEADERS = ("Content-Security-Policy", "X-Frame-Options", "X-Content-Type-Options", "Referrer-Policy")
+
+
+async def test_api_and_dashboard_send_security_headers(services, client):
+    acme, _ = await two_shops(services)
+    token = (await do_issue_api_token(services, acme.tenant.id)).token
+
+    api = await client.get("/api/v1/products", headers={"Host": "localhost", "Authorization": f"Bearer {token}"})
+    api_error = await client.get("/api/v1/products", headers={"Host": "localhost"})
+    dashboard = await client.get("/analytics/dashboard?link=1.2.3.forged", headers={"Host": "localhost"})
+    reference = await client.get("/api/v1/docs", headers={"Host": "localhost"})
+
+    assert (api.status_code, api_error.status_code, dashboard.status_code) == (200, 401, 401)
+    for response in (api, api_error, dashboard):
+        assert [response.headers.get(name) is not None for name in SECURITY_HEADERS] == [True] * 4
+        assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+        assert response.headers["X-Frame-Options"] == "DENY"
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert "script-src 'self'" in reference.headers["Content-Security-Policy"]  # the reference page keeps its own

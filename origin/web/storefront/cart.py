@@ -25,7 +25,7 @@ from origin.cart.carts import (
 )
 from origin.checkout.carts import is_completed, load_cart, save_cart
 from origin.checkout.errors import CheckoutError
-from origin.cart.signing import COOKIE_NAME, csrf_token, new_cart_id, sign_cart_cookie, verify_cart_cookie, verify_csrf_token
+from origin.cart.signing import cart_cookie_name, csrf_token, new_cart_id, sign_cart_cookie, verify_cart_cookie, verify_csrf_token
 from origin.analytics.emit import emit_add_to_cart
 from origin.catalog.storefront_queries import select_cart_variants
 from origin.errors import ErrorKind
@@ -49,7 +49,7 @@ def keyring() -> Keyring:
 
 
 def cookie_cart_id(site: TenantSite) -> str | None:
-    return verify_cart_cookie(keyring(), site.tenant.id, request.cookies.get(COOKIE_NAME))
+    return verify_cart_cookie(keyring(), site.tenant.id, request.cookies.get(cart_cookie_name(current_services().settings.public_scheme)))
 
 
 def require_same_origin() -> None:
@@ -74,14 +74,15 @@ def private(response: Response) -> Response:
 def redirect_to_cart(site: TenantSite, cart_id: str, *, set_cookie: bool) -> Response:
     response = redirect_response("/cart", 303)
     if set_cookie:
+        scheme = current_services().settings.public_scheme
         response.set_cookie(
-            COOKIE_NAME,
+            cart_cookie_name(scheme),
             sign_cart_cookie(keyring(), site.tenant.id, cart_id),
             max_age=COOKIE_MAX_AGE,
             path="/",
             httponly=True,
             samesite="Lax",
-            secure=current_services().settings.public_scheme == "https",
+            secure=scheme == "https",
         )
     return private(response)
 

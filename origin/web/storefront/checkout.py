@@ -30,7 +30,7 @@ import secrets
 from quart import Blueprint, Response, jsonify, request
 
 from origin.cart.carts import CartError, CartErrorCode
-from origin.cart.signing import COOKIE_NAME, csrf_token, verify_csrf_token
+from origin.cart.signing import cart_cookie_name, csrf_token, verify_csrf_token
 from origin.checkout.carts import load_cart, select_order_id
 from origin.checkout.errors import CheckoutError, CheckoutErrorCode
 from origin.checkout.fetch import CheckoutInfo, fetch_checkout
@@ -244,7 +244,8 @@ async def _already_ordered(site: TenantSite, token: str) -> Response:
 
 def _forget_cart(response: Response) -> Response:
     """The cart became an order: the browser starts a new one."""
-    response.delete_cookie(COOKIE_NAME, path="/")
+    scheme = current_services().settings.public_scheme
+    response.delete_cookie(cart_cookie_name(scheme), path="/", secure=scheme == "https", httponly=True, samesite="Lax")
     return _no_index(response)
 
 
