@@ -8,8 +8,9 @@ Pages with overrides render in a small thread pool, off the event loop, each
 under the budget of storefront/budget.py. A page that ran over its budget is
 remembered (per tenant, templates fingerprint and page) and served from the
 default theme straight away after that, so a hostile template costs one
-budget per process and page, not one per request; the merchant sees the
-reason as ``last_budget_error`` on the template resource.
+budget per process and page, not one per request; ``on_budget_error`` hands
+the reason to the web layer, which keeps it on the template's row
+(``last_budget_error`` on the template resource).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from types import SimpleNamespace
-from typing import Any, Mapping
+from typing import Any, Awaitable, Callable, Mapping
 
 from jinja2 import Environment, TemplateError, TemplateSyntaxError
 from jinja2.sandbox import SecurityError
@@ -63,7 +64,9 @@ def overrides_fingerprint(overrides: Mapping[str, str]) -> str:
 
 
 class ThemeRenderer:
-    def __init__(self, *, strict: bool = False) -> None:
+    def __init__(self, *, strict: bool = False, on_budget_error: Callable[[ThemeProblem], Awaitable[None]] | None = None) -> None:
+        # on_budget_error: how the web layer keeps the reason for the merchant (a database write; storefront does no I/O).
+        self.on_budget_error = on_budget_error
         self.default = make_default_environment(strict=strict)
         self.platform = make_platform_environment()
         self._tenant_environments: OrderedDict[tuple[int, str], Environment] = OrderedDict()
@@ -88,28 +91,27 @@ class ThemeRenderer:
                     self._executor, self._render_override, template, context, tenant_id, overrides
                 )
             except Exception as error:  # merchant code can raise anything; the shopper still gets a page
-                self._failed(tenant_id, overrides, template, error)
+                problem = self._failed(tenant_id, overrides, template, error)
+                if problem.kind == BUDGET and self.on_budget_error is not None:
+                    await self.on_budget_error(problem)
         return self.default.get_template(template).render(context)
 
     def _render_override(self, template: str, context: Mapping[str, Any], tenant_id: int, overrides: Mapping[str, str]) -> str:
         return self._tenant_environment(tenant_id, overrides).get_template(template).render(context)
 
-    def _failed(self, tenant_id: int, overrides: Mapping[str, str], template: str, error: Exception) -> None:
+    def _failed(self, tenant_id: int, overrides: Mapping[str, str], template: str, error: Exception) -> ThemeProblem:
         problem = _problem(tenant_id, template, error)
         if problem.kind == BUDGET:
             self._over_budget[(tenant_id, overrides_fingerprint(overrides), template)] = None
             while len(self._over_budget) > MAX_OVER_BUDGET_PAGES:
                 self._over_budget.popitem(last=False)
         self._record(problem)
+        return problem
 
     def forget(self, tenant_id: int, source_name: str) -> None:
         """The merchant replaced or removed ``source_name``: its old problems no longer apply."""
         kept = [p for p in self._problems.get(tenant_id, ()) if p.source_name not in (source_name, None)]
         self._problems[tenant_id] = kept
-
-    def last_budget_error(self, tenant_id: int, source_name: str) -> str | None:
-        found = [p for p in self._problems.get(tenant_id, ()) if p.kind == BUDGET and p.source_name == source_name]
-        return found[-1].describe() if found else None
 
     def render_platform(self, heading: str, message: str) -> str:
         """A Zelly-branded page that names no tenant (unknown host, suspended store, bad request)."""

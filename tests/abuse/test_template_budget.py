@@ -14,6 +14,7 @@ import time
 
 import pytest
 
+from origin.app import create_app
 from origin.tenancy.actions import do_issue_api_token
 from origin.tenancy.tables import theme_templates
 from storefront.budget import RENDER_SECONDS
@@ -87,6 +88,9 @@ async def test_smuggled_hostile_template_falls_back_and_the_merchant_sees_why(se
     again_seconds = time.monotonic() - started
     _, listed = await api(client, "GET", "/api/v1/theme/templates", token)
     _, nordic_html = await get(client, nordic.host, "/products/linen-shirt")
+    other_process = create_app(services.settings, services=services)  # another worker: its own renderer, no memory of this
+    async with other_process.test_app() as other_app:
+        _, listed_elsewhere = await api(other_app.test_client(), "GET", "/api/v1/theme/templates", token)
 
     assert (first.status_code, again.status_code) == (200, 200)
     assert texts(parse_html(first_html), ".//h1") == ["Acme Linen Shirt"]  # the default product page
@@ -95,6 +99,7 @@ async def test_smuggled_hostile_template_falls_back_and_the_merchant_sees_why(se
     [item] = listed["items"]
     assert item["name"] == "product.html"
     assert item["last_budget_error"].startswith("product.html, line 3: over the render budget"), item
+    assert listed_elsewhere["items"] == listed["items"]
     assert texts(parse_html(nordic_html), ".//h1") == ["Nordic Linen Shirt"]
 
 

@@ -11,18 +11,23 @@ and turns every way that can fail into a finished response (404 unknown host,
 from __future__ import annotations
 
 import functools
+import logging
 from typing import Any
 
 from quart import Response, current_app, g, request
+from sqlalchemy.exc import SQLAlchemyError
 
 from origin.catalog.storefront_queries import select_theme_templates
 from origin.domains.routing import decide_host_redirect
 from origin.tenancy.resolution import TenantResolver, TenantSite
+from origin.tenancy.themes import do_record_theme_budget_error
 from origin.web.asgi.host import request_host
 from origin.web.context import SERVICES_KEY, current_services
 from origin.web.redirects import redirect_response, request_target
-from storefront.rendering import ThemeRenderer
+from storefront.rendering import ThemeProblem, ThemeRenderer
 from storefront.views import PageMeta, ShopView, build_shop
+
+log = logging.getLogger(__name__)
 
 RESOLVER_KEY = "zelly.tenant_resolver"
 RENDERER_KEY = "zelly.theme_renderer"
@@ -52,7 +57,19 @@ def app_resolver(app) -> TenantResolver:
 
 
 def renderer() -> ThemeRenderer:
-    return current_app.extensions.setdefault(RENDERER_KEY, ThemeRenderer())
+    extensions = current_app.extensions
+    if RENDERER_KEY not in extensions:
+        services = extensions[SERVICES_KEY]
+
+        async def keep_budget_error(problem: ThemeProblem) -> None:
+            # On the template's row, so the theme API shows it whichever process served the page.
+            try:
+                await do_record_theme_budget_error(services, problem.tenant_id, problem.source_name or problem.template, problem.describe())
+            except SQLAlchemyError:  # the shopper's page matters more: it is logged by the renderer already
+                log.warning("could not keep tenant %s's theme budget error", problem.tenant_id, exc_info=True)
+
+        extensions[RENDERER_KEY] = ThemeRenderer(on_budget_error=keep_budget_error)
+    return extensions[RENDERER_KEY]
 
 
 @functools.lru_cache(maxsize=1024)

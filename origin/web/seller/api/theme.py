@@ -55,15 +55,7 @@ async def list_templates():
     tenant_id = api_tenant().id
     async with current_services().db.connect() as conn:
         items = await select_theme_template_names(conn, tenant_id)
-    renderer = current_app.extensions.get(RENDERER_KEY)
-    return json_response(
-        ThemeTemplateList(
-            items=[
-                ThemeTemplateItem(**item, last_budget_error=renderer.last_budget_error(tenant_id, item["name"]) if renderer else None)
-                for item in items
-            ]
-        )
-    )
+    return json_response(ThemeTemplateList(items=[ThemeTemplateItem(**item) for item in items]))
 
 
 @blueprint.put("/templates/<path:name>")

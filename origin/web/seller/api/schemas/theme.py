@@ -26,7 +26,7 @@ class ThemeTemplateItem(BaseModel):
     last_budget_error: str | None = Field(
         None,
         description="why shoppers last got the default theme for a page using this template: it ran over the render "
-        "budget (steps, characters or time; docs/security.md). Kept by the serving process; null once the template is replaced",
+        "budget (steps, characters or time; docs/security.md); null once the template is replaced",
     )
 
 
