@@ -31,7 +31,8 @@ class EdgeConfig:
     max_entry_bytes: int = 8 * 1024 * 1024
     internal_token: str = field(default="", repr=False)
     trusted_proxies: tuple[str, ...] = ()
-    bypass_cookies: tuple[str, ...] = ("zelly_session", "zelly_cart")
+    # The cart cookie is "__Host-zelly_cart" over HTTPS (origin/cart/signing.py), "zelly_cart" in dev.
+    bypass_cookies: tuple[str, ...] = ("zelly_session", "zelly_cart", "__Host-zelly_cart")
     # The query parameters each route reads (edge/routes.py): the only ones a key keeps.
     routes: tuple[Route, ...] = STOREFRONT_ROUTES
     route_table: RouteTable = field(init=False, repr=False, compare=False)

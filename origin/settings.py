@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Mapping
 from urllib.parse import urlsplit
 
+from origin.numbers import parse_bounded_int
+
 ENV_PREFIX = "ZELLY_"
 # Variables with the prefix that are not settings (read by the test suite, not by Zelly).
 NOT_SETTINGS = frozenset({"ZELLY_REQUIRE_SERVICES"})
@@ -375,10 +377,11 @@ def parse_bind(value: str) -> tuple[str, int]:
 
 
 def _parse_bind(variable: str, value: str) -> tuple[str, int]:
-    host, sep, port = value.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+    host, sep, raw_port = value.rpartition(":")
+    port = parse_bounded_int(raw_port, high=65535)
+    if not sep or not host or port is None:
         raise ConfigurationError(variable, f"expected host:port, got {value!r}")
-    return host.strip("[]"), int(port)
+    return host.strip("[]"), port
 
 
 def _parse(variable: str, spec: dataclasses.Field, raw: str) -> object:

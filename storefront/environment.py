@@ -2,7 +2,7 @@
 
 The default theme is our code, so it renders in a plain Environment (the
 sandbox checks every attribute access and costs about a third more). A tenant
-with template overrides renders *every* page in an ImmutableSandboxedEnvironment
+with template overrides renders *every* page in a BudgetedSandbox (storefront/budget.py)
 whose ChoiceLoader looks in the tenant's templates first and the default theme
 second, so an override of ``base.html`` also wraps default pages.
 
@@ -16,9 +16,8 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from jinja2 import ChoiceLoader, DictLoader, Environment, FileSystemLoader, StrictUndefined, Undefined, pass_context
-from jinja2.sandbox import ImmutableSandboxedEnvironment
-
 from storefront import i18n
+from storefront.budget import BudgetedSandbox, budgeted_range
 from storefront.money import format_money
 
 DEFAULT_THEME_DIR = Path(__file__).parent / "themes" / "default"
@@ -62,9 +61,9 @@ def make_default_environment(*, strict: bool = False) -> Environment:
     )
 
 
-def make_tenant_environment(overrides: Mapping[str, str]) -> ImmutableSandboxedEnvironment:
-    """Tenant templates first, then the default theme, all inside the sandbox."""
-    environment = ImmutableSandboxedEnvironment(
+def make_tenant_environment(overrides: Mapping[str, str]) -> BudgetedSandbox:
+    """Tenant templates first, then the default theme, all inside the budgeted sandbox (storefront/budget.py)."""
+    environment = BudgetedSandbox(
         loader=ChoiceLoader([DictLoader(dict(overrides)), default_theme_loader()]),
         autoescape=True,
         auto_reload=False,
@@ -72,7 +71,10 @@ def make_tenant_environment(overrides: Mapping[str, str]) -> ImmutableSandboxedE
         lstrip_blocks=True,
     )
     environment.globals = {name: environment.globals[name] for name in SANDBOX_GLOBALS if name in environment.globals}
-    return _configure(environment)
+    environment.globals["range"] = budgeted_range
+    _configure(environment)
+    environment.budget_filters()
+    return environment
 
 
 def default_template_names() -> tuple[str, ...]:

@@ -21,6 +21,7 @@ from urllib.parse import quote, urlencode
 from markupsafe import Markup
 
 from storefront import i18n
+from storefront.merchant_html import clean_merchant_html
 from storefront.money import format_money, html_lang, plain_amount
 from storefront.theme import ThemeView, build_theme
 
@@ -174,7 +175,7 @@ class ProductView:
     vendor: str
     product_type: str
     tags: tuple[str, ...]
-    description_html: Markup  # merchant HTML, trusted as on Shopify: the merchant's own page
+    description_html: Markup  # merchant HTML, cleaned to an allow-list (storefront/merchant_html.py)
     option_names: tuple[str, ...]
     images: tuple[ImageView, ...]
     variants: tuple[VariantView, ...]
@@ -260,7 +261,7 @@ def build_product(shop: ShopView, product: Any, selected_variant_id: int | None 
         vendor=product.vendor or "",
         product_type=product.product_type or "",
         tags=tuple(product.tags),
-        description_html=Markup(product.description_html or ""),
+        description_html=clean_merchant_html(product.description_html),
         option_names=option_names,
         images=tuple(build_image(image, product.title) for image in product.images),
         variants=variants,
@@ -320,7 +321,7 @@ def build_collection(collection: Any) -> CollectionView:
         handle=collection.handle,
         url=collection_url(collection.handle),
         title=collection.title,
-        description_html=Markup(collection.description_html or ""),
+        description_html=clean_merchant_html(collection.description_html),
         image_url=collection.image_url,
     )
 

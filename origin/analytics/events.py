@@ -31,6 +31,7 @@ from typing import Any, NamedTuple
 from urllib.parse import parse_qs, urlsplit
 
 from origin.analytics.errors import AnalyticsError, AnalyticsErrorCode
+from origin.numbers import parse_bounded_int
 
 EVENT_NAMES = ("page_view", "product_view", "add_to_cart", "checkout_started", "purchase")
 SERVER_ONLY_EVENTS = frozenset({"purchase"})
@@ -223,11 +224,10 @@ def _parse_url(value: Any, field: str, *, required: bool) -> PageUrl | None:
 
 
 def _parse_int(value: Any, field: str, low: int, high: int) -> int:
-    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 19:  # "²".isdigit() is True
-        value = int(value)
-    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+    parsed = parse_bounded_int(value, low=low, high=high)
+    if parsed is None:
         raise _invalid(f"{field.rsplit('.', 1)[-1]} is a whole number from {low} to {high}", field)
-    return value
+    return parsed
 
 
 def _parse_value(value: Any, field: str) -> Decimal:

@@ -29,6 +29,7 @@ from origin.keyring import KeyPurpose, Keyring
 from origin.settings import Settings
 from origin.tenancy.resolution import public_base_url
 from tls.hostnames import normalize_host
+from origin.numbers import parse_bounded_int
 
 LINK_SECONDS = 15 * 60
 DASHBOARD_PATH = "/analytics/dashboard"
@@ -53,9 +54,9 @@ def sign_link_token(keyring: Keyring, tenant_id: int, *, now: float | None = Non
 def verify_link_token(keyring: Keyring, token: str, *, now: float | None = None) -> int:
     """The tenant id the token grants, or AnalyticsError (401) when forged, malformed, expired or signed by a dropped secret."""
     parts = token.split(".")
-    if len(parts) != 4 or not parts[0].isdigit() or not parts[1].isdigit():
+    tenant_id, expires = (parse_bounded_int(parts[0]), parse_bounded_int(parts[1])) if len(parts) == 4 else (None, None)
+    if tenant_id is None or expires is None:
         raise _refused("this dashboard link is malformed; ask for a new one")
-    tenant_id, expires = int(parts[0]), int(parts[1])
     key = keyring.key_for(KeyPurpose.DASHBOARD_LINK, parts[2])
     if key is None or not hmac.compare_digest(_signature(key, tenant_id, expires), parts[3]):
         raise _refused("this dashboard link is not valid; ask for a new one")

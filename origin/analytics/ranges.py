@@ -8,10 +8,13 @@ query, so the primary index on ``(tenant_id, toDate(ts))`` still prunes.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import zoneinfo
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from origin.analytics.errors import AnalyticsError, AnalyticsErrorCode
+from origin.numbers import parse_bounded_int
 
 INTERVALS = ("day", "hour")
 MAX_DAYS = 366
@@ -50,13 +53,25 @@ class Range:
         return [(self.start_at + dt.timedelta(hours=n)).astimezone(self.zone) for n in range(hours)]
 
 
+@functools.cache
+def known_time_zones() -> frozenset[str]:
+    """Every IANA zone name this machine's tz database has (read once: it walks the database)."""
+    return frozenset(zoneinfo.available_timezones()) | {"UTC"}
+
+
 def parse_range(
     start: str | None, end: str | None, time_zone: str | None, interval: str | None, *, today: dt.date | None = None
 ) -> Range:
     zone_name = time_zone or "UTC"
+    # Checked against the list of zone names first: ZoneInfo("America") opens a directory
+    # (IsADirectoryError, a 500 before issue 13) and a path-like key reaches the file system.
+    if zone_name not in known_time_zones():
+        raise AnalyticsError(
+            AnalyticsErrorCode.INVALID_TIME_ZONE, f"{zone_name[:64]!r} is not an IANA time zone such as Europe/Berlin", field="tz"
+        )
     try:
         zone = ZoneInfo(zone_name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise AnalyticsError(
             AnalyticsErrorCode.INVALID_TIME_ZONE, f"{zone_name[:64]!r} is not an IANA time zone such as Europe/Berlin", field="tz"
         ) from None
@@ -81,9 +96,10 @@ def parse_range(
 def parse_limit(raw: str | None, default: int = 10) -> int:
     if raw is None or raw == "":
         return default
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+    limit = parse_bounded_int(raw, low=1, high=MAX_LIMIT)
+    if limit is None:
         raise AnalyticsError(AnalyticsErrorCode.INVALID_LIMIT, f"limit is a whole number from 1 to {MAX_LIMIT}", field="limit")
-    return int(raw)
+    return limit
 
 
 def _parse_date(raw: str, field: str) -> dt.date:

@@ -12,6 +12,7 @@ import enum
 from dataclasses import dataclass, field, replace
 
 from origin.errors import ErrorKind, ZellyError
+from origin.numbers import parse_bounded_int
 
 MAX_LINES = 50
 MAX_QUANTITY = 99
@@ -53,19 +54,21 @@ class Cart:
 
 
 def parse_variant_id(value: str | None) -> int:
-    if value is None or not value.isdigit() or len(value) > 18:
+    variant_id = parse_bounded_int(value, low=1)
+    if variant_id is None:
         raise CartError(CartErrorCode.INVALID_VARIANT, "choose a product option (variant_id must be a whole number)", field="variant_id")
-    return int(value)
+    return variant_id
 
 
 def parse_quantity(value: str | None, *, minimum: int) -> int:
     if value is None or value == "":
         return 1 if minimum > 0 else 0
-    if not value.isdigit() or not minimum <= int(value) <= MAX_QUANTITY:
+    quantity = parse_bounded_int(value, low=minimum, high=MAX_QUANTITY)
+    if quantity is None:
         raise CartError(
             CartErrorCode.INVALID_QUANTITY, f"quantity must be a whole number from {minimum} to {MAX_QUANTITY}", field="quantity"
         )
-    return int(value)
+    return quantity
 
 
 def add_to_cart(cart: Cart, variant_id: int, quantity: int, *, available: int | None) -> Cart:

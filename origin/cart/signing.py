@@ -8,6 +8,8 @@ secret still verify until it is dropped (origin/keyring.py). The key is used
 for nothing else: rotating what signs carts never touches what encrypts Shopify
 credentials. A malformed value, or one naming a key no longer accepted, is
 simply not ours (None / False), never an error.
+
+Its name is :func:`cart_cookie_name`: ``__Host-zelly_cart`` over HTTPS, ``zelly_cart`` in dev over http.
 """
 
 from __future__ import annotations
@@ -21,6 +23,16 @@ import secrets
 from origin.keyring import KeyPurpose, Keyring
 
 COOKIE_NAME = "zelly_cart"
+# Over HTTPS the cookie is a __Host- cookie (issue 13): browsers then accept it only with
+# Secure, Path=/ and no Domain, so neither a sibling store on the platform domain nor a
+# plain-http response can set or shadow it. Dev over plain http keeps the bare name:
+# browsers drop a __Host- cookie that is not Secure, and a Secure cookie sent over http
+# (outside localhost) is dropped too, so the dev cart would never stick.
+SECURE_COOKIE_NAME = "__Host-" + COOKIE_NAME
+
+
+def cart_cookie_name(public_scheme: str) -> str:
+    return SECURE_COOKIE_NAME if public_scheme == "https" else COOKIE_NAME
 CART_ID_PATTERN = re.compile(r"^[A-Za-z0-9_-]{22}$")
 
 

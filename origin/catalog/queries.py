@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from origin.catalog.errors import CatalogError, CatalogErrorCode as Code
 from origin.catalog.models import Collection, Page, Product, ProductImage, ProductSummary, SitemapEntry, Variant
 from origin.catalog.tables import collection_products, collections, product_images, products, variants
+from origin.numbers import parse_bounded_int
 
 SORTS = ("manual", "price-asc", "price-desc", "title-asc", "title-desc", "newest")
 MAX_PAGE_SIZE = 250
@@ -176,23 +177,34 @@ def encode_cursor(values: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+MAX_CURSOR_CHARS = 2048  # a title sort key is at most a few hundred characters once encoded
+MAX_CURSOR_PRICE = Decimal(10) ** 15  # well past any price (origin.catalog.inputs.MAX_PRICE)
+
+
 def decode_cursor(cursor: str, sort: str) -> tuple[Any, int]:
     invalid = CatalogError(Code.INVALID_CURSOR, "cursor is not one this listing handed out", field="cursor")
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
+        if len(cursor) > MAX_CURSOR_CHARS:
+            raise invalid
         value, last_id = json.loads(base64.urlsafe_b64decode(padded.encode()))
-        if not isinstance(last_id, int) or isinstance(last_id, bool):
+        # Ids and positions are 63-bit in both databases: a larger number would reach SQL as an overflow.
+        last_id = parse_bounded_int(last_id)
+        if last_id is None or isinstance(value, (list, dict)):
             raise invalid
         if sort in ("price-asc", "price-desc"):
-            value = Decimal(value)
+            value = Decimal(str(value))
+            if not value.is_finite() or abs(value) > MAX_CURSOR_PRICE:
+                raise invalid
         elif sort == "newest":
             value = dt.datetime.fromisoformat(value)
             if value.tzinfo is None:
                 raise invalid
         elif sort == "manual":
-            if not isinstance(value, int) or isinstance(value, bool):
+            value = parse_bounded_int(value)
+            if value is None:
                 raise invalid
-        elif not isinstance(value, str):
+        elif not isinstance(value, str) or len(value) > MAX_CURSOR_CHARS:
             raise invalid
         return value, last_id
     except (ValueError, TypeError, InvalidOperation, binascii.Error, UnicodeDecodeError, json.JSONDecodeError):

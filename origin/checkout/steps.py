@@ -7,6 +7,7 @@ RESERVATION_MINUTES (origin/orders/inventory.py) and records ``begin_checkout``.
 
 from __future__ import annotations
 
+from origin.numbers import parse_bounded_int
 from typing import Mapping
 
 from origin.analytics.emit import emit_begin_checkout
@@ -50,7 +51,7 @@ async def do_update_checkout(services: Services, tenant_id: int, token: str | No
         if "shipping_rate_id" in form:
             raw = str(form.get("shipping_rate_id") or "")
             rate_ids = {rate.id for rate in info.shipping_rates}
-            if not raw.isdigit() or int(raw) not in rate_ids:
+            if parse_bounded_int(raw) not in rate_ids:
                 raise CheckoutError(CheckoutErrorCode.NO_SHIPPING_RATE, "choose one of the shipping methods offered", field="shipping_rate_id")
             values["shipping_rate_id"] = int(raw)
         if "discount_code" in form:

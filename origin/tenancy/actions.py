@@ -49,6 +49,10 @@ def validate_slug(slug: str) -> str:
             "slug must be 1-63 lower-case letters, digits or hyphens, not starting or ending with a hyphen",
             field="slug",
         )
+    if slug[2:4] == "--":
+        # "xn--80ak6aa92e" is an IDNA A-label: the host would show as another script (a homograph)
+        # or not resolve at all ("xn--aaa"); RFC 5891 reserves "--" there for such prefixes.
+        raise TenancyError(TenancyErrorCode.INVALID_SLUG, "a slug cannot have '--' as its third and fourth characters", field="slug")
     if slug in RESERVED_SLUGS:
         raise TenancyError(TenancyErrorCode.INVALID_SLUG, f"slug {slug!r} is reserved by the platform", field="slug")
     return slug

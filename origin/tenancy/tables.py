@@ -52,6 +52,8 @@ theme_templates = sa.Table(
     sa.Column("name", sa.String(255), nullable=False),  # e.g. "product.html"
     sa.Column("source", sa.Text, nullable=False),
     sa.Column("updated_at", UTCDateTime, nullable=False, default=utcnow, onupdate=utcnow),
+    # Why shoppers last got the default theme because of this template (over its render budget; issue 13).
+    sa.Column("last_budget_error", sa.String(500), nullable=True),
     sa.PrimaryKeyConstraint("tenant_id", "name"),
     sa.ForeignKeyConstraint(["tenant_id"], [f"{ASTRO_PRIMARY}.tenants.id"], ondelete="CASCADE"),
     schema=ASTRO_PRIMARY,

@@ -1,9 +1,11 @@
 """Tenant theme template overrides (``astro_primary.theme_templates``): validated writes.
 
 A template is checked before it is stored: its name must be one a theme can
-load, and its source must compile in the storefront's sandboxed environment,
-so a syntax error reaches the merchant as a 422 naming the line, not a
-shopper. Runtime failures (a template that compiles but raises) are caught at
+load, its source must compile in the storefront's sandboxed environment and
+test-render within the render budget (storefront/budget.py), so a syntax error
+or a template that would stall its process reaches the merchant as a 422
+naming the line, not a shopper. The check runs in a worker thread: a hostile
+template takes up to the budget's time limit to be caught. Runtime failures (a template that compiles but raises) are caught at
 render time instead (storefront/rendering.py). After each write the tenant's
 cached site record, which carries its templates, is dropped everywhere.
 
@@ -14,6 +16,7 @@ the theme's settings, and are read with the site record the same way.
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import sqlalchemy as sa
@@ -50,12 +53,12 @@ def validate_template(tenant_id: int, name: str, source: object) -> str:
 
 
 async def do_put_theme_template(services: Services, tenant_id: int, name: str, source: object) -> None:
-    source = validate_template(tenant_id, name, source)
+    source = await asyncio.to_thread(validate_template, tenant_id, name, source)
     async with transaction(services) as (conn, effects):
         where = sa.and_(theme_templates.c.tenant_id == tenant_id, theme_templates.c.name == name)
         existing = (await conn.execute(sa.select(sa.func.count()).select_from(theme_templates).where(where))).scalar_one()
         if existing:
-            await conn.execute(theme_templates.update().where(where).values(source=source, updated_at=utcnow()))
+            await conn.execute(theme_templates.update().where(where).values(source=source, updated_at=utcnow(), last_budget_error=None))
         else:
             count = (
                 await conn.execute(sa.select(sa.func.count()).select_from(theme_templates).where(theme_templates.c.tenant_id == tenant_id))
@@ -78,11 +81,29 @@ async def do_delete_theme_template(services: Services, tenant_id: int, name: str
 
 async def select_theme_template_names(conn, tenant_id: int) -> list[dict]:
     rows = await conn.execute(
-        sa.select(theme_templates.c.name, theme_templates.c.updated_at)
+        sa.select(theme_templates.c.name, theme_templates.c.updated_at, theme_templates.c.last_budget_error)
         .where(theme_templates.c.tenant_id == tenant_id)
         .order_by(theme_templates.c.name)
     )
-    return [{"name": row.name, "updated_at": row.updated_at.strftime("%Y-%m-%dT%H:%M:%SZ")} for row in rows]
+    return [
+        {"name": row.name, "updated_at": row.updated_at.strftime("%Y-%m-%dT%H:%M:%SZ"), "last_budget_error": row.last_budget_error}
+        for row in rows
+    ]
+
+
+async def do_record_theme_budget_error(services: Services, tenant_id: int, name: str, message: str) -> None:
+    """A page using ``name`` ran over its render budget and fell back: keep why, for the merchant.
+
+    Called from the storefront's render path, at most once per process, templates
+    version and page (storefront/rendering.py remembers the page). Nothing cached
+    carries the field, so there is nothing to invalidate.
+    """
+    async with services.db.begin() as conn:
+        await conn.execute(
+            theme_templates.update()
+            .where(theme_templates.c.tenant_id == tenant_id, theme_templates.c.name == name)
+            .values(last_budget_error=message[:500], updated_at=theme_templates.c.updated_at)  # not an edit
+        )
 
 
 MAX_STRING_OVERRIDES = 200

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from origin.cart.signing import COOKIE_NAME, csrf_token, sign_cart_cookie, verify_cart_cookie, verify_csrf_token
+from origin.cart.signing import SECURE_COOKIE_NAME, csrf_token, sign_cart_cookie, verify_cart_cookie, verify_csrf_token
 from origin.keyring import Keyring, key_id
 from tests.storefront.conftest import attribute, get, parse_html, texts
 from tests.storefront.shops import make_shop, two_shops
@@ -126,7 +126,7 @@ async def test_a_cart_cookie_from_one_shop_is_worthless_on_another(services, cli
 
     fresh = client.app.test_client()
     _, html = await get(fresh, nordic.host, "/cart", Cookie=acme_cookie)
-    _, forged = await get(client.app.test_client(), acme.host, "/cart", Cookie=f"{COOKIE_NAME}=AAAAAAAAAAAAAAAAAAAAAA.forged")
+    _, forged = await get(client.app.test_client(), acme.host, "/cart", Cookie=f"{SECURE_COOKIE_NAME}=AAAAAAAAAAAAAAAAAAAAAA.forged")
 
     assert texts(parse_html(html), ".//p[@class='notice']") == ["Ihr Warenkorb ist leer. Weiter einkaufen."]  # nordic is de-DE
     assert texts(parse_html(forged), ".//p[@class='notice']") == ["Your cart is empty. Continue shopping."]

@@ -83,7 +83,8 @@ async def cart_cookie(stores: DemoStores, demo: DemoTenant, variant_id: int) -> 
             headers={"Host": base.removeprefix("http://"), "Origin": base},
         )
     assert response.status_code == 303, response.text
-    return f"{COOKIE_NAME}={response.cookies[COOKIE_NAME]}"
+    [name] = [name for name in response.cookies if name.endswith(COOKIE_NAME)]  # __Host- prefixed over https
+    return f"{name}={response.cookies[name]}"
 
 
 async def pages_of(stores: DemoStores, demo: DemoTenant) -> list[AuditedPage]:

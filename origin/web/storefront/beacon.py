@@ -23,7 +23,6 @@ Per-IP and per-tenant limits: see ``RATE_LIMIT_HOOK`` below.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any, AsyncIterator
 
@@ -37,6 +36,7 @@ from origin.analytics.intake import Shopper, accept_events
 from origin.analytics.privacy import client_ip, refuses_tracking
 from origin.analytics.queue import queue_for
 from origin.errors import ErrorKind
+from origin.json_input import JsonInputError, parse_json_document
 from origin.services import Services
 from origin.tenancy.resolution import TenantSite, platform_host
 from origin.web.asgi.host import request_host
@@ -116,12 +116,10 @@ async def answer_beacon(
         if not decision.allowed:
             message = f"too many requests; try again in {decision.retry_after_seconds} s"
             return 429, {"error": {"code": "rate_limited", "message": message}}, decision.headers()
-        try:
-            payload = json.loads(beacon.body)
-        except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: 60,000 "[" (issue 13)
-            raise AnalyticsError(
-                AnalyticsErrorCode.INVALID_JSON, "the body is not JSON; send an event object or an array of them"
-            ) from None
+        try:  # size and depth bounded (60,000 "[" is a 422, not a RecursionError; issue 13)
+            payload = parse_json_document(beacon.body, max_bytes=MAX_BODY_BYTES)
+        except JsonInputError as error:
+            raise AnalyticsError(AnalyticsErrorCode.INVALID_JSON, f"{error.message}; send an event object or an array of them") from None
         if isinstance(payload, list) and len(payload) > MAX_BATCH:
             return _too_large(too_many_events(len(payload)).message, AnalyticsErrorCode.TOO_MANY_EVENTS)
         events = parse_batch(payload, store_currency=tenant.currency)

@@ -13,7 +13,7 @@ carry a token bound to the cart.
 
 from __future__ import annotations
 
-from quart import Blueprint, Response, redirect, request
+from quart import Blueprint, Response, request
 
 from origin.cart.carts import (
     Cart,
@@ -25,7 +25,7 @@ from origin.cart.carts import (
 )
 from origin.checkout.carts import is_completed, load_cart, save_cart
 from origin.checkout.errors import CheckoutError
-from origin.cart.signing import COOKIE_NAME, csrf_token, new_cart_id, sign_cart_cookie, verify_cart_cookie, verify_csrf_token
+from origin.cart.signing import cart_cookie_name, csrf_token, new_cart_id, sign_cart_cookie, verify_cart_cookie, verify_csrf_token
 from origin.analytics.emit import emit_add_to_cart
 from origin.catalog.storefront_queries import select_cart_variants
 from origin.errors import ErrorKind
@@ -35,6 +35,7 @@ from origin.web.storefront.beacon import shopper_from_request
 from origin.web.context import current_services
 from origin.web.rate_limits import limit_cart_write
 from origin.web.errors import status_for
+from origin.web.redirects import redirect_response
 from origin.web.storefront.site import HTML, NO_STORE, Halt, current_host, current_site, render, shop_view, themed_error
 from storefront import views
 from storefront.i18n import N_
@@ -49,7 +50,7 @@ def keyring() -> Keyring:
 
 
 def cookie_cart_id(site: TenantSite) -> str | None:
-    return verify_cart_cookie(keyring(), site.tenant.id, request.cookies.get(COOKIE_NAME))
+    return verify_cart_cookie(keyring(), site.tenant.id, request.cookies.get(cart_cookie_name(current_services().settings.public_scheme)))
 
 
 def require_same_origin() -> None:
@@ -72,16 +73,17 @@ def private(response: Response) -> Response:
 
 
 def redirect_to_cart(site: TenantSite, cart_id: str, *, set_cookie: bool) -> Response:
-    response = redirect("/cart", code=303)
+    response = redirect_response("/cart", 303)
     if set_cookie:
+        scheme = current_services().settings.public_scheme
         response.set_cookie(
-            COOKIE_NAME,
+            cart_cookie_name(scheme),
             sign_cart_cookie(keyring(), site.tenant.id, cart_id),
             max_age=COOKIE_MAX_AGE,
             path="/",
             httponly=True,
             samesite="Lax",
-            secure=current_services().settings.public_scheme == "https",
+            secure=scheme == "https",
         )
     return private(response)
 
@@ -95,7 +97,7 @@ async def handle_cart_errors(handler):
         site = await current_site()
         status = status_for(error, page=True)
         shop = shop_view(site)
-        return themed_error(site, status, shop.gettext(N_("We could not update your cart")), error.message[0].upper() + error.message[1:] + ".")
+        return await themed_error(site, status, shop.gettext(N_("We could not update your cart")), error.message[0].upper() + error.message[1:] + ".")
 
 
 @blueprint.get("/cart")
@@ -118,7 +120,7 @@ async def show_cart():
             description=shop.text(N_("Your cart at %(shop)s."), shop=site.tenant.name),
             robots="noindex",
         )
-        return private(Response(render(site, "cart.html", page, cart=view), content_type=HTML))
+        return private(Response(await render(site, "cart.html", page, cart=view), content_type=HTML))
 
     return await handle_cart_errors(handle)
 

@@ -24,12 +24,13 @@ the field: 400 for bad input, 409 for a state conflict (sold out, already ordere
 
 from __future__ import annotations
 
+from origin.numbers import parse_bounded_int
 import secrets
 
-from quart import Blueprint, Response, jsonify, redirect, request
+from quart import Blueprint, Response, jsonify, request
 
 from origin.cart.carts import CartError, CartErrorCode
-from origin.cart.signing import COOKIE_NAME, csrf_token, verify_csrf_token
+from origin.cart.signing import cart_cookie_name, csrf_token, verify_csrf_token
 from origin.checkout.carts import load_cart, select_order_id
 from origin.checkout.errors import CheckoutError, CheckoutErrorCode
 from origin.checkout.fetch import CheckoutInfo, fetch_checkout
@@ -47,6 +48,7 @@ from origin.web.context import current_services
 from origin.web.errors import status_for
 from origin.web.storefront.beacon import shopper_from_request
 from origin.web.storefront.cart import cookie_cart_id, keyring, private, require_same_origin
+from origin.web.redirects import redirect_response
 from origin.web.storefront.site import HTML, Halt, current_host, current_site, render, shop_view, themed_error
 from storefront import views
 
@@ -121,7 +123,7 @@ async def _render_checkout(site: TenantSite, token: str | None, *, status: int =
         view["address"] = {name: form.get(name, view["address"][name]) for name in ADDRESS_FIELDS}
         if "discount_code" in form:
             view["discount_code"] = form.get("discount_code", "")
-    body = render(site, "checkout.html", _page(site, "Checkout"), checkout=view, error=error.as_dict() if error else None)
+    body = await render(site, "checkout.html", _page(site, "Checkout"), checkout=view, error=error.as_dict() if error else None)
     return _no_index(Response(body, status=status, content_type=HTML))
 
 
@@ -132,7 +134,7 @@ async def _handle(handler):
         return halt.response
     except CartError as error:
         site = await current_site()
-        return _no_index(themed_error(site, status_for(error, page=True), "We could not continue your checkout", error.message[0].upper() + error.message[1:] + "."))
+        return _no_index(await themed_error(site, status_for(error, page=True), "We could not continue your checkout", error.message[0].upper() + error.message[1:] + "."))
 
 
 async def _form_and_token(site: TenantSite):
@@ -162,7 +164,7 @@ def _step(fields: tuple[str, ...] | None):
             await do_update_checkout(current_services(), site.tenant.id, token, values)
         except CheckoutError as error:
             return await _render_checkout(site, token, status=status_for(error, page=True), error=error, form=form)
-        return _no_index(redirect("/checkout", code=303))
+        return _no_index(redirect_response("/checkout", 303))
 
     return handle
 
@@ -217,7 +219,7 @@ async def pay():
             return await _render_checkout(site, token, status=status_for(error, page=True), error=error, reserved=True)
         status_path = order_status_path(keyring(), site.tenant.id, placed.order_id)
         if placed.payment_provider == "manual":
-            return _forget_cart(redirect(status_path, code=303))
+            return _forget_cart(redirect_response(status_path, 303))
         try:
             started = await start_payment(
                 services, site.tenant.id, placed.order_id,
@@ -225,8 +227,8 @@ async def pay():
             )
         except PaymentError as error:
             # The order exists and holds its stock; its page offers to pay again (same key at the provider).
-            return _forget_cart(redirect(status_path + "&payment=" + ("retry" if isinstance(error, PaymentUnavailable) else "failed"), code=303))
-        return _forget_cart(redirect(started.redirect_url or status_path, code=303))
+            return _forget_cart(redirect_response(status_path + "&payment=" + ("retry" if isinstance(error, PaymentUnavailable) else "failed"), 303))
+        return _forget_cart(redirect_response(started.redirect_url or status_path, 303))
 
     return await _handle(handle)
 
@@ -236,13 +238,14 @@ async def _already_ordered(site: TenantSite, token: str) -> Response:
     async with current_services().db.connect() as conn:
         order_id = await select_order_id(conn, site.tenant.id, token)
     if order_id is not None:
-        return _forget_cart(redirect(order_status_path(keyring(), site.tenant.id, order_id), code=303))
-    return _no_index(redirect("/cart", code=303))
+        return _forget_cart(redirect_response(order_status_path(keyring(), site.tenant.id, order_id), 303))
+    return _no_index(redirect_response("/cart", 303))
 
 
 def _forget_cart(response: Response) -> Response:
     """The cart became an order: the browser starts a new one."""
-    response.delete_cookie(COOKIE_NAME, path="/")
+    scheme = current_services().settings.public_scheme
+    response.delete_cookie(cart_cookie_name(scheme), path="/", secure=scheme == "https", httponly=True, samesite="Lax")
     return _no_index(response)
 
 
@@ -252,20 +255,20 @@ async def payment_return():
         site = await current_site()
         order_id = request.args.get("order", "")
         session_id = request.args.get("session_id", "")
-        if not order_id.isdigit() or not session_id or len(session_id) > 255:
-            return _no_index(themed_error(site, 400, "Payment link not recognised", "Open your order from the link in your confirmation email."))
+        if parse_bounded_int(order_id, low=1) is None or not session_id or len(session_id) > 255:
+            return _no_index(await themed_error(site, 400, "Payment link not recognised", "Open your order from the link in your confirmation email."))
         services = current_services()
         async with services.db.connect() as conn:
             order = await select_order(conn, site.tenant.id, int(order_id))
         if order is None or not any(payment.provider_reference == session_id for payment in order.payments):
-            return _no_index(themed_error(site, 404, "Order not found", "There is no such order in this shop."))
+            return _no_index(await themed_error(site, 404, "Order not found", "There is no such order in this shop."))
         provider = providers_of(services).get("stripe")
         if provider is not None:
             try:
                 await settle_payment(services, "stripe", await provider.lookup(session_id))
             except PaymentError:
                 pass  # the webhook settles it; the order page says the payment is being confirmed
-        return _no_index(redirect(order_status_path(keyring(), site.tenant.id, order.id), code=303))
+        return _no_index(redirect_response(order_status_path(keyring(), site.tenant.id, order.id), 303))
 
     return await _handle(handle)
 
@@ -275,11 +278,11 @@ async def order_status(order_id: int):
     async def handle():
         site = await current_site()
         if not verify_order_status_key(keyring(), site.tenant.id, order_id, request.args.get("key")):
-            return _no_index(themed_error(site, 404, "Order not found", "Open your order from the link in your confirmation email."))
+            return _no_index(await themed_error(site, 404, "Order not found", "Open your order from the link in your confirmation email."))
         async with current_services().db.connect() as conn:
             order = await select_order(conn, site.tenant.id, order_id)
         if order is None:
-            return _no_index(themed_error(site, 404, "Order not found", "There is no such order in this shop."))
+            return _no_index(await themed_error(site, 404, "Order not found", "There is no such order in this shop."))
         shop = shop_view(site)
         view = {
             "number": order.number, "email": order.email, "financial_status": order.financial_status,
@@ -293,7 +296,7 @@ async def order_status(order_id: int):
             "payment_notice": {"retry": "We could not reach the payment provider. Your order is saved; please try again in a moment.",
                                "failed": "The payment did not go through. Your order is saved but unpaid."}.get(request.args.get("payment", ""), ""),
         }
-        body = render(site, "order_status.html", _page(site, f"Order {order.number}"), order=view)
+        body = await render(site, "order_status.html", _page(site, f"Order {order.number}"), order=view)
         return _no_index(Response(body, content_type=HTML))
 
     return await _handle(handle)

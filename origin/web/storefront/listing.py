@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 
 from origin.catalog.inputs import MAX_PRICE
 from origin.catalog.queries import SORTS
+from origin.numbers import parse_bounded_int
 from storefront.i18n import N_
 
 # msgids: the page shows them in the shop's language (storefront/locales).
@@ -120,9 +121,12 @@ def collection_listing(handle: str, args: Mapping[str, str]) -> tuple[ListingPar
 
 def parse_variant(args: Mapping[str, str]) -> int | None:
     raw = args.get("variant") or ""
-    if raw and (not raw.isdigit() or len(raw) > 18):
+    if not raw:
+        return None
+    variant_id = parse_bounded_int(raw, low=1)
+    if variant_id is None:
         raise BadListingInput(N_("The variant in this address must be a number."))
-    return int(raw) if raw else None
+    return variant_id
 
 
 OPTION_FIELDS = ("option1", "option2", "option3")

@@ -17,7 +17,7 @@ import functools
 from pathlib import Path
 from xml.sax.saxutils import escape as xml_escape
 
-from quart import Blueprint, Response, current_app, redirect, request, send_from_directory
+from quart import Blueprint, Response, current_app, request, send_from_directory
 from werkzeug.exceptions import HTTPException
 
 from edge import tags as cache_tags
@@ -40,6 +40,7 @@ from origin.web.storefront.listing import (
     parse_search,
     parse_variant,
 )
+from origin.web.redirects import redirect_response
 from origin.web.storefront.site import Halt, current_host, current_site, render, resolver, shop_view, themed_error
 from storefront import views
 from storefront.i18n import N_
@@ -64,21 +65,21 @@ def storefront_route(handler):
         except BadListingInput as error:
             site = await current_site()
             shop = shop_view(site)
-            return themed_error(site, 400, shop.gettext(N_("Please check the address")), shop.text(error.message, **error.params))
+            return await themed_error(site, 400, shop.gettext(N_("Please check the address")), shop.text(error.message, **error.params))
         except CatalogError as error:
             if error.kind is not ErrorKind.INVALID:
                 raise
             site = await current_site()
-            return themed_error(site, status_for(error, page=True), shop_view(site).gettext(N_("Please check the address")), error.message)
+            return await themed_error(site, status_for(error, page=True), shop_view(site).gettext(N_("Please check the address")), error.message)
 
     return wrapper
 
 
-def not_found_page(site: TenantSite, message: str) -> RenderedPage:
+async def not_found_page(site: TenantSite, message: str) -> RenderedPage:
     """``message``: a msgid, said in the shop's language."""
     shop = shop_view(site)
     page = views.PageMeta(title=f"{shop.gettext(N_('Page not found'))} – {site.tenant.name}", robots="noindex")
-    body = render(site, "not_found.html", page, message=shop.gettext(message))
+    body = await render(site, "not_found.html", page, message=shop.gettext(message))
     return make_page(body, [cache_tags.tenant_tag(site.tenant.id)], status=404)
 
 
@@ -128,7 +129,7 @@ async def home():
             description=shop.theme.hero_text or shop.text(N_("Shop %(shop)s online."), shop=site.tenant.name),
             canonical_url=shop.absolute("/"),
         )
-        body = render(
+        body = await render(
             site, "home.html", page,
             featured=views.build_collection(featured) if featured else None,
             featured_products=views.build_cards(shop, result.items),
@@ -151,7 +152,7 @@ async def collection(handle: str):
     async def build() -> RenderedPage:
         tenant_id = site.tenant.id
         if not HANDLE_PATTERN.match(handle):
-            return not_found_page(site, N_("There is no collection at this address."))
+            return await not_found_page(site, N_("There is no collection at this address."))
         shop = shop_view(site)
         filters = dict(limit=PER_PAGE, cursor=params.cursor, available_only=params.available_only,
                        price_min=params.price_min, price_max=params.price_max)
@@ -163,7 +164,7 @@ async def collection(handle: str):
         else:
             record = await cached_read(site, "collection", (handle,), lambda conn: catalog.select_collection_by_handle(conn, tenant_id, handle))
             if record is None:
-                return not_found_page(site, N_("There is no collection at this address."))
+                return await not_found_page(site, N_("There is no collection at this address."))
             found = views.build_collection(record)
             result = await cached_read(
                 site, "collection-products", (record.id, params),
@@ -179,7 +180,7 @@ async def collection(handle: str):
             canonical_url=shop.absolute(canonical),
         )
         listing = listing_view(site, result, params, found.url, sorts=sorts, default_sort=default_sort)
-        body = render(site, "collection.html", page, collection=found, listing=listing)
+        body = await render(site, "collection.html", page, collection=found, listing=listing)
         return make_page(body, [*product_tags(site, (item.id for item in result.items)), *tags])
 
     return await serve_page(site, current_host(), canonical_query(request.path, request.args), build)
@@ -196,7 +197,7 @@ async def product(handle: str):
         if record is not None:
             variant = views.variant_for_options(record.variants, chosen_options)
             location = views.product_url(handle) + (f"?variant={variant.id}" if variant is not None else "")
-            response = redirect(location, 303)
+            response = redirect_response(location, 303)
             response.headers["Cache-Control"] = "private, no-store"
             return response
     variant_id = parse_variant(request.args)
@@ -204,10 +205,10 @@ async def product(handle: str):
     async def build() -> RenderedPage:
         tenant_id = site.tenant.id
         if not HANDLE_PATTERN.match(handle):
-            return not_found_page(site, N_("There is no product at this address."))
+            return await not_found_page(site, N_("There is no product at this address."))
         record = await cached_read(site, "product", (handle,), lambda conn: catalog.select_product_by_handle(conn, tenant_id, handle))
         if record is None:
-            return not_found_page(site, N_("This product is not available in this shop."))
+            return await not_found_page(site, N_("This product is not available in this shop."))
         shop = shop_view(site)
         view = views.build_product(shop, record, variant_id)
         page = views.PageMeta(
@@ -218,7 +219,7 @@ async def product(handle: str):
             og_image=views.first_image_url(shop, view.images),
             json_ld=views.product_json_ld(shop, record),
         )
-        body = render(site, "product.html", page, product=view)
+        body = await render(site, "product.html", page, product=view)
         return make_page(body, product_tags(site, (record.id,)))
 
     # Options with no product to match (unknown handle): the same page as without them.
@@ -254,7 +255,7 @@ async def search():
             description=shop.text(N_("Search the products of %(shop)s."), shop=site.tenant.name),
             robots="noindex",
         )
-        body = render(site, "search.html", page, query=query_text, listing=listing)
+        body = await render(site, "search.html", page, query=query_text, listing=listing)
         return make_page(body, product_tags(site, (item.id for item in result.items)))
 
     return await serve_page(site, current_host(), canonical_query(request.path, request.args), build)
@@ -299,7 +300,7 @@ async def favicon():
     site = await current_site()
     theme = shop_view(site).theme
     if theme.favicon_url:
-        response = redirect(theme.favicon_url, 302)
+        response = redirect_response(theme.favicon_url, 302)
     else:
         response = Response(default_favicon_svg(theme), content_type="image/svg+xml; charset=utf-8")
     response.headers["Cache-Control"] = "public, max-age=3600"
@@ -328,7 +329,7 @@ async def not_found(error: HTTPException):
         site = await current_site()
     except Halt as halt:
         return halt.response
-    response = Response(not_found_page(site, N_("We could not find that page in this shop.")).body, status=404,
+    response = Response((await not_found_page(site, N_("We could not find that page in this shop."))).body, status=404,
                         content_type="text/html; charset=utf-8")
     response.headers["Cache-Control"] = "public, max-age=0, s-maxage=60"
     response.headers["Cache-Tag"] = cache_tags.tenant_tag(site.tenant.id)

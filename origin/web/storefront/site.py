@@ -11,18 +11,24 @@ and turns every way that can fail into a finished response (404 unknown host,
 from __future__ import annotations
 
 import functools
+import logging
 from typing import Any
 
 from quart import Response, current_app, g, request
+from sqlalchemy.exc import SQLAlchemyError
 
 from edge import tags as cache_tags
 from origin.catalog.storefront_queries import select_theme_templates
 from origin.domains.routing import decide_host_redirect
 from origin.tenancy.resolution import TenantResolver, TenantSite
+from origin.tenancy.themes import do_record_theme_budget_error
 from origin.web.asgi.host import request_host
 from origin.web.context import SERVICES_KEY, current_services
-from storefront.rendering import ThemeRenderer
+from origin.web.redirects import redirect_response, request_target
+from storefront.rendering import ThemeProblem, ThemeRenderer
 from storefront.views import PageMeta, ShopView, build_shop
+
+log = logging.getLogger(__name__)
 
 RESOLVER_KEY = "zelly.tenant_resolver"
 RENDERER_KEY = "zelly.theme_renderer"
@@ -52,7 +58,19 @@ def app_resolver(app) -> TenantResolver:
 
 
 def renderer() -> ThemeRenderer:
-    return current_app.extensions.setdefault(RENDERER_KEY, ThemeRenderer())
+    extensions = current_app.extensions
+    if RENDERER_KEY not in extensions:
+        services = extensions[SERVICES_KEY]
+
+        async def keep_budget_error(problem: ThemeProblem) -> None:
+            # On the template's row, so the theme API shows it whichever process served the page.
+            try:
+                await do_record_theme_budget_error(services, problem.tenant_id, problem.source_name or problem.template, problem.describe())
+            except SQLAlchemyError:  # the shopper's page matters more: it is logged by the renderer already
+                log.warning("could not keep tenant %s's theme budget error", problem.tenant_id, exc_info=True)
+
+        extensions[RENDERER_KEY] = ThemeRenderer(on_budget_error=keep_budget_error)
+    return extensions[RENDERER_KEY]
 
 
 @functools.lru_cache(maxsize=1024)
@@ -69,7 +87,7 @@ async def current_site() -> TenantSite:
     target = await decide_host_redirect(current_services(), host, site)
     if target:
         # 308, not 301: keeps the method and body (issue 4), so a POST to the apex is not turned into a GET.
-        response = Response("", status=308, headers={"Location": target + request.full_path.rstrip("?"), "Cache-Control": "public, max-age=300"})
+        response = redirect_response(target + request_target(), 308, cache_control="public, max-age=300")
         # Tagged like pages, so a cached redirect goes with a primary-domain change (the tenant's purge)
         # and with the name changing hands (the host's purge), instead of outliving both (issue 13, item 5).
         response.headers["Cache-Tag"] = cache_tags.cache_tag_header([cache_tags.tenant_tag(site.tenant.id), cache_tags.host_tag(host)])
@@ -97,9 +115,13 @@ def platform_page(status: int, heading: str, message: str, *, retry_after: int |
     return response
 
 
-def render(site: TenantSite, template: str, page: PageMeta, **context: Any) -> str:
-    """Synchronous render (no I/O in templates; Jinja's async mode costs 40-50 % more)."""
-    return renderer().render(
+async def render(site: TenantSite, template: str, page: PageMeta, **context: Any) -> str:
+    """The default theme renders on the loop; a tenant's overrides in the renderer's threads, on a budget.
+
+    Templates do no I/O and render synchronously (Jinja's async mode costs 40-50 % more);
+    only merchant code leaves the loop, because only it can be slow on purpose (issue 13).
+    """
+    return await renderer().render_async(
         template,
         {"shop": shop_view(site), "page": page, **context},
         tenant_id=site.tenant.id,
@@ -107,11 +129,11 @@ def render(site: TenantSite, template: str, page: PageMeta, **context: Any) -> s
     )
 
 
-def themed_error(site: TenantSite, status: int, heading: str, message: str) -> Response:
+async def themed_error(site: TenantSite, status: int, heading: str, message: str) -> Response:
     """A shop-themed error page (bad filter values, unknown variant...). Not cached."""
     page = PageMeta(title=f"{heading} – {site.tenant.name}", robots="noindex")
     template = "not_found.html" if status == 404 else "error.html"
-    body = render(site, template, page, heading=heading, message=message)
+    body = await render(site, template, page, heading=heading, message=message)
     response = Response(body, status=status, content_type=HTML)
     response.headers["Cache-Control"] = NO_STORE
     return response

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from origin.numbers import parse_bounded_int
 from quart import Blueprint
 
 from origin.catalog import actions, queries
@@ -45,9 +46,10 @@ def _page_after(collections: list[Collection], cursor: str | None, limit: int) -
     # thousands): page the full, id-ordered list here with the last id as the cursor.
     after = 0
     if cursor is not None:
-        if not cursor.isdigit() or len(cursor) > 19:
+        parsed = parse_bounded_int(cursor)
+        if parsed is None:
             raise CatalogError(CatalogErrorCode.INVALID_CURSOR, "cursor is not one this listing handed out", field="cursor")
-        after = int(cursor)
+        after = parsed
     remaining = sorted((c for c in collections if c.id > after), key=lambda c: c.id)
     page = remaining[:limit]
     return page, str(page[-1].id) if len(remaining) > limit else None

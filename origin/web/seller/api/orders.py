@@ -8,6 +8,7 @@ never sent twice. Another store's order is a 404, like one that does not exist.
 
 from __future__ import annotations
 
+from origin.numbers import parse_bounded_int
 from quart import Blueprint, request
 
 from origin.orders import lifecycle
@@ -33,9 +34,10 @@ def _out(order) -> OrderOut:
 def _cursor(value: str | None) -> int | None:
     if value is None:
         return None
-    if not value.isdigit() or len(value) > 19:
+    cursor = parse_bounded_int(value)
+    if cursor is None:
         raise OrderError(OrderErrorCode.INVALID_LINES, "cursor is not one this listing handed out", field="cursor")
-    return int(value)
+    return cursor
 
 
 @blueprint.get("/orders")

@@ -52,8 +52,9 @@ blueprint = Blueprint("theme_api", __name__, url_prefix="/theme")
 @responds(200, ThemeTemplateList, errors=(401, 403))
 async def list_templates():
     """The store's template overrides."""
+    tenant_id = api_tenant().id
     async with current_services().db.connect() as conn:
-        items = await select_theme_template_names(conn, api_tenant().id)
+        items = await select_theme_template_names(conn, tenant_id)
     return json_response(ThemeTemplateList(items=[ThemeTemplateItem(**item) for item in items]))
 
 
@@ -63,8 +64,9 @@ async def list_templates():
 @responds(200, ThemeTemplateOut, errors=(400, 401, 403, 404, 415, 422))
 @json_body(ThemeTemplateIn)
 async def put_template(name: str, data: ThemeTemplateIn):
-    """Create or replace an override; a template that does not compile is refused with its line."""
+    """Create or replace an override; one that does not compile or runs over the render budget is refused with its line."""
     await do_put_theme_template(current_services(), api_tenant().id, name, data.source)
+    _forget(name)
     return json_response(ThemeTemplateOut(name=name, source_length=len(data.source)))
 
 
@@ -74,7 +76,14 @@ async def put_template(name: str, data: ThemeTemplateIn):
 async def delete_template(name: str):
     """Remove an override: the store goes back to the default template."""
     await do_delete_theme_template(current_services(), api_tenant().id, name)
+    _forget(name)
     return json_response(ThemeTemplateDeleted(name=name))
+
+
+def _forget(name: str) -> None:
+    renderer = current_app.extensions.get(RENDERER_KEY)
+    if renderer:
+        renderer.forget(api_tenant().id, name)
 
 
 @blueprint.get("/problems")
@@ -86,7 +95,7 @@ async def problems():
     found = renderer.problems_for(api_tenant().id) if renderer else []
     return json_response(
         ThemeProblemList(
-            items=[ThemeProblem(template=p.template, source_name=p.source_name, line=p.line, message=p.message) for p in found]
+            items=[ThemeProblem(template=p.template, source_name=p.source_name, line=p.line, message=p.message, kind=p.kind) for p in found]
         )
     )
 

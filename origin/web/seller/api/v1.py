@@ -24,6 +24,7 @@ from origin.web.seller.api.framework.problems import ApiRequestError, ApiValidat
 from origin.web.seller.api.framework.routing import CONVERTERS
 from origin.web.context import current_services
 from origin.web.rate_limits import add_rate_limit_headers, limit_api_address
+from origin.web.security_headers import API_POLICY, with_security_headers
 
 blueprint = Blueprint("api_v1", __name__, url_prefix=API_PREFIX)
 # Converters must be in the app's URL map before the child blueprints add their rules.
@@ -45,6 +46,11 @@ for child in (
     checkout_rules.blueprint,
 ):
     blueprint.register_blueprint(child)
+
+
+@blueprint.after_request
+async def security_headers(response):
+    return with_security_headers(response, API_POLICY)
 
 
 @blueprint.before_request

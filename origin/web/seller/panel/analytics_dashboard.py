@@ -31,8 +31,14 @@ from origin.web.seller.api.framework.hosts import is_api_host
 from origin.web.seller.panel.analytics_charts import bar_list, line_chart
 from origin.web.context import current_services
 from origin.web.errors import status_for
+from origin.web.security_headers import DASHBOARD_POLICY, with_security_headers
 
 blueprint = Blueprint("analytics_dashboard", __name__)
+
+
+@blueprint.after_request
+async def security_headers(response: Response) -> Response:
+    return with_security_headers(response, DASHBOARD_POLICY)
 
 _templates = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates" / "analytics"),

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 from decimal import Decimal
 from typing import Any, Callable, Iterator
 
@@ -23,8 +22,12 @@ from quart import g, request
 from quart_schema.validation import QUART_SCHEMA_QUERYSTRING_ATTRIBUTE, QUART_SCHEMA_REQUEST_ATTRIBUTE, DataSource
 
 from origin.errors import ZellyError
+from origin.json_input import JsonInputError, parse_json_document
 from origin.web.seller.api.framework.problems import ApiRequestError, ApiValidationError, FieldProblem, pydantic_problems
 from origin.web.seller.api.schemas.common import CURRENCY_DIGITS
+
+
+MAX_API_BODY_BYTES = 2 * 1024 * 1024  # the app's MAX_CONTENT_LENGTH (origin/app.py): Quart refuses more with a 413 first
 
 
 def _refuse_constant(name: str) -> Any:
@@ -33,13 +36,9 @@ def _refuse_constant(name: str) -> Any:
 
 def parse_json(raw: bytes) -> Any:
     try:
-        return json.loads(raw.decode("utf-8"), parse_float=Decimal, parse_constant=_refuse_constant)
-    except UnicodeDecodeError:
-        raise ApiRequestError(400, "malformed_json", "the body is not UTF-8 text") from None
-    except RecursionError:
-        raise ApiRequestError(400, "malformed_json", "the body nests too deeply") from None
-    except ValueError as error:
-        raise ApiRequestError(400, "malformed_json", f"the body is not valid JSON: {error}") from None
+        return parse_json_document(raw, max_bytes=MAX_API_BODY_BYTES, parse_float=Decimal, parse_constant=_refuse_constant)
+    except JsonInputError as error:
+        raise ApiRequestError(400, "malformed_json", error.message) from None
 
 
 def is_json_mimetype(mimetype: str) -> bool:

@@ -23,6 +23,11 @@ class ThemeTemplateOut(BaseModel):
 class ThemeTemplateItem(BaseModel):
     name: str
     updated_at: str
+    last_budget_error: str | None = Field(
+        None,
+        description="why shoppers last got the default theme for a page using this template: it ran over the render "
+        "budget (steps, characters or time; docs/security.md); null once the template is replaced",
+    )
 
 
 class ThemeTemplateList(BaseModel):
@@ -39,6 +44,7 @@ class ThemeProblem(BaseModel):
     source_name: str | None
     line: int | None
     message: str
+    kind: str = Field("error", description="budget: the template ran over its render budget; error: anything else")
 
 
 class ThemeProblemList(BaseModel):
