@@ -18,10 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from origin.catalog.tables import products, variants
 from origin.checkout.addresses import Address, address_from_dict
-from origin.checkout.carts import select_lines
 from origin.orders.inventory import StockLine
 from origin.checkout.pricing import Discount, PricedLineInput, ShippingRate, TaxRate, Totals, price_checkout, tax_rate_for
-from origin.checkout.tables import checkouts, discounts, shipping_rates, tax_rates
+from origin.checkout.tables import checkout_lines, checkouts, discounts, shipping_rates, tax_rates
 from origin.tenancy.tables import tenants
 
 
@@ -128,52 +127,54 @@ async def select_discount(conn: AsyncConnection, tenant_id: int, code: str) -> D
     return None if row is None else _discount(row)
 
 
-async def select_line_variants(conn: AsyncConnection, tenant_id: int, wanted: tuple[tuple[int, int], ...]) -> tuple[list[CheckoutLine], list[int]]:
-    if not wanted:
-        return [], []
-    rows = (
-        await conn.execute(
-            sa.select(variants, products.c.title.label("product_title"), products.c.option1_name)
-            .join(products, sa.and_(products.c.id == variants.c.product_id, products.c.tenant_id == tenant_id))
-            .where(variants.c.tenant_id == tenant_id, variants.c.id.in_([variant_id for variant_id, _ in wanted]), products.c.status == "active")
+def _line(row) -> CheckoutLine:
+    """A checkout line from a row of ``_checkout_query`` (its variant joined to its product)."""
+    return CheckoutLine(
+        variant_id=row.variant_id,
+        product_id=row.product_id,
+        title=row.product_title,
+        variant_title="" if row.variant_title == "Default Title" or row.option1_name is None else row.variant_title,
+        sku=row.sku,
+        quantity=row.quantity,
+        unit_price=row.price,
+        inventory_quantity=row.inventory_quantity,
+        inventory_policy=row.inventory_policy,
+        is_tracked=row.is_inventory_tracked is not False,
+        weight_grams=row.weight_grams or 0,
+    )
+
+
+def _checkout_query(tenant_id: int, token: str):
+    # The checkout, its shop's currency and name, and each line with its live variant and product in one
+    # statement (a line whose variant is gone or whose product is no longer active comes back without them):
+    # placement runs this inside its transaction, where every round trip costs.
+    sold = variants.join(products, sa.and_(products.c.id == variants.c.product_id, products.c.tenant_id == variants.c.tenant_id, products.c.status == "active"))
+    return (
+        sa.select(
+            checkouts.c.id, checkouts.c.token, checkouts.c.status, checkouts.c.email, checkouts.c.shipping_address,
+            checkouts.c.shipping_rate_id, checkouts.c.discount_code, tenants.c.currency, tenants.c.name.label("shop_name"),
+            checkout_lines.c.variant_id.label("line_variant_id"), checkout_lines.c.quantity,
+            variants.c.id.label("variant_id"), variants.c.product_id, variants.c.title.label("variant_title"), variants.c.sku, variants.c.price,
+            variants.c.inventory_quantity, variants.c.inventory_policy, variants.c.is_inventory_tracked, variants.c.weight_grams,
+            products.c.title.label("product_title"), products.c.option1_name,
         )
-    ).all()
-    by_id = {row.id: row for row in rows}
-    lines, missing = [], []
-    for variant_id, quantity in wanted:
-        row = by_id.get(variant_id)
-        if row is None:
-            missing.append(variant_id)
-            continue
-        lines.append(
-            CheckoutLine(
-                variant_id=row.id,
-                product_id=row.product_id,
-                title=row.product_title,
-                variant_title="" if row.title == "Default Title" or row.option1_name is None else row.title,
-                sku=row.sku,
-                quantity=quantity,
-                unit_price=row.price,
-                inventory_quantity=row.inventory_quantity,
-                inventory_policy=row.inventory_policy,
-                is_tracked=row.is_inventory_tracked is not False,
-                weight_grams=row.weight_grams or 0,
-            )
+        .select_from(
+            checkouts.join(tenants, tenants.c.id == checkouts.c.tenant_id)
+            .outerjoin(checkout_lines, sa.and_(checkout_lines.c.tenant_id == checkouts.c.tenant_id, checkout_lines.c.checkout_id == checkouts.c.id))
+            .outerjoin(sold, sa.and_(variants.c.tenant_id == checkouts.c.tenant_id, variants.c.id == checkout_lines.c.variant_id))
         )
-    return lines, missing
+        .where(checkouts.c.tenant_id == tenant_id, checkouts.c.token == token)
+        .order_by(checkout_lines.c.position)
+    )
 
 
 async def fetch_checkout(conn: AsyncConnection, tenant_id: int, token: str) -> CheckoutInfo | None:
-    row = (
-        await conn.execute(
-            sa.select(checkouts, tenants.c.currency, tenants.c.name.label("shop_name"))
-            .join(tenants, tenants.c.id == checkouts.c.tenant_id)
-            .where(checkouts.c.tenant_id == tenant_id, checkouts.c.token == token)
-        )
-    ).first()
-    if row is None:
+    rows = (await conn.execute(_checkout_query(tenant_id, token))).all()
+    if not rows:
         return None
-    lines, missing = await select_line_variants(conn, tenant_id, await select_lines(conn, tenant_id, row.id))
+    row = rows[0]
+    lines = [_line(line) for line in rows if line.variant_id is not None]
+    missing = [line.line_variant_id for line in rows if line.line_variant_id is not None and line.variant_id is None]
     return CheckoutInfo(
         id=row.id,
         tenant_id=tenant_id,

@@ -14,15 +14,18 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Sequence
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from origin.invalidation import AfterCommit
 from origin.orders.links import order_status_path
 from origin.orders.records import Order, OrderLine, select_order
-from origin.outbox.actions import queue_email, queue_new_email, select_override
+from origin.outbox.actions import queue_email, queue_new_email
+from origin.outbox.tables import email_template_overrides
 from origin.outbox.templates import EmailTemplate, TemplateSources
 from origin.services import Services
-from origin.tenancy.queries import select_primary_domain, select_tenant
+from origin.tenancy.queries import primary_domain_query
+from origin.tenancy.tables import tenants
 from origin.tenancy.resolution import platform_host, public_base_url
 from storefront.money import format_money
 
@@ -49,10 +52,21 @@ class EmailLine:
 
 
 async def select_email_store(conn: AsyncConnection, services: Services, tenant_id: int, *, template: EmailTemplate | None = None) -> EmailStore:
-    tenant = await select_tenant(conn, tenant_id)
-    host = await select_primary_domain(conn, tenant_id) or platform_host(services.settings, tenant.slug)
-    override = await select_override(conn, tenant_id, template) if template is not None else None
-    return EmailStore(tenant.name, tenant.locale, public_base_url(services.settings, host), override)
+    # One statement (the tenant, its primary active domain, the tenant's own template when asked for):
+    # placement reads this inside its transaction, where each round trip costs.
+    primary = primary_domain_query(tenants.c.id).scalar_subquery()
+    source = tenants
+    columns = [tenants.c.slug, tenants.c.name, tenants.c.locale, primary.label("primary_host")]
+    if template is not None:
+        overrides = email_template_overrides
+        source = tenants.outerjoin(overrides, sa.and_(overrides.c.tenant_id == tenants.c.id, overrides.c.template == template.value))
+        columns += [overrides.c.subject, overrides.c.text_body, overrides.c.html_body, overrides.c.tenant_id.label("override_tenant_id")]
+    row = (await conn.execute(sa.select(*columns).select_from(source).where(tenants.c.id == tenant_id))).one()
+    host = row.primary_host or platform_host(services.settings, row.slug)
+    override = None
+    if template is not None and row.override_tenant_id is not None:
+        override = TemplateSources(subject=row.subject, text=row.text_body, html=row.html_body)
+    return EmailStore(row.name, row.locale, public_base_url(services.settings, host), override)
 
 
 def _context(services: Services, store: EmailStore, order: Order, lines: Sequence[EmailLine | OrderLine], extra: dict[str, Any]) -> dict[str, Any]:

@@ -24,15 +24,32 @@ FIRST_NUMBER = 1001
 
 async def next_order_number(conn: AsyncConnection, tenant_id: int) -> int:
     counter = order_number_counters
-    bump = counter.update().where(counter.c.tenant_id == tenant_id).values(last_number=counter.c.last_number + 1)
-    if (await conn.execute(bump)).rowcount == 0:
+    number = await _bump_counter(conn, tenant_id)
+    if number is None:
         try:
             async with conn.begin_nested():
                 await conn.execute(counter.insert().values(tenant_id=tenant_id, last_number=FIRST_NUMBER))
             return FIRST_NUMBER
         except IntegrityError:  # another placement created the row first: take the next number after it
-            await conn.execute(bump)
-    return (await conn.execute(sa.select(counter.c.last_number).where(counter.c.tenant_id == tenant_id))).scalar_one()
+            number = await _bump_counter(conn, tenant_id)
+    assert number is not None
+    return number
+
+
+async def _bump_counter(conn: AsyncConnection, tenant_id: int) -> int | None:
+    """The tenant's next number in one statement (None: no counter row yet), taken while the row is locked.
+
+    MySQL: ``LAST_INSERT_ID(expr)`` hands the new value back in the UPDATE's own answer (the
+    cursor's last id), SQLite: ``UPDATE ... RETURNING``. A second SELECT would be one more
+    round trip while the counter row is locked, which serializes a tenant's placements.
+    """
+    counter = order_number_counters
+    bump = counter.update().where(counter.c.tenant_id == tenant_id)
+    if conn.dialect.name == "mysql":
+        result = await conn.execute(bump.values(last_number=sa.func.last_insert_id(counter.c.last_number + 1)))
+        return int(result.lastrowid) if result.rowcount == 1 else None
+    row = (await conn.execute(bump.values(last_number=counter.c.last_number + 1).returning(counter.c.last_number))).first()
+    return None if row is None else int(row[0])
 
 
 async def add_event(conn: AsyncConnection, tenant_id: int, order_id: int, kind: str, message: str, data: dict[str, Any] | None = None) -> None:
