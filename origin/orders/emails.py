@@ -51,17 +51,25 @@ class EmailLine:
     total_price: Decimal
 
 
-async def select_email_store(conn: AsyncConnection, services: Services, tenant_id: int, *, template: EmailTemplate | None = None) -> EmailStore:
+def _email_store_query(*, with_override: bool):
     # One statement (the tenant, its primary active domain, the tenant's own template when asked for):
-    # placement reads this inside its transaction, where each round trip costs.
+    # placement reads this inside its transaction, where each round trip costs. Built once (below).
     primary = primary_domain_query(tenants.c.id).scalar_subquery()
     source = tenants
     columns = [tenants.c.slug, tenants.c.name, tenants.c.locale, primary.label("primary_host")]
-    if template is not None:
+    if with_override:
         overrides = email_template_overrides
-        source = tenants.outerjoin(overrides, sa.and_(overrides.c.tenant_id == tenants.c.id, overrides.c.template == template.value))
+        source = tenants.outerjoin(overrides, sa.and_(overrides.c.tenant_id == tenants.c.id, overrides.c.template == sa.bindparam("b_template")))
         columns += [overrides.c.subject, overrides.c.text_body, overrides.c.html_body, overrides.c.tenant_id.label("override_tenant_id")]
-    row = (await conn.execute(sa.select(*columns).select_from(source).where(tenants.c.id == tenant_id))).one()
+    return sa.select(*columns).select_from(source).where(tenants.c.id == sa.bindparam("b_tenant"))
+
+
+_EMAIL_STORE = {with_override: _email_store_query(with_override=with_override) for with_override in (False, True)}
+
+
+async def select_email_store(conn: AsyncConnection, services: Services, tenant_id: int, *, template: EmailTemplate | None = None) -> EmailStore:
+    params = {"b_tenant": tenant_id} if template is None else {"b_tenant": tenant_id, "b_template": template.value}
+    row = (await conn.execute(_EMAIL_STORE[template is not None], params)).one()
     host = row.primary_host or platform_host(services.settings, row.slug)
     override = None
     if template is not None and row.override_tenant_id is not None:
