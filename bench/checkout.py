@@ -16,7 +16,9 @@ token, a fresh Idempotency-Key, ``manual`` payment), the same request a browser
 sends. A placed order answers 303 to its signed status page; sold out, 409.
 Latency is from send to answer. Afterwards the database is read: orders ==
 stock, stock == 0, sold-out answers == ``--sold-out``, each order's line one
-unit, no other status. Results: docs/benchmarks.md.
+unit, no other status. Each run also prints the server's CPU (its process tree's user +
+system time from /proc) per answered request: on a shared machine it moves far less with
+the load than orders/s. Results: docs/benchmarks.md.
 """
 
 from __future__ import annotations

@@ -27,12 +27,10 @@ with event ids naming the order: once per order however often it is replayed.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import random
 import re
 import uuid
-import weakref
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Callable
@@ -45,7 +43,7 @@ from origin.checkout.carts import COMPLETED, OPEN
 from origin.checkout.errors import CheckoutError, CheckoutErrorCode, sold_out
 from origin.checkout.fetch import CheckoutInfo, fetch_checkout
 from origin.checkout.tables import checkouts, discounts
-from origin.db import utcnow
+from origin.db import sqlite_writer_turn, utcnow
 from origin.errors import ErrorKind
 from origin.invalidation import transaction
 from origin.orders import inventory
@@ -134,7 +132,7 @@ async def do_place_order(
     expected = fingerprint(token, provider_name)
     for attempt in range(1, LOCK_CONFLICT_ATTEMPTS + 1):
         try:
-            async with _one_sqlite_writer(services):
+            async with sqlite_writer_turn(services.db):
                 return await _place_once(services, tenant_id, token, key, expected, provider_name, after_commit=after_commit, shopper=shopper, store_host=store_host)
         except OperationalError as error:
             if not is_lock_conflict(error):
@@ -153,23 +151,6 @@ async def do_place_order(
 # schema file must write it after another connection committed to it (the email sender, another order);
 # MySQL answers a deadlock (1213) or a lock wait timeout (1205). Measured with bench/checkout.py.
 LOCK_CONFLICT_ATTEMPTS = 8
-
-
-# SQLite takes one writer at a time; left to itself, a second placement waits in SQLite's busy handler,
-# which backs off in sleeps of up to 100 ms (and can hold a lock on one attached schema file while it waits
-# for another). Queueing this process's placements on an asyncio lock instead makes them wait their turn
-# at no cost. MySQL needs nothing of the kind: its row locks let placements of other variants overlap.
-_sqlite_writers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def _one_sqlite_writer(services: Services):
-    engine = services.db.sync_engine
-    if engine.dialect.name != "sqlite":
-        return contextlib.nullcontext()
-    lock = _sqlite_writers.get(engine)
-    if lock is None:
-        lock = _sqlite_writers[engine] = asyncio.Lock()
-    return lock
 
 
 def is_lock_conflict(error: OperationalError) -> bool:
