@@ -18,10 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from origin.catalog.tables import products, variants
 from origin.checkout.addresses import Address, address_from_dict
-from origin.checkout.carts import select_lines
 from origin.orders.inventory import StockLine
+from origin.orders.tables import inventory_reservations
 from origin.checkout.pricing import Discount, PricedLineInput, ShippingRate, TaxRate, Totals, price_checkout, tax_rate_for
-from origin.checkout.tables import checkouts, discounts, shipping_rates, tax_rates
+from origin.checkout.tables import checkout_lines, checkouts, discounts, shipping_rates, tax_rates
 from origin.tenancy.tables import tenants
 
 
@@ -67,6 +67,7 @@ class CheckoutInfo:
     tax_rates: tuple[TaxRate, ...]
     discount_code: str | None
     discount: Discount | None
+    has_reservations: bool = False  # stock held for it (checkout reached payment); read with the checkout
 
     def rates_for_address(self) -> tuple[ShippingRate, ...]:
         if self.address is None:
@@ -103,8 +104,11 @@ class CheckoutInfo:
 
 
 def _rate(row) -> ShippingRate:
-    countries = tuple(code for code in (row.countries or "").split(",") if code)
-    return ShippingRate(row.id, row.name, row.kind, row.price, row.min_subtotal, countries)
+    return _rate_of(row.id, row.name, row.kind, row.price, row.min_subtotal, row.countries)
+
+
+def _rate_of(rate_id: int, name: str, kind: str, price: Decimal, min_subtotal: Decimal | None, countries: str | None) -> ShippingRate:
+    return ShippingRate(rate_id, name, kind, price, min_subtotal, tuple(code for code in (countries or "").split(",") if code))
 
 
 def _discount(row) -> Discount:
@@ -119,7 +123,7 @@ async def select_shipping_rates(conn: AsyncConnection, tenant_id: int) -> tuple[
 
 
 async def select_tax_rates(conn: AsyncConnection, tenant_id: int) -> tuple[TaxRate, ...]:
-    rows = await conn.execute(sa.select(tax_rates).where(tax_rates.c.tenant_id == tenant_id))
+    rows = await conn.execute(_TAX_RATES, {"b_tenant": tenant_id})
     return tuple(TaxRate(row.country_code, row.region, Decimal(row.rate), row.is_inclusive, row.applies_to_shipping) for row in rows)
 
 
@@ -128,52 +132,88 @@ async def select_discount(conn: AsyncConnection, tenant_id: int, code: str) -> D
     return None if row is None else _discount(row)
 
 
-async def select_line_variants(conn: AsyncConnection, tenant_id: int, wanted: tuple[tuple[int, int], ...]) -> tuple[list[CheckoutLine], list[int]]:
-    if not wanted:
-        return [], []
-    rows = (
-        await conn.execute(
-            sa.select(variants, products.c.title.label("product_title"), products.c.option1_name)
-            .join(products, sa.and_(products.c.id == variants.c.product_id, products.c.tenant_id == tenant_id))
-            .where(variants.c.tenant_id == tenant_id, variants.c.id.in_([variant_id for variant_id, _ in wanted]), products.c.status == "active")
-        )
-    ).all()
-    by_id = {row.id: row for row in rows}
-    lines, missing = [], []
-    for variant_id, quantity in wanted:
-        row = by_id.get(variant_id)
-        if row is None:
-            missing.append(variant_id)
-            continue
-        lines.append(
-            CheckoutLine(
-                variant_id=row.id,
-                product_id=row.product_id,
-                title=row.product_title,
-                variant_title="" if row.title == "Default Title" or row.option1_name is None else row.title,
-                sku=row.sku,
-                quantity=quantity,
-                unit_price=row.price,
-                inventory_quantity=row.inventory_quantity,
-                inventory_policy=row.inventory_policy,
-                is_tracked=row.is_inventory_tracked is not False,
-                weight_grams=row.weight_grams or 0,
-            )
-        )
-    return lines, missing
+def _line(row) -> CheckoutLine:
+    """A checkout line from a row of ``_checkout_query`` (its variant joined to its product)."""
+    return CheckoutLine(
+        variant_id=row.variant_id,
+        product_id=row.product_id,
+        title=row.product_title,
+        variant_title="" if row.variant_title == "Default Title" or row.option1_name is None else row.variant_title,
+        sku=row.sku,
+        quantity=row.quantity,
+        unit_price=row.price,
+        inventory_quantity=row.inventory_quantity,
+        inventory_policy=row.inventory_policy,
+        is_tracked=row.is_inventory_tracked is not False,
+        weight_grams=row.weight_grams or 0,
+    )
 
 
-async def fetch_checkout(conn: AsyncConnection, tenant_id: int, token: str) -> CheckoutInfo | None:
-    row = (
-        await conn.execute(
-            sa.select(checkouts, tenants.c.currency, tenants.c.name.label("shop_name"))
-            .join(tenants, tenants.c.id == checkouts.c.tenant_id)
-            .where(checkouts.c.tenant_id == tenant_id, checkouts.c.token == token)
+def _checkout_query(*, chosen_rate_only: bool):
+    # The checkout, its shop's currency and name, whether it holds reservations, and each line with its live
+    # variant and product in one statement (a line whose variant is gone or whose product is no longer active
+    # comes back without them): placement runs this inside its transaction, where every round trip costs.
+    sold = variants.join(products, sa.and_(products.c.id == variants.c.product_id, products.c.tenant_id == variants.c.tenant_id, products.c.status == "active"))
+    held = (
+        sa.select(inventory_reservations.c.id)
+        .where(inventory_reservations.c.tenant_id == checkouts.c.tenant_id, inventory_reservations.c.checkout_id == checkouts.c.id)
+        .exists()
+    )
+    columns = [
+        checkouts.c.id, checkouts.c.token, checkouts.c.status, checkouts.c.email, checkouts.c.shipping_address,
+        checkouts.c.shipping_rate_id, checkouts.c.discount_code, tenants.c.currency, tenants.c.name.label("shop_name"),
+        held.label("has_reservations"),
+        checkout_lines.c.variant_id.label("line_variant_id"), checkout_lines.c.quantity,
+        variants.c.id.label("variant_id"), variants.c.product_id, variants.c.title.label("variant_title"), variants.c.sku, variants.c.price,
+        variants.c.inventory_quantity, variants.c.inventory_policy, variants.c.is_inventory_tracked, variants.c.weight_grams,
+        products.c.title.label("product_title"), products.c.option1_name,
+    ]
+    source = (
+        checkouts.join(tenants, tenants.c.id == checkouts.c.tenant_id)
+        .outerjoin(checkout_lines, sa.and_(checkout_lines.c.tenant_id == checkouts.c.tenant_id, checkout_lines.c.checkout_id == checkouts.c.id))
+        .outerjoin(sold, sa.and_(variants.c.tenant_id == checkouts.c.tenant_id, variants.c.id == checkout_lines.c.variant_id))
+    )
+    if chosen_rate_only:
+        source = source.outerjoin(
+            shipping_rates,
+            sa.and_(shipping_rates.c.tenant_id == checkouts.c.tenant_id, shipping_rates.c.id == checkouts.c.shipping_rate_id, shipping_rates.c.is_active.is_(True)),
         )
-    ).first()
-    if row is None:
+        columns += [
+            shipping_rates.c.id.label("rate_id"), shipping_rates.c.name.label("rate_name"), shipping_rates.c.kind.label("rate_kind"),
+            shipping_rates.c.price.label("rate_price"), shipping_rates.c.min_subtotal.label("rate_min_subtotal"),
+            shipping_rates.c.countries.label("rate_countries"),
+        ]
+    return (
+        sa.select(*columns)
+        .select_from(source)
+        .where(checkouts.c.tenant_id == sa.bindparam("b_tenant"), checkouts.c.token == sa.bindparam("b_token"))
+        .order_by(checkout_lines.c.position)
+    )
+
+
+# Built once, like placement's statements (origin/checkout/placement.py says why).
+_CHECKOUT = {chosen: _checkout_query(chosen_rate_only=chosen) for chosen in (False, True)}
+_TAX_RATES = sa.select(tax_rates).where(tax_rates.c.tenant_id == sa.bindparam("b_tenant"))
+
+
+async def fetch_checkout(conn: AsyncConnection, tenant_id: int, token: str, *, chosen_rate_only: bool = False) -> CheckoutInfo | None:
+    """The checkout ``token`` names, priced from what the database says now (None: no such cart).
+
+    ``chosen_rate_only``: of the shipping rates, only the one the checkout has chosen (if it is still
+    active), read in the same statement: all placement needs; the checkout page lists them all.
+    """
+    rows = (await conn.execute(_CHECKOUT[chosen_rate_only], {"b_tenant": tenant_id, "b_token": token})).all()
+    if not rows:
         return None
-    lines, missing = await select_line_variants(conn, tenant_id, await select_lines(conn, tenant_id, row.id))
+    row = rows[0]
+    lines = [_line(line) for line in rows if line.variant_id is not None]
+    missing = [line.line_variant_id for line in rows if line.line_variant_id is not None and line.variant_id is None]
+    if chosen_rate_only:
+        rates: tuple[ShippingRate, ...] = ()
+        if row.rate_id is not None:
+            rates = (_rate_of(row.rate_id, row.rate_name, row.rate_kind, row.rate_price, row.rate_min_subtotal, row.rate_countries),)
+    else:
+        rates = await select_shipping_rates(conn, tenant_id)
     return CheckoutInfo(
         id=row.id,
         tenant_id=tenant_id,
@@ -185,9 +225,10 @@ async def fetch_checkout(conn: AsyncConnection, tenant_id: int, token: str) -> C
         address=address_from_dict(row.shipping_address),
         lines=tuple(lines),
         missing_variant_ids=tuple(missing),
-        shipping_rates=await select_shipping_rates(conn, tenant_id),
+        shipping_rates=rates,
         shipping_rate_id=row.shipping_rate_id,
         tax_rates=await select_tax_rates(conn, tenant_id),
         discount_code=row.discount_code,
         discount=await select_discount(conn, tenant_id, row.discount_code) if row.discount_code else None,
+        has_reservations=bool(row.has_reservations),
     )

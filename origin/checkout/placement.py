@@ -27,12 +27,10 @@ with event ids naming the order: once per order however often it is replayed.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import random
 import re
 import uuid
-import weakref
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Callable
@@ -45,7 +43,7 @@ from origin.checkout.carts import COMPLETED, OPEN
 from origin.checkout.errors import CheckoutError, CheckoutErrorCode, sold_out
 from origin.checkout.fetch import CheckoutInfo, fetch_checkout
 from origin.checkout.tables import checkouts, discounts
-from origin.db import utcnow
+from origin.db import sqlite_writer_turn, utcnow
 from origin.errors import ErrorKind
 from origin.invalidation import transaction
 from origin.orders import inventory
@@ -134,7 +132,7 @@ async def do_place_order(
     expected = fingerprint(token, provider_name)
     for attempt in range(1, LOCK_CONFLICT_ATTEMPTS + 1):
         try:
-            async with _one_sqlite_writer(services):
+            async with sqlite_writer_turn(services.db):
                 return await _place_once(services, tenant_id, token, key, expected, provider_name, after_commit=after_commit, shopper=shopper, store_host=store_host)
         except OperationalError as error:
             if not is_lock_conflict(error):
@@ -155,26 +153,24 @@ async def do_place_order(
 LOCK_CONFLICT_ATTEMPTS = 8
 
 
-# SQLite takes one writer at a time; left to itself, a second placement waits in SQLite's busy handler,
-# which backs off in sleeps of up to 100 ms (and can hold a lock on one attached schema file while it waits
-# for another). Queueing this process's placements on an asyncio lock instead makes them wait their turn
-# at no cost. MySQL needs nothing of the kind: its row locks let placements of other variants overlap.
-_sqlite_writers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def _one_sqlite_writer(services: Services):
-    engine = services.db.sync_engine
-    if engine.dialect.name != "sqlite":
-        return contextlib.nullcontext()
-    lock = _sqlite_writers.get(engine)
-    if lock is None:
-        lock = _sqlite_writers[engine] = asyncio.Lock()
-    return lock
-
-
 def is_lock_conflict(error: OperationalError) -> bool:
     code = getattr(error.orig, "args", (None,))[0] if error.orig is not None else None
     return code in (1205, 1213) or "database is locked" in str(error.orig)
+
+
+# Placement's statements, built once. Building a statement (where clauses, values) and computing its cache
+# key costs about as much CPU as executing it; the compiled form is cached either way. With the values as
+# parameters, a placement executes prebuilt statements only (bench/checkout.py, docs/benchmarks.md).
+_FLIP = (
+    checkouts.update()
+    .where(checkouts.c.tenant_id == sa.bindparam("b_tenant"), checkouts.c.token == sa.bindparam("b_token"), checkouts.c.status == OPEN)
+    .values(status=COMPLETED, updated_at=sa.bindparam("b_now"))
+)
+_LINK_ORDER = checkouts.update().where(checkouts.c.id == sa.bindparam("b_checkout")).values(order_id=sa.bindparam("b_order"), updated_at=sa.bindparam("b_now"))
+_NUMBER_ORDER = orders.update().where(orders.c.id == sa.bindparam("b_order")).values(number=sa.bindparam("b_number"), updated_at=sa.bindparam("b_now"))
+_INSERT_ORDER = orders.insert()
+_INSERT_LINES = order_lines.insert()
+_INSERT_PAYMENT = payments.insert()
 
 
 async def _place_once(
@@ -182,14 +178,16 @@ async def _place_once(
     after_commit: Callable[[int], object] | None, shopper, store_host: str,
 ) -> PlacedOrder:
     async with transaction(services) as (conn, effects):
-        replay = await _replay_or_conflict(conn, tenant_id, key, expected)
-        if replay is not None:
-            return replay
-        flipped = await conn.execute(
-            checkouts.update()
-            .where(checkouts.c.tenant_id == tenant_id, checkouts.c.token == token, checkouts.c.status == OPEN)
-            .values(status=COMPLETED, updated_at=utcnow())
-        )
+        if conn.dialect.name == "sqlite":
+            # Take SQLite's write lock on every attached file first (waiting in the busy handler if another
+            # connection, the email sender, holds it), rather than at the first write after the reads: a
+            # deferred transaction whose reads were overtaken by another connection's commit cannot write
+            # at all ("database is locked" at once), which lost races and, after the retries, answered 503.
+            await conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # No replay read up front: a key seen before either named this cart, whose flip below then finds it
+        # completed (and the replay is looked up there), or another cart, whose order insert then fails on
+        # the unique key (409). One statement fewer on every first placement, the common case.
+        flipped = await conn.execute(_FLIP, {"b_tenant": tenant_id, "b_token": token, "b_now": utcnow()})
         if flipped.rowcount != 1:
             replay = await _replay_or_conflict(conn, tenant_id, key, expected)
             if replay is not None:
@@ -198,7 +196,7 @@ async def _place_once(
             if row is None:
                 raise CheckoutError(CheckoutErrorCode.NOT_FOUND, "there is no such cart in this shop", kind=ErrorKind.NOT_FOUND)
             raise CheckoutError(CheckoutErrorCode.COMPLETED, "an order was already placed from this cart", kind=ErrorKind.CONFLICT)
-        info = await fetch_checkout(conn, tenant_id, token)
+        info = await fetch_checkout(conn, tenant_id, token, chosen_rate_only=True)
         now = utcnow()
         check_ready(info, now)
         discount = info.usable_discount(now)
@@ -228,10 +226,11 @@ async def _place_once(
             checkout_id=info.id, idempotency_key=key, request_fingerprint=expected,
             created_at=now, updated_at=now,
         )
+        # No savepoint around the insert (two statements on MySQL): a duplicate key raises a CheckoutError,
+        # which rolls the whole transaction back anyway.
         try:
-            async with conn.begin_nested():
-                result = await conn.execute(orders.insert().values(**values))
-        except IntegrityError:  # the same key, placed a moment ago from another cart
+            result = await conn.execute(_INSERT_ORDER, values)
+        except IntegrityError:  # the same key, placed a moment ago (or before) from another cart
             raise CheckoutError(
                 CheckoutErrorCode.IDEMPOTENCY_KEY_REUSED, "this Idempotency-Key was already used to place a different order",
                 field="Idempotency-Key", kind=ErrorKind.CONFLICT,
@@ -247,29 +246,31 @@ async def _place_once(
             }
             for position, (line, priced) in enumerate(zip(info.lines, totals.lines))
         ]
-        await conn.execute(order_lines.insert(), line_values)
+        await conn.execute(_INSERT_LINES, line_values)
         await conn.execute(
-            payments.insert().values(
+            _INSERT_PAYMENT,
+            dict(
                 tenant_id=tenant_id, order_id=order_id, provider=provider_name, amount=totals.total, currency=info.currency,
-                status="pending", refunded_amount=0, created_at=now, updated_at=now,
-            )
+                status="pending", refunded_amount=Decimal(0), created_at=now, updated_at=now,
+            ),
         )
-        await conn.execute(checkouts.update().where(checkouts.c.id == info.id).values(order_id=order_id))
+        await conn.execute(_LINK_ORDER, {"b_checkout": info.id, "b_order": order_id, "b_now": now})
 
         # The hot rows, last: the variant's stock and then the tenant's number counter are locked (MySQL) from
         # here to the commit, a handful of statements, so placements of one hot variant (a flash sale) and of
         # one tenant wait on each other only that long. A sold-out line still rolls everything above back.
         stock_lines = [line.stock_line() for line in info.lines]
-        sold = await inventory.consume_for_order(conn, tenant_id, info.id, stock_lines)
+        left: dict[int, int] = {}
+        sold = await inventory.consume_for_order(conn, tenant_id, info.id if info.has_reservations else None, stock_lines, left)
         if sold is not None:
             title = next(line.title for line in info.lines if line.variant_id == sold.variant_id)
             raise sold_out(title)
-        sold_out_products = await inventory.sold_out_products(conn, tenant_id, stock_lines)
+        sold_out_products = await inventory.sold_out_products(conn, tenant_id, stock_lines, left)
         if sold_out_products:
             await inventory.refresh_availability(conn, tenant_id, sold_out_products)
             effects.purge(tenant_id, *(cache_tags.product_tag(tenant_id, product_id) for product_id in sorted(set(sold_out_products))))
         number = f"#{await next_order_number(conn, tenant_id)}"
-        await conn.execute(orders.update().where(orders.c.id == order_id).values(number=number))
+        await conn.execute(_NUMBER_ORDER, {"b_order": order_id, "b_number": number, "b_now": now})
         await add_event(conn, tenant_id, order_id, "placed", f"Order {number} placed ({totals.total} {info.currency}, {provider_name})")
         placed = Order(**{**values, "number": number}, id=order_id, cancelled_at=None)
         await queue_placed_order_email(conn, effects, services, store, placed, [EmailLine(**{name: row[name] for name in EmailLine.__dataclass_fields__}) for row in line_values])

@@ -23,7 +23,7 @@ Alembic and for whoever creates the whole schema at once.
 May import sqlalchemy only: every domain imports this package.
 """
 
-from origin.db.engine import create_engine, create_mysql_databases, drop_mysql_databases, schema_names, sqlite_directory
+from origin.db.engine import create_engine, create_mysql_databases, drop_mysql_databases, schema_names, sqlite_directory, sqlite_writer_turn
 from origin.db.schema import ASTRO_PRIMARY, BACKOFFICE, ECOM_STORE_FRONT, SCHEMAS, metadata
 from origin.db.types import Id, LongText, Money, UTCDateTime, tenant_id_column, timestamps, utcnow
 
@@ -42,6 +42,7 @@ __all__ = [
     "metadata",
     "schema_names",
     "sqlite_directory",
+    "sqlite_writer_turn",
     "tenant_id_column",
     "timestamps",
     "utcnow",

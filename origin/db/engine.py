@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import weakref
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -84,3 +87,22 @@ async def drop_mysql_databases(url: str, schema_prefix: str) -> None:
                 await conn.exec_driver_sql(f"DROP DATABASE IF EXISTS `{real}`")
     finally:
         await engine.dispose()
+
+
+# SQLite takes one writer at a time; left to itself, a second writer waits in SQLite's busy handler, which
+# backs off in sleeps of up to 100 ms. Queueing this process's hot writers (order placement, the email
+# sender's claim and record, which run in the same process on the embedded default) on one asyncio lock
+# instead makes them wait their turn at no cost. MySQL needs nothing of the kind: its row locks let
+# unrelated writes overlap.
+_sqlite_writers: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def sqlite_writer_turn(engine: AsyncEngine):
+    """``async with sqlite_writer_turn(services.db):`` around a write transaction: one at a time on SQLite, nothing on MySQL."""
+    sync_engine = engine.sync_engine
+    if sync_engine.dialect.name != "sqlite":
+        return contextlib.nullcontext()
+    lock = _sqlite_writers.get(sync_engine)
+    if lock is None:
+        lock = _sqlite_writers[sync_engine] = asyncio.Lock()
+    return lock

@@ -14,15 +14,18 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Sequence
 
+import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from origin.invalidation import AfterCommit
 from origin.orders.links import order_status_path
 from origin.orders.records import Order, OrderLine, select_order
-from origin.outbox.actions import queue_email, queue_new_email, select_override
+from origin.outbox.actions import queue_email, queue_new_email
+from origin.outbox.tables import email_template_overrides
 from origin.outbox.templates import EmailTemplate, TemplateSources
 from origin.services import Services
-from origin.tenancy.queries import select_primary_domain, select_tenant
+from origin.tenancy.queries import primary_domain_query
+from origin.tenancy.tables import tenants
 from origin.tenancy.resolution import platform_host, public_base_url
 from storefront.money import format_money
 
@@ -48,11 +51,30 @@ class EmailLine:
     total_price: Decimal
 
 
+def _email_store_query(*, with_override: bool):
+    # One statement (the tenant, its primary active domain, the tenant's own template when asked for):
+    # placement reads this inside its transaction, where each round trip costs. Built once (below).
+    primary = primary_domain_query(tenants.c.id).scalar_subquery()
+    source = tenants
+    columns = [tenants.c.slug, tenants.c.name, tenants.c.locale, primary.label("primary_host")]
+    if with_override:
+        overrides = email_template_overrides
+        source = tenants.outerjoin(overrides, sa.and_(overrides.c.tenant_id == tenants.c.id, overrides.c.template == sa.bindparam("b_template")))
+        columns += [overrides.c.subject, overrides.c.text_body, overrides.c.html_body, overrides.c.tenant_id.label("override_tenant_id")]
+    return sa.select(*columns).select_from(source).where(tenants.c.id == sa.bindparam("b_tenant"))
+
+
+_EMAIL_STORE = {with_override: _email_store_query(with_override=with_override) for with_override in (False, True)}
+
+
 async def select_email_store(conn: AsyncConnection, services: Services, tenant_id: int, *, template: EmailTemplate | None = None) -> EmailStore:
-    tenant = await select_tenant(conn, tenant_id)
-    host = await select_primary_domain(conn, tenant_id) or platform_host(services.settings, tenant.slug)
-    override = await select_override(conn, tenant_id, template) if template is not None else None
-    return EmailStore(tenant.name, tenant.locale, public_base_url(services.settings, host), override)
+    params = {"b_tenant": tenant_id} if template is None else {"b_tenant": tenant_id, "b_template": template.value}
+    row = (await conn.execute(_EMAIL_STORE[template is not None], params)).one()
+    host = row.primary_host or platform_host(services.settings, row.slug)
+    override = None
+    if template is not None and row.override_tenant_id is not None:
+        override = TemplateSources(subject=row.subject, text=row.text_body, html=row.html_body)
+    return EmailStore(row.name, row.locale, public_base_url(services.settings, host), override)
 
 
 def _context(services: Services, store: EmailStore, order: Order, lines: Sequence[EmailLine | OrderLine], extra: dict[str, Any]) -> dict[str, Any]:

@@ -50,13 +50,41 @@ class StockLine:
 
 async def take_stock(conn: AsyncConnection, tenant_id: int, line: StockLine) -> bool:
     """Decrement the variant by ``line.quantity``; False (nothing changed) when it does not have them."""
+    return (await _take_stock(conn, tenant_id, line))[0]
+
+
+def _decrement(*, deny: bool):
+    statement = variants.update().where(variants.c.tenant_id == sa.bindparam("b_tenant"), variants.c.id == sa.bindparam("b_variant"))
+    if deny:
+        statement = statement.where(variants.c.inventory_quantity >= sa.bindparam("b_quantity"))
+    return statement
+
+
+# Built once (placement runs one per line, on the hottest row): see _take_stock.
+_LEFT = variants.c.inventory_quantity - sa.bindparam("b_quantity")
+_TAKE_CONTINUE = _decrement(deny=False).values(inventory_quantity=_LEFT)
+_TAKE_WITH_LAST_ID = _decrement(deny=True).values(inventory_quantity=sa.func.last_insert_id(_LEFT))
+_TAKE_RETURNING = _decrement(deny=True).values(inventory_quantity=_LEFT).returning(variants.c.inventory_quantity)
+
+
+async def _take_stock(conn: AsyncConnection, tenant_id: int, line: StockLine) -> tuple[bool, int | None]:
+    """``take_stock``, and for a ``deny`` line the quantity left after it, from the UPDATE's own answer.
+
+    The quantity left says whether the variant just sold out without reading the row again
+    while it is locked (the hot row of a flash sale): SQLite ``UPDATE ... RETURNING``, MySQL
+    ``LAST_INSERT_ID(expr)`` (the cursor's last id; never negative here, the WHERE keeps it >= 0).
+    """
     if not line.is_counted:
-        return True
-    statement = variants.update().where(variants.c.tenant_id == tenant_id, variants.c.id == line.variant_id)
-    if line.policy != "continue":
-        statement = statement.where(variants.c.inventory_quantity >= line.quantity)
-    result = await conn.execute(statement.values(inventory_quantity=variants.c.inventory_quantity - line.quantity))
-    return result.rowcount == 1
+        return True, None
+    params = {"b_tenant": tenant_id, "b_variant": line.variant_id, "b_quantity": line.quantity}
+    if line.policy == "continue":
+        result = await conn.execute(_TAKE_CONTINUE, params)
+        return result.rowcount == 1, None
+    if conn.dialect.name == "mysql":
+        result = await conn.execute(_TAKE_WITH_LAST_ID, params)
+        return (True, int(result.lastrowid)) if result.rowcount == 1 else (False, None)
+    row = (await conn.execute(_TAKE_RETURNING, params)).first()
+    return (True, int(row[0])) if row is not None else (False, None)
 
 
 async def give_back(conn: AsyncConnection, tenant_id: int, variant_id: int, quantity: int) -> None:
@@ -75,15 +103,22 @@ async def refresh_availability(conn: AsyncConnection, tenant_id: int, product_id
     return ids
 
 
-async def sold_out_products(conn: AsyncConnection, tenant_id: int, lines: list[StockLine]) -> list[int]:
-    """Products of the lines whose variant has none left, read *after* the decrement (what is true now)."""
-    counted = [line.variant_id for line in lines if line.is_counted and line.policy != "continue"]
-    if not counted:
-        return []
-    rows = await conn.execute(
-        sa.select(variants.c.product_id).where(variants.c.tenant_id == tenant_id, variants.c.id.in_(counted), variants.c.inventory_quantity <= 0)
-    )
-    return sorted({row.product_id for row in rows})
+async def sold_out_products(conn: AsyncConnection, tenant_id: int, lines: list[StockLine], left: dict[int, int] | None = None) -> list[int]:
+    """Products of the lines whose variant has none left, as true *after* the decrement.
+
+    ``left`` (variant id -> quantity left, filled by ``consume_for_order``) answers for the
+    variants this transaction decremented itself; only the others are read.
+    """
+    known = left or {}
+    counted = [line for line in lines if line.is_counted and line.policy != "continue"]
+    sold = {line.product_id for line in counted if line.variant_id in known and known[line.variant_id] <= 0}
+    unknown = [line.variant_id for line in counted if line.variant_id not in known]
+    if unknown:
+        rows = await conn.execute(
+            sa.select(variants.c.product_id).where(variants.c.tenant_id == tenant_id, variants.c.id.in_(unknown), variants.c.inventory_quantity <= 0)
+        )
+        sold.update(row.product_id for row in rows)
+    return sorted(sold)
 
 
 async def _delete_reservation(conn: AsyncConnection, reservation_id: int) -> bool:
@@ -128,10 +163,14 @@ async def reserve(conn: AsyncConnection, tenant_id: int, checkout_id: int, lines
     return None
 
 
-async def consume_for_order(conn: AsyncConnection, tenant_id: int, checkout_id: int | None, lines: list[StockLine]) -> StockLine | None:
+async def consume_for_order(
+    conn: AsyncConnection, tenant_id: int, checkout_id: int | None, lines: list[StockLine], left: dict[int, int] | None = None,
+) -> StockLine | None:
     """Take the lines' stock for an order: a matching reservation is consumed, anything else decremented.
 
-    Returns the first sold-out line (the caller rolls back), or None.
+    ``checkout_id`` None: the caller knows the checkout holds no reservation (nothing to read).
+    Returns the first sold-out line (the caller rolls back), or None; ``left`` receives the
+    quantity left of each variant decremented here (see ``sold_out_products``).
     """
     held: dict[int, tuple[int, int]] = {}
     if checkout_id is not None:
@@ -149,8 +188,11 @@ async def consume_for_order(conn: AsyncConnection, tenant_id: int, checkout_id: 
             if reservation[1] == line.quantity:
                 continue
             await give_back(conn, tenant_id, line.variant_id, reservation[1])  # the cart changed since: start over
-        if line.is_counted and not await take_stock(conn, tenant_id, line):
+        taken, remaining = await _take_stock(conn, tenant_id, line)
+        if not taken:
             return line
+        if remaining is not None and left is not None:
+            left[line.variant_id] = remaining
     for reservation_id, quantity in held.values():  # held for lines no longer in the cart
         row = (await conn.execute(sa.select(inventory_reservations.c.variant_id).where(inventory_reservations.c.id == reservation_id))).first()
         if row is not None and await _delete_reservation(conn, reservation_id):

@@ -24,19 +24,51 @@ FIRST_NUMBER = 1001
 
 async def next_order_number(conn: AsyncConnection, tenant_id: int) -> int:
     counter = order_number_counters
-    bump = counter.update().where(counter.c.tenant_id == tenant_id).values(last_number=counter.c.last_number + 1)
-    if (await conn.execute(bump)).rowcount == 0:
+    number = await _bump_counter(conn, tenant_id)
+    if number is None:
         try:
             async with conn.begin_nested():
                 await conn.execute(counter.insert().values(tenant_id=tenant_id, last_number=FIRST_NUMBER))
             return FIRST_NUMBER
         except IntegrityError:  # another placement created the row first: take the next number after it
-            await conn.execute(bump)
-    return (await conn.execute(sa.select(counter.c.last_number).where(counter.c.tenant_id == tenant_id))).scalar_one()
+            number = await _bump_counter(conn, tenant_id)
+    assert number is not None
+    return number
+
+
+# Built once (a placement runs it): ``last_number + 1`` handed back by the UPDATE itself, see _bump_counter.
+_BUMP_WITH_LAST_ID = (
+    order_number_counters.update()
+    .where(order_number_counters.c.tenant_id == sa.bindparam("b_tenant"))
+    .values(last_number=sa.func.last_insert_id(order_number_counters.c.last_number + 1))
+)
+_BUMP_RETURNING = (
+    order_number_counters.update()
+    .where(order_number_counters.c.tenant_id == sa.bindparam("b_tenant"))
+    .values(last_number=order_number_counters.c.last_number + 1)
+    .returning(order_number_counters.c.last_number)
+)
+
+
+async def _bump_counter(conn: AsyncConnection, tenant_id: int) -> int | None:
+    """The tenant's next number in one statement (None: no counter row yet), taken while the row is locked.
+
+    MySQL: ``LAST_INSERT_ID(expr)`` hands the new value back in the UPDATE's own answer (the
+    cursor's last id), SQLite: ``UPDATE ... RETURNING``. A second SELECT would be one more
+    round trip while the counter row is locked, which serializes a tenant's placements.
+    """
+    if conn.dialect.name == "mysql":
+        result = await conn.execute(_BUMP_WITH_LAST_ID, {"b_tenant": tenant_id})
+        return int(result.lastrowid) if result.rowcount == 1 else None
+    row = (await conn.execute(_BUMP_RETURNING, {"b_tenant": tenant_id})).first()
+    return None if row is None else int(row[0])
 
 
 async def add_event(conn: AsyncConnection, tenant_id: int, order_id: int, kind: str, message: str, data: dict[str, Any] | None = None) -> None:
-    await conn.execute(order_events.insert().values(tenant_id=tenant_id, order_id=order_id, kind=kind, message=message[:1000], data=data, created_at=utcnow()))
+    await conn.execute(_INSERT_EVENT, dict(tenant_id=tenant_id, order_id=order_id, kind=kind, message=message[:1000], data=data, created_at=utcnow()))
+
+
+_INSERT_EVENT = order_events.insert()
 
 
 @dataclass(frozen=True)

@@ -30,9 +30,10 @@ import sqlalchemy as sa
 
 from origin.db import utcnow
 from origin.orders.errors import OrderError
-from origin.orders.lifecycle import do_cancel_order, settle_payment
+from origin.orders.lifecycle import do_cancel_order, require_order, settle_payment
+from origin.orders.records import Order
 from origin.orders.tables import orders, payments
-from origin.payments.errors import PaymentError
+from origin.payments.errors import PaymentError, PaymentErrorCode
 from origin.payments.providers import OFFLINE_PROVIDERS
 from origin.payments.stripe import providers_of
 from origin.services import Services
@@ -87,18 +88,16 @@ async def do_expire_unpaid_orders(services: Services, *, now: dt.datetime | None
         if provider is None:  # the provider is not configured in this process: it cannot expire anything
             kept += 1
             continue
-        outcome = None
         if payment.reference is not None:  # None: no session was ever opened (the call failed); nothing to expire
             try:
-                outcome = await provider.expire(payment.reference)
+                was_paid = await _expire_or_settle(services, payment.provider, payment.reference)
             except PaymentError as error:
                 log.warning("unpaid sweep: could not expire %s payment of order %s: %s", payment.provider, payment.order_id, error.message)
                 kept += 1
                 continue
-        if outcome is not None and outcome.is_paid:
-            await settle_payment(services, payment.provider, outcome)
-            paid += 1
-            continue
+            if was_paid:
+                paid += 1
+                continue
         try:
             await do_cancel_order(
                 services, payment.tenant_id, payment.order_id,
@@ -110,3 +109,35 @@ async def do_expire_unpaid_orders(services: Services, *, now: dt.datetime | None
             continue
         voided += 1
     return UnpaidSweep(voided=voided, paid=paid, kept=kept)
+
+
+async def _expire_or_settle(services: Services, provider_name: str, reference: str) -> bool:
+    """Expire the payment at its provider, outside any transaction; True when the shopper paid first (then settled).
+
+    Raises PaymentError when the provider cannot say: the caller must leave the order as it is.
+    """
+    provider = providers_of(services).get(provider_name)
+    if provider is None:
+        raise PaymentError(PaymentErrorCode.NOT_CONFIGURED, f"the {provider_name} payment cannot be expired: {provider_name} is not configured here")
+    outcome = await provider.expire(reference)
+    if outcome.is_paid:
+        await settle_payment(services, provider_name, outcome)
+        return True
+    return False
+
+
+async def do_cancel_unpaid_order(services: Services, tenant_id: int, order_id: int, *, restock: bool = True, reason: str = "") -> Order:
+    """The merchant's cancel: an open online payment is expired at the provider first, then ``do_cancel_order``.
+
+    Without the expiry a shopper could still pay a cancelled order on Stripe's page (its Checkout
+    Session stays open for a day). As in the sweep: the provider decides the race with a shopper
+    paying at that moment; paid first, the payment is settled and the cancel is refused (409, refund
+    it instead); a provider that cannot be reached leaves the order as it is (the PaymentError).
+    """
+    async with services.db.connect() as conn:
+        order = await require_order(conn, tenant_id, order_id)
+    if order.cancelled_at is None and order.financial_status == "pending":
+        for payment in order.payments:
+            if payment.status == "pending" and payment.provider not in OFFLINE_PROVIDERS and payment.provider_reference is not None:
+                await _expire_or_settle(services, payment.provider, payment.provider_reference)
+    return await do_cancel_order(services, tenant_id, order_id, restock=restock, reason=reason)

@@ -37,7 +37,7 @@ from typing import Any
 import aiosmtplib
 import sqlalchemy as sa
 
-from origin.db import utcnow
+from origin.db import sqlite_writer_turn, utcnow
 from origin.outbox.tables import STATUS_DEAD, STATUS_PENDING, STATUS_SENT, email_outbox
 from origin.services import Services
 from origin.settings import Settings
@@ -123,7 +123,7 @@ async def claim(services: Services, outbox_id: int, now: dt.datetime, *, tenant_
     where = sa.and_(email_outbox.c.id == outbox_id, _due(now))
     if tenant_id is not None:
         where = sa.and_(where, email_outbox.c.tenant_id == tenant_id)
-    async with services.db.begin() as conn:
+    async with sqlite_writer_turn(services.db), services.db.begin() as conn:
         result = await conn.execute(
             email_outbox.update().where(where).values(
                 claim_token=token, claimed_until=now + LEASE, attempts=email_outbox.c.attempts + 1
@@ -135,7 +135,7 @@ async def claim(services: Services, outbox_id: int, now: dt.datetime, *, tenant_
 
 
 async def record_sent(services: Services, row: Any, now: dt.datetime) -> None:
-    async with services.db.begin() as conn:
+    async with sqlite_writer_turn(services.db), services.db.begin() as conn:
         result = await conn.execute(
             email_outbox.update()
             .where(email_outbox.c.id == row.id, email_outbox.c.claim_token == row.claim_token)
@@ -153,7 +153,7 @@ async def record_failure(services: Services, row: Any, now: dt.datetime, error: 
         values["status"] = STATUS_DEAD
     else:
         values["next_attempt_at"] = now + backoff(row.attempts)
-    async with services.db.begin() as conn:
+    async with sqlite_writer_turn(services.db), services.db.begin() as conn:
         await conn.execute(
             email_outbox.update().where(email_outbox.c.id == row.id, email_outbox.c.claim_token == row.claim_token).values(**values)
         )

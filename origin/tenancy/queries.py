@@ -36,14 +36,18 @@ async def select_tenant_by_active_domain(conn: AsyncConnection, hostname: str) -
     return tenant_from_row(row) if row else None
 
 
-async def select_primary_domain(conn: AsyncConnection, tenant_id: int) -> str | None:
-    """The tenant's primary active custom domain, if it has one."""
-    query = (
+def primary_domain_query(tenant_id):
+    """The hostname of the tenant's primary active custom domain; ``tenant_id`` may be a column (as a subquery)."""
+    return (
         sa.select(domains.c.hostname)
         .where(domains.c.tenant_id == tenant_id, domains.c.status == "active", domains.c.is_primary.is_(True))
         .limit(1)
     )
-    return (await conn.execute(query)).scalar_one_or_none()
+
+
+async def select_primary_domain(conn: AsyncConnection, tenant_id: int) -> str | None:
+    """The tenant's primary active custom domain, if it has one."""
+    return (await conn.execute(primary_domain_query(tenant_id))).scalar_one_or_none()
 
 
 async def select_api_tokens(conn: AsyncConnection, tenant_id: int) -> list[ApiToken]:

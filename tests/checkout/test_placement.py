@@ -132,6 +132,30 @@ async def test_fifty_buyers_for_ten_units_make_ten_orders_and_forty_sold_out_ans
     assert is_available is False
 
 
+async def test_a_sold_out_buyer_gets_409_while_another_connection_writes_and_commits_meanwhile(services, monkeypatch) -> None:
+    """Another writer (the email sender, a stock edit) committing while a placement is under way must not make
+    the placement lose a lock race: on SQLite a deferred transaction whose reads were overtaken by that commit
+    cannot write ("database is locked" at once), which after the retries answered 503 to a sold-out buyer."""
+    from origin.checkout import placement
+
+    monkeypatch.setattr(placement, "LOCK_CONFLICT_ATTEMPTS", 1)  # a lost race would show as 503, not be retried away
+    tenant, variant_id, rate_id = await _shop(services, quantity=1)
+    first, second = [await make_checkout(services, tenant.id, [(variant_id, 1)], rate_id=rate_id) for _ in range(2)]
+    await do_place_order(services, tenant.id, first, new_key(), "manual")
+
+    async with services.db.connect() as other:
+        # the other writer holds the variant row (and, on SQLite, the write lock) until it commits
+        await other.execute(variants.update().where(variants.c.id == variant_id).values(sku="EDITED"))
+        attempt = asyncio.create_task(do_place_order(services, tenant.id, second, new_key(), "manual"))
+        await asyncio.sleep(0.3)
+        assert not attempt.done()
+        await other.commit()
+    with pytest.raises(CheckoutError) as refused:
+        await attempt
+    assert (refused.value.code, refused.value.kind.value) == ("sold_out", "conflict")
+    assert await _stock(services, variant_id) == 0
+
+
 async def test_continue_selling_goes_below_zero_and_untracked_stock_is_never_counted(services) -> None:
     tenant, variant_id, rate_id = await _shop(services, quantity=1, policy="continue")
     untracked = await make_product(services, tenant.id, variants=[NewVariant(price=Decimal("3.00"), options=["S"], inventory_quantity=0)])

@@ -10,7 +10,9 @@ import pytest
 from origin.catalog.inputs import NewVariant
 from origin.checkout.placement import do_place_order, start_payment
 from origin.orders.lifecycle import do_refund_order, settle_payment
+from origin.orders.errors import OrderError
 from origin.orders.records import select_order
+from origin.orders.unpaid import do_cancel_unpaid_order
 from origin.payments.errors import PaymentError, PaymentUnavailable
 from origin.payments.stripe import outcome_of_session, providers_of
 from tests.checkout.builders import make_checkout, make_shipping_rate, money, new_key
@@ -168,3 +170,30 @@ async def test_a_settlement_for_another_amount_never_marks_the_order_paid(servic
         order = await _order(services, tenant.id, placed.order_id)
         assert (settled.changed, order.financial_status) == (False, "pending")
         assert [event.kind for event in order.events] == ["placed", "payment_mismatch"]
+
+
+async def test_a_merchant_cancelling_a_pending_stripe_order_expires_its_checkout_session(services) -> None:
+    async with stripe_for(services) as fake:
+        tenant, placed, token, key = await _stripe_order(services)
+        started = await start_payment(services, tenant.id, placed.order_id, **URLS)
+
+        cancelled = await do_cancel_unpaid_order(services, tenant.id, placed.order_id)
+
+        assert (cancelled.financial_status, cancelled.cancelled_at is not None) == ("voided", True)
+        assert fake.sessions[started.reference]["status"] == "expired"
+        with pytest.raises(ValueError):  # the shopper can no longer pay the cancelled order on Stripe's page
+            fake.pay(started.reference)
+
+
+async def test_a_merchant_cancel_after_the_shopper_paid_settles_the_order_and_is_refused(services) -> None:
+    async with stripe_for(services) as fake:
+        tenant, placed, token, key = await _stripe_order(services)
+        started = await start_payment(services, tenant.id, placed.order_id, **URLS)
+        fake.pay(started.reference)  # paid on Stripe's page; its webhook has not arrived yet
+
+        with pytest.raises(OrderError) as refused:
+            await do_cancel_unpaid_order(services, tenant.id, placed.order_id)
+
+        assert refused.value.kind.value == "conflict"
+        order = await _order(services, tenant.id, placed.order_id)
+        assert (order.financial_status, order.cancelled_at) == ("paid", None)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from origin.numbers import parse_bounded_int
 from quart import Blueprint, request
 
-from origin.orders import lifecycle
+from origin.orders import lifecycle, unpaid
 from origin.orders.errors import OrderError, OrderErrorCode
 from origin.orders.records import select_orders
 from origin.web.context import current_services
@@ -68,11 +68,15 @@ async def get_order(order_id: int):
 @blueprint.post(f"{ORDER_PATH}/cancel")
 @require_api_tenant
 @idempotent
-@responds(200, OrderOut, errors=(400, 401, 403, 404, 409, 415, 422))
+@responds(200, OrderOut, errors=(400, 401, 403, 404, 409, 415, 422, 503))
 @json_body(CancelIn)
 async def cancel_order(order_id: int, data: CancelIn):
-    """Cancel an unpaid (or fully refunded) unfulfilled order; stock goes back unless `restock` is false."""
-    return json_response(_out(await lifecycle.do_cancel_order(current_services(), api_tenant().id, order_id, restock=data.restock)))
+    """Cancel an unpaid (or fully refunded) unfulfilled order; stock goes back unless `restock` is false.
+
+    An open online payment (a Stripe Checkout Session) is expired first, so it can no longer be
+    paid; if the shopper paid first, the order is marked paid and the cancel answers 409 (refund it).
+    """
+    return json_response(_out(await unpaid.do_cancel_unpaid_order(current_services(), api_tenant().id, order_id, restock=data.restock)))
 
 
 @blueprint.post(f"{ORDER_PATH}/fulfil")
