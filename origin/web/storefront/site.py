@@ -10,8 +10,12 @@ and turns every way that can fail into a finished response (404 unknown host,
 
 from __future__ import annotations
 
+import dataclasses
 import functools
-from typing import Any
+from collections import OrderedDict
+from typing import Any, Iterable
+
+from markupsafe import Markup
 
 from quart import Response, current_app, g, request
 
@@ -21,10 +25,12 @@ from origin.tenancy.resolution import TenantResolver, TenantSite
 from origin.web.asgi.host import request_host
 from origin.web.context import SERVICES_KEY, current_services
 from storefront.rendering import ThemeRenderer
-from storefront.views import PageMeta, ShopView, build_shop
+from storefront.views import PageMeta, ProductCardView, ShopView, build_product_card, build_shop
 
 RESOLVER_KEY = "zelly.tenant_resolver"
 RENDERER_KEY = "zelly.theme_renderer"
+CARDS_KEY = "zelly.product_cards"
+MAX_MEMOIZED_CARDS = 20_000  # about 1 KB each (view + markup): 20 MB per process at most
 
 HTML = "text/html; charset=utf-8"
 NO_STORE = "private, no-store"
@@ -101,6 +107,35 @@ def render(site: TenantSite, template: str, page: PageMeta, **context: Any) -> s
         tenant_id=site.tenant.id,
         overrides=site.template_overrides,
     )
+
+
+def cards(site: TenantSite, summaries: Iterable[Any]) -> tuple[ProductCardView, ...]:
+    """Product cards with their markup, each rendered once per (site record, product summary).
+
+    The key is the summary's value, not its id or updated_at (a second's resolution
+    could hide a write): equal summaries render equal cards. The site record is
+    replaced whenever the tenant, its theme or its overrides change
+    (origin/tenancy/resolution.py), and it is held by the key, so an old site's
+    cards are never served for a new one and age out of the LRU (issue 14, item 2).
+    """
+    memo: OrderedDict = current_app.extensions.setdefault(CARDS_KEY, OrderedDict())
+    built = []
+    for summary in summaries:
+        key = (site, summary)
+        card = memo.get(key)
+        if card is None:
+            shop = shop_view(site)
+            card = build_product_card(shop, summary)
+            html = renderer().render("partials/product_card.html", {"shop": shop, "product": card},
+                                     tenant_id=site.tenant.id, overrides=site.template_overrides)
+            card = dataclasses.replace(card, html=Markup(html))
+            memo[key] = card
+            if len(memo) > MAX_MEMOIZED_CARDS:
+                memo.popitem(last=False)
+        else:
+            memo.move_to_end(key)
+        built.append(card)
+    return tuple(built)
 
 
 def themed_error(site: TenantSite, status: int, heading: str, message: str) -> Response:
