@@ -53,8 +53,10 @@ from origin.catalog.tables import collection_products, product_images, products,
 
 log = logging.getLogger(__name__)
 
-MAX_SNAPSHOT_PRODUCTS = 20_000
-BYTES_PER_PRODUCT = 6_000  # a demo-sized product (3 variants, 2 images, a paragraph); the bound assumes it
+MAX_SNAPSHOT_PRODUCTS = 10_000
+# Measured (tests/catalog/test_snapshot.py): ~4 KB for a product with two variants, an image and a
+# 500-byte description; the bound assumes at most this, so a held tenant costs at most ~60 MB.
+BYTES_PER_PRODUCT = 6_000
 MAX_SNAPSHOT_BYTES = 256 * 1024 * 1024
 MAX_SEARCH_WORDS = 8
 
@@ -154,7 +156,7 @@ def build_snapshot(tenant_id, version, product_rows, variant_rows, image_rows, t
         )
         haystacks[row.id] = (row.title.lower(), row.tags.lower(), row.vendor.lower())
         is_ascii = is_ascii and row.title.isascii() and row.tags.isascii() and row.vendor.isascii()
-        approx_bytes += 1_200 + len(row.description_html) + len(row.title) * 3 + len(row.tags) * 2
+        approx_bytes += 1_800 + len(row.description_html) + len(row.title) * 3 + len(row.tags) * 2
         approx_bytes += 700 * len(product.variants) + 600 * len(product.images)
     members: dict[int, list[tuple[int, int]]] = {collection.id: [] for collection in collection_list}
     for row in member_rows:
