@@ -110,7 +110,10 @@ def local_versions(app) -> CatalogVersions:
 
 
 def local_pages(app) -> LocalPages:
-    return app.extensions.setdefault(PAGES_KEY, LocalPages())
+    pages = app.extensions.get(PAGES_KEY)  # not setdefault(): that would build a LocalPages per hit
+    if pages is None:
+        pages = app.extensions[PAGES_KEY] = LocalPages()
+    return pages
 
 
 def local_snapshots(app) -> CatalogSnapshots:

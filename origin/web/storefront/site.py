@@ -57,7 +57,13 @@ def app_resolver(app) -> TenantResolver:
 
 
 def renderer() -> ThemeRenderer:
-    return current_app.extensions.setdefault(RENDERER_KEY, ThemeRenderer())
+    # Built once per app: ``setdefault(key, ThemeRenderer())`` would build (and drop) its
+    # environments on every render, a few per cent of a miss (issue 14, item 2).
+    extensions = current_app.extensions
+    theme_renderer = extensions.get(RENDERER_KEY)
+    if theme_renderer is None:
+        theme_renderer = extensions[RENDERER_KEY] = ThemeRenderer()
+    return theme_renderer
 
 
 @functools.lru_cache(maxsize=1024)
@@ -118,7 +124,9 @@ def cards(site: TenantSite, summaries: Iterable[Any]) -> tuple[ProductCardView, 
     (origin/tenancy/resolution.py), and it is held by the key, so an old site's
     cards are never served for a new one and age out of the LRU (issue 14, item 2).
     """
-    memo: OrderedDict = current_app.extensions.setdefault(CARDS_KEY, OrderedDict())
+    memo: OrderedDict | None = current_app.extensions.get(CARDS_KEY)
+    if memo is None:
+        memo = current_app.extensions[CARDS_KEY] = OrderedDict()
     built = []
     for summary in summaries:
         key = (site, summary)
