@@ -76,7 +76,9 @@ class CatalogSnapshot:
     collection_by_handle: dict[str, Collection]
     members: dict[int, tuple[tuple[int, int], ...]]  # collection id -> ((position, product id), ...) in manual order
     order: dict[str, tuple[int, ...]]  # "price" / "title" / "newest" -> product ids ascending by (value, id)
-    haystacks: dict[int, tuple[str, str, str]]  # lower(title), tags, lower(vendor): what search matches
+    # "lower(title)\nlower(tags)\nlower(vendor)": what search matches. A search word holds no
+    # whitespace (q.split()), so it is in this string exactly when it is in one of the three.
+    haystacks: dict[int, str]
     is_ascii: bool  # every title, tag and vendor is ASCII: Python's case folding is the database's
     approx_bytes: int
     _rank: dict[str, dict[int, int]] = field(default_factory=dict)
@@ -142,7 +144,7 @@ def build_snapshot(tenant_id, version, product_rows, variant_rows, image_rows, t
         images_of.setdefault(row.product_id, []).append(row)
     built: dict[int, Product] = {}
     summaries: dict[int, ProductSummary] = {}
-    haystacks: dict[int, tuple[str, str, str]] = {}
+    haystacks: dict[int, str] = {}
     is_ascii = True
     approx_bytes = 0
     for row in product_rows:
@@ -154,7 +156,7 @@ def build_snapshot(tenant_id, version, product_rows, variant_rows, image_rows, t
             is_available=product.is_available, image=product.images[0] if product.images else None,
             created_at=product.created_at, updated_at=product.updated_at,
         )
-        haystacks[row.id] = (row.title.lower(), row.tags.lower(), row.vendor.lower())
+        haystacks[row.id] = f"{row.title.lower()}\n{row.tags.lower()}\n{row.vendor.lower()}"
         is_ascii = is_ascii and row.title.isascii() and row.tags.isascii() and row.vendor.isascii()
         approx_bytes += 1_800 + len(row.description_html) + len(row.title) * 3 + len(row.tags) * 2
         approx_bytes += 700 * len(product.variants) + 600 * len(product.images)
@@ -437,9 +439,9 @@ def search_products(
     def keep(product_id: int) -> bool:
         if items[product_id].status != "active":
             return False
-        title, tags, vendor = haystacks[product_id]
         # LIKE '%word%' on lower(title), tags (stored lower-case; LIKE ignores ASCII case) and lower(vendor).
-        return all(needle in title or needle in tags or needle in vendor for needle in needles)
+        haystack = haystacks[product_id]
+        return all(needle in haystack for needle in needles)
 
     return _page(snapshot, snapshot.order["title"], "title", False, sort="title-asc", limit=limit, cursor=cursor, keep=keep)
 
