@@ -199,6 +199,7 @@ class CatalogSnapshots:
         self.max_bytes = max_bytes
         self._held: OrderedDict[int, CatalogSnapshot] = OrderedDict()
         self._too_big: dict[int, int] = {}  # tenant -> the version found too big (counted once per version)
+        self._failed: dict[int, int] = {}  # tenant -> the version whose build failed: not retried per request
         self._building: dict[int, asyncio.Task] = {}
         self._bytes = 0
 
@@ -207,7 +208,8 @@ class CatalogSnapshots:
         if snapshot is not None and snapshot.version == version:
             self._held.move_to_end(tenant_id)
             return snapshot
-        if self.max_products > 0 and self._too_big.get(tenant_id) != version and tenant_id not in self._building:
+        if (self.max_products > 0 and self._too_big.get(tenant_id) != version and self._failed.get(tenant_id) != version
+                and tenant_id not in self._building):
             task = asyncio.get_running_loop().create_task(self._build(tenant_id, version), name=f"catalog snapshot t{tenant_id}")
             self._building[tenant_id] = task
         return None
@@ -216,7 +218,7 @@ class CatalogSnapshots:
         """The snapshot for ``version``, building it now if needed (tests, warm-up): None if it is too big."""
         while True:
             snapshot = self.get(tenant_id, version)
-            if snapshot is not None or self._too_big.get(tenant_id) == version or self.max_products <= 0:
+            if snapshot is not None or self.max_products <= 0 or version in (self._too_big.get(tenant_id), self._failed.get(tenant_id)):
                 return snapshot
             task = self._building.get(tenant_id)
             if task is None:
@@ -236,6 +238,8 @@ class CatalogSnapshots:
             while self._bytes > self.max_bytes and len(self._held) > 1:
                 self._drop(next(iter(self._held)))
         except (sa.exc.SQLAlchemyError, OSError):
+            # Once per version: a database that is down must not get a rebuild (and a log line) per request.
+            self._failed[tenant_id] = version
             log.warning("catalog snapshot of tenant %s not built; its pages keep reading SQL", tenant_id, exc_info=True)
         finally:
             self._building.pop(tenant_id, None)
@@ -257,6 +261,7 @@ class CatalogSnapshots:
         """After a reconnect to Redis the versions may have restarted: hold nothing from before."""
         self._held.clear()
         self._too_big.clear()
+        self._failed.clear()
         self._bytes = 0
 
     async def close(self) -> None:

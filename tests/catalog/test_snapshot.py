@@ -17,6 +17,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings as hypothesis_settings, strategies as st
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from origin.catalog import queries as sql
 from origin.catalog import snapshot as memory
@@ -256,3 +257,24 @@ async def test_memory_per_product_stays_under_the_stated_bound(services):
     assert held / count < memory.BYTES_PER_PRODUCT
     # The estimate the byte bound counts is within a third of what is really held.
     assert 0.66 * held <= snapshot.approx_bytes <= 1.5 * held
+
+
+async def test_a_build_that_fails_is_not_retried_for_the_same_version(services, tmp_path):
+    # A database that cannot be reached, of the backend under test: every build fails.
+    url = (f"sqlite+aiosqlite:///{tmp_path}/no-such-folder/catalog.db" if services.settings.uses_embedded_database
+           else "mysql+aiomysql://root@127.0.0.1:1/nothing")
+    unreachable = create_async_engine(url)
+    snapshots = memory.CatalogSnapshots(unreachable)
+    try:
+        first = await snapshots.ready(7, 1)
+        retried = snapshots.get(7, 1)
+        building_after_get = 7 in snapshots._building
+        snapshots.get(7, 2)
+        building_for_the_next_version = 7 in snapshots._building
+        await snapshots.settle()
+    finally:
+        await unreachable.dispose()
+
+    assert first is None and retried is None
+    assert building_after_get is False  # no rebuild (and no log line) per request for the version that failed
+    assert building_for_the_next_version is True  # a new version tries again
