@@ -13,6 +13,15 @@ For each backend it builds a fresh store (migrate + the demo seed: 3 tenants,
   version is bumped before each request (so home misses too). Latency is
   measured from each request's *scheduled* time, so a stall is not hidden.
 
+``--closed-miss`` (issue 14, item 5) replaces the open-loop misses with
+closed-loop ones: ``wrk`` with 32 connections where every request is a URL the
+caches have never seen, for collection (a distinct ``price_min`` per request),
+product (a distinct ``?variant=`` per request, cycling the tenants' products)
+and search pages (distinct one- and two-word queries drawn from the product
+handles, each matching products). The URLs come from a file a small wrk Lua
+script walks; there are more of them than a run can send, so no request is a
+hit. The hit measurements run too, so a run shows both.
+
 Loopback only; a run takes well under a minute. Results: docs/benchmarks.md.
 """
 
@@ -20,7 +29,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import os
+import pstats
 import re
 import shutil
 import signal
@@ -130,6 +141,63 @@ def wrk(base: str, path: str, duration: int, connections: int) -> dict[str, floa
     return {"rps": rate, "p50": _ms(output, "50%"), "p99": _ms(output, "99%"), "errors": int(non_2xx.group(1)) if non_2xx else 0}
 
 
+WALK_LUA = """
+local paths, hosts, index = {}, {}, 0
+for line in io.lines(os.getenv("ZELLY_BENCH_URLS")) do
+  local host, path = line:match("^([^ ]+) (.+)$")
+  hosts[#hosts + 1] = host
+  paths[#paths + 1] = path
+end
+request = function()
+  index = index % #paths + 1
+  return wrk.format("GET", paths[index], {["Host"] = hosts[index]})
+end
+"""
+
+
+def wrk_walk(base: str, targets: list[tuple[str, str]], duration: int, connections: int) -> dict[str, float]:
+    """wrk over ``targets`` (host, path) in order, one each request: a closed loop of distinct URLs."""
+    with tempfile.TemporaryDirectory(prefix="zelly-bench-wrk-") as folder:
+        script, urls = Path(folder) / "walk.lua", Path(folder) / "urls.txt"
+        script.write_text(WALK_LUA)
+        urls.write_text("".join(f"{host} {path}\n" for host, path in targets))
+        output = subprocess.run(
+            ["taskset", "-c", str(LOADER_CORE), "wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency",
+             "-s", str(script), base],
+            capture_output=True, text=True, check=True, env={**os.environ, "ZELLY_BENCH_URLS": str(urls)},
+        ).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    total = int(re.search(r"(\d+) requests in", output).group(1))
+    if total > len(targets):
+        raise RuntimeError(f"wrk sent {total} requests for {len(targets)} distinct URLs: some were hits; give it more URLs")
+    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
+    return {"rps": rate, "p50": _ms(output, "50%"), "p99": _ms(output, "99%"), "errors": int(non_2xx.group(1)) if non_2xx else 0}
+
+
+def search_queries(paths: dict[str, list[str]], count: int) -> list[tuple[str, str]]:
+    """Distinct queries that each match a product: pieces of its handle's words, alone and in pairs."""
+    queries: list[tuple[str, str]] = []
+    seen: set[tuple[str, str]] = set()
+    for length in (3, 4, 5, 2):
+        for slug, tenant_paths in paths.items():
+            for path in tenant_paths:
+                if not path.startswith("/products/"):
+                    continue
+                words = [w for w in path.removeprefix("/products/").split("-") if len(w) >= length and not w.isdigit()]
+                pieces = sorted({w[i:i + length] for w in words for i in range(len(w) - length + 1)})
+                for first in pieces:
+                    for second in [None, *pieces]:
+                        if second == first:
+                            continue
+                        q = first if second is None else f"{first}+{second}"
+                        if (slug, q) not in seen:
+                            seen.add((slug, q))
+                            queries.append((f"{slug}.localhost", f"/search?q={q}"))
+                            if len(queries) >= count:
+                                return queries
+    return queries
+
+
 def _ms(output: str, label: str) -> float:
     value, unit = re.search(rf"{label}\s+([\d.]+)(us|ms|s)", output).groups()
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
@@ -185,6 +253,9 @@ async def run_backend(name: str, args) -> list[tuple[str, str, dict[str, float]]
                 await client.get(base + path, headers={"Host": TENANT_HOST})  # warm
             results.append((label, "hit", wrk(base, path, args.duration, args.connections)))
 
+        if args.closed_miss:
+            results += await closed_misses(base, paths, collection, args)
+            return results
         count = args.rate * args.duration
         products = [(f"{slug}.localhost", p) for slug, ps in paths.items() for p in ps if p.startswith("/products/")]
         collection_targets = [(TENANT_HOST, f"{collection}?price_min={i}") for i in range(count)]
@@ -214,6 +285,26 @@ async def run_backend(name: str, args) -> list[tuple[str, str, dict[str, float]]
         if prefix:
             await db.drop_mysql_databases(args.mysql_url, prefix)
         shutil.rmtree(data_dir, ignore_errors=True)
+    return results
+
+
+async def closed_misses(base: str, paths: dict[str, list[str]], collection: str, args) -> list[tuple[str, str, dict[str, float]]]:
+    """Collection, product and search misses, 32 connections, every URL new to every cache."""
+    count = args.miss_urls
+    products = [(f"{slug}.localhost", p) for slug, ps in paths.items() for p in ps if p.startswith("/products/")]
+    targets = {
+        "collection": [(TENANT_HOST, f"{collection}?price_min=0.{i:06d}") for i in range(1, count + 1)],
+        "product": [(host, f"{path}?variant={900_000_000 + i}") for i in range(count) for host, path in [products[i % len(products)]]],
+        "search": search_queries(paths, count),
+    }
+    results = []
+    async with httpx.AsyncClient() as client:
+        for slug in paths:
+            # The first miss of each tenant starts its catalog snapshot; let the builds finish.
+            await client.get(base + f"/collections/all?price_min=0.9999999", headers={"Host": f"{slug}.localhost"})
+    await asyncio.sleep(1.0)
+    for label, page_targets in targets.items():
+        results.append((label, "miss (closed)", wrk_walk(base, page_targets, args.duration, args.connections)))
     return results
 
 
@@ -275,13 +366,27 @@ async def run_in_process(name: str, args) -> list[tuple[str, str, dict[str, floa
                     for _ in range(count * 4):
                         await asgi_get(app, path, TENANT_HOST)
                     results.append((label, "hit", {"us": (time.perf_counter() - started) / (count * 4) * 1e6}))
-                for label, template in (("product", None), ("collection", collection + "?price_min={}")):
-                    paths = ([f"/products/{h}" for h in await discover_in_process(app, everything=True)][:count]
-                             if template is None else [template.format(i) for i in range(count)])
+                handles = await discover_in_process(app, everything=True)
+                await asyncio.sleep(0.5)  # the catalog snapshot the first miss started (origin/catalog/snapshot.py)
+                misses = {
+                    "product": [f"/products/{h}?variant={900_000_000 + i}" for i in range(count) for h in [handles[i % len(handles)]]],
+                    "collection": [f"{collection}?price_min=0.{i:06d}" for i in range(1, count + 1)],
+                    "search": [path for _, path in search_queries({"acme": [f"/products/{h}" for h in handles]}, count)],
+                }
+                for label, paths in misses.items():
+                    profile = cProfile.Profile() if args.profile == label else None
                     started = time.perf_counter()
+                    if profile is not None:
+                        profile.enable()
                     for path in paths:
                         await asgi_get(app, path, TENANT_HOST)
+                    if profile is not None:
+                        profile.disable()
                     results.append((label, "miss", {"us": (time.perf_counter() - started) / len(paths) * 1e6}))
+                    if profile is not None:
+                        # Synchronous parts (render, view models, snapshot reads) are exact here; coroutine
+                        # frames are counted per resumption, and time the loop waits on a thread shows in select().
+                        pstats.Stats(profile, stream=sys.stderr).sort_stats("cumulative").print_stats(40)
     finally:
         if prefix:
             await db.drop_mysql_databases(args.mysql_url, prefix)
@@ -312,6 +417,9 @@ def main() -> None:
     parser.add_argument("--mysql-url", default="mysql+aiomysql://root@127.0.0.1:3306/")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/7")
     parser.add_argument("--in-process", action="store_true", help="per-request cost without a server (no wrk, no sockets)")
+    parser.add_argument("--profile", choices=("product", "collection", "search"), help="with --in-process: cProfile that page's misses (to stderr)")
+    parser.add_argument("--closed-miss", action="store_true", help="misses as a closed loop (wrk, distinct URLs) for collection, product, search")
+    parser.add_argument("--miss-urls", type=int, default=120_000, help="distinct URLs per page type for --closed-miss")
     args = parser.parse_args()
     if args.in_process:
         os.sched_setaffinity(0, {int(SERVER_CORE)})

@@ -27,7 +27,7 @@ from babel import Locale, UnknownLocaleError
 from babel.messages.pofile import read_po
 from babel.support import NullTranslations, Translations
 from jinja2 import pass_context
-from markupsafe import escape
+from markupsafe import Markup, escape
 
 LOCALES_DIR = Path(__file__).parent / "locales"
 DOMAIN = "messages"
@@ -101,10 +101,31 @@ def _context_ngettext(context: Any, singular: str, plural: str, count: int) -> s
     return escape(text) if (singular if count == 1 else plural) in shop.string_overrides else text
 
 
+@pass_context
+def _underscore(context: Any, message: str, **variables: Any) -> str:
+    """``_()`` in one call: what the extension's alias does through two context calls.
+
+    Same result as Jinja's newstyle ``_`` over :func:`_context_gettext` (translated,
+    marked safe under autoescape, then ``% variables``), at about a third of the cost;
+    a listing page calls it ~35 times (issue 14, item 2).
+    """
+    shop = context.get("shop")
+    if shop is None or not hasattr(shop, "gettext"):
+        text = message
+    else:
+        text = shop.gettext(message)
+        if message in shop.string_overrides:
+            text = escape(text)
+    if context.eval_ctx.autoescape:
+        text = Markup(text)
+    return text % variables
+
+
 def install(environment: Any) -> None:
     """Jinja's i18n extension with callables that follow the rendered shop's language."""
     environment.add_extension("jinja2.ext.i18n")
     environment.install_gettext_callables(_context_gettext, _context_ngettext, newstyle=True)
+    environment.globals["_"] = _underscore
 
 
 # --------------------------------------------------------------------------- merchant overrides

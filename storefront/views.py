@@ -112,6 +112,7 @@ class ProductCardView:
     compare_at_price: str | None
     is_available: bool
     image: ImageView | None
+    html: Markup = Markup("")  # the rendered card (partials/product_card.html), memoized per product version and shop
 
 
 def product_url(handle: str) -> str:

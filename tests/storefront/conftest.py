@@ -18,7 +18,10 @@ import pytest
 from sqlalchemy import event
 
 from origin.app import create_app
+from origin.catalog.snapshot import CatalogSnapshots
 from origin.services import Services
+from origin.web.context import SERVICES_KEY
+from origin.web.storefront.page_cache import SNAPSHOTS_KEY, local_snapshots
 
 
 @pytest.fixture
@@ -36,6 +39,16 @@ def client(app):
 async def get(client, host: str, path: str, **headers: str):
     response = await client.get(path, headers={"Host": host, **headers})
     return response, await response.get_data(as_text=True)
+
+
+async def settle(client) -> None:
+    """Wait for the catalog snapshots being built (origin/catalog/snapshot.py), so a statement count is exact."""
+    await local_snapshots(client.app).settle()
+
+
+def sql_only(client) -> None:
+    """This app answers every catalog read from SQL (no snapshots): for the SQL path's own round-trip counts."""
+    client.app.extensions[SNAPSHOTS_KEY] = CatalogSnapshots(client.app.extensions[SERVICES_KEY].db, max_products=0)
 
 
 def parse_html(text: str) -> ElementTree.Element:

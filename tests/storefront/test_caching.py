@@ -18,7 +18,7 @@ from origin.web.storefront.local_cache import LocalPages
 from origin.web.storefront.page_cache import PAGE_CODEC, make_page, page_cache_key
 from origin.tenancy.actions import do_issue_api_token
 from tests.factories import make_product, make_tenant
-from tests.storefront.conftest import count_queries, get, parse_html, texts
+from tests.storefront.conftest import count_queries, get, parse_html, settle, sql_only, texts
 from tests.storefront.shops import two_shops
 from tests.test_shared_cache import write_raw
 
@@ -44,6 +44,7 @@ async def test_cacheable_page_headers_and_304(services, client):
 async def test_second_request_is_served_from_the_cache_without_the_database(services, client):
     acme, _ = await two_shops(services)
     await get(client, acme.host, "/collections/summer")
+    await settle(client)
 
     with count_queries(services) as queries:
         response, _ = await get(client, acme.host, "/collections/summer")
@@ -52,7 +53,8 @@ async def test_second_request_is_served_from_the_cache_without_the_database(serv
     assert queries.count == 0
 
 
-async def test_product_page_miss_takes_three_round_trips(services, client):
+async def test_product_page_miss_takes_three_round_trips_from_sql(services, client):
+    sql_only(client)
     acme, _ = await two_shops(services)
     await get(client, acme.host, "/")  # the host is resolved and its site cached
 
@@ -63,7 +65,26 @@ async def test_product_page_miss_takes_three_round_trips(services, client):
     assert queries.count == 3  # product, variants, images
 
 
+async def test_page_misses_take_no_round_trip_once_the_catalog_snapshot_is_built(services, client):
+    acme, _ = await two_shops(services)
+    with count_queries(services) as building:
+        await get(client, acme.host, "/")  # answered from SQL; the snapshot is built beside it
+        await settle(client)
+
+    with count_queries(services) as queries:
+        product, _ = await get(client, acme.host, "/products/mug")
+        listing, _ = await get(client, acme.host, "/collections/summer?price_min=1")
+        search, _ = await get(client, acme.host, "/search?q=mug")
+
+    assert (product.status_code, listing.status_code, search.status_code) == (200, 200, 200)
+    assert queries.count == 0
+    # Host resolution (3), the home page's reads (collections, its products and their images: 3),
+    # the snapshot's product count and its six statements.
+    assert building.count == 3 + 3 + 7
+
+
 async def test_cold_host_resolution_adds_three_round_trips_once(services, client):
+    sql_only(client)
     acme, _ = await two_shops(services)
 
     with count_queries(services) as queries:
@@ -134,6 +155,7 @@ async def test_cart_responses_are_private_and_never_cached(services, client):
 async def test_cached_pages_are_keyed_by_tenant_version(services, client):
     acme, nordic = await two_shops(services)
     _, acme_html = await get(client, acme.host, "/")
+    await settle(client)
 
     await do_update_product(services, nordic.tenant.id, nordic.mug.id, {"title": "Nordic Cup"})
     with count_queries(services) as queries:

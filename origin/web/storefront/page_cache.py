@@ -27,6 +27,7 @@ from edge import cache_keys
 from edge import tags as cache_tags
 from origin.cache import CodecError, TypedJson
 from origin.catalog.models import Collection, Page, Product, ProductSummary, SitemapEntry
+from origin.catalog.snapshot import SNAPSHOT_READS, CatalogSnapshots, NotInSnapshot
 from origin.catalog_versions import CatalogVersions
 from origin.tenancy.resolution import TenantSite
 from origin.web.context import SERVICES_KEY, current_services
@@ -43,6 +44,7 @@ SHARED_CACHE_CONTROL = "public, max-age=0, s-maxage=600, stale-while-revalidate=
 NOT_FOUND_CACHE_CONTROL = "public, max-age=0, s-maxage=60"
 CACHEABLE_STATUSES = (200, 404)
 PAGES_KEY = "zelly.local_pages"
+SNAPSHOTS_KEY = "zelly.catalog_snapshots"
 
 
 @dataclass(frozen=True)
@@ -108,7 +110,18 @@ def local_versions(app) -> CatalogVersions:
 
 
 def local_pages(app) -> LocalPages:
-    return app.extensions.setdefault(PAGES_KEY, LocalPages())
+    pages = app.extensions.get(PAGES_KEY)  # not setdefault(): that would build a LocalPages per hit
+    if pages is None:
+        pages = app.extensions[PAGES_KEY] = LocalPages()
+    return pages
+
+
+def local_snapshots(app) -> CatalogSnapshots:
+    """This process's in-memory catalogs (origin/catalog/snapshot.py), held beside its pages."""
+    snapshots = app.extensions.get(SNAPSHOTS_KEY)
+    if snapshots is None:
+        snapshots = app.extensions[SNAPSHOTS_KEY] = CatalogSnapshots(app.extensions[SERVICES_KEY].db)
+    return snapshots
 
 
 page_cache_key = cache_keys.page_key
@@ -191,6 +204,24 @@ def etag_matches(if_none_match: str | None, etag: str) -> bool:
         return False
     candidates = [item.strip().removeprefix("W/") for item in if_none_match.split(",")]
     return "*" in candidates or etag in candidates
+
+
+async def catalog_read(site: TenantSite, name: str, args: tuple[Any, ...], query: Callable[..., Awaitable[T]], *positional: Any, **keywords: Any) -> T:
+    """``query(conn, *positional, **keywords)`` (an origin/catalog/queries.py read) answered from memory when it can be.
+
+    The tenant's snapshot at this request's catalog version answers with the same
+    function's in-memory twin (no round trip, no decode: issue 14, item 2); without
+    one (being built, too big, or a case only SQL decides) the read goes through
+    the shared read cache to SQL as before.
+    """
+    version = await request_catalog_version(site)
+    snapshot = local_snapshots(current_app).get(site.tenant.id, version)
+    if snapshot is not None:
+        try:
+            return SNAPSHOT_READS[query](snapshot, *positional, **keywords)
+        except NotInSnapshot:
+            pass
+    return await cached_read(site, name, args, lambda conn: query(conn, *positional, **keywords))
 
 
 async def cached_read(site: TenantSite, name: str, args: tuple[Any, ...], load: Callable[[Any], Awaitable[T]]) -> T:

@@ -28,7 +28,16 @@ from origin.catalog.models import Page
 from origin.errors import ErrorKind
 from origin.tenancy.resolution import TenantSite, listening
 from origin.web.errors import json_error, status_for, wants_json
-from origin.web.storefront.page_cache import RenderedPage, cached_read, local_pages, local_versions, make_page, serve_page
+from origin.web.storefront.page_cache import (
+    RenderedPage,
+    cached_read,
+    catalog_read,
+    local_pages,
+    local_snapshots,
+    local_versions,
+    make_page,
+    serve_page,
+)
 from origin.web.storefront.listing import (
     SORT_LABELS,
     OPTION_FIELDS,
@@ -41,7 +50,7 @@ from origin.web.storefront.listing import (
     parse_variant,
 )
 from origin.web.redirects import redirect_response
-from origin.web.storefront.site import Halt, current_host, current_site, render, resolver, shop_view, themed_error
+from origin.web.storefront.site import Halt, cards, current_host, current_site, render, resolver, shop_view, themed_error
 from storefront import views
 from storefront.i18n import N_
 from storefront.theme import default_favicon_svg
@@ -86,7 +95,7 @@ async def not_found_page(site: TenantSite, message: str) -> RenderedPage:
 def listing_view(site, result, params: ListingParams, path: str, *, sorts: tuple[str, ...], default_sort: str) -> views.ListingView:
     shop = shop_view(site)
     return views.ListingView(
-        products=views.build_cards(shop, result.items),
+        products=await cards(site, result.items),
         next_url=params.url(path, cursor=result.next_cursor, default_sort=default_sort) if result.next_cursor else None,
         first_url=params.url(path, default_sort=default_sort) if params.cursor else None,
         sort_options=views.build_sort_options(params.sort, {s: shop.gettext(SORT_LABELS[s]) for s in sorts}),
@@ -112,18 +121,16 @@ async def home():
     async def build() -> RenderedPage:
         tenant_id = site.tenant.id
         shop = shop_view(site)
-        collections = await cached_read(site, "collections", (), lambda conn: catalog.select_collections(conn, tenant_id))
+        collections = await catalog_read(site, "collections", (), catalog.select_collections, tenant_id)
         wanted = shop.theme.featured_collection
         featured = next((c for c in collections if c.handle == wanted), collections[0] if collections else None)
         if featured is not None:
-            result = await cached_read(
+            result = await catalog_read(
                 site, "collection-products", (featured.id, "manual", HOME_PRODUCTS, None),
-                lambda conn: catalog.select_collection_products(conn, tenant_id, featured.id, limit=HOME_PRODUCTS),
+                catalog.select_collection_products, tenant_id, featured.id, limit=HOME_PRODUCTS,
             )
         else:
-            result = await cached_read(
-                site, "products", ("newest", HOME_PRODUCTS, None), lambda conn: catalog.select_products(conn, tenant_id, limit=HOME_PRODUCTS)
-            )
+            result = await catalog_read(site, "products", ("newest", HOME_PRODUCTS, None), catalog.select_products, tenant_id, limit=HOME_PRODUCTS)
         page = views.PageMeta(
             title=site.tenant.name,
             description=shop.theme.hero_text or shop.text(N_("Shop %(shop)s online."), shop=site.tenant.name),
@@ -132,7 +139,7 @@ async def home():
         body = await render(
             site, "home.html", page,
             featured=views.build_collection(featured) if featured else None,
-            featured_products=views.build_cards(shop, result.items),
+            featured_products=await cards(site, result.items),
             collections=tuple(views.build_collection(c) for c in collections),
         )
         tags = product_tags(site, (item.id for item in result.items))
@@ -159,16 +166,15 @@ async def collection(handle: str):
         if is_all:
             found = views.CollectionView(id=0, handle="all", url="/collections/all", title=shop.gettext(N_("All products")),
                                          description_html=views.Markup(""), image_url=None)
-            result = await cached_read(site, "products", (params,), lambda conn: catalog.select_products(conn, tenant_id, sort=params.sort, **filters))
+            result = await catalog_read(site, "products", (params,), catalog.select_products, tenant_id, sort=params.sort, **filters)
             tags = []
         else:
-            record = await cached_read(site, "collection", (handle,), lambda conn: catalog.select_collection_by_handle(conn, tenant_id, handle))
+            record = await catalog_read(site, "collection", (handle,), catalog.select_collection_by_handle, tenant_id, handle)
             if record is None:
                 return await not_found_page(site, N_("There is no collection at this address."))
             found = views.build_collection(record)
-            result = await cached_read(
-                site, "collection-products", (record.id, params),
-                lambda conn: catalog.select_collection_products(conn, tenant_id, record.id, sort=params.sort, **filters),
+            result = await catalog_read(
+                site, "collection-products", (record.id, params), catalog.select_collection_products, tenant_id, record.id, sort=params.sort, **filters
             )
             tags = [cache_tags.collection_tag(tenant_id, record.id)]
         canonical = params.url(found.url, cursor=params.cursor, default_sort=default_sort)
@@ -193,7 +199,7 @@ async def product(handle: str):
     chosen_options = parse_options(request.args)
     if chosen_options is not None and HANDLE_PATTERN.match(handle):
         # The variant picker without JavaScript: the chosen values -> that variant's page (the URL names it).
-        record = await cached_read(site, "product", (handle,), lambda conn: catalog.select_product_by_handle(conn, site.tenant.id, handle))
+        record = await catalog_read(site, "product", (handle,), catalog.select_product_by_handle, site.tenant.id, handle)
         if record is not None:
             variant = views.variant_for_options(record.variants, chosen_options)
             location = views.product_url(handle) + (f"?variant={variant.id}" if variant is not None else "")
@@ -206,7 +212,7 @@ async def product(handle: str):
         tenant_id = site.tenant.id
         if not HANDLE_PATTERN.match(handle):
             return await not_found_page(site, N_("There is no product at this address."))
-        record = await cached_read(site, "product", (handle,), lambda conn: catalog.select_product_by_handle(conn, tenant_id, handle))
+        record = await catalog_read(site, "product", (handle,), catalog.select_product_by_handle, tenant_id, handle)
         if record is None:
             return await not_found_page(site, N_("This product is not available in this shop."))
         shop = shop_view(site)
@@ -236,15 +242,14 @@ async def search():
     async def build() -> RenderedPage:
         tenant_id = site.tenant.id
         if query_text:
-            result = await cached_read(
-                site, "search", (query_text, cursor),
-                lambda conn: catalog.search_products(conn, tenant_id, query_text, limit=PER_PAGE, cursor=cursor),
+            result = await catalog_read(
+                site, "search", (query_text, cursor), catalog.search_products, tenant_id, query_text, limit=PER_PAGE, cursor=cursor
             )
         else:
             result = Page(items=(), next_cursor=None)
         path = "/search?" + views.urlencode_pairs([("q", query_text)])
         listing = views.ListingView(
-            products=views.build_cards(shop_view(site), result.items),
+            products=await cards(site, result.items),
             next_url=f"{path}&cursor={result.next_cursor}" if result.next_cursor else None,
             first_url=path if cursor else None,
         )
@@ -351,7 +356,13 @@ async def listeners():
     app = current_app._get_current_object()
     # Pages are keyed by catalog version; after a reconnect the versions may have restarted
     # (an emptied Redis), so this process's pages go with them (issue 12, item 3).
-    versions = asyncio.create_task(local_versions(app).listen(on_reconnect=lambda: local_pages(app).clear()))
+    snapshots = local_snapshots(app)
+
+    def reconnected() -> None:
+        local_pages(app).clear()
+        snapshots.clear()  # keyed by the same versions as the pages
+
+    versions = asyncio.create_task(local_versions(app).listen(on_reconnect=reconnected))
     try:
         async with listening(resolver()):
             yield
@@ -359,3 +370,4 @@ async def listeners():
         versions.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await versions
+        await snapshots.close()

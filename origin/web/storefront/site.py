@@ -10,9 +10,13 @@ and turns every way that can fail into a finished response (404 unknown host,
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
-from typing import Any
+from collections import OrderedDict
+from typing import Any, Iterable
+
+from markupsafe import Markup
 
 from quart import Response, current_app, g, request
 from sqlalchemy.exc import SQLAlchemyError
@@ -26,12 +30,14 @@ from origin.web.asgi.host import request_host
 from origin.web.context import SERVICES_KEY, current_services
 from origin.web.redirects import redirect_response, request_target
 from storefront.rendering import ThemeProblem, ThemeRenderer
-from storefront.views import PageMeta, ShopView, build_shop
+from storefront.views import PageMeta, ProductCardView, ShopView, build_product_card, build_shop
 
 log = logging.getLogger(__name__)
 
 RESOLVER_KEY = "zelly.tenant_resolver"
 RENDERER_KEY = "zelly.theme_renderer"
+CARDS_KEY = "zelly.product_cards"
+MAX_MEMOIZED_CARDS = 20_000  # about 1 KB each (view + markup): 20 MB per process at most
 
 HTML = "text/html; charset=utf-8"
 NO_STORE = "private, no-store"
@@ -127,6 +133,38 @@ async def render(site: TenantSite, template: str, page: PageMeta, **context: Any
         tenant_id=site.tenant.id,
         overrides=site.template_overrides,
     )
+
+
+async def cards(site: TenantSite, summaries: Iterable[Any]) -> tuple[ProductCardView, ...]:
+    """Product cards with their markup, each rendered once per (site record, product summary).
+
+    The key is the summary's value, not its id or updated_at (a second's resolution
+    could hide a write): equal summaries render equal cards. The site record is
+    replaced whenever the tenant, its theme or its overrides change
+    (origin/tenancy/resolution.py), and it is held by the key, so an old site's
+    cards are never served for a new one and age out of the LRU (issue 14, item 2).
+    """
+    memo: OrderedDict | None = current_app.extensions.get(CARDS_KEY)
+    if memo is None:
+        memo = current_app.extensions[CARDS_KEY] = OrderedDict()
+    built = []
+    for summary in summaries:
+        key = (site, summary)
+        card = memo.get(key)
+        if card is None:
+            shop = shop_view(site)
+            card = build_product_card(shop, summary)
+            # A merchant's card override renders off the loop on its budget, like every page (issue 13).
+            html = await renderer().render_async("partials/product_card.html", {"shop": shop, "product": card},
+                                                 tenant_id=site.tenant.id, overrides=site.template_overrides)
+            card = dataclasses.replace(card, html=Markup(html))
+            memo[key] = card
+            if len(memo) > MAX_MEMOIZED_CARDS:
+                memo.popitem(last=False)
+        else:
+            memo.move_to_end(key)
+        built.append(card)
+    return tuple(built)
 
 
 async def themed_error(site: TenantSite, status: int, heading: str, message: str) -> Response:
