@@ -81,6 +81,7 @@ CHANGE_LOG_POLL_SECONDS = 0.5  # how soon another process's write is seen withou
 CHANGE_LOG_KEEP = dt.timedelta(minutes=10)  # rows older than this are pruned (a tail further behind resyncs)
 CHANGE_LOG_PRUNE_EVERY_SECONDS = 60.0
 CHANGE_LOG_BATCH = 500
+CHANGE_LOG_FLUSH_SECONDS = 0.05  # messages published within this go out in one insert
 # MySQL hands out AUTO_INCREMENT ids at insert, not at commit: a row may become visible after
 # a higher id was read. The tail re-reads this many ids below the highest it saw (and skips
 # the ones it already delivered), so such a row is not skipped.
@@ -116,6 +117,9 @@ class ChangeLogBroadcast:
         self.writer = secrets.token_hex(8)
         self._remote_hooks: dict[str, list[Callable[[str], Awaitable[None]]]] = defaultdict(list)
         self._tail: asyncio.Task | None = None
+        self._unwritten: list[dict] = []
+        self._flusher: asyncio.Task | None = None
+        self._flush_lock = asyncio.Lock()
         self._pruned_at = 0.0
 
     def on_remote(self, channel: str, hook: Callable[[str], Awaitable[None]]) -> None:
@@ -128,14 +132,32 @@ class ChangeLogBroadcast:
 
     async def publish(self, channel: str, message: str) -> None:
         await self._local.publish(channel, message)
-        try:
-            async with self._engine.begin() as conn:
-                await conn.execute(change_log.insert().values(channel=channel, message=message, writer=self.writer, created_at=utcnow()))
-                if time.monotonic() - self._pruned_at > CHANGE_LOG_PRUNE_EVERY_SECONDS:
-                    self._pruned_at = time.monotonic()
-                    await conn.execute(change_log.delete().where(change_log.c.created_at < utcnow() - CHANGE_LOG_KEEP))
-        except (SQLAlchemyError, OSError) as error:
-            log.warning("broadcast: could not write %s to the change log (%s); other processes miss it", channel, type(error).__name__)
+        # Written in the background, batched: a burst of writes (a seed, a sync page) costs one
+        # transaction per CHANGE_LOG_FLUSH_SECONDS, not one each, and never adds to the writer's
+        # latency or (on SQLite) holds the write lock between its own transactions.
+        self._unwritten.append({"channel": channel, "message": message, "writer": self.writer, "created_at": utcnow()})
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.get_running_loop().create_task(self._flush_soon(), name="change-log writer")
+
+    async def _flush_soon(self) -> None:
+        await asyncio.sleep(CHANGE_LOG_FLUSH_SECONDS)
+        await self.flush()
+
+    async def flush(self) -> None:
+        """Write what was published so far (close() calls it: a CLI's last messages are not lost)."""
+        async with self._flush_lock:
+            rows, self._unwritten = self._unwritten, []
+            if not rows:
+                return
+            try:
+                async with self._engine.begin() as conn:
+                    await conn.execute(change_log.insert(), rows)
+                    if time.monotonic() - self._pruned_at > CHANGE_LOG_PRUNE_EVERY_SECONDS:
+                        self._pruned_at = time.monotonic()
+                        await conn.execute(change_log.delete().where(change_log.c.created_at < utcnow() - CHANGE_LOG_KEEP))
+            except (SQLAlchemyError, OSError) as error:
+                log.warning("broadcast: could not write %d messages to the change log (%s); other processes miss them",
+                            len(rows), type(error).__name__)
 
     @contextlib.asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[str]]:
@@ -149,6 +171,9 @@ class ChangeLogBroadcast:
             self._tail.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._tail
+        if self._flusher is not None and not self._flusher.done():
+            await self._flusher  # never cancelled mid-insert: its rows would be lost (close is bounded by its caller)
+        await self.flush()
 
     async def _follow_log(self) -> None:
         delay = RETRY_FIRST_SECONDS
