@@ -90,8 +90,9 @@ class BlackHoleProxy:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
+    async def start(self, port: int = 0) -> None:
+        """Listen on ``port`` (0: a spare one); a restarted proxy passes its old port again."""
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", port, reuse_address=True)
         self.port = self._server.sockets[0].getsockname()[1]
 
     def black_hole(self) -> None:

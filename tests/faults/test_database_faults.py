@@ -107,3 +107,42 @@ async def test_a_write_whose_connection_is_killed_mid_statement_is_a_503_and_its
     assert retried.status_code == 200 and (await retried.get_json())["title"] == "Hemp Shirt"
     assert page.status_code == 200 and "Hemp Shirt" in await page.get_data(as_text=True)
     assert titles == ["Hemp Shirt"]
+
+
+async def test_a_database_that_refuses_connections_is_a_503_and_serving_resumes_when_it_is_back(base_settings: Settings):
+    """MariaDB unreachable for a moment (a restart, a failover): the loopback proxy in front of it stops listening."""
+    from sqlalchemy.engine import make_url
+
+    from tests.faults.harness import BlackHoleProxy
+
+    server = make_url(MYSQL_URL)
+    proxy = BlackHoleProxy(server.port or 3306)
+    await proxy.start()
+    settings = base_settings.replace(database_url=str(server.set(host="127.0.0.1", port=proxy.port)))
+    try:
+        async with serving(settings) as (services, client):
+            tenant = await make_tenant(services, slug="acme", name="Acme")
+            await make_product(services, tenant.id, title="Linen Shirt", handle="linen-shirt")
+            token = (await do_issue_api_token(services, tenant.id)).token
+            before = await client.get("/api/v1/products", headers=api(token))
+            await services.db.dispose()  # the pool's connections went with the server
+            await proxy.close()  # refused from now on
+
+            during = await client.get("/api/v1/products", headers=api(token))
+            page = await client.get("/search?q=linen", headers={"Host": "acme.localhost"})
+
+            restarted = BlackHoleProxy(proxy.target_port)
+            await restarted.start(proxy.port)
+            try:
+                after = await client.get("/api/v1/products", headers=api(token))
+            finally:
+                await restarted.close()
+    finally:
+        await proxy.close()
+
+    assert before.status_code == 200
+    assert during.status_code == 503 and during.headers["Retry-After"] == "5"
+    assert (await during.get_json())["error"]["code"] == "database_unavailable"
+    # A page never rendered before needs the database: the same clear 503 (the edge serves its stale copy), never a 500.
+    assert page.status_code == 503 and page.headers["Retry-After"] == "5" and page.headers["Cache-Control"] == "no-store"
+    assert after.status_code == 200 and [p["title"] for p in (await after.get_json())["items"]] == ["Linen Shirt"]
