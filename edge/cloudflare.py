@@ -6,6 +6,13 @@ origin.invalidation.publish_purge calls it directly); ``run()`` sends what is pe
 ``POST {api_base}/zones/{zone_id}/purge_cache`` with ``Authorization: Bearer``:
 
 - de-duplicated: a tag named by ten writes in a burst is purged once;
+- coalesced in time: :meth:`run` waits ``window_seconds`` (1 s) after the
+  first purge of a quiet spell before sending, so a burst of writes within
+  that window becomes one call per kind, not one per write (issue 12, item 7);
+- bounded: past ``backlog_limit`` pending items (Cloudflare away, or a free
+  plan under a bulk sync) the queue coalesces to tenant tags: every
+  ``t<id>-…`` tag becomes ``t<id>`` and every URL its host, which purge more
+  than needed but never less, and hold one entry per tenant or host;
 - batched by kind (``tags``, ``hosts``, ``files``), at most ``batch_size``
   per call (100; 30 for zones configured for the older limit);
 - paced by a client-side token bucket with the plan's documented limits
@@ -24,7 +31,9 @@ from __future__ import annotations
 import asyncio
 import email.utils
 import logging
+import re
 import time
+import urllib.parse
 from dataclasses import dataclass, field
 from typing import Awaitable, Callable
 
@@ -47,6 +56,14 @@ PLAN_LIMITS = {
     "enterprise": PlanLimit(per_second=50, burst=500),
 }
 KINDS = ("tags", "hosts", "files")
+WINDOW_SECONDS = 1.0
+BACKLOG_LIMIT = 10_000
+TENANT_OF_TAG = re.compile(r"^(t\d+)-")  # edge/tags.py: every tenant's tags start t<id>-
+
+
+def _tenant_of(tag: str) -> str:
+    match = TENANT_OF_TAG.match(tag)
+    return match.group(1) if match else tag
 
 
 class TokenBucket:
@@ -83,6 +100,7 @@ class QueueStats:
     rate_limited: int = 0
     retried: int = 0
     dropped: int = 0
+    coalesced: int = 0  # times the backlog was folded to tenant tags and hosts
     last_error: str = ""
     batches: list[tuple[str, int]] = field(default_factory=list)  # (kind, size) of each delivered call
 
@@ -112,6 +130,8 @@ class CloudflarePurgeQueue:
         plan: str = "free",
         max_attempts: int = 6,
         max_backoff: float = 60.0,
+        window_seconds: float = WINDOW_SECONDS,
+        backlog_limit: int = BACKLOG_LIMIT,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -127,6 +147,9 @@ class CloudflarePurgeQueue:
         self._max_attempts = max_attempts
         self._max_backoff = max_backoff
         self._sleep = sleep
+        self.window_seconds = window_seconds
+        self.backlog_limit = backlog_limit
+        self._folding = False
         self._pending: dict[str, dict[str, None]] = {kind: {} for kind in KINDS}
         self._wakeup = asyncio.Event()
         self.stats = QueueStats()
@@ -135,19 +158,43 @@ class CloudflarePurgeQueue:
         return f"CloudflarePurgeQueue(url={self._url!r}, batch_size={self.batch_size})"  # never the token
 
     def enqueue(self, *, tags=(), hosts=(), urls=()) -> None:
+        if self._folding:  # a backlog is being worked off: new purges join it folded
+            tags = [_tenant_of(tag) for tag in tags]
+            hosts = [*hosts, *filter(None, (urllib.parse.urlsplit(url).hostname for url in urls))]
+            urls = ()
         for kind, items in (("tags", tags), ("hosts", hosts), ("files", urls)):
             for item in items:
                 self._pending[kind][item] = None
+        if not self._folding and self.pending_count() > self.backlog_limit:
+            self._coalesce()
         if self.pending_count():
             self._wakeup.set()
+
+    def _coalesce(self) -> None:
+        """Fold what is pending to tenant tags and hosts: broader purges, bounded by tenants and hosts.
+
+        Folding stays on until the backlog is sent, so the bound holds while Cloudflare is away.
+        """
+        tags = {_tenant_of(tag): None for tag in self._pending["tags"]}
+        hosts = dict(self._pending["hosts"])
+        for url in self._pending["files"]:
+            if host := urllib.parse.urlsplit(url).hostname:
+                hosts[host] = None
+        self._pending = {"tags": tags, "hosts": hosts, "files": {}}
+        self._folding = True
+        self.stats.coalesced += 1
+        log.warning("cloudflare: purge backlog over %d; coalesced to %d tenant tags and %d hosts until it is sent",
+                    self.backlog_limit, len(tags), len(hosts))
 
     def pending_count(self) -> int:
         return sum(len(items) for items in self._pending.values())
 
     async def run(self) -> None:
-        """Send batches as they come, until cancelled."""
+        """Send batches as they come, until cancelled: each burst waits one window, then goes out merged."""
         while True:
             await self._wakeup.wait()
+            if self.window_seconds > 0:
+                await asyncio.sleep(self.window_seconds)  # the real clock: what else arrives now joins this call
             self._wakeup.clear()
             await self.drain()
 
@@ -156,6 +203,7 @@ class CloudflarePurgeQueue:
         while True:
             batch = self._next_batch()
             if batch is None:
+                self._folding = False  # the backlog is out: exact purges again
                 return
             await self._send(*batch)
 

@@ -145,6 +145,20 @@ class CatalogVersions:
             return
         self.forget(tags if isinstance(tags, list) else [])
 
+    async def apply_remote_purge(self, message: str) -> None:
+        """Another process's purge arriving through the change log (no Redis, origin/broadcast.py).
+
+        Without Redis each process keeps its catalog versions in its own memory cache, so the
+        writer's bump moved only its own: bump here too, which retires this process's pages of
+        the tenant as the writer's bump retired its own.
+        """
+        try:
+            tags = json.loads(message).get("tags", [])
+        except (ValueError, AttributeError):
+            return
+        for tenant_id in {int(match.group(1)) for tag in (tags if isinstance(tags, list) else []) if isinstance(tag, str) and (match := TENANT_IN_TAG.match(tag))}:
+            await self.bump(tenant_id)
+
     async def listen(self, on_reconnect: Callable[[], Awaitable[None] | None] | None = None) -> None:
         """Apply other processes' purges until cancelled; after a reconnect forget everything.
 

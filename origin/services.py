@@ -30,8 +30,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from edge.cloudflare import CloudflarePurgeQueue
+from edge.tags import PURGE_CHANNEL
 from origin import db
-from origin.broadcast import Broadcast, MemoryBroadcast, RedisBroadcast
+from origin.broadcast import Broadcast, ChangeLogBroadcast, RedisBroadcast
 from origin.cache import BoundedLru, Cache, MemoryCache, RedisCache
 from origin.catalog_versions import CatalogVersions
 from origin.keyring import Keyring
@@ -276,6 +277,7 @@ async def open_services(settings: Settings, *, with_analytics: bool = True) -> A
     analytics = None
     cache: Cache | None = None
     broadcast: Broadcast | None = None
+    change_log_engine: AsyncEngine | None = None
     try:
         try:
             async with engine.connect() as conn:
@@ -294,10 +296,16 @@ async def open_services(settings: Settings, *, with_analytics: bool = True) -> A
                     "ZELLY_REDIS_URL", f"cannot reach {redact_url(settings.redis_url)}: {_first_line(error)}"
                 ) from None
         cache = make_cache(settings)
-        broadcast = (
-            RedisBroadcast(redis_client, publisher=cache.client, breaker=cache.breaker)
-            if redis_client is not None and isinstance(cache, RedisCache) else MemoryBroadcast()
-        )
+        if redis_client is not None and isinstance(cache, RedisCache):
+            broadcast = RedisBroadcast(redis_client, publisher=cache.client, breaker=cache.breaker)
+        else:
+            # No Redis: the database carries messages between processes (issue 12, item 8), on a
+            # pool of its own so the change log's polling never waits for or delays a request.
+            change_log_engine = db.create_engine(settings.effective_database_url, settings.database_schema_prefix, pool_size=1)
+            broadcast = ChangeLogBroadcast(change_log_engine)
+        catalog_versions = CatalogVersions(cache, broadcast, remember=redis_client is not None)
+        if isinstance(broadcast, ChangeLogBroadcast):
+            broadcast.on_remote(PURGE_CHANNEL, catalog_versions.apply_remote_purge)
         if with_analytics:
             analytics = await asyncio.to_thread(open_analytics, settings)
         yield Services(
@@ -306,7 +314,7 @@ async def open_services(settings: Settings, *, with_analytics: bool = True) -> A
             cache=cache,
             broadcast=broadcast,
             http=http,
-            catalog_versions=CatalogVersions(cache, broadcast, remember=redis_client is not None),
+            catalog_versions=catalog_versions,
             keyring=keyring,
             rate_limits=RateLimits.from_settings(settings, make_rate_limiter(cache)),
             redis=redis_client,
@@ -314,8 +322,10 @@ async def open_services(settings: Settings, *, with_analytics: bool = True) -> A
         )
     finally:
         # Each close is bounded: a store that is down must not keep the process from exiting (issue 12).
-        if isinstance(broadcast, RedisBroadcast):
+        if isinstance(broadcast, (RedisBroadcast, ChangeLogBroadcast)):
             await close_bounded("the pub/sub client", broadcast.close)
+        if change_log_engine is not None:
+            await close_bounded("the change log's database pool", change_log_engine.dispose)
         if cache is not None:
             await close_bounded("the shared cache", cache.close)
         await close_bounded("the HTTP client", http.aclose)

@@ -7,6 +7,7 @@ import this module. It sits above the domains, never in the shared kernel
 (``origin.db`` imports no domain).
 """
 
+from origin import broadcast as broadcast_tables  # the change log (no-Redis pub/sub between processes)
 from origin.analytics import tables as analytics_tables
 from origin.catalog import tables as catalog_tables
 from origin.checkout import tables as checkout_tables
@@ -30,6 +31,7 @@ MODULES = (
     tasks_tables,
     checkout_tables,
     outbox_tables,
+    broadcast_tables,
 )
 
 __all__ = ["MODULES", "metadata"]

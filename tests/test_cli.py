@@ -109,6 +109,16 @@ def _get_through_caddy(data_dir: Path, port: int, hostname: str) -> httpx.Respon
         )
 
 
+def _status_within(data_dir: Path, port: int, hostname: str, status: int, *, seconds: float) -> bool:
+    """Whether GET / over HTTPS answers ``status`` within ``seconds`` of now (polled)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if _get_through_caddy(data_dir, port, hostname).status_code == status:
+            return True
+        time.sleep(0.1)
+    return False
+
+
 def test_dev_serves_healthz_and_stops_on_sigterm(tmp_path: Path) -> None:
     origin_port, internal_port, edge_internal_port = free_port(), free_port(), free_port()
     env = zelly_env(
@@ -143,6 +153,15 @@ def test_dev_serves_healthz_and_stops_on_sigterm(tmp_path: Path) -> None:
         assert https.status_code == 200
         assert "<title>" in https.text and "Acme Outfitters" in https.text
         assert https.headers["cache-status"].startswith("Zelly;")
+        # A CLI write reaches the running dev process (no Redis: the change log, issue 12 item 8),
+        # through Caddy and the edge's cached copy: suspended is 503 within 2 s, resumed is 200.
+        https_port = int(env["ZELLY_HTTPS_PORT"])
+        suspend = zelly(tmp_path, "tenant", "suspend", "acme", ZELLY_DATA_DIR="var")
+        suspended = _status_within(tmp_path / "var", https_port, "acme.localhost", 503, seconds=2.0)
+        resume = zelly(tmp_path, "tenant", "resume", "acme", ZELLY_DATA_DIR="var")
+        resumed = _status_within(tmp_path / "var", https_port, "acme.localhost", 200, seconds=2.0)
+        assert suspend.returncode == 0 and resume.returncode == 0, suspend.stderr + resume.stderr
+        assert suspended and resumed
         with urllib.request.urlopen(f"http://127.0.0.1:{edge_internal_port}/internal/edge/stats", timeout=5) as response:
             edge_stats = json.loads(response.read())
         assert edge_stats["totals"]["miss"] >= 1  # the edge's own internal listener, beside the origin's

@@ -39,12 +39,13 @@ from collections.abc import AsyncGenerator, Awaitable, Callable
 from typing import Any
 
 from redis.asyncio import Redis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from taskiq import AckableMessage, AsyncBroker, InMemoryBroker
 from taskiq.message import BrokerMessage
 from taskiq_redis import RedisStreamBroker
 
 from origin.errors import ErrorKind
-from origin.queueing import BOUNDED_XADD_SCRIPT
 from origin.settings import Settings
 from origin.tasks.errors import TaskError, TaskErrorCode
 from workers import queues
@@ -57,6 +58,22 @@ DEFAULT_BACKLOG_LIMIT = 100_000  # ZELLY_TASK_BACKLOG_LIMIT's default
 
 # Moves due delayed messages onto the stream and drops them from the set, atomically.
 # A retry was accepted work already: it goes back whatever the backlog.
+# A kick whose answer timed out may have been added: the kick is sent again once with the same
+# task id, and this script adds a task id at most once (issue 12: an ambiguous enqueue must not
+# run twice). KEYS[1] the stream, KEYS[2] the task id's marker; ARGV[1] the backlog bound,
+# ARGV[2] the marker's TTL in seconds, ARGV[3] the message. Returns the entry id (the first
+# one's again for a resend), or nil when the stream is full.
+_IDEMPOTENT_BOUNDED_XADD_SCRIPT = """
+local added = redis.call('GET', KEYS[2])
+if added then return added end
+if redis.call('XLEN', KEYS[1]) >= tonumber(ARGV[1]) then return false end
+local id = redis.call('XADD', KEYS[1], '*', 'data', ARGV[3])
+redis.call('SET', KEYS[2], id, 'EX', tonumber(ARGV[2]))
+return id
+"""
+ADDED_MARKER_TTL_SECONDS = 300  # far above a resend's delay; bounded memory at any intake rate
+KICK_RESEND_FAILURES = (RedisConnectionError, RedisTimeoutError, TimeoutError, OSError)
+
 _MOVE_DUE_SCRIPT = """
 local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 200)
 for _, data in ipairs(due) do
@@ -114,7 +131,16 @@ class ReclaimingStreamBroker(RedisStreamBroker):
         if delay > 0:
             await self._client.zadd(self.delayed_key, {message.message: time.time() + delay})
             return
-        added = await self._client.eval(BOUNDED_XADD_SCRIPT, 1, self.queue_name, self.backlog_limit, "data", message.message)
+        keys_and_args = (self.queue_name, queues.added_key(self.queue, message.task_id),
+                         self.backlog_limit, ADDED_MARKER_TTL_SECONDS, message.message)
+        try:
+            added = await self._client.eval(_IDEMPOTENT_BOUNDED_XADD_SCRIPT, 2, *keys_and_args)
+        except KICK_RESEND_FAILURES as error:
+            # Redis may have run the script and the answer got lost: resend once, on a fresh
+            # connection; the task id's marker makes a second XADD of it a no-op. A second
+            # failure goes to the caller (503: the sender retries with a new delivery).
+            log.warning("enqueue of %s on %s unanswered (%s); sending again", message.task_name, self.queue, type(error).__name__)
+            added = await self._client.eval(_IDEMPOTENT_BOUNDED_XADD_SCRIPT, 2, *keys_and_args)
         if added is None:
             raise TaskError(
                 TaskErrorCode.QUEUE_FULL,

@@ -22,6 +22,11 @@ def stream_key(queue: str) -> str:
     return f"zelly:tasks:{queue}"
 
 
+def added_key(queue: str, task_id: str) -> str:
+    """Marks a task id as already in its stream, so a kick resent after a timeout adds nothing."""
+    return f"zelly:tasks:{queue}:added:{task_id}"
+
+
 def delayed_key(queue: str) -> str:
     """Sorted set of messages waiting out a retry backoff (score: due unix time)."""
     return f"zelly:tasks:{queue}:delayed"

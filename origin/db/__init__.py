@@ -18,7 +18,8 @@ Alembic and for whoever creates the whole schema at once.
 
 - ``schema``  metadata (with its naming convention) and the schema names;
 - ``types``   Id, UTCDateTime, Money, LongText, utcnow and the common columns;
-- ``engine``  create_engine (both backends), MySQL database create/drop.
+- ``engine``  create_engine (both backends), MySQL database create/drop;
+- ``faults``  is_database_unavailable: a lost or refused connection, not a bad query.
 
 May import sqlalchemy only: every domain imports this package.
 """

@@ -312,7 +312,39 @@ async def do_remove_domain(services: Services, tenant_id: int, domain_id: int) -
         effects.tenant_changed(tenant_id, hosts=(domain.hostname,))
     # The certificate goes after the commit too, but the answer reports what was deleted.
     removed_files = await _delete_certificate(services, domain.hostname)
+    if removed_files is not None:
+        await _record_certificate_deleted(services, domain.hostname)
     return RemovedDomain(domain.hostname, removed_files, new_primary)
+
+
+CERTIFICATE_RETRY_WINDOW = dt.timedelta(days=90)  # as long as a removed name is remembered
+
+
+async def delete_pending_certificates(services: Services, *, limit: int = 50) -> list[str]:
+    """Certificates of removed domains that Caddy could not delete then: try again; the hostnames done.
+
+    Run by the periodic domain job every pass (origin/domains/periodic.py), so a removal made
+    while Caddy's admin API was down still ends with the certificate gone (issue 12, item 11).
+    """
+    async with services.db.connect() as conn:
+        pending = (await conn.execute(
+            sa.select(removed_domains.c.hostname)
+            .where(removed_domains.c.certificate_deleted_at.is_(None), removed_domains.c.removed_at > utcnow() - CERTIFICATE_RETRY_WINDOW)
+            .order_by(removed_domains.c.removed_at)
+            .limit(limit)
+        )).scalars().all()
+    done = []
+    for hostname in pending:
+        if await _delete_certificate(services, hostname) is None:
+            break  # still unreachable: the next pass tries again, no point hammering it now
+        await _record_certificate_deleted(services, hostname)
+        done.append(hostname)
+    return done
+
+
+async def _record_certificate_deleted(services: Services, hostname: str) -> None:
+    async with services.db.begin() as conn:
+        await conn.execute(removed_domains.update().where(removed_domains.c.hostname == hostname).values(certificate_deleted_at=utcnow()))
 
 
 async def _promote_oldest_active(conn, tenant_id: int) -> str | None:

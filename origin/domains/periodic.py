@@ -1,7 +1,8 @@
 """The periodic verifier as a background job: ``serve_all(..., background=[periodic_verifier(services)])``.
 
 Each pass checks the pending domains whose next check is due (actions.verify_due_domains
-holds the backoff schedule). One process should run it: two would only check a
+holds the backoff schedule), and deletes the certificates of removed domains that Caddy's
+admin API could not be reached for at removal (actions.delete_pending_certificates). One process should run it: two would only check a
 domain twice, since each check is recorded in its own transaction.
 """
 
@@ -12,7 +13,7 @@ import contextlib
 import logging
 from typing import Awaitable, Callable
 
-from origin.domains.actions import verify_due_domains
+from origin.domains.actions import delete_pending_certificates, verify_due_domains
 from origin.services import Services
 
 log = logging.getLogger(__name__)
@@ -27,6 +28,9 @@ def periodic_verifier(services: Services, interval: float = DEFAULT_INTERVAL_SEC
                 checked = await verify_due_domains(services)
                 if checked:
                     log.info("verified %d due domain(s): %s", len(checked), ", ".join(f"{d.hostname}={d.status}" for d in checked))
+                deleted = await delete_pending_certificates(services)
+                if deleted:
+                    log.info("deleted the certificates of %d removed domain(s) Caddy had missed: %s", len(deleted), ", ".join(deleted))
             except Exception:  # one failed pass (database blip) must not end the job
                 log.exception("periodic domain verification failed; retrying in %.0f s", interval)
             with contextlib.suppress(asyncio.TimeoutError):

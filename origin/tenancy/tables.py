@@ -96,6 +96,9 @@ removed_domains = sa.Table(
     sa.Column("hostname", sa.String(253), primary_key=True),  # normalized, IDNA (punycode)
     tenant_id_column(),
     sa.Column("removed_at", UTCDateTime, nullable=False, default=utcnow),
+    # NULL while Caddy's admin API could not be reached to delete the certificate: the periodic
+    # domain job tries again every pass (origin/domains/actions.py delete_pending_certificates).
+    sa.Column("certificate_deleted_at", UTCDateTime, nullable=True),
     sa.ForeignKeyConstraint(["tenant_id"], [f"{ASTRO_PRIMARY}.tenants.id"], ondelete="CASCADE"),
     sa.Index(None, "tenant_id"),
     sa.Index("ix_removed_domains_removed_at", "removed_at"),

@@ -13,11 +13,17 @@ blueprint registers (see origin/web/storefront/pages.py), or a plain fallback.
 
 from __future__ import annotations
 
+import logging
+
+import sqlalchemy as sa
 from quart import Quart, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from origin.db.faults import is_database_unavailable
 from origin.errors import ErrorKind, ZellyError
 from origin.web.rate_limits import RateLimited
+
+log = logging.getLogger(__name__)
 
 STATUS_BY_KIND = {
     ErrorKind.INVALID: 422,
@@ -72,6 +78,20 @@ def register_error_handlers(app: Quart) -> None:
                                 status=429, content_type="text/plain; charset=utf-8", headers={"Cache-Control": "no-store"})
         for name, value in error.decision.headers():
             response.headers[name] = value
+        return response
+
+    @app.errorhandler(sa.exc.SQLAlchemyError)
+    async def database_error(error: sa.exc.SQLAlchemyError) -> Response:
+        # A lost or refused connection is the database's moment, not a bug: 503 with Retry-After,
+        # which Shopify, the beacon and API callers retry and the edge answers from a stale copy.
+        if not is_database_unavailable(error):
+            raise error
+        log.warning("database unavailable during %s %s: %s", request.method, request.path, str(error.orig if isinstance(error, sa.exc.DBAPIError) else error).splitlines()[0][:200])
+        if wants_json():
+            return json_error(503, "database_unavailable", "The database is briefly unavailable; retry in a few seconds.")
+        response = Response("This shop is briefly unavailable. Please try again in a few seconds.\n", status=503, content_type="text/plain; charset=utf-8")
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        response.headers["Cache-Control"] = "no-store"
         return response
 
     @app.errorhandler(HTTPException)

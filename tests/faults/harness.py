@@ -9,6 +9,9 @@ restarted cache node does.
 makes it accept connections and never forward a byte either way (open
 connections stall too), which is what a partitioned or wedged Redis looks
 like to a client: nothing is refused, nothing answers.
+:meth:`swallow_next_reply` drops the next answer coming back (the command did
+run on Redis): an ambiguous timeout, where the client cannot know whether its
+write happened.
 """
 
 from __future__ import annotations
@@ -78,6 +81,7 @@ class BlackHoleProxy:
         self.port = 0
         self._forwarding = asyncio.Event()
         self._forwarding.set()
+        self._swallow_replies = 0
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task] = set()
         self._writers: set[asyncio.StreamWriter] = set()
@@ -86,8 +90,9 @@ class BlackHoleProxy:
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
+    async def start(self, port: int = 0) -> None:
+        """Listen on ``port`` (0: a spare one); a restarted proxy passes its old port again."""
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", port, reuse_address=True)
         self.port = self._server.sockets[0].getsockname()[1]
 
     def black_hole(self) -> None:
@@ -95,6 +100,13 @@ class BlackHoleProxy:
 
     def resume(self) -> None:
         self._forwarding.set()
+
+    def swallow_next_reply(self) -> None:
+        self._swallow_replies += 1
+
+    @property
+    def replies_swallowed_pending(self) -> int:
+        return self._swallow_replies
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
@@ -105,7 +117,7 @@ class BlackHoleProxy:
             await self._forwarding.wait()  # accepted; while black-holed, never connected onwards
             upstream_reader, upstream_writer = await asyncio.open_connection("127.0.0.1", self.target_port)
             self._writers.add(upstream_writer)
-            await asyncio.gather(self._pump(reader, upstream_writer), self._pump(upstream_reader, writer))
+            await asyncio.gather(self._pump(reader, upstream_writer), self._pump(upstream_reader, writer, replies=True))
         except (OSError, asyncio.IncompleteReadError):
             pass
         finally:
@@ -117,10 +129,13 @@ class BlackHoleProxy:
                         await each.wait_closed()
             self._tasks.discard(task)
 
-    async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, replies: bool = False) -> None:
         try:
             while data := await reader.read(65536):
                 await self._forwarding.wait()  # a black hole holds the bytes: nothing arrives either way
+                if replies and self._swallow_replies:
+                    self._swallow_replies -= 1  # Redis answered; the client never hears it
+                    continue
                 writer.write(data)
                 await writer.drain()
         finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import pytest
 from redis.asyncio import Redis
@@ -28,7 +29,7 @@ async def redis():
 
 
 def _message(data: bytes, **labels) -> BrokerMessage:
-    return BrokerMessage(task_id="t", task_name="n", message=data, labels=labels)
+    return BrokerMessage(task_id=uuid.uuid4().hex, task_name="n", message=data, labels=labels)  # taskiq gives every task its own id
 
 
 async def _next(generator, timeout: float = 5.0):

@@ -92,7 +92,7 @@ async def not_found_page(site: TenantSite, message: str) -> RenderedPage:
     return make_page(body, [cache_tags.tenant_tag(site.tenant.id)], status=404)
 
 
-def listing_view(site, result, params: ListingParams, path: str, *, sorts: tuple[str, ...], default_sort: str) -> views.ListingView:
+async def listing_view(site, result, params: ListingParams, path: str, *, sorts: tuple[str, ...], default_sort: str) -> views.ListingView:
     shop = shop_view(site)
     return views.ListingView(
         products=await cards(site, result.items),
@@ -185,7 +185,7 @@ async def collection(handle: str):
             or shop.text(N_("%(collection)s at %(shop)s."), collection=found.title, shop=site.tenant.name),
             canonical_url=shop.absolute(canonical),
         )
-        listing = listing_view(site, result, params, found.url, sorts=sorts, default_sort=default_sort)
+        listing = await listing_view(site, result, params, found.url, sorts=sorts, default_sort=default_sort)
         body = await render(site, "collection.html", page, collection=found, listing=listing)
         return make_page(body, [*product_tags(site, (item.id for item in result.items)), *tags])
 
