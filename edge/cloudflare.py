@@ -39,6 +39,8 @@ from typing import Awaitable, Callable
 
 import httpx
 
+from tls.numbers import parse_bounded_int
+
 log = logging.getLogger(__name__)
 
 
@@ -105,12 +107,19 @@ class QueueStats:
     batches: list[tuple[str, int]] = field(default_factory=list)  # (kind, size) of each delivered call
 
 
+RETRY_AFTER_MAX_SECONDS = 86_400
+
+
 def retry_after_seconds(value: str | None, default: float) -> float:
     if not value:
         return default
     value = value.strip()
-    if value.isdigit():
-        return float(value)
+    # ASCII digits, bounded (a day): isdigit() took '²' and then float() raised out of the purge loop.
+    seconds = parse_bounded_int(value, high=RETRY_AFTER_MAX_SECONDS)
+    if seconds is not None:
+        return float(seconds)
+    if value.isascii() and value.isdigit():
+        return float(RETRY_AFTER_MAX_SECONDS)  # a longer wait than we would keep a purge for
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):

@@ -100,6 +100,18 @@ class Decision:
 ALLOWED_UNCHARGED = Decision(allowed=True, limit=None)
 
 
+class RateLimited(Exception):
+    """A bucket the request was charged to is empty: answer 429 (origin.web.errors, the webhook intake)."""
+
+    def __init__(self, decision: Decision) -> None:
+        super().__init__(f"rate limit {decision.limit.name if decision.limit else '?'} exceeded")
+        self.decision = decision
+
+    @property
+    def message(self) -> str:
+        return f"too many requests; try again in {self.decision.retry_after_seconds} s"
+
+
 def _decide(charges: Sequence[Charge], levels: Sequence[float], allowed: bool) -> Decision:
     """The decision the tightest bucket gives, from each bucket's token level after the take."""
     tightest = None
@@ -237,15 +249,17 @@ class RateLimits:
     events_ip: Limit
     events_tenant: Limit
     webhooks_ip: Limit
+    webhooks_tenant: Limit
     cart_ip: Limit
     cart_tenant: Limit
     domain_verify_tenant: Limit
+    theme_write_tenant: Limit
 
     @classmethod
     def from_settings(cls, settings: Settings, limiter: RateLimiter) -> "RateLimits":
         limits = {}
         for name in ("api_ip", "api_token", "api_tenant", "events_ip", "events_tenant", "webhooks_ip",
-                     "cart_ip", "cart_tenant", "domain_verify_tenant"):
+                     "webhooks_tenant", "cart_ip", "cart_tenant", "domain_verify_tenant", "theme_write_tenant"):
             variable = f"ZELLY_RATE_LIMIT_{name.upper()}"
             capacity, period = parse_rate(variable, getattr(settings, f"rate_limit_{name}"))
             limits[name] = Limit(name.replace("_", "-"), capacity, period)

@@ -154,9 +154,11 @@ class Settings:
     rate_limit_events_ip: str = "240/60"  # POST /events from one address (a shopper sends a few a page)
     rate_limit_events_tenant: str = "30000/60"  # POST /events to one store from everywhere
     rate_limit_webhooks_ip: str = "6000/60"  # POST /webhooks/shopify from one address (Shopify's senders)
+    rate_limit_webhooks_tenant: str = "30000/60"  # signed deliveries to one tenant (charged after the HMAC check)
     rate_limit_cart_ip: str = "120/60"  # cart writes (add, update, remove) from one address
     rate_limit_cart_tenant: str = "12000/60"  # cart writes to one store from everywhere
     rate_limit_domain_verify_tenant: str = "20/60"  # "verify now" (DNS lookups) for one tenant's domains
+    rate_limit_theme_write_tenant: str = "30/60"  # theme template PUTs (each test-renders, up to 1 s) for one tenant
 
     # -- payments (origin/payments/): Stripe is offered at checkout only when a secret key is set
     stripe_secret_key: Secret = _secret_field()

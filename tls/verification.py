@@ -33,6 +33,8 @@ import dns.nameserver
 import dns.rdatatype
 import dns.resolver
 
+from tls.numbers import parse_bounded_int
+
 CHALLENGE_LABEL = "_zelly-challenge"
 DEFAULT_LIFETIME_SECONDS = 5.0
 
@@ -131,9 +133,10 @@ def parse_resolver(value: str) -> dns.nameserver.Do53Nameserver:
 
 
 def _port(value: str, raw: str) -> int:
-    if not raw.isdigit() or not 0 < int(raw) <= 65535:
+    port = parse_bounded_int(raw, low=1, high=65535)  # ASCII digits: isdigit() let '²' reach int()
+    if port is None:
         raise ValueError(f"DNS resolver {value!r} has a bad port")
-    return int(raw)
+    return port
 
 
 class DomainVerifier:

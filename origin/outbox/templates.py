@@ -5,7 +5,7 @@ Every template has three parts, each a Jinja file under ``mail_templates/<name>/
 injected), ``body.txt`` (plain text, not escaped) and ``body.html`` (autoescaped;
 it may extend ``layout.html``). A tenant may override all three at once
 (``email_template_overrides``); overrides render in storefront's sandbox, the
-same ImmutableSandboxedEnvironment and globals as a merchant's theme, with the
+same budgeted sandbox (storefront/budget.py) and globals as a merchant's theme, with the
 defaults behind them, so ``{% extends "layout.html" %}`` works there too.
 
 An override is checked before it is stored (:func:`check_sources`): it must
@@ -34,8 +34,9 @@ from jinja2 import (
     TemplateError,
     TemplateSyntaxError,
 )
-from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+from jinja2.sandbox import SecurityError
 
+from storefront.budget import BudgetedSandbox, TemplateBudgetExceeded, budgeted_range
 from storefront.environment import SANDBOX_GLOBALS
 
 log = logging.getLogger(__name__)
@@ -118,12 +119,20 @@ class _NamedDictLoader(DictLoader):
         return source, template, uptodate
 
 
-def tenant_environment(template: EmailTemplate, sources: TemplateSources) -> ImmutableSandboxedEnvironment:
+def tenant_environment(template: EmailTemplate, sources: TemplateSources) -> BudgetedSandbox:
+    """The theme's budgeted sandbox (storefront/budget.py): an email override is merchant code too (issue 13).
+
+    Without the budget ``{{ 9 ** 30000000 }}`` or nested ``range`` loops in a
+    confirmation email stalled the process placing the order; over budget, the
+    render raises and :func:`render_email` sends the default email.
+    """
     overrides = {part_name(template, file_name): getattr(sources, field) for field, file_name in PARTS}
-    environment = ImmutableSandboxedEnvironment(
+    environment = BudgetedSandbox(
         loader=ChoiceLoader([_NamedDictLoader(overrides), FileSystemLoader(str(TEMPLATES_DIR))]), **_environment_options()
     )
     environment.globals = {name: environment.globals[name] for name in SANDBOX_GLOBALS if name in environment.globals}
+    environment.globals["range"] = budgeted_range
+    environment.budget_filters()
     return environment
 
 
@@ -182,6 +191,10 @@ def _problem(template: EmailTemplate, error: BaseException) -> TemplateProblem:
                 part, line = field, frame.lineno
     if isinstance(error, SecurityError):
         return TemplateProblem(part, line, f"not allowed in an email template: {error}")
+    if isinstance(error, TemplateBudgetExceeded):
+        if error.source_name:
+            part = _part_of(template, error.source_name)
+        return TemplateProblem(part, error.line or line, f"over the render budget: {error.message or error}")
     if isinstance(error, TemplateError):
         return TemplateProblem(part, line, f"{type(error).__name__}: {error.message or error}")
     return TemplateProblem(part, line, f"{type(error).__name__}: {error}")

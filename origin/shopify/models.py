@@ -11,6 +11,8 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
+from origin.numbers import parse_bounded_int
+
 CONNECTED = "connected"
 DISCONNECTED = "disconnected"
 
@@ -30,14 +32,16 @@ RUN_FINISHED_STATES = (RUN_SUCCEEDED, RUN_FAILED, RUN_CANCELLED)
 SETTINGS_PUSH = "push"
 SETTINGS_FETCH = "fetch"
 
-_GID = re.compile(r"^gid://shopify/([A-Za-z]+)/(\d{1,30})$")
+_GID = re.compile(r"^gid://shopify/([A-Za-z]+)/([0-9]{1,30})$", re.ASCII)
+_GID_MAX = 10**30 - 1  # what _GID reads back
 
 
 def gid(kind: str, numeric_id: int | str) -> str:
-    text = str(numeric_id)
-    if isinstance(numeric_id, float) or not text.isdigit():
+    # ASCII digits only (isdigit() let '²' and '٣' into a GID), and no bool (True is an int).
+    value = None if isinstance(numeric_id, float) else parse_bounded_int(numeric_id, high=_GID_MAX)
+    if value is None:
         raise ValueError(f"a Shopify id must be an integer, got {numeric_id!r}")
-    return f"gid://shopify/{kind}/{text}"
+    return f"gid://shopify/{kind}/{value}"
 
 
 def gid_kind(value: str) -> str | None:

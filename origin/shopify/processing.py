@@ -21,8 +21,8 @@ from origin.invalidation import AfterCommit, transaction
 from origin.orders.actions import apply_external_order, apply_external_refund
 from origin.services import Services
 from origin.shopify import compliance
-from origin.shopify.connections import do_disconnect, get_connection
-from origin.shopify.errors import ShopifyError
+from origin.shopify.connections import do_disconnect, get_connection, prove_shop_ownership
+from origin.shopify.errors import ShopifyError, ShopifyErrorCode
 from origin.shopify.mapping import bad_payload, collection_from_rest, loads, order_from_rest, parse_time, product_from_rest, refund_from_rest
 from origin.shopify.models import gid, payload_gid
 from origin.shopify.runs import fail_active_runs
@@ -88,11 +88,36 @@ async def _mark_only(services: Services, tenant_id: int, webhook_id: str, topic:
 
 
 async def _uninstall(services: Services, tenant_id: int, webhook_id: str, topic: str) -> str:
-    """app/uninstalled: disconnect (no more syncs, webhooks ignored) and stop running syncs."""
+    """app/uninstalled: disconnect (no more syncs, webhooks ignored) and stop running syncs -- once Shopify confirms it.
+
+    The topic header is not signed, and a captured ``shop/update`` body has the
+    shape of ``app/uninstalled`` (origin.shopify.webhook_checks), so the body alone
+    cannot tell a replay from an uninstall. Shopify revokes the app's access token
+    when the app is uninstalled: if the stored token still answers the Admin API,
+    the app is installed and the delivery is a replay, acknowledged and ignored.
+    Shopify unreachable raises a transient error: the task is retried, nothing is decided.
+    """
+    if await _app_still_installed(services, tenant_id):
+        log.warning("app/uninstalled for tenant %s ignored: the Admin API still accepts its token (a replay)", tenant_id)
+        await _mark_only(services, tenant_id, webhook_id, topic)
+        return SKIPPED
     await do_disconnect(services, tenant_id)
     await fail_active_runs(services, tenant_id, "the Shopify app was uninstalled")
     await _mark_only(services, tenant_id, webhook_id, topic)
     return PROCESSED
+
+
+async def _app_still_installed(services: Services, tenant_id: int) -> bool:
+    connection = await get_connection(services, tenant_id, require_connected=False)
+    if not connection.is_connected:
+        return False  # already disconnected: disconnecting again changes nothing
+    try:
+        await prove_shop_ownership(services, connection.shop_domain, connection.access_token)
+    except ShopifyError as error:
+        if error.code == ShopifyErrorCode.INVALID_TOKEN.value:
+            return False  # revoked: the app really is uninstalled
+        raise
+    return True
 
 
 async def _apply(conn, services: Services, tenant_id: int, topic: str, payload: dict, event_time: dt.datetime, effects: AfterCommit) -> None:

@@ -12,6 +12,10 @@ the delivery row, locked and stamped in the same transaction as the effect, is
 what makes processing happen exactly once (a redelivery, a replay, a duplicate
 that outlived the Redis key all find ``processed_at`` set).
 
+A verified delivery is charged to its tenant's webhook budget (origin.ratelimit,
+429 with ``Retry-After`` past it), so one shop's flood of signed deliveries cannot
+fill the shared queue ahead of every other shop's.
+
 Every signature problem (missing, malformed, wrong secret, altered body, unknown
 shop) is the same 401 and nothing is recorded or enqueued. A shop header that is
 not ``<name>.myshopify.com`` is refused before any lookup, so forged names cost
@@ -37,6 +41,7 @@ from origin.db import utcnow
 from origin.shopify.tables import shopify_webhook_deliveries
 from origin.errors import ErrorKind
 from origin.queueing import enqueue
+from origin.ratelimit import RateLimited
 from origin.services import Services
 from origin.shopify.connections import SHOP_DOMAIN, connection_for_shop
 from origin.shopify.errors import ShopifyError, ShopifyErrorCode
@@ -170,6 +175,11 @@ async def do_accept_webhook(services: Services, body: bytes, headers: Mapping[st
     if not webhook_id or len(webhook_id) > 100:
         raise ShopifyError(ShopifyErrorCode.BAD_WEBHOOK, "X-Shopify-Webhook-Id must be 1-100 characters", field="X-Shopify-Webhook-Id")
     tenant_id = connection.tenant_id
+    # Per tenant only now, once the HMAC matched: a forged shop header must not spend a real shop's budget.
+    # Shopify retries a 429 (with backoff), so a burst past the limit is delayed, not lost.
+    decision = await services.rate_limits.take((services.rate_limits.webhooks_tenant, f"t{tenant_id}"))
+    if not decision.allowed:
+        raise RateLimited(decision)
     # Unknown topics and, after an uninstall, everything but the compliance topics: acknowledged, not acted on.
     if topic not in TOPICS or (not connection.is_connected and topic not in COMPLIANCE_TOPICS):
         return Intake(IGNORED, tenant_id, webhook_id, topic)

@@ -22,23 +22,11 @@ import hashlib
 from quart import Response, g, request
 
 from origin.analytics.privacy import client_ip
-from origin.ratelimit import Decision, Limit, RateLimits
+from origin.ratelimit import Decision, Limit, RateLimited, RateLimits  # RateLimited: re-exported for origin.web.errors
 from origin.services import Services
 from origin.web.context import current_services
 
 DECISION_KEY = "rate_limit_decision"
-
-
-class RateLimited(Exception):
-    """A bucket the request was charged to is empty: answer 429 (origin.web.errors)."""
-
-    def __init__(self, decision: Decision) -> None:
-        super().__init__(f"rate limit {decision.limit.name if decision.limit else '?'} exceeded")
-        self.decision = decision
-
-    @property
-    def message(self) -> str:
-        return f"too many requests; try again in {self.decision.retry_after_seconds} s"
 
 
 def request_address(services: Services) -> str:

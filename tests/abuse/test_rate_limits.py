@@ -9,6 +9,8 @@ that another tenant, token or address is not limited by it.
 
 from __future__ import annotations
 
+import itertools
+import json
 import logging
 
 import pytest
@@ -17,8 +19,12 @@ from origin.app import create_app
 from origin.cache import CircuitBreaker
 from origin.ratelimit import Charge, Limit, MemoryRateLimiter, RedisRateLimiter
 from origin.services import make_redis
+from origin.catalog.tables import products
 from tests.api.conftest import make_store
-from tests.conftest import require_server
+from tests.fakes.shopify.catalog import FakeCatalog, rest_product
+from tests.fakes.shopify.webhooks import signature
+from tests.shopify_harness import make_shop, running_fake, running_queues
+from tests.conftest import count_rows, require_server
 from tests.faults.harness import free_loopback_port
 
 LIMITS = {
@@ -28,6 +34,8 @@ LIMITS = {
     "rate_limit_events_ip": "2/60",
     "rate_limit_events_tenant": "4/60",
     "rate_limit_webhooks_ip": "2/60",
+    "rate_limit_webhooks_tenant": "3/60",
+    "rate_limit_theme_write_tenant": "2/60",
     "rate_limit_cart_ip": "2/60",
     "rate_limit_cart_tenant": "3/60",
     "rate_limit_domain_verify_tenant": "1/60",
@@ -154,6 +162,37 @@ async def test_webhooks_are_limited_per_address_before_the_body_is_read(services
     assert_refused(refused, limit=2)
     assert (await refused.get_json())["error"]["code"] == "rate_limited"
     assert elsewhere.status_code == statuses[0]
+
+
+async def test_signed_webhooks_are_limited_per_tenant_after_the_hmac_and_forgeries_spend_nothing(services, client) -> None:
+    async with running_fake(services) as fake, running_queues(services) as queues:
+        shop, _ = await make_shop(services, fake, "acme")
+        other, _ = await make_shop(services, fake, "other")
+        sent, catalog = itertools.count(), FakeCatalog()
+
+        async def deliver(target, *, secret=None):
+            n = next(sent)
+            body = json.dumps(rest_product(catalog.add_product(title=f"Mug {n}"))).encode()
+            headers = {"Host": "localhost", "Content-Type": "application/json", "X-Shopify-Topic": "products/create",
+                       "X-Shopify-Shop-Domain": target.domain, "X-Shopify-Webhook-Id": f"w{n}",
+                       "X-Shopify-Hmac-Sha256": signature(secret or target.secret, body)}
+            # A new address each time: the per-address bucket is not what this test spends.
+            return await client.post("/webhooks/shopify", data=body, headers=headers, scope_base=from_address(f"192.0.2.{n + 10}"))
+
+        forged = [(await deliver(shop, secret="whsec_guessed")).status_code for _ in range(5)]
+        accepted = [(await deliver(shop)).status_code for _ in range(3)]
+        refused = await deliver(shop)
+        elsewhere = await deliver(other)
+        await queues.drain()
+
+    assert forged == [401] * 5  # refused at the HMAC: acme's budget is untouched by them
+    assert accepted == [200] * 3
+    assert_refused(refused, limit=3)
+    assert (await refused.get_json())["error"]["code"] == "rate_limited"
+    assert elsewhere.status_code == 200
+    async with services.db.connect() as conn:  # the refused delivery was neither recorded nor processed
+        assert await count_rows(conn, products, tenant_id=shop.tenant_id) == 3
+        assert await count_rows(conn, products, tenant_id=other.tenant_id) == 1
 
 
 async def test_a_refused_request_takes_no_token_from_the_other_buckets() -> None:

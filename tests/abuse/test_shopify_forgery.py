@@ -136,6 +136,7 @@ async def test_a_captured_signed_body_replayed_under_another_topic_is_refused(en
     await env["sender"].send("products/create", rest_product(FakeCatalog().add_product(title="Mug")))
     await env["queues"].drain()
     if replayed_as == "shop/redact":  # Shopify's order: uninstalled first (after it, only compliance topics are read)
+        env["fake"].uninstall_app(shop.domain)
         await env["sender"].send("app/uninstalled", {"id": 1, "myshopify_domain": shop.domain})
         await env["queues"].drain()
     body = json.dumps(captured if captured is not None else rest_product(FakeCatalog().add_product(title="Cup"))).encode()
@@ -155,6 +156,7 @@ async def test_a_captured_signed_body_replayed_under_another_topic_is_refused(en
 @pytest.mark.parametrize("triggered_at", [None, "yesterday", "49h ago", "10 minutes ahead"])
 async def test_compliance_deliveries_outside_shopifys_window_are_refused(env, triggered_at):
     services, client, shop = env["services"], env["client"], env["shop"]
+    env["fake"].uninstall_app(shop.domain)
     await env["sender"].send("app/uninstalled", {"id": 1, "myshopify_domain": shop.domain})
     await env["queues"].drain()
     stamp = {None: "", "yesterday": "yesterday", "49h ago": now_iso(-dt.timedelta(hours=49)),
@@ -168,6 +170,36 @@ async def test_compliance_deliveries_outside_shopifys_window_are_refused(env, tr
     assert (await replay.get_json())["error"]["field"] == "X-Shopify-Triggered-At"
     async with services.db.connect() as conn:
         assert await count_rows(conn, shopify_connections, tenant_id=shop.tenant_id) == 1
+
+
+async def test_a_captured_shop_update_replayed_as_app_uninstalled_does_not_disconnect_an_installed_app(env):
+    # shop/update sends the Shop resource, the very shape of app/uninstalled, and the topic and time are unsigned:
+    # intake accepts it. The worker asks the Admin API with the shop's token, which Shopify revokes on uninstall.
+    services, client, shop = env["services"], env["client"], env["shop"]
+    captured = json.dumps({"id": 1, "name": "Acme", "myshopify_domain": shop.domain, "domain": "acme.example"}).encode()
+
+    replay = await post_signed(client, shop_domain=shop.domain, secret=shop.secret, topic="app/uninstalled", body=captured)
+    await env["queues"].drain()
+    after = await env["sender"].send("products/create", rest_product(FakeCatalog().add_product(title="Mug")))
+    await env["queues"].drain()
+
+    assert (replay.status_code, (await replay.get_json())["status"]) == (200, "accepted")
+    assert (await after.get_json())["status"] == "accepted"  # still connected: deliveries are acted on
+    async with services.db.connect() as conn:
+        status = (await conn.execute(sa.select(shopify_connections.c.status).where(
+            shopify_connections.c.tenant_id == shop.tenant_id))).scalar_one()
+        assert status == "connected"
+        assert await count_rows(conn, products, tenant_id=shop.tenant_id) == 1
+
+    env["fake"].uninstall_app(shop.domain)  # the real uninstall: the same body now disconnects
+    genuine = await post_signed(client, shop_domain=shop.domain, secret=shop.secret, topic="app/uninstalled",
+                                body=captured, triggered_at=now_iso(dt.timedelta(seconds=1)))
+    await env["queues"].drain()
+    assert (await genuine.get_json())["status"] == "accepted"
+    async with services.db.connect() as conn:
+        status = (await conn.execute(sa.select(shopify_connections.c.status).where(
+            shopify_connections.c.tenant_id == shop.tenant_id))).scalar_one()
+        assert status == "disconnected"
 
 
 async def test_shop_redact_for_a_connected_shop_erases_nothing(env):
@@ -192,6 +224,7 @@ async def test_the_genuine_compliance_flow_still_acts(env):
 
     redact = await env["sender"].send("customers/redact", {"shop_id": 1, "shop_domain": shop.domain,
                                                            "customer": {"id": 7, "email": "ann@example.com"}, "orders_to_redact": []})
+    env["fake"].uninstall_app(shop.domain)
     uninstalled = await env["sender"].send("app/uninstalled", {"id": 1, "name": "Acme", "myshopify_domain": shop.domain})
     await env["queues"].drain()
     shop_redact = await env["sender"].send("shop/redact", {"shop_id": 1, "shop_domain": shop.domain})

@@ -197,6 +197,7 @@ async def test_app_uninstalled_disconnects_and_stops_syncing(env):
     env["fake_shop"].bucket.empty()  # the run waits about a second for the refill, while the uninstall lands
     env["fake_shop"].bucket.restore_rate = 1000.0
     run = await do_start_sync(services, shop.tenant_id, "full")
+    env["fake"].uninstall_app(shop.domain)  # Shopify revokes the token, then sends app/uninstalled
     await sender.send("app/uninstalled", {"id": 1, "name": "Acme", "domain": shop.domain, "myshopify_domain": shop.domain})
     await env["queues"].drain()
 
@@ -257,6 +258,7 @@ async def test_shop_redact_erases_the_shops_shopify_data_even_after_uninstall(en
     await sender.send("products/create", rest_product(FakeCatalog().add_product(title="Mug", updated_at=T0)))
     await env["other_sender"].send("products/create", rest_product(FakeCatalog().add_product(title="Cup", updated_at=T0)))
     await env["queues"].drain()
+    env["fake"].uninstall_app(shop.domain)
     await sender.send("app/uninstalled", {"id": 1, "myshopify_domain": shop.domain})
     await env["queues"].drain()
 

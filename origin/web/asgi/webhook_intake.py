@@ -27,6 +27,8 @@ from typing import Any, Callable
 from werkzeug.exceptions import InternalServerError, RequestEntityTooLarge, ServiceUnavailable
 
 from origin.errors import ZellyError
+from origin.numbers import parse_bounded_int
+from origin.ratelimit import RateLimited
 from origin.shopify import webhooks
 from origin.web.asgi.responses import ASGIApp, send_json, send_json_error, send_method_not_allowed
 from origin.web.context import SERVICES_KEY
@@ -56,12 +58,11 @@ class WebhookIntake:
             await send_json_error(send, 503, "service_unavailable", ServiceUnavailable.description,
                                   [(b"retry-after", str(RETRY_AFTER_SECONDS).encode())])
             return
-        # Per address, before the body is read or anything looked up. Per tenant would need the HMAC checked
-        # first (a forged shop header must not spend a real shop's budget): the task backlog limit covers that.
+        # Per address, before the body is read or anything looked up; per tenant inside do_accept_webhook,
+        # once the HMAC matched (a forged shop header must not spend a real shop's budget).
         decision = await limit_webhook(scope, services)
         if not decision.allowed:
-            await send_json_error(send, 429, "rate_limited", f"too many requests; try again in {decision.retry_after_seconds} s",
-                                  [(name.lower().encode(), value.encode()) for name, value in decision.headers()])
+            await _send_rate_limited(send, RateLimited(decision))
             return
         headers: dict[str, str] = {}
         for name, value in scope["headers"]:
@@ -75,6 +76,9 @@ class WebhookIntake:
             return
         try:
             intake = await webhooks.do_accept_webhook(services, body, headers)
+        except RateLimited as refused:
+            await _send_rate_limited(send, refused)
+            return
         except ZellyError as error:
             details = error.as_dict()
             status = STATUS_BY_KIND[error.kind]
@@ -89,11 +93,15 @@ class WebhookIntake:
         await send_json(send, 200, {"status": intake.status})
 
 
+async def _send_rate_limited(send: Callable, refused: RateLimited) -> None:
+    """429 with ``Retry-After`` (Shopify retries it) and the ``RateLimit-*`` headers."""
+    await send_json_error(send, 429, "rate_limited", refused.message,
+                          [(name.lower().encode(), value.encode()) for name, value in refused.decision.headers()])
+
+
 def _declared_length(headers: dict[str, str]) -> int:
-    try:
-        return int(headers.get("content-length", "0"))
-    except ValueError:
-        return 0  # not a number: the body is read, and bounded, as it arrives
+    # ASCII digits only: int() would take '٣' or ' 1_0 '; anything else is read, and bounded, as it arrives.
+    return parse_bounded_int(headers.get("content-length", "").strip()) or 0
 
 
 _DISCONNECTED = b"<disconnected>"  # compared by identity, never a real body

@@ -87,6 +87,12 @@ class FakeShopify:
         self.shops[token] = shop
         return shop
 
+    def uninstall_app(self, domain: str) -> None:
+        """The merchant uninstalls the app: Shopify revokes its access tokens (the Admin API answers 401 to them)
+        before it sends ``app/uninstalled``."""
+        for token in [token for token, shop in self.shops.items() if shop.domain == domain]:
+            del self.shops[token]
+
     # ------------------------------------------------------------------ GraphQL
 
     def _build_app(self) -> Quart:
