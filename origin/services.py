@@ -132,6 +132,10 @@ class Services:
     # In-process memo of shop domain -> (expires at, Connection | None), owned by origin/shopify/connections.py.
     # Keyed by a header any sender controls: bounded, least recently used out first.
     shopify_connections: BoundedLru = field(default_factory=lambda: BoundedLru(SHOPIFY_CONNECTIONS_MEMO_SIZE), repr=False)
+    # Tenants whose template (theme or email) is being test-rendered in this process, owned by
+    # origin/tenancy/themes.py template_check_turn: one at a time per tenant, so a merchant's hostile
+    # PUTs (each up to the 1 s budget) cannot hold every render thread at once.
+    template_checks: set[int] = field(default_factory=set, repr=False)
 
     def attach(
         self,

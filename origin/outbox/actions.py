@@ -8,6 +8,7 @@ is exactly what is sent, even if the template changes before the worker runs.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from typing import Mapping
@@ -23,6 +24,7 @@ from origin.outbox.errors import OutboxError, OutboxErrorCode
 from origin.outbox.tables import STATUS_DEAD, STATUS_PENDING, email_outbox, email_template_overrides
 from origin.outbox.templates import EmailTemplate, TemplateSources, check_sources, render_email
 from origin.services import Services
+from origin.tenancy.themes import template_check_turn
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +161,9 @@ def template_named(name: str) -> EmailTemplate:
 
 async def do_put_email_template(services: Services, tenant_id: int, template: EmailTemplate, sources: TemplateSources) -> None:
     """Store the tenant's override after a test render; a problem is a 422 naming the part and line."""
-    problem = check_sources(template, sources)
+    # Off the loop, one at a time per tenant: the test render may spend the whole render budget (1 s).
+    async with template_check_turn(services, tenant_id):
+        problem = await asyncio.to_thread(check_sources, template, sources)
     if problem is not None:
         raise OutboxError(OutboxErrorCode.INVALID_EMAIL_TEMPLATE, problem.describe(), field=problem.part)
     async with transaction(services) as (conn, _effects):

@@ -26,6 +26,7 @@ class ThemeErrorCode(enum.Enum):
     UNKNOWN_TEMPLATE = "unknown_template"
     INVALID_STRING = "invalid_string"
     INVALID_FAVICON = "invalid_favicon"
+    TEMPLATE_CHECK_RUNNING = "template_check_running"
 
 
 class TenancyError(ZellyError):

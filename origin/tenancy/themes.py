@@ -17,6 +17,7 @@ the theme's settings, and are read with the site record the same way.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 
 import sqlalchemy as sa
@@ -52,8 +53,31 @@ def validate_template(tenant_id: int, name: str, source: object) -> str:
     return source
 
 
+@contextlib.asynccontextmanager
+async def template_check_turn(services: Services, tenant_id: int):
+    """One test render at a time per tenant in this process (theme and email templates alike).
+
+    A hostile template burns its whole render budget (1 s) before it is refused;
+    concurrent PUTs of one merchant would otherwise hold every thread at once and
+    slow every other shop's renders. A second PUT while one is being checked is a
+    409 the merchant retries once the first answers (the API's rate limit bounds the retries).
+    """
+    if tenant_id in services.template_checks:
+        raise TenancyError(
+            ThemeErrorCode.TEMPLATE_CHECK_RUNNING,
+            "another template of this store is being checked; send the next one when that request has answered",
+            kind=ErrorKind.CONFLICT,
+        )
+    services.template_checks.add(tenant_id)
+    try:
+        yield
+    finally:
+        services.template_checks.discard(tenant_id)
+
+
 async def do_put_theme_template(services: Services, tenant_id: int, name: str, source: object) -> None:
-    source = await asyncio.to_thread(validate_template, tenant_id, name, source)
+    async with template_check_turn(services, tenant_id):
+        source = await asyncio.to_thread(validate_template, tenant_id, name, source)
     async with transaction(services) as (conn, effects):
         where = sa.and_(theme_templates.c.tenant_id == tenant_id, theme_templates.c.name == name)
         existing = (await conn.execute(sa.select(sa.func.count()).select_from(theme_templates).where(where))).scalar_one()

@@ -70,6 +70,11 @@ async def limit_domain_verification(tenant_id: int) -> None:
     await _charge((_limits().domain_verify_tenant, f"t{tenant_id}"))
 
 
+async def limit_template_write(tenant_id: int) -> None:
+    """Theme and email template PUTs: each test-renders under the render budget (up to 1 s of a thread)."""
+    await _charge((_limits().theme_write_tenant, f"t{tenant_id}"))
+
+
 async def limit_cart_write(tenant_id: int) -> None:
     limits = _limits()
     await _charge((limits.cart_ip, f"ip:{request_address(current_services())}"), (limits.cart_tenant, f"t{tenant_id}"))

@@ -14,6 +14,7 @@ import json
 import logging
 
 import pytest
+import sqlalchemy as sa
 
 from origin.app import create_app
 from origin.cache import CircuitBreaker
@@ -193,6 +194,34 @@ async def test_signed_webhooks_are_limited_per_tenant_after_the_hmac_and_forgeri
     async with services.db.connect() as conn:  # the refused delivery was neither recorded nor processed
         assert await count_rows(conn, products, tenant_id=shop.tenant_id) == 3
         assert await count_rows(conn, products, tenant_id=other.tenant_id) == 1
+
+
+async def test_template_writes_have_a_tenant_budget_shared_by_theme_and_email(services, client) -> None:
+    # Each theme or email PUT test-renders under the render budget (up to 1 s of a thread).
+    from origin.tenancy import actions as tenancy
+    from origin.tenancy.tables import theme_templates
+
+    acme = await make_store(services, slug="acme")
+    other = await make_store(services, slug="other")
+    second = {"Authorization": f"Bearer {(await tenancy.do_issue_api_token(services, acme.tenant.id)).token}"}
+
+    async def put_theme(auth, n):
+        return await client.put("/api/v1/theme/templates/product.html", json={"source": f"<p>{n}</p>"}, headers=auth,
+                                scope_base=from_address(f"198.51.100.{n + 20}"))
+
+    statuses = [(await put_theme(acme.auth, n)).status_code for n in range(2)]
+    refused = await put_theme(acme.auth, 2)
+    email = await client.put("/api/v1/email-templates/order_confirmation", headers=second,
+                             json={"subject": "Hi", "text": "Hi", "html": "<p>Hi</p>"})
+    elsewhere = await put_theme(other.auth, 3)
+
+    assert statuses == [200, 200]
+    assert_refused(refused, limit=2)
+    assert email.status_code == 429  # the same budget: email overrides test-render too
+    assert elsewhere.status_code == 200
+    async with services.db.connect() as conn:
+        source = (await conn.execute(sa.select(theme_templates.c.source).where(theme_templates.c.tenant_id == acme.tenant.id))).scalar_one()
+    assert source == "<p>1</p>"  # the refused write changed nothing
 
 
 async def test_a_refused_request_takes_no_token_from_the_other_buckets() -> None:

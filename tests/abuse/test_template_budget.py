@@ -143,3 +143,27 @@ async def test_other_shop_is_not_held_up_while_a_hostile_template_renders(servic
     assert len([p for p in problems if "longer than" in p.message]) == 8
     assert len(latencies) >= 100, len(latencies)  # it kept being served while the hostile renders ran (>= 4 s)
     assert p99 < 0.050, f"p99 {p99 * 1000:.1f} ms over {len(latencies)} requests"
+
+
+async def test_one_merchant_checks_one_template_at_a_time_and_another_merchant_is_not_held(services, client):
+    # Each hostile PUT burns the whole render budget before its 422; concurrent PUTs of one merchant would hold
+    # every thread at once. The second of acme's is a 409 at once; nordic's own check is not blocked by acme's.
+    acme, nordic = await two_shops(services)
+    acme_token = (await do_issue_api_token(services, acme.tenant.id)).token
+    nordic_token = (await do_issue_api_token(services, nordic.tenant.id)).token
+    hostile = {"source": WRAP % HOSTILE["slow_steps"]}
+
+    first, second, elsewhere = await asyncio.gather(
+        api(client, "PUT", "/api/v1/theme/templates/product.html", acme_token, hostile),
+        api(client, "PUT", "/api/v1/theme/templates/base.html", acme_token, hostile),
+        api(client, "PUT", "/api/v1/theme/templates/product.html", nordic_token, hostile),
+    )
+    checked, refused = sorted((first, second), key=lambda answer: answer[0].status_code, reverse=True)
+    after, _ = await api(client, "PUT", "/api/v1/email-templates/order_confirmation", acme_token,
+                         {"subject": "Hi", "text": "Hi", "html": "<p>Hi</p>"})
+
+    assert checked[0].status_code == 422 and elsewhere[0].status_code == 422  # each checked on its full budget
+    assert refused[0].status_code == 409  # acme's second, while its first was being checked
+    assert refused[1]["error"]["code"] == "template_check_running"
+    assert after.status_code == 200  # once the first answered, the next write is checked
+    assert services.template_checks == set()

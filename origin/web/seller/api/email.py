@@ -36,6 +36,7 @@ from origin.web.seller.api.schemas.email import (
 )
 from origin.web.seller.api_tokens import api_tenant, require_api_tenant
 from origin.web.context import current_services
+from origin.web.rate_limits import limit_template_write
 
 blueprint = Blueprint("email_api", __name__)
 
@@ -82,11 +83,12 @@ async def get_email_template(name: str):
 
 @blueprint.put(TEMPLATE_PATH)
 @require_api_tenant
-@responds(200, EmailTemplateOut, errors=(400, 401, 403, 404, 415, 422))
+@responds(200, EmailTemplateOut, errors=(400, 401, 403, 404, 409, 415, 422))
 @json_body(EmailTemplateIn)
 async def put_email_template(name: str, data: EmailTemplateIn):
     """Override all three parts; they are compiled and rendered with the sample context first."""
     template = actions.template_named(name)
+    await limit_template_write(api_tenant().id)  # each write test-renders: a budget of its own
     await actions.do_put_email_template(
         current_services(), api_tenant().id, template, TemplateSources(subject=data.subject, text=data.text, html=data.html)
     )

@@ -41,6 +41,7 @@ from origin.web.seller.api.schemas.theme import (
 )
 from origin.web.seller.api_tokens import api_tenant, require_api_tenant
 from origin.web.context import current_services
+from origin.web.rate_limits import limit_template_write
 from origin.web.storefront.site import RENDERER_KEY
 from storefront import i18n
 
@@ -61,10 +62,11 @@ async def list_templates():
 @blueprint.put("/templates/<path:name>")
 @require_api_tenant
 # 404: a name no route can hold (a newline in it: werkzeug's path converter stops there), like any unknown URL.
-@responds(200, ThemeTemplateOut, errors=(400, 401, 403, 404, 415, 422))
+@responds(200, ThemeTemplateOut, errors=(400, 401, 403, 404, 409, 415, 422))
 @json_body(ThemeTemplateIn)
 async def put_template(name: str, data: ThemeTemplateIn):
     """Create or replace an override; one that does not compile or runs over the render budget is refused with its line."""
+    await limit_template_write(api_tenant().id)  # each write test-renders: a budget of its own
     await do_put_theme_template(current_services(), api_tenant().id, name, data.source)
     _forget(name)
     return json_response(ThemeTemplateOut(name=name, source_length=len(data.source)))
