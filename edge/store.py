@@ -4,6 +4,13 @@ A tenant is the ``t{id}`` tag on the response's ``Cache-Tag``; responses
 without one (an unknown host's 404) share the quota of tenant "". One large
 tenant can fill at most ``tenant_quota_bytes``, so it cannot push every other
 store's pages out.
+
+Error answers (404s and other statuses >= 400) are kept at most a few seconds
+(``negative_ttl``) but stayed until least-recently-used eviction reached them,
+so a flood of random paths filled a tenant's quota with expired 404s and pushed
+its colder pages out. A tenant's error entries have a quota of their own,
+``NEGATIVE_SHARE`` of the tenant's (4 MiB of 32 MiB: thousands of 404s, far more
+than are fresh at once): past it the tenant's oldest error entry goes, never a page.
 """
 
 from __future__ import annotations
@@ -14,6 +21,11 @@ from dataclasses import dataclass, field
 
 _TENANT_TAG = re.compile(r"^t(\d+)$")
 ENTRY_OVERHEAD = 256  # bytes of bookkeeping counted per entry, so many tiny entries still hit the bound
+NEGATIVE_SHARE = 8  # a tenant's error entries hold at most 1/8 of its quota
+
+
+def is_negative(entry: "Entry") -> bool:
+    return entry.status >= 400
 
 
 def tenant_of(tags: tuple[str, ...]) -> str:
@@ -76,10 +88,13 @@ class Entry:
 
 
 class MemoryStore:
-    def __init__(self, capacity_bytes: int, tenant_quota_bytes: int) -> None:
+    def __init__(self, capacity_bytes: int, tenant_quota_bytes: int, negative_quota_bytes: int | None = None) -> None:
         self.capacity_bytes = capacity_bytes
         self.tenant_quota_bytes = tenant_quota_bytes
+        self.negative_quota_bytes = tenant_quota_bytes // NEGATIVE_SHARE if negative_quota_bytes is None else negative_quota_bytes
         self.bytes = 0
+        self._negative_order: dict[str, OrderedDict[str, None]] = {}  # per tenant, its error entries, oldest first
+        self._negative_bytes: dict[str, int] = {}
         self._entries: OrderedDict[str, Entry] = OrderedDict()
         self._tenant_order: dict[str, OrderedDict[str, None]] = {}
         self._tenant_bytes: dict[str, int] = {}
@@ -98,7 +113,8 @@ class MemoryStore:
         return entry
 
     def put(self, entry: Entry) -> bool:
-        if entry.size > min(self.capacity_bytes, self.tenant_quota_bytes):
+        quota = self.negative_quota_bytes if is_negative(entry) else self.tenant_quota_bytes
+        if entry.size > min(self.capacity_bytes, quota):
             return False
         self.remove(entry.key)
         self._entries[entry.key] = entry
@@ -109,6 +125,12 @@ class MemoryStore:
             self._by_tag.setdefault(tag, set()).add(entry.key)
         self._by_host.setdefault(entry.host, set()).add(entry.key)
         self._by_url.setdefault(entry.url_key, set()).add(entry.key)
+        if is_negative(entry):
+            negatives = self._negative_order.setdefault(entry.tenant, OrderedDict())
+            negatives[entry.key] = None
+            self._negative_bytes[entry.tenant] = self._negative_bytes.get(entry.tenant, 0) + entry.size
+            while self._negative_bytes.get(entry.tenant, 0) > self.negative_quota_bytes:
+                self.remove(next(iter(negatives)))
         order = self._tenant_order[entry.tenant]
         while self._tenant_bytes[entry.tenant] > self.tenant_quota_bytes:
             self.remove(next(iter(order)))
@@ -127,6 +149,13 @@ class MemoryStore:
         if not order:
             del self._tenant_order[entry.tenant]
             del self._tenant_bytes[entry.tenant]
+        if is_negative(entry):
+            negatives = self._negative_order[entry.tenant]
+            del negatives[key]
+            self._negative_bytes[entry.tenant] -= entry.size
+            if not negatives:
+                del self._negative_order[entry.tenant]
+                del self._negative_bytes[entry.tenant]
         for index, name in [(self._by_tag, tag) for tag in entry.tags] + [(self._by_host, entry.host), (self._by_url, entry.url_key)]:
             keys = index.get(name)
             if keys is not None:
@@ -160,3 +189,6 @@ class MemoryStore:
 
     def tenant_bytes(self, tenant: str) -> int:
         return self._tenant_bytes.get(tenant, 0)
+
+    def negative_bytes(self, tenant: str) -> int:
+        return self._negative_bytes.get(tenant, 0)

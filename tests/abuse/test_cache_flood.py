@@ -180,3 +180,33 @@ async def test_a_tenant_purge_of_thousands_of_entries_scans_and_unlinks_in_batch
     assert calls["unlink"] >= 3_000 // 25
     assert calls["zscan"] >= 16
     assert calls.get("smembers", 0) == calls.get("del", 0) == calls.get("keys", 0) == 0  # never one command over everything
+
+
+async def test_a_flood_of_random_404s_does_not_push_a_tenants_colder_pages_out_of_the_memory_tier(services, redis_client) -> None:
+    # Every 404 is fresh for at most negative_ttl (5 s) but stayed until LRU reached it: enough random paths
+    # filled the tenant's whole quota with dead 404s and evicted its real pages. Error entries now have their
+    # own share of the quota (edge/store.py NEGATIVE_SHARE); the flood replaces 404s with 404s.
+    tenant = await make_tenant(services, slug="acme")
+    await make_product(services, tenant.id, handle="hat", title="Felt Hat", variants=[NewVariant(price="10.00")], option_names=[])
+    config = EdgeConfig(tenant_quota_bytes=256 * 1024)
+    edge_app = create_edge_app(config, create_app(services.settings, services=services), redis=redis_client)
+    pages = ("/", "/products/hat", "/collections/all", "/search?q=hat")
+    rng = random.Random(404)
+    await edge_app.startup()
+    try:
+        for target in pages:
+            assert await call(edge_app, target, "acme.localhost") == 200
+        statuses = []
+        for start in range(0, 2000, CONCURRENCY):
+            targets = [f"/{''.join(rng.choices(string.ascii_lowercase, k=16))}" for _ in range(CONCURRENCY)]
+            statuses += await asyncio.gather(*(call(edge_app, target, "acme.localhost") for target in targets))
+        kept = [path for path in pages
+                if edge_app.store.get(f"GET|acme.localhost{path}{'' if '?' in path else '?'}|gzip") is not None]
+        negative, total = edge_app.store.negative_bytes(str(tenant.id)), edge_app.store.tenant_bytes(str(tenant.id))
+    finally:
+        await edge_app.shutdown()
+
+    assert set(statuses) == {404}
+    assert total > negative > 0  # the 404s were cached (each spares the origin for its few seconds)...
+    assert negative <= config.tenant_quota_bytes // 8  # ...within their share
+    assert kept == list(pages)  # and the tenant's pages, untouched during the flood, are all still there
