@@ -33,6 +33,7 @@ import string
 import time
 
 import pytest
+import redis.asyncio as redis_module
 
 from edge.app import create_edge_app
 from edge.config import EdgeConfig
@@ -210,3 +211,32 @@ async def test_a_flood_of_random_404s_does_not_push_a_tenants_colder_pages_out_o
     assert total > negative > 0  # the 404s were cached (each spares the origin for its few seconds)...
     assert negative <= config.tenant_quota_bytes // 8  # ...within their share
     assert kept == list(pages)  # and the tenant's pages, untouched during the flood, are all still there
+
+
+async def test_the_edge_keeps_its_pages_on_its_own_redis_apart_from_carts_and_queues(services, public_port, redis_client, tmp_path) -> None:
+    # ZELLY_EDGE_REDIS_URL: the edge's Redis tier on a Redis of its own (allkeys-lru in production), so whatever
+    # a flood leaves there is evicted without touching the task streams, carts and dedupe keys on ZELLY_REDIS_URL.
+    from ops.commands.edge import build_edge_app
+    from tests.faults.harness import RedisServer
+
+    tenant = await make_tenant(services, slug="acme")
+    await make_product(services, tenant.id, handle="hat", title="Felt Hat", variants=[NewVariant(price="10.00")], option_names=[])
+    own = RedisServer(tmp_path)
+    own.start()
+    try:
+        settings = services.settings.replace(edge_redis_url=own.url, edge_upstream=f"http://127.0.0.1:{public_port}")
+        edge_app = build_edge_app(settings)
+        await edge_app.startup()
+        try:
+            statuses = [await call(edge_app, path, "acme.localhost") for path in ("/", "/products/hat")]
+        finally:
+            await edge_app.shutdown()
+        async with redis_module.Redis.from_url(own.url) as own_client:
+            on_its_own = [key async for key in own_client.scan_iter("zelly:edge:e:*")]
+        on_the_shared = [key async for key in redis_client.scan_iter("zelly:edge:*")]
+    finally:
+        own.stop()
+
+    assert statuses == [200, 200]
+    assert len(on_its_own) == 2  # both pages, on the edge's Redis
+    assert on_the_shared == []  # nothing of the edge's on the Redis of carts, queues and dedupe keys
