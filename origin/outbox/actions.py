@@ -66,7 +66,7 @@ async def queue_email(
     if (await conn.execute(sa.select(email_outbox.c.id).where(where))).first() is not None:
         return
     overrides = await select_override(conn, tenant_id, template)
-    values = _outbox_row(tenant_id=tenant_id, to=to, template=template, context=context, dedupe_key=dedupe_key, overrides=overrides)
+    values = await _outbox_row(tenant_id=tenant_id, to=to, template=template, context=context, dedupe_key=dedupe_key, overrides=overrides)
     # A concurrent transaction with the same key (checked above, not yet committed) makes this
     # insert wait on the unique index and then do nothing, instead of failing the caller's
     # transaction with an IntegrityError. No savepoint: on SQLite a SAVEPOINT that opens the
@@ -99,7 +99,7 @@ async def queue_new_email(
     exist after all, the plain insert fails and rolls the caller back: never a second mail.
     """
     to = _checked_arguments(to, template, dedupe_key)
-    values = _outbox_row(tenant_id=tenant_id, to=to, template=template, context=context, dedupe_key=dedupe_key, overrides=overrides)
+    values = await _outbox_row(tenant_id=tenant_id, to=to, template=template, context=context, dedupe_key=dedupe_key, overrides=overrides)
     result = await conn.execute(_INSERT_OUTBOX, values)  # built once, like placement's statements
     outbox_id = int(result.inserted_primary_key[0])
     after_commit.enqueue(EMAIL_QUEUE, SEND_TASK, best_effort=True, tenant_id=tenant_id, outbox_id=outbox_id)
@@ -118,12 +118,17 @@ def _checked_arguments(to: object, template: object, dedupe_key: str) -> str:
     return address
 
 
-def _outbox_row(
+async def _outbox_row(
     *, tenant_id: int, to: str, template: EmailTemplate, context: Mapping[str, object], dedupe_key: str,
     overrides: TemplateSources | None,
 ) -> dict[str, object]:
     """The outbox row of one rendered mail, pending and due now."""
-    rendered = render_email(template, context, tenant_id=tenant_id, overrides=overrides)
+    if overrides is None:
+        rendered = render_email(template, context, tenant_id=tenant_id)  # our own templates: microseconds, on the loop
+    else:
+        # A merchant's override may spend its whole render budget (1 s): in a thread, so the loop (every other
+        # shop's requests) keeps running while this one order waits for its mail.
+        rendered = await asyncio.to_thread(render_email, template, context, tenant_id=tenant_id, overrides=overrides)
     now = utcnow()
     return dict(
         tenant_id=tenant_id, template=template.value, to_address=to, from_name=_store_name(context), subject=rendered.subject,

@@ -9,6 +9,8 @@ render (it only misbehaves on a real order's context) sends the default email.
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 import sqlalchemy as sa
 
@@ -59,3 +61,30 @@ async def test_an_override_over_budget_at_send_time_sends_the_default_email(serv
     async with services.db.connect() as conn:
         (subject,) = (await conn.execute(sa.select(email_outbox.c.subject))).one()
     assert "Mine" not in subject and "#2002" in subject  # the default subject, one row: the order was not held up
+
+
+async def test_an_override_burning_its_budget_at_send_time_does_not_hold_the_event_loop(services) -> None:
+    # Rendered in the caller's transaction (order placement): on the loop, a smuggled slow override stopped every
+    # other request of the process for its whole second. In a thread, the loop keeps turning meanwhile.
+    tenant = await make_tenant(services)
+    default = default_sources(EmailTemplate.ORDER_CONFIRMATION)
+    slow = '{% if order.number != "#1001" %}' + HOSTILE["slow_steps"] + "{% endif %}{{ order.number }}"
+    await do_put_email_template(services, tenant.id, EmailTemplate.ORDER_CONFIRMATION,
+                                TemplateSources(subject=slow, text=default.text, html=default.html))
+
+    async def place() -> None:
+        async with transaction(services) as (conn, after_commit):
+            await queue_email(conn, after_commit, tenant_id=tenant.id, to="ann@example.com", template=EmailTemplate.ORDER_CONFIRMATION,
+                              context=order_context(number="#3003"), dedupe_key="order:3003:confirmation")
+
+    placing = asyncio.create_task(place())
+    turns = 0
+    while not placing.done():
+        await asyncio.sleep(0.005)
+        turns += 1
+    await placing
+
+    async with services.db.connect() as conn:
+        (subject,) = (await conn.execute(sa.select(email_outbox.c.subject))).one()
+    assert "#3003" in subject and subject != "#3003"  # over budget: the default subject
+    assert turns >= 20  # the loop ran other work all through the render (on the loop it got a handful of turns)
