@@ -24,6 +24,8 @@ from typing import AsyncIterator
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from origin.numbers import parse_bounded_int
+
 ENVELOPE_HEADER = "X-Zelly-Envelope-To"
 
 
@@ -72,8 +74,9 @@ class MailDirectory:
     def find(self, name: str) -> StoredMail | None:
         """A message by file name, or by a unique prefix of it, or by its number in ``list`` (1 = oldest)."""
         paths = self.paths()
-        if name.isdigit() and 1 <= int(name) <= len(paths):
-            return self.read(paths[int(name) - 1])
+        number = parse_bounded_int(name, low=1, high=len(paths))  # ASCII digits: '²' made int() raise
+        if number is not None:
+            return self.read(paths[number - 1])
         matches = [path for path in paths if path.name.startswith(name)]
         return self.read(matches[0]) if len(matches) == 1 else None
 

@@ -348,9 +348,11 @@ def is_public_name(hostname: str) -> bool:
 def parse_rate(variable: str, value: str) -> tuple[int, float]:
     """``"600/60"`` -> (600 requests, 60 seconds): the capacity of a token bucket and the time it takes to refill."""
     count, sep, seconds = value.strip().partition("/")
-    if not sep or not count.strip().isdigit() or not seconds.strip().isdigit() or int(count) < 1 or int(seconds) < 1:
+    # ASCII digits: isdigit() let '²' through to int(), a traceback instead of this line naming the variable.
+    requests, period = parse_bounded_int(count.strip(), low=1), parse_bounded_int(seconds.strip(), low=1)
+    if not sep or requests is None or period is None:
         raise ConfigurationError(variable, f"expected <requests>/<seconds> such as 600/60, got {value!r}")
-    return int(count), float(int(seconds))
+    return requests, float(period)
 
 
 # The secrets Zelly itself needs outside dev (every unit reads the one environment file), and how long they must be (HKDF input

@@ -179,7 +179,8 @@ def test_dev_platforms_keep_the_generated_secret_and_any_test_secret(domain: str
 @pytest.mark.parametrize(
     ("variable", "value"),
     [("ZELLY_RATE_LIMIT_API_TOKEN", "600"), ("ZELLY_RATE_LIMIT_CART_IP", "0/60"), ("ZELLY_RATE_LIMIT_EVENTS_IP", "ten/60"),
-     ("ZELLY_RATE_LIMIT_WEBHOOKS_IP", "60/0")],
+     ("ZELLY_RATE_LIMIT_WEBHOOKS_IP", "60/0"), ("ZELLY_RATE_LIMIT_WEBHOOKS_TENANT", "²/60"),
+     ("ZELLY_RATE_LIMIT_THEME_WRITE_TENANT", "30/٣")],
 )
 def test_a_bad_rate_limit_names_the_variable(variable: str, value: str) -> None:
     with pytest.raises(ConfigurationError) as raised:

@@ -59,3 +59,11 @@ def test_gids_are_built_and_read_in_ascii_digits_only() -> None:
 def test_the_webhook_intake_reads_content_length_as_ascii_digits(header, declared) -> None:
     # Not a number: 0, and the body is then read and cut off at the limit as it streams in.
     assert _declared_length({"content-length": header} if header else {}) == declared
+
+
+def test_the_dev_mail_viewer_reads_a_message_number_in_ascii_digits_only(tmp_path) -> None:
+    from ops.mail_server import MailDirectory
+
+    mailbox = MailDirectory(tmp_path)
+    assert mailbox.find("²") is None and mailbox.find("٣") is None  # int('²') raised before
+    assert mailbox.find("1") is None  # no messages yet: no number is in range
