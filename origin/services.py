@@ -271,7 +271,8 @@ def open_analytics(settings: Settings):
 async def open_services(settings: Settings, *, with_analytics: bool = True) -> AsyncIterator[Services]:
     keyring = make_keyring(settings)
     settings = settings.replace(secret_key=effective_secret_key(settings))
-    engine = db.create_engine(settings.effective_database_url, settings.database_schema_prefix)
+    read_timeout_s = settings.database_read_timeout_ms / 1000
+    engine = db.create_engine(settings.effective_database_url, settings.database_schema_prefix, read_timeout_s=read_timeout_s)
     redis_client: aioredis.Redis | None = None
     http = httpx.AsyncClient(timeout=OUTBOUND_TIMEOUT, follow_redirects=False)
     analytics = None
@@ -301,7 +302,7 @@ async def open_services(settings: Settings, *, with_analytics: bool = True) -> A
         else:
             # No Redis: the database carries messages between processes (issue 12, item 8), on a
             # pool of its own so the change log's polling never waits for or delays a request.
-            change_log_engine = db.create_engine(settings.effective_database_url, settings.database_schema_prefix, pool_size=1)
+            change_log_engine = db.create_engine(settings.effective_database_url, settings.database_schema_prefix, pool_size=1, read_timeout_s=read_timeout_s)
             broadcast = ChangeLogBroadcast(change_log_engine)
         catalog_versions = CatalogVersions(cache, broadcast, remember=redis_client is not None)
         if isinstance(broadcast, ChangeLogBroadcast):
