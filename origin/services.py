@@ -279,36 +279,54 @@ class LazyClickHouseClient:
         from clickhouse_connect.driver.exceptions import OperationalError
 
         with self._lock:
-            if self._client is not None:
-                return self._client
             if self._failed_at is not None and time.monotonic() - self._failed_at < self.retry_seconds:
                 raise OperationalError(f"{self.description} is unreachable ({self._failure}); not retried yet")
+            if self._client is not None:
+                return self._client
             self.connect_attempts += 1
             try:
                 self._client = self._connect()
             except OperationalError as error:
-                first_time = self._failed_at is None
-                self._failed_at, self._failure = time.monotonic(), _first_line(error)[:200]
-                if first_time:
-                    log.warning("analytics: cannot reach %s (%s); connecting again on next use", self.description, self._failure)
+                self._note_failure(error)
                 raise
-            if self._failed_at is not None:
-                log.info("analytics: %s answers again", self.description)
-            self._failed_at = None
             return self._client
+
+    def _note_failure(self, error: BaseException) -> None:
+        first_time = self._failed_at is None
+        self._failed_at, self._failure = time.monotonic(), _first_line(error)[:200]
+        if first_time:
+            log.warning("analytics: cannot reach %s (%s); connecting again on next use", self.description, self._failure)
+
+    def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        from clickhouse_connect.driver.exceptions import OperationalError
+
+        client = self._connected()
+        try:
+            result = getattr(client, method)(*args, **kwargs)
+        except OperationalError as error:
+            # A server that went away after connecting: the same pause, so calls queued behind a
+            # silent server's timeout fail at once instead of each waiting out its own.
+            with self._lock:
+                self._note_failure(error)
+            raise
+        if self._failed_at is not None:
+            with self._lock:
+                self._failed_at = None
+            log.info("analytics: %s answers again", self.description)
+        return result
 
     @property
     def is_connected(self) -> bool:
         return self._client is not None
 
     def query(self, *args: Any, **kwargs: Any) -> Any:
-        return self._connected().query(*args, **kwargs)
+        return self._call("query", *args, **kwargs)
 
     def command(self, *args: Any, **kwargs: Any) -> Any:
-        return self._connected().command(*args, **kwargs)
+        return self._call("command", *args, **kwargs)
 
     def raw_insert(self, *args: Any, **kwargs: Any) -> Any:
-        return self._connected().raw_insert(*args, **kwargs)
+        return self._call("raw_insert", *args, **kwargs)
 
     def close(self) -> None:
         with self._lock:
