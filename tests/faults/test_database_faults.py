@@ -162,7 +162,7 @@ async def test_a_database_that_accepts_and_never_answers_is_a_bounded_503_and_se
     proxy = BlackHoleProxy(server.port or 3306)
     await proxy.start()
     settings = base_settings.replace(
-        database_url=str(server.set(host="127.0.0.1", port=proxy.port)), database_read_timeout_ms=500
+        database_url=str(server.set(host="127.0.0.1", port=proxy.port)), database_read_timeout_ms=1000
     )
     try:
         async with serving(settings) as (services, client):
