@@ -125,9 +125,9 @@ async def serve_granian(app: Any, bind: str, stop: asyncio.Event) -> None:
     """Serve ``app`` on ``bind`` with granian's embedded server in this event loop until ``stop`` is set.
 
     One Rust I/O thread parses HTTP and hands each request to this loop (the
-    lifespan runs here too, as under hypercorn). On ``stop`` granian stops
-    accepting and lets requests in flight finish; ops.serve's watchdog bounds
-    that like everything else.
+    lifespan runs here too, as under hypercorn). On ``stop`` this asks for
+    granian's own graceful stop and waits for it (its worker, then the app's
+    lifespan shutdown); the watchdog above bounds that like every other close.
     """
     host, port = parse_bind(bind)
     server = Server(
