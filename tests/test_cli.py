@@ -203,6 +203,11 @@ def test_dev_serves_healthz_and_stops_on_sigterm(tmp_path: Path) -> None:
         assert https.status_code == 200
         assert "<title>" in https.text and "Acme Outfitters" in https.text
         assert https.headers["cache-status"].startswith("Zelly;")
+        # The public listener is granian's, in the dev process's loop (issue 14, item 4); hypercorn
+        # would answer "hypercorn-h11".
+        direct = httpx.get(f"http://127.0.0.1:{origin_port}/", headers={"Host": "acme.localhost"}, timeout=10)
+        assert direct.status_code == 200 and direct.headers["server"] == "granian"
+        assert direct.headers["cache-status"].startswith("Zelly;")
         # A CLI write reaches the running dev process (no Redis: the change log, issue 12 item 8),
         # through Caddy and the edge's cached copy: suspended is 503 within 2 s, resumed is 200.
         https_port = int(env["ZELLY_HTTPS_PORT"])
@@ -248,6 +253,7 @@ def test_dev_serves_healthz_and_stops_on_sigterm(tmp_path: Path) -> None:
         output, _ = process.communicate(timeout=30)
 
     assert process.returncode == 0, output
+    assert "panicked" not in output  # granian's Rust side, stopped before the loop closes
     assert f"http://acme.localhost:{origin_port}/" in output
     assert f"https://acme.localhost:{env['ZELLY_HTTPS_PORT']}/" in output
     assert f"  mail        {(tmp_path / 'var' / 'mail').resolve()}/  (one .eml per message; SMTP on 127.0.0.1:{env['ZELLY_SMTP_PORT']})" in output
