@@ -19,6 +19,8 @@ would send it). Per round, on a fresh variant and fresh ready checkouts:
   CSRF, site lookup. The server (hypercorn) is not in it: bench/checkout.py's server CPU
   per request minus ``pay`` is hypercorn's share.
 
+Also the SQL statements the process executed per order during ``place`` (placement's, and on the
+embedded default the sender's; the commits and pool pre-pings are not statements here).
 Medians over ``--rounds``; the load average is printed with each round.
 """
 
@@ -37,6 +39,7 @@ import uuid
 from pathlib import Path
 
 import httpx
+import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -125,13 +128,21 @@ async def run_backend(name: str, args) -> list[dict]:
         async with open_services(settings, with_analytics=False) as services:
             async with open_task_queue(settings, services) as task_queue:
                 app = create_app(settings, services=services)
+                statements = [0]
+
+                def count(*_args) -> None:
+                    statements[0] += 1
+
+                sa.event.listen(services.db.sync_engine, "before_cursor_execute", count)
                 for round_ in range(args.rounds + 1):
                     load = os.getloadavg()[0]
+                    statements[0] = 0
                     _variant, place_tokens = prepared[2 * round_]
                     place_cpu, outcomes = await place_all(services, tenant_id, place_tokens, args.buyers)
                     mail_started = time.process_time()
                     await task_queue.wait_all()  # embedded: the confirmations still queued are sent here
                     mail_cpu = time.process_time() - mail_started
+                    place_statements = statements[0]
                     _variant, pay_tokens = prepared[2 * round_ + 1]
                     pay_cpu, statuses = await post_all(app, services.keyring, cart_cookie_name(settings.public_scheme), tenant_id, pay_tokens, args.buyers)
                     pay_mail_started = time.process_time()
@@ -143,13 +154,14 @@ async def run_backend(name: str, args) -> list[dict]:
                     result = dict(
                         place=(place_cpu + mail_cpu) * 1000 / per_round, mail_tail=mail_cpu * 1000 / per_round,
                         pay=(pay_cpu - client_cpu) * 1000 / per_round, client=client_cpu * 1000 / per_round, load=load,
+                        statements=place_statements / per_round,
                     )
                     if round_ == 0:
                         continue  # warm-up: imports, statement caches, template compilation
                     results.append(result)
                     print(
                         f"| {name} | {round_} | {result['place']:.2f} | {result['mail_tail']:.2f} | {result['pay']:.2f} | {result['client']:.2f} "
-                        f"| {result['load']:.1f}-{os.getloadavg()[0]:.1f} |",
+                        f"| {result['statements']:.1f} | {result['load']:.1f}-{os.getloadavg()[0]:.1f} |",
                         flush=True,
                     )
     finally:
@@ -174,15 +186,15 @@ def main() -> None:
     args = parser.parse_args()
     os.sched_setaffinity(0, {int(args.core)})
     print(
-        "| backend | round | place ms CPU/order (incl. mail) | of it after the last placement (mail) | Pay request ms CPU/order | client ms (subtracted) | load avg |\n"
-        "|---|---|---|---|---|---|---|",
+        "| backend | round | place ms CPU/order (incl. mail) | of it after the last placement (mail) | Pay request ms CPU/order | client ms (subtracted) | SQL statements/order (placement + sender) | load avg |\n"
+        "|---|---|---|---|---|---|---|---|",
         flush=True,
     )
     for backend in (("embedded", "servers") if args.backend == "both" else (args.backend,)):
         results = asyncio.run(run_backend(backend, args))
         print(
             f"| {backend} | median | {statistics.median(r['place'] for r in results):.2f} | {statistics.median(r['mail_tail'] for r in results):.2f} "
-            f"| {statistics.median(r['pay'] for r in results):.2f} | | |",
+            f"| {statistics.median(r['pay'] for r in results):.2f} | | {statistics.median(r['statements'] for r in results):.1f} | |",
             flush=True,
         )
 
