@@ -18,7 +18,8 @@ Latency is from send to answer. Afterwards the database is read: orders ==
 stock, stock == 0, sold-out answers == ``--sold-out``, each order's line one
 unit, no other status. Each run also prints the server's CPU (its process tree's user +
 system time from /proc) per answered request: on a shared machine it moves far less with
-the load than orders/s. Results: docs/benchmarks.md.
+the load than orders/s. Results: docs/benchmarks.md. CPU per placement and per Pay request in one
+process, without the server and the load generator: bench/checkout_cpu.py.
 """
 
 from __future__ import annotations
