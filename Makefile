@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-py313
 
-.PHONY: dev test install system-packages lighthouse clean translations vendor-swagger-ui
+.PHONY: dev test install system-packages bench-packages lighthouse clean translations vendor-swagger-ui
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || exit 1
@@ -21,6 +21,10 @@ install: $(STAMP)
 ## The Debian packages the tests run for real (dnsmasq, chromium, pebble, openssl).
 system-packages:
 	@bash ops/system-packages.sh
+
+## What bench/ needs beyond the tests' packages (wrk, the load generator); no test runs it.
+bench-packages: system-packages
+	@bash ops/system-packages.sh --bench
 
 ## make dev: install, migrate, seed the demo on first run, run the dev stack in the foreground.
 dev: $(STAMP)

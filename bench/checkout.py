@@ -18,7 +18,8 @@ Latency is from send to answer. Afterwards the database is read: orders ==
 stock, stock == 0, sold-out answers == ``--sold-out``, each order's line one
 unit, no other status. Each run also prints the server's CPU (its process tree's user +
 system time from /proc) per answered request: on a shared machine it moves far less with
-the load than orders/s. Results: docs/benchmarks.md.
+the load than orders/s. Results: docs/benchmarks.md. CPU per placement and per Pay request in one
+process, without the server and the load generator: bench/checkout_cpu.py.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.storefront import environment, free_port, stop_server, wait_ready  # noqa: E402
 from origin import db  # noqa: E402
-from origin.cart.signing import COOKIE_NAME, csrf_token, sign_cart_cookie  # noqa: E402
+from origin.cart.signing import cart_cookie_name, csrf_token, sign_cart_cookie  # noqa: E402
 from origin.catalog.tables import variants  # noqa: E402
 from origin.orders.tables import order_lines, orders  # noqa: E402
 from origin.services import open_services  # noqa: E402
@@ -118,7 +119,7 @@ def start_server(settings: Settings, port: int):
     return subprocess.Popen(command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
 
-async def place_all(base: str, keyring, tenant_id: int, tokens: list[str], buyers: int) -> dict:
+async def place_all(base: str, keyring, cookie_name: str, tenant_id: int, tokens: list[str], buyers: int) -> dict:
     queue = list(reversed(tokens))
     latencies: list[float] = []
     statuses: dict[int, int] = {}
@@ -130,7 +131,7 @@ async def place_all(base: str, keyring, tenant_id: int, tokens: list[str], buyer
             while queue:
                 token = queue.pop()
                 form = {"csrf_token": csrf_token(keyring, tenant_id, token), "idempotency_key": f"bench-{uuid.uuid4().hex}", "payment_provider": "manual"}
-                cookie = {"Cookie": f"{COOKIE_NAME}={sign_cart_cookie(keyring, tenant_id, token)}"}
+                cookie = {"Cookie": f"{cookie_name}={sign_cart_cookie(keyring, tenant_id, token)}"}
                 started = time.perf_counter()
                 try:
                     response = await client.post("/checkout/pay", data=form, headers=cookie)
@@ -217,7 +218,8 @@ async def run_backend(name: str, args) -> list[dict]:
         for run, (variant_id, tokens) in enumerate(prepared, 1):
             load_before = os.getloadavg()[0]
             cpu_before = server_cpu_seconds(process.pid)
-            result = await place_all(base, keyring, tenant_id, tokens, args.buyers)
+            # the name the server reads: __Host-prefixed under the default https public scheme
+            result = await place_all(base, keyring, cart_cookie_name(settings.public_scheme), tenant_id, tokens, args.buyers)
             # per answer (placed or sold out): the server's CPU for the run over the requests it answered
             result["cpu_ms"] = (server_cpu_seconds(process.pid) - cpu_before) * 1000 / max(1, sum(result["statuses"].values()))
             result["load"] = (load_before, os.getloadavg()[0])

@@ -106,6 +106,7 @@ class LoopbackMailServer:
     port: int
     mailbox: MailDirectory
     received: asyncio.Condition
+    connections: list[int]  # [count]: SMTP connections accepted so far (how many sessions a sender opened)
 
     async def wait_for(self, count: int, timeout: float = 10.0) -> list[StoredMail]:
         """Until at least ``count`` messages are stored (a test's wait, not a sleep)."""
@@ -129,12 +130,16 @@ async def run_mail_server(
     received = asyncio.Condition()
     handler = _KeepEveryMessage(mailbox, received, frozenset(address.lower() for address in refuse_recipients))
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(
-        lambda: SMTP(handler, hostname="zelly-dev-mail", enable_SMTPUTF8=True, timeout=30), host=host, port=port
-    )
+    connections = [0]
+
+    def session() -> SMTP:
+        connections[0] += 1
+        return SMTP(handler, hostname="zelly-dev-mail", enable_SMTPUTF8=True, timeout=30)
+
+    server = await loop.create_server(session, host=host, port=port)
     try:
         bound_port = server.sockets[0].getsockname()[1]
-        yield LoopbackMailServer(host=host, port=bound_port, mailbox=mailbox, received=received)
+        yield LoopbackMailServer(host=host, port=bound_port, mailbox=mailbox, received=received, connections=connections)
     finally:
         server.close()
         server.close_clients()  # a client that never sent QUIT must not hold the shutdown

@@ -35,12 +35,12 @@ async def prepare_databases(settings: Settings) -> None:
 
 
 async def upgrade(engine: AsyncEngine, schema_prefix: str, revision: str = "head") -> None:
-    async with engine.begin() as conn:
+    async with engine.begin() as conn, db.unbounded_reads(conn):
         await conn.run_sync(lambda sync: command.upgrade(alembic_config(sync, schema_prefix), revision))
 
 
 async def downgrade(engine: AsyncEngine, schema_prefix: str, revision: str = "base") -> None:
-    async with engine.begin() as conn:
+    async with engine.begin() as conn, db.unbounded_reads(conn):
         await conn.run_sync(lambda sync: command.downgrade(alembic_config(sync, schema_prefix), revision))
 
 

@@ -1,4 +1,9 @@
-"""Serving ASGI apps with hypercorn inside one event loop, with a bounded shutdown on SIGINT/SIGTERM.
+"""Serving ASGI apps inside one event loop, with a bounded shutdown on SIGINT/SIGTERM.
+
+Each listener runs under hypercorn or, where it carries the storefront's traffic
+in `zelly dev`, under granian's embedded server (:func:`serve_granian`): the
+same event loop, the same app objects and services, but HTTP parsed in Rust
+(issue 14, item 4; docs/decisions.md says why both stay).
 
 Shutdown is bounded whatever is down (issue 12, item 10). A SIGTERM sets the
 stop event; hypercorn drains for :data:`GRACEFUL_TIMEOUT_S`, every close after
@@ -22,8 +27,13 @@ import threading
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Iterable
 
+from granian.constants import HTTPModes, Interfaces
+from granian.log import LogLevels
+from granian.server.embed import Server
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
+
+from origin.settings import parse_bind
 
 log = logging.getLogger(__name__)
 
@@ -105,17 +115,59 @@ def check_can_listen(bind: str) -> None:
             raise ListenError(f"cannot listen on {bind}: {reason}; stop it or choose another address") from None
 
 
+# granian configures logging with dictConfig when a server is built; non-incremental, that
+# would close the handlers the CLI set up. Incremental, it only sets its logger's level,
+# and its lines (no handler of its own, propagating) go through the process's logging once.
+GRANIAN_LOGGING: dict[str, Any] = {"incremental": True, "formatters": {}, "handlers": {}, "loggers": {"granian.access": {}}}
+
+
+async def serve_granian(app: Any, bind: str, stop: asyncio.Event) -> None:
+    """Serve ``app`` on ``bind`` with granian's embedded server in this event loop until ``stop`` is set.
+
+    One Rust I/O thread parses HTTP and hands each request to this loop (the
+    lifespan runs here too, as under hypercorn). On ``stop`` this asks for
+    granian's own graceful stop and waits for it (its worker, then the app's
+    lifespan shutdown); the watchdog above bounds that like every other close.
+    """
+    host, port = parse_bind(bind)
+    server = Server(
+        app, address=host, port=port, interface=Interfaces.ASGI, http=HTTPModes.http1, websockets=False,
+        log_level=LogLevels.error,  # its "embedded server is experimental" and start/stop lines are noise here
+        log_dictconfig=GRANIAN_LOGGING,
+    )
+    serving = asyncio.create_task(server.serve(), name=f"granian {bind}")
+    stopping = asyncio.create_task(stop.wait())
+    try:
+        await asyncio.wait([serving, stopping], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopping.cancel()
+    if serving.done():
+        serving.result()  # an exception from start-up, else:
+        raise RuntimeError(f"the listener on {bind} stopped on its own (granian's worker exited; see the log above)")
+    server.stop()
+    await serving
+
+
 async def serve_all(
-    apps: Iterable[tuple[Any, str]],
+    apps: Iterable[tuple[Any, str] | tuple[Any, str, str]],
     stop: asyncio.Event,
     *,
     background: Iterable[Callable[[asyncio.Event], Awaitable[None]]] = (),
 ) -> None:
-    """Serve each (app, bind) and run each background job until ``stop`` is set."""
-    apps = list(apps)
-    for _, bind in apps:
+    """Serve each (app, bind[, server]) and run each background job until ``stop`` is set.
+
+    ``server`` is "hypercorn" (the default) or "granian" (:func:`serve_granian`).
+    """
+    listeners = [(entry[0], entry[1], entry[2] if len(entry) > 2 else "hypercorn") for entry in apps]
+    for _, bind, _ in listeners:
         check_can_listen(bind)
-    tasks = [asyncio.create_task(serve(app, hypercorn_config(bind), shutdown_trigger=stop.wait), name=f"listener {bind}") for app, bind in apps]
+    tasks = [
+        asyncio.create_task(
+            serve_granian(app, bind, stop) if server == "granian" else serve(app, hypercorn_config(bind), shutdown_trigger=stop.wait),
+            name=f"listener {bind}",
+        )
+        for app, bind, server in listeners
+    ]
     tasks += [asyncio.create_task(job(stop), name=getattr(job, "__qualname__", "background job")) for job in background]
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)

@@ -8,10 +8,15 @@
 #   fonts-noto-cjk, fonts-noto-core  faces with Japanese, Chinese, Korean and Arabic glyphs (and
 #                 the yen sign), so headless Chromium draws the demo stores' text, not boxes
 #   redis-server  the fault suite's own Redis (tests/faults), which it stops and restarts
+# With --bench (make bench-packages), also what only bench/ runs, never a test:
+#   wrk           the load generator of the throughput benchmarks (docs/benchmarks.md)
 # Installs what is missing when run as root (apt-get), else names what to install and fails.
 set -euo pipefail
 
 missing=()
+if [ "${1:-}" = "--bench" ]; then
+    command -v wrk >/dev/null 2>&1 || missing+=(wrk)
+fi
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ]; }
 have dnsmasq  || missing+=(dnsmasq-base)
 have chromium || missing+=(chromium)

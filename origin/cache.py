@@ -84,6 +84,11 @@ class CircuitBreaker:
         self.open_until = now + self.cool_down  # one probe per cool-down; the others still skip
         return True
 
+    @property
+    def is_skipping(self) -> bool:
+        """Open and still cooling down: what allows() would refuse, without taking the probe."""
+        return self.is_open and time.monotonic() < self.open_until
+
     def failed(self, error: BaseException) -> None:
         if not self.is_open:
             log.warning("redis: request-path command failed (%s: %s); skipping Redis for %.1fs", type(error).__name__, error, self.cool_down)

@@ -18,8 +18,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import logging
 import secrets
+import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, AsyncIterator, Awaitable, Callable, Mapping, Protocol
@@ -250,12 +253,101 @@ def make_cache(settings: Settings) -> Cache:
     return RedisCache.from_url(settings.redis_url, timeout=settings.redis_request_timeout_ms / 1000)
 
 
-def open_analytics(settings: Settings):
-    """A clickhouse-connect client: chDB in-process for chdb://, HTTP otherwise.
+class LazyClickHouseClient:
+    """``Services.analytics`` on a ClickHouse server: it connects on first use, and again after a failure.
+
+    clickhouse-connect's HTTP client asks the server for its version when it is
+    created, so a ClickHouse that is down at start-up used to stop every origin
+    with a configuration error, and one that went away was never asked again.
+    ClickHouse is analytics, not the shop (issue 12, item 11): the process
+    starts without it, reports and the dashboard answer 503 (origin/analytics/
+    engine.py maps the connection error), the consumer backs off with events
+    waiting in their queue, and the first call after it answers again connects.
+    A failed connect is not tried again for ``retry_seconds``, so a flood of
+    report requests during an outage costs no connect attempt each. The
+    methods are the client's own (query, command, raw_insert), called from a
+    worker thread like the client's (engine.py runs them through to_thread).
+    """
+
+    def __init__(self, connect: Callable[[], Any], description: str, *, retry_seconds: float = 1.0) -> None:
+        self._connect = connect
+        self.description = description
+        self.retry_seconds = retry_seconds
+        self._client: Any | None = None
+        self._lock = threading.Lock()
+        self._failed_at: float | None = None
+        self._failure = ""
+        self.connect_attempts = 0
+
+    def _connected(self) -> Any:
+        from clickhouse_connect.driver.exceptions import OperationalError
+
+        with self._lock:
+            if self._failed_at is not None and time.monotonic() - self._failed_at < self.retry_seconds:
+                raise OperationalError(f"{self.description} is unreachable ({self._failure}); not retried yet")
+            if self._client is not None:
+                return self._client
+            self.connect_attempts += 1
+            try:
+                self._client = self._connect()
+            except OperationalError as error:
+                self._note_failure(error)
+                raise
+            return self._client
+
+    def _note_failure(self, error: BaseException) -> None:
+        first_time = self._failed_at is None
+        self._failed_at, self._failure = time.monotonic(), _first_line(error)[:200]
+        if first_time:
+            log.warning("analytics: cannot reach %s (%s); connecting again on next use", self.description, self._failure)
+
+    def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        from clickhouse_connect.driver.exceptions import OperationalError
+
+        client = self._connected()
+        try:
+            result = getattr(client, method)(*args, **kwargs)
+        except OperationalError as error:
+            # A server that went away after connecting: the same pause, so calls queued behind a
+            # silent server's timeout fail at once instead of each waiting out its own.
+            with self._lock:
+                self._note_failure(error)
+            raise
+        if self._failed_at is not None:
+            with self._lock:
+                self._failed_at = None
+            log.info("analytics: %s answers again", self.description)
+        return result
+
+    @property
+    def is_connected(self) -> bool:
+        return self._client is not None
+
+    def query(self, *args: Any, **kwargs: Any) -> Any:
+        return self._call("query", *args, **kwargs)
+
+    def command(self, *args: Any, **kwargs: Any) -> Any:
+        return self._call("command", *args, **kwargs)
+
+    def raw_insert(self, *args: Any, **kwargs: Any) -> Any:
+        return self._call("raw_insert", *args, **kwargs)
+
+    def close(self) -> None:
+        with self._lock:
+            client, self._client = self._client, None
+        if client is not None:
+            client.close()
+
+
+def open_analytics(settings: Settings, *, required: bool = False):
+    """A clickhouse-connect client: chDB in-process for chdb://, HTTP otherwise (a :class:`LazyClickHouseClient`).
 
     chDB locks its data directory: only one process may hold it (see docs/architecture.md, Data).
+    A ClickHouse server that cannot be reached does not stop the process (``required``, for
+    ``zelly migrate``, makes it a configuration error); a URL or credentials it refuses do.
     """
     import clickhouse_connect
+    from clickhouse_connect.driver.exceptions import OperationalError
 
     url = settings.effective_analytics_url
     try:
@@ -264,18 +356,30 @@ def open_analytics(settings: Settings):
             path = Path(url.removeprefix("chdb://")).resolve()
             path.mkdir(parents=True, exist_ok=True)
             return clickhouse_connect.get_client(dsn=f"chdb://{path}")
-        return clickhouse_connect.get_client(dsn=url, connect_timeout=5, send_receive_timeout=30)
-    except Exception as error:  # any failure to open analytics is a configuration problem at start-up
+        client = LazyClickHouseClient(
+            lambda: clickhouse_connect.get_client(dsn=url, connect_timeout=5, send_receive_timeout=30), redact_url(url)
+        )
+        try:
+            client.command("SELECT 1")
+        except OperationalError:
+            if required:
+                raise
+        return client
+    except Exception as error:  # any other failure to open analytics is a configuration problem at start-up
         raise ConfigurationError(
             "ZELLY_ANALYTICS_URL", f"cannot open {redact_url(url)}: {type(error).__name__}: {error}"
         ) from None
 
 
 @contextlib.asynccontextmanager
-async def open_services(settings: Settings, *, with_analytics: bool = True) -> AsyncIterator[Services]:
+async def open_services(
+    settings: Settings, *, with_analytics: bool = True, require_analytics: bool = False
+) -> AsyncIterator[Services]:
+    """``require_analytics``: a ClickHouse server that cannot be reached stops the process (zelly migrate)."""
     keyring = make_keyring(settings)
     settings = settings.replace(secret_key=effective_secret_key(settings))
-    engine = db.create_engine(settings.effective_database_url, settings.database_schema_prefix)
+    read_timeout_s = settings.database_read_timeout_ms / 1000
+    engine = db.create_engine(settings.effective_database_url, settings.database_schema_prefix, read_timeout_s=read_timeout_s)
     redis_client: aioredis.Redis | None = None
     http = httpx.AsyncClient(timeout=OUTBOUND_TIMEOUT, follow_redirects=False)
     analytics = None
@@ -305,13 +409,13 @@ async def open_services(settings: Settings, *, with_analytics: bool = True) -> A
         else:
             # No Redis: the database carries messages between processes (issue 12, item 8), on a
             # pool of its own so the change log's polling never waits for or delays a request.
-            change_log_engine = db.create_engine(settings.effective_database_url, settings.database_schema_prefix, pool_size=1)
+            change_log_engine = db.create_engine(settings.effective_database_url, settings.database_schema_prefix, pool_size=1, read_timeout_s=read_timeout_s)
             broadcast = ChangeLogBroadcast(change_log_engine)
         catalog_versions = CatalogVersions(cache, broadcast, remember=redis_client is not None)
         if isinstance(broadcast, ChangeLogBroadcast):
             broadcast.on_remote(PURGE_CHANNEL, catalog_versions.apply_remote_purge)
         if with_analytics:
-            analytics = await asyncio.to_thread(open_analytics, settings)
+            analytics = await asyncio.to_thread(functools.partial(open_analytics, settings, required=require_analytics))
         yield Services(
             settings=settings,
             db=engine,

@@ -78,6 +78,10 @@ class Settings:
     # Socket timeout of every request-path Redis command (cache reads, dedupe, enqueue): a Redis that
     # stops answering costs a shopper this long once, then the circuit breaker skips it (origin/cache.py).
     redis_request_timeout_ms: int = 500
+    # Longest wait for any answer from MariaDB (each read of a statement's reply, the handshake, the
+    # pool's pre-ping): a server that accepts and never answers costs a request this long, then 503
+    # (origin/db/engine.py BoundedReadConnection; issue 12). Migrations are not bounded.
+    database_read_timeout_ms: int = 10000
     analytics_url: str = ""  # empty: chDB under data_dir/analytics
     analytics_retention_days: int = 400
 

@@ -6,6 +6,7 @@ jinja2, markupsafe, babel and nh3.
 
     environment.py  the default-theme Environment and the sandboxed per-tenant one
     rendering.py    ThemeRenderer: picks the environment, falls back on broken overrides
+    chrome.py       {% sitechrome %}: the page chrome rendered once per shop, then reused
     money.py        currency/locale formatting (Babel)
     budget.py       the render budget of tenant templates (steps, characters, time; issue 13)
     merchant_html.py  product and collection description HTML cleaned to an allow-list (nh3)

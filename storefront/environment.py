@@ -17,6 +17,7 @@ from typing import Any, Mapping
 
 from jinja2 import ChoiceLoader, DictLoader, Environment, FileSystemLoader, StrictUndefined, Undefined, pass_context
 from storefront import i18n
+from storefront.chrome import SiteChromeExtension
 from storefront.budget import BudgetedSandbox, budgeted_range
 from storefront.money import format_money
 
@@ -39,6 +40,7 @@ def money_filter(context: Any, amount: Any) -> str:
 
 def _configure(environment: Environment) -> Environment:
     environment.filters["money"] = money_filter
+    environment.add_extension(SiteChromeExtension)  # {% sitechrome %}: the chrome once per shop (storefront/chrome.py)
     i18n.install(environment)  # {{ _("Add to cart") }} in the rendered shop's language
     return environment
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -204,3 +205,76 @@ def test_sigterm_stops_the_origin_within_the_bound_while_redis_is_down(tmp_path:
     stuck = [line for line in output.splitlines() if "shutdown: not done after" in line]
     # Either every close finished, or the one line that ends it names what was left behind.
     assert all("leaving behind: " in line for line in stuck), output
+
+
+PROXY_SCRIPT = """
+import asyncio, sys
+from tests.faults.harness import BlackHoleProxy
+
+async def main():
+    proxy = BlackHoleProxy(int(sys.argv[1]))
+    await proxy.start()
+    print(proxy.port, flush=True)
+    await asyncio.Event().wait()
+
+asyncio.run(main())
+"""
+
+
+def test_sigterm_stops_the_origin_within_the_bound_while_mariadb_is_black_holed_and_clickhouse_refuses(tmp_path: Path) -> None:
+    """Item 10 for the other stores: MariaDB accepts and never answers (its proxy frozen), ClickHouse refuses.
+
+    The origin also has to start with ClickHouse away (it used to stop at start-up), and its
+    database pool cannot close cleanly (COM_QUIT is never answered): the stop is still bounded.
+    """
+    from sqlalchemy.engine import make_url
+
+    from origin import db
+    from tests.conftest import MYSQL_URL, require_server
+
+    require_server("MariaDB", "127.0.0.1", 3306)
+    mariadb = make_url(MYSQL_URL)
+    proxy = subprocess.Popen(
+        [sys.executable, "-c", PROXY_SCRIPT, str(mariadb.port or 3306)], cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}, stdout=subprocess.PIPE, text=True,
+    )
+    prefix = f"zsd{os.getpid()}_{free_port()}_"
+    try:
+        proxy_port = int(proxy.stdout.readline())
+        env = _dev_env(
+            tmp_path,
+            ZELLY_DATABASE_URL=str(mariadb.set(host="127.0.0.1", port=proxy_port)),
+            ZELLY_DATABASE_SCHEMA_PREFIX=prefix,
+            ZELLY_DATABASE_READ_TIMEOUT_MS="1000",
+        )
+        origin_port = int(env["ZELLY_ORIGIN_BIND"].rpartition(":")[2])
+        migrated = subprocess.run([sys.executable, "-m", "ops.cli", "migrate"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+        assert migrated.returncode == 0, migrated.stderr
+        env["ZELLY_ANALYTICS_URL"] = f"http://127.0.0.1:{free_port()}/"  # nobody listens there
+        process = subprocess.Popen(
+            [sys.executable, "-m", "ops.cli", "origin"], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        try:
+            _wait_for(lambda: _healthy(origin_port), 90, "zelly origin up", process)
+            proxy.send_signal(signal.SIGSTOP)  # the kernel still accepts; nothing is ever answered
+            time.sleep(0.5)
+
+            started = time.monotonic()
+            process.send_signal(signal.SIGTERM)
+            output, _ = process.communicate(timeout=30)
+            elapsed = time.monotonic() - started
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.communicate(timeout=10)
+    finally:
+        proxy.send_signal(signal.SIGCONT)
+        proxy.kill()
+        proxy.wait()
+        proxy.stdout.close()
+        asyncio.run(db.drop_mysql_databases(MYSQL_URL, prefix))
+
+    assert process.returncode == 0, output
+    assert elapsed < SHUTDOWN_BOUND_S, output
+    assert "analytics: cannot reach" in output
+    assert "shutdown: SIGTERM received" in output

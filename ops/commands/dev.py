@@ -31,6 +31,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     dev = subparsers.add_parser("dev", help="migrate, seed the demo on first run, and serve the whole stack")
     dev.add_argument("--no-seed", action="store_true", help="do not seed the demo tenants")
     dev.add_argument("--no-caddy", action="store_true", help="do not start Caddy (HTTP only, no TLS)")
+    dev.add_argument("--server", choices=("granian", "hypercorn"), default="granian",
+                     help="the public listener's server, in this process (default granian: fastest measured, see docs/decisions.md)")
     dev.set_defaults(handler=run_dev)
 
     origin = subparsers.add_parser("origin", help="serve the origin (public + internal listeners) under hypercorn")
@@ -105,7 +107,9 @@ async def run_dev(args: argparse.Namespace, settings: Settings) -> int:
         async with dev_mail_server(settings) as mail, caddy:
             _print_urls(settings, with_tls=not args.no_caddy, mail=mail)
             await serve_all(
-                [(public, settings.origin_bind), (internal, settings.internal_bind), (public.internal_app, settings.edge_internal_bind)],
+                # The public listener under granian in this loop: hits at the edge's own speed (issue 14,
+                # item 4); the internal listeners stay under hypercorn as `zelly origin` serves them.
+                [(public, settings.origin_bind, args.server), (internal, settings.internal_bind), (public.internal_app, settings.edge_internal_bind)],
                 stop, background=background_jobs(settings, services),
             )
     return 0

@@ -22,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 async def migrate_all(settings: Settings, revision: str = "head", *, echo=print) -> None:
     await relational.prepare_databases(settings)
-    async with open_services(settings, with_analytics=bool(EXTRA_MIGRATIONS)) as services:
+    async with open_services(settings, with_analytics=bool(EXTRA_MIGRATIONS), require_analytics=bool(EXTRA_MIGRATIONS)) as services:
         echo(f"relational: {redact_url(settings.effective_database_url)} -> {revision}")
         await relational.upgrade(services.db, settings.database_schema_prefix, revision)
         for migration in EXTRA_MIGRATIONS:

@@ -12,6 +12,13 @@ every :data:`FLUSH_SECONDS` or as soon as :data:`FLUSH_ROWS` are waiting.
 - Nothing lost on a publish failure: rows that could not be published (Redis
   away, the embedded queue full) go back to the front of the buffer and are
   retried on the next tick, and they still count against the bound.
+- No new promises while the queue is away (issue 12, item 2): once a publish
+  failed, or while ``queue_down()`` says so (the request path's Redis breaker
+  is open), a request is refused with 503 ``analytics_unavailable`` and
+  ``Retry-After`` instead of a 202 for rows that would wait in this process's
+  memory for as long as the outage lasts (and be lost if it is restarted).
+  Rows taken before keep being retried; the first publish that succeeds opens
+  intake again.
 - Nothing lost at shutdown: :meth:`stop` publishes everything still waiting,
   retrying for up to :data:`STOP_SECONDS`, before the app's services (and the
   consumer) close. A process killed with SIGKILL loses at most one tick of
@@ -28,7 +35,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from typing import Any
+from typing import Any, Callable
 
 from origin.analytics.errors import AnalyticsError, AnalyticsErrorCode
 from origin.errors import ErrorKind
@@ -45,9 +52,11 @@ STOP_SECONDS = 5.0  # how long shutdown keeps trying to publish what is left
 class RowBatcher:
     def __init__(
         self, queue: Any, *, flush_seconds: float = FLUSH_SECONDS, flush_rows: int = FLUSH_ROWS,
-        message_rows: int = MESSAGE_ROWS, max_rows: int = MAX_ROWS,
+        message_rows: int = MESSAGE_ROWS, max_rows: int = MAX_ROWS, queue_down: Callable[[], bool] = lambda: False,
     ) -> None:
         self.queue = queue
+        self.queue_down = queue_down
+        self._publish_failing = False
         self.flush_seconds = flush_seconds
         self.flush_rows = flush_rows
         self.message_rows = message_rows
@@ -70,6 +79,11 @@ class RowBatcher:
         if self._task is None:
             await self.queue.publish(rows)
             return
+        if self._publish_failing or self.queue_down():
+            raise AnalyticsError(
+                AnalyticsErrorCode.ANALYTICS_UNAVAILABLE, "analytics intake is unavailable; retry in a few seconds",
+                kind=ErrorKind.UNAVAILABLE,
+            )
         if len(self._rows) + len(rows) > self.max_rows:
             raise AnalyticsError(
                 AnalyticsErrorCode.INTAKE_BUSY, "analytics intake is backed up; retry in a minute", kind=ErrorKind.UNAVAILABLE
@@ -106,8 +120,10 @@ class RowBatcher:
                 await self.queue.publish(chunk)
             except Exception as error:  # the queue is away or full: keep the rows, retry on the next tick
                 self._rows[:0] = chunk
+                self._publish_failing = True
                 log.warning("beacon: queueing %d events failed (%s: %s); retrying", len(chunk), type(error).__name__, error)
                 return False
+            self._publish_failing = False
         return True
 
     async def _run(self) -> None:

@@ -12,8 +12,14 @@ consumer (see ``runtime``) so inserts never wait behind dashboard queries.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import weakref
-from typing import Any, Sequence
+from typing import Any, AsyncIterator, Sequence
+
+from clickhouse_connect.driver.exceptions import OperationalError
+
+from origin.analytics.errors import AnalyticsError, AnalyticsErrorCode
+from origin.errors import ErrorKind
 
 _locks: "weakref.WeakKeyDictionary[Any, asyncio.Lock]" = weakref.WeakKeyDictionary()
 
@@ -25,14 +31,34 @@ def _lock_for(client: Any) -> asyncio.Lock:
     return lock
 
 
-async def query_rows(client: Any, sql: str, parameters: dict[str, Any] | None = None) -> list[tuple]:
+@contextlib.asynccontextmanager
+async def _turn(client: Any) -> AsyncIterator[None]:
+    """The client's lock, and a ClickHouse that cannot be reached made the domain's "unavailable".
+
+    clickhouse-connect raises OperationalError for a refused, reset or timed-out
+    connection (a query ClickHouse rejects is a DatabaseError and stays one): the
+    web layer answers that 503 with Retry-After instead of a 500, and the consumer
+    retries it with backoff (it is not bad data) while events wait in their queue.
+    """
     async with _lock_for(client):
+        try:
+            yield
+        except OperationalError as error:
+            raise AnalyticsError(
+                AnalyticsErrorCode.ANALYTICS_UNAVAILABLE,
+                "analytics (ClickHouse) is briefly unavailable; retry in a few seconds",
+                kind=ErrorKind.UNAVAILABLE,
+            ) from error
+
+
+async def query_rows(client: Any, sql: str, parameters: dict[str, Any] | None = None) -> list[tuple]:
+    async with _turn(client):
         result = await asyncio.to_thread(client.query, sql, parameters=parameters)
     return list(result.result_rows)
 
 
 async def command(client: Any, sql: str, parameters: dict[str, Any] | None = None) -> Any:
-    async with _lock_for(client):
+    async with _turn(client):
         return await asyncio.to_thread(client.command, sql, parameters=parameters)
 
 
@@ -43,7 +69,7 @@ async def insert_json_rows(
 
     A retry of the same rows with the same token is dropped by ClickHouse.
     """
-    async with _lock_for(client):
+    async with _turn(client):
         await asyncio.to_thread(
             client.raw_insert,
             table,

@@ -19,6 +19,7 @@ from origin.checkout.errors import CheckoutError, CheckoutErrorCode
 from origin.checkout.tables import checkout_lines, checkouts
 from origin.db import utcnow
 from origin.errors import ErrorKind
+from origin.orders.tables import orders
 from origin.services import Services
 
 OPEN = "open"
@@ -30,9 +31,15 @@ async def select_checkout_row(conn: AsyncConnection, tenant_id: int, token: str)
 
 
 async def select_order_id(conn: AsyncConnection, tenant_id: int, token: str) -> int | None:
-    """The order placed from this cart, if one was."""
-    row = await select_checkout_row(conn, tenant_id, token)
-    return None if row is None else row.order_id
+    """The order placed from this cart, if one was.
+
+    Read from the order's ``checkout_id`` (indexed with the tenant), which placement writes
+    with the order itself, not from ``checkouts.order_id``, which placement no longer sets:
+    one statement fewer while it holds its locks (docs/benchmarks.md).
+    """
+    placed = sa.and_(orders.c.tenant_id == checkouts.c.tenant_id, orders.c.checkout_id == checkouts.c.id)
+    query = sa.select(orders.c.id).select_from(checkouts.join(orders, placed)).where(checkouts.c.tenant_id == tenant_id, checkouts.c.token == token)
+    return (await conn.execute(query.order_by(orders.c.id).limit(1))).scalar()
 
 
 async def select_lines(conn: AsyncConnection, tenant_id: int, checkout_id: int) -> tuple[tuple[int, int], ...]:

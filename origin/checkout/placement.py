@@ -166,7 +166,6 @@ _FLIP = (
     .where(checkouts.c.tenant_id == sa.bindparam("b_tenant"), checkouts.c.token == sa.bindparam("b_token"), checkouts.c.status == OPEN)
     .values(status=COMPLETED, updated_at=sa.bindparam("b_now"))
 )
-_LINK_ORDER = checkouts.update().where(checkouts.c.id == sa.bindparam("b_checkout")).values(order_id=sa.bindparam("b_order"), updated_at=sa.bindparam("b_now"))
 _NUMBER_ORDER = orders.update().where(orders.c.id == sa.bindparam("b_order")).values(number=sa.bindparam("b_number"), updated_at=sa.bindparam("b_now"))
 _INSERT_ORDER = orders.insert()
 _INSERT_LINES = order_lines.insert()
@@ -254,7 +253,6 @@ async def _place_once(
                 status="pending", refunded_amount=Decimal(0), created_at=now, updated_at=now,
             ),
         )
-        await conn.execute(_LINK_ORDER, {"b_checkout": info.id, "b_order": order_id, "b_now": now})
 
         # The hot rows, last: the variant's stock and then the tenant's number counter are locked (MySQL) from
         # here to the commit, a handful of statements, so placements of one hot variant (a flash sale) and of

@@ -29,6 +29,8 @@ checkouts = sa.Table(
     sa.Column("shipping_address", sa.JSON, nullable=True),
     sa.Column("shipping_rate_id", Id, nullable=True),
     sa.Column("discount_code", sa.String(64), nullable=True),
+    # Written by placement before migration 0014 only: the order placed from a cart is orders.checkout_id
+    # (origin/checkout/carts.py select_order_id). Kept for the rows that have it; nothing reads it.
     sa.Column("order_id", Id, nullable=True),
     # A message shown once on the next cart page (what the last change did or could not do).
     sa.Column("notice", sa.String(1000), nullable=False, default=""),

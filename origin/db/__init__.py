@@ -21,10 +21,10 @@ Alembic and for whoever creates the whole schema at once.
 - ``engine``  create_engine (both backends), MySQL database create/drop;
 - ``faults``  is_database_unavailable: a lost or refused connection, not a bad query.
 
-May import sqlalchemy only: every domain imports this package.
+May import sqlalchemy (and aiomysql, whose reads engine.py bounds) only: every domain imports this package.
 """
 
-from origin.db.engine import create_engine, create_mysql_databases, drop_mysql_databases, schema_names, sqlite_directory, sqlite_writer_turn
+from origin.db.engine import create_engine, create_mysql_databases, unbounded_reads, drop_mysql_databases, schema_names, sqlite_directory, sqlite_writer_turn
 from origin.db.schema import ASTRO_PRIMARY, BACKOFFICE, ECOM_STORE_FRONT, SCHEMAS, metadata
 from origin.db.types import Id, LongText, Money, UTCDateTime, tenant_id_column, timestamps, utcnow
 

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import weakref
 from pathlib import Path
+from typing import AsyncIterator
 
+import aiomysql
+import pymysql
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -26,7 +30,65 @@ def sqlite_directory(url: sa.engine.URL) -> Path:
     return Path(database).resolve().parent
 
 
-def create_engine(url: str, schema_prefix: str = "", *, echo: bool = False, pool_size: int = 10) -> AsyncEngine:
+class BoundedReadConnection(aiomysql.Connection):
+    """An aiomysql connection whose every read from the server is bounded (PyMySQL's ``read_timeout``).
+
+    aiomysql has no read timeout: a MariaDB that accepts connections and never
+    answers (a wedged server, a network partition that drops packets, a proxy
+    that stopped forwarding) holds the request, its pool connection and the
+    pre-ping forever. A read that gets no byte within ``read_timeout`` seconds
+    closes the connection and raises 2013 "Lost connection", exactly what a
+    connection the server dropped raises: SQLAlchemy invalidates it, and the
+    web layer answers 503 (origin/db/faults.py). The handshake reads go
+    through here too, so connecting to such a server is bounded as well.
+    The bound is per read, not per statement: a long result streams in many
+    reads; only a statement whose first answer takes longer is cut (migrations
+    lift the bound, see :func:`unbounded_reads`).
+    """
+
+    def __init__(self, *args, read_timeout: float | None = None, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.read_timeout = read_timeout
+
+    async def _read_bytes(self, num_bytes: int) -> bytes:
+        if self.read_timeout is None:
+            return await super()._read_bytes(num_bytes)
+        try:
+            async with asyncio.timeout(self.read_timeout):
+                return await super()._read_bytes(num_bytes)
+        except TimeoutError:
+            self.close()  # a half-read packet leaves the protocol unusable: this connection is done
+            raise pymysql.err.OperationalError(
+                pymysql.constants.CR.CR_SERVER_LOST,
+                f"Lost connection to MySQL server during query (no answer within {self.read_timeout:g}s)",
+            ) from None
+
+
+async def _connect_bounded(read_timeout: float | None, *args, **kwargs) -> BoundedReadConnection:
+    # What aiomysql.connect does, with the bounded connection class (SQLAlchemy's async_creator_fn hook).
+    connection = BoundedReadConnection(*args, read_timeout=read_timeout, **kwargs)
+    await connection._connect()
+    return connection
+
+
+@contextlib.asynccontextmanager
+async def unbounded_reads(conn) -> AsyncIterator[None]:
+    """Lift the read bound on one connection for a block (a migration's ALTER may run for minutes)."""
+    raw = (await conn.get_raw_connection()).driver_connection
+    previous = getattr(raw, "read_timeout", None)
+    if isinstance(raw, BoundedReadConnection):
+        raw.read_timeout = None
+    try:
+        yield
+    finally:
+        if isinstance(raw, BoundedReadConnection):
+            raw.read_timeout = previous
+
+
+def create_engine(
+    url: str, schema_prefix: str = "", *, echo: bool = False, pool_size: int = 10, read_timeout_s: float | None = None
+) -> AsyncEngine:
+    """``read_timeout_s`` bounds every read from MariaDB (None: unbounded); SQLite ignores it (no network)."""
     parsed = sa.engine.make_url(url)
     names = schema_names(schema_prefix)
     if parsed.get_backend_name() == "sqlite":
@@ -48,6 +110,10 @@ def create_engine(url: str, schema_prefix: str = "", *, echo: bool = False, pool
             # turn concurrent webhook/sync upserts into deadlocks. Row locks (FOR UPDATE)
             # still serialize the writes that need it.
             isolation_level="READ COMMITTED",
+            connect_args={
+                "connect_timeout": 5,  # TCP connect; the handshake after it is bounded by read_timeout_s
+                "async_creator_fn": functools.partial(_connect_bounded, read_timeout_s),
+            },
         )
     return engine.execution_options(schema_translate_map=names)
 

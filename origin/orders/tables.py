@@ -57,6 +57,7 @@ orders = sa.Table(
     sa.UniqueConstraint("tenant_id", "shopify_gid"),
     sa.Index(None, "tenant_id", "idempotency_key", unique=True),
     sa.Index(None, "tenant_id", "created_at"),
+    sa.Index(None, "tenant_id", "checkout_id"),  # the order placed from a cart (origin/checkout/carts.py, migration 0014)
     schema=ASTRO_PRIMARY,
 )
 

@@ -18,10 +18,12 @@ import pytest
 from quart import Quart
 
 from origin.analytics.batcher import RowBatcher
+from origin.analytics.errors import AnalyticsError, AnalyticsErrorCode
 from origin.analytics.consumer import EventConsumer
 from origin.analytics.events import MAX_BODY_BYTES
 from origin.analytics.queue import MemoryQueue, queue_for
 from origin.app import PUBLIC_LAYERS, create_app
+from origin.errors import ErrorKind
 from origin.tenancy.actions import do_suspend_tenant
 from origin.web.asgi.beacon_intake import BeaconIntake
 from origin.web.storefront.beacon import BATCHER_KEY
@@ -216,3 +218,32 @@ async def test_rows_the_queue_refuses_stay_in_the_buffer_until_it_takes_them():
     await queue.ack([d.message_id for d in taken])
     assert await batcher.stop() == 0  # shutdown publishes what was left
     assert [row["n"] for d in await queue.read("c", max_messages=10, block_ms=5) for row in d.rows] == [3]
+
+
+async def test_while_the_queue_is_away_new_events_are_refused_and_the_kept_ones_still_go_in():
+    """No 202 for rows that could only wait in memory through an outage (issue 12, item 2)."""
+    queue = MemoryQueue(max_rows=1)  # refuses a second row until the first is taken: an intake that is away
+    redis_down = False
+    batcher = RowBatcher(queue, flush_seconds=3600, message_rows=1, queue_down=lambda: redis_down)
+    batcher.start()
+    await batcher.add([{"ts": 1.0, "n": 1}, {"ts": 1.0, "n": 2}])
+    assert not await batcher.flush()  # the second row is refused and kept
+
+    with pytest.raises(AnalyticsError) as while_failing:
+        await batcher.add([{"ts": 1.0, "n": 3}])
+    taken = await queue.read("c", max_messages=10, block_ms=5)
+    await queue.ack([d.message_id for d in taken])
+    recovered = await batcher.flush()  # the kept row goes in: intake is open again
+    await batcher.add([{"ts": 1.0, "n": 4}])
+    redis_down = True  # the request path's breaker is open: refused before any publish fails
+    with pytest.raises(AnalyticsError) as breaker_open:
+        await batcher.add([{"ts": 1.0, "n": 5}])
+    second = await queue.read("c", max_messages=10, block_ms=5)
+    await queue.ack([d.message_id for d in second])
+    left = await batcher.stop()  # publishes n=4, accepted before the breaker opened
+
+    assert while_failing.value.code == AnalyticsErrorCode.ANALYTICS_UNAVAILABLE.value and while_failing.value.kind is ErrorKind.UNAVAILABLE
+    assert recovered and breaker_open.value.code == AnalyticsErrorCode.ANALYTICS_UNAVAILABLE.value
+    last = [row["n"] for d in await queue.read("c", max_messages=10, block_ms=5) for row in d.rows]
+    assert [[row["n"] for d in batch for row in d.rows] for batch in (taken, second)] == [[1], [2]]
+    assert left == 0 and last == [4]  # every row given a 202 went in, once; n=3 and n=5 were refused

@@ -10,6 +10,8 @@ import sqlalchemy as sa
 
 from origin.catalog.inputs import NewVariant
 from origin.catalog.tables import products, variants
+from origin.checkout import rules
+from origin.checkout.carts import select_order_id
 from origin.checkout.errors import CheckoutError
 from origin.checkout.placement import do_place_order
 from origin.orders.records import select_order
@@ -17,7 +19,7 @@ from origin.orders.tables import order_lines, orders, payments
 from origin.outbox.actions import do_put_email_template
 from origin.outbox.tables import email_outbox
 from origin.outbox.templates import EmailTemplate, TemplateSources
-from tests.checkout.builders import make_checkout, make_shipping_rate, money, new_key
+from tests.checkout.builders import US_ADDRESS, make_checkout, make_shipping_rate, money, new_key
 from tests.conftest import count_rows
 from tests.factories import make_product, make_tenant
 
@@ -80,6 +82,46 @@ async def test_a_cart_is_ordered_once_even_with_two_keys(services) -> None:
 
     assert second.value.code == "completed"
     assert await _stock(services, variant_id) == 9
+
+
+async def test_placement_taxes_each_line_once_at_the_regions_rate_else_the_countrys(services) -> None:
+    # Placement reads the applicable tax rates with the checkout (one statement): a line may come back
+    # once per matching rate, and must still be priced and written once, at the most specific rate.
+    tenant = await make_tenant(services)
+    product = await make_product(
+        services, tenant.id, variants=[NewVariant(price=Decimal("20.00"), options=[size], inventory_quantity=10) for size in ("S", "M")]
+    )
+    rate = await make_shipping_rate(services, tenant.id)
+    for country, region, value in (("US", "", "0.05"), ("US", "IL", "0.0625"), ("US", "CA", "0.09"), ("DE", "", "0.19")):
+        await rules.do_create_rule(services, tenant.id, "taxes", {"country_code": country, "region": region, "rate": value})
+    small, medium = (variant.id for variant in product.variants)
+    in_illinois = await make_checkout(services, tenant.id, [(small, 2), (medium, 1)], rate_id=rate["id"])
+    in_ohio = await make_checkout(services, tenant.id, [(medium, 1), (small, 1)], rate_id=rate["id"], address={**US_ADDRESS, "region": "OH"})
+
+    placed = [await do_place_order(services, tenant.id, token, new_key(), "manual") for token in (in_illinois, in_ohio)]
+
+    async with services.db.connect() as conn:
+        illinois, ohio = [await select_order(conn, tenant.id, order.order_id) for order in placed]
+    assert [(line.variant_id, line.quantity, line.tax_amount) for line in illinois.lines] == [(small, 2, money("2.5")), (medium, 1, money("1.25"))]
+    assert [(line.variant_id, line.quantity, line.tax_amount) for line in ohio.lines] == [(medium, 1, money("1")), (small, 1, money("1"))]
+    assert (illinois.tax_price, ohio.tax_price) == (money("3.75"), money("2"))
+    assert await _stock(services, small) == 7
+
+
+async def test_the_order_placed_from_a_cart_is_found_from_the_cart_in_its_own_shop_only(services) -> None:
+    # A second Pay on an ordered cart (a reload, another tab) shows the order placed from it.
+    tenant, variant_id, rate_id = await _shop(services)
+    other = await make_tenant(services, slug="other")
+    token = await make_checkout(services, tenant.id, [(variant_id, 1)], rate_id=rate_id)
+    still_open = await make_checkout(services, tenant.id, [(variant_id, 1)], rate_id=rate_id)
+
+    placed = await do_place_order(services, tenant.id, token, new_key(), "manual")
+
+    async with services.db.connect() as conn:
+        found = await select_order_id(conn, tenant.id, token)
+        elsewhere = await select_order_id(conn, other.id, token)
+        not_ordered = await select_order_id(conn, tenant.id, still_open)
+    assert (found, elsewhere, not_ordered) == (placed.order_id, None, None)
 
 
 async def test_concurrent_replays_of_one_key_make_one_order(services) -> None:

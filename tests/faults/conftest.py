@@ -57,9 +57,9 @@ def base_settings(database: str, tmp_path: Path, request) -> Settings:
 
 
 @contextlib.asynccontextmanager
-async def serving(settings: Settings) -> AsyncIterator[tuple[Services, TestClientProtocol]]:
+async def serving(settings: Settings, *, with_analytics: bool = False) -> AsyncIterator[tuple[Services, TestClientProtocol]]:
     """Services on an empty schema and the public app serving (listeners running) on them."""
-    async with open_services(settings, with_analytics=False) as services:
+    async with open_services(settings, with_analytics=with_analytics) as services:
         if settings.uses_embedded_database:
             async with services.db.begin() as conn:
                 await conn.run_sync(metadata.create_all)

@@ -34,7 +34,7 @@ VISIBLE_WITHIN_SECONDS = 2.0
 HOME_TEMPLATE = '{% extends "base.html" %}{% block content %}<h1 class="changed">from elsewhere</h1>{% endblock %}'
 
 
-def zelly(settings: Settings, *args: str) -> subprocess.CompletedProcess:
+def zelly(settings: Settings, *args: str, extra_env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     env = {key: value for key, value in os.environ.items() if not key.startswith("ZELLY_")}
     env.update(
         PYTHONPATH=str(ROOT), ZELLY_DATA_DIR=str(settings.data_dir), ZELLY_SECRET_KEY=settings.secret_key.reveal(),
@@ -42,6 +42,7 @@ def zelly(settings: Settings, *args: str) -> subprocess.CompletedProcess:
     )
     if not settings.uses_embedded_database:
         env.update(ZELLY_DATABASE_URL=MYSQL_URL, ZELLY_DATABASE_SCHEMA_PREFIX=settings.database_schema_prefix)
+    env.update(extra_env or {})
     return subprocess.run([sys.executable, "-m", "ops.cli", *args], env=env, capture_output=True, text=True, timeout=120)
 
 

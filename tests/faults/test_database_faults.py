@@ -146,3 +146,66 @@ async def test_a_database_that_refuses_connections_is_a_503_and_serving_resumes_
     # A page never rendered before needs the database: the same clear 503 (the edge serves its stale copy), never a 500.
     assert page.status_code == 503 and page.headers["Retry-After"] == "5" and page.headers["Cache-Control"] == "no-store"
     assert after.status_code == 200 and [p["title"] for p in (await after.get_json())["items"]] == ["Linen Shirt"]
+
+
+async def test_a_database_that_accepts_and_never_answers_is_a_bounded_503_and_serving_resumes(base_settings: Settings):
+    """MariaDB black-holed (accepts, never answers: a wedged server, a partition): no request waits past the read bound.
+
+    aiomysql itself has no read timeout; without origin.db.engine.BoundedReadConnection the
+    pre-ping of the pooled connection waits forever and so does the request.
+    """
+    from sqlalchemy.engine import make_url
+
+    from tests.faults.harness import BlackHoleProxy
+
+    server = make_url(MYSQL_URL)
+    proxy = BlackHoleProxy(server.port or 3306)
+    await proxy.start()
+    settings = base_settings.replace(
+        database_url=str(server.set(host="127.0.0.1", port=proxy.port)), database_read_timeout_ms=1000
+    )
+    try:
+        async with serving(settings) as (services, client):
+            tenant = await make_tenant(services, slug="acme", name="Acme")
+            shirt = await make_product(services, tenant.id, title="Linen Shirt", handle="linen-shirt")
+            token = (await do_issue_api_token(services, tenant.id)).token
+            before = await client.get("/api/v1/products", headers=api(token))
+            proxy.black_hole()  # pooled connections stall, new ones are accepted and never greeted
+
+            # The outer bound only keeps a regression from hanging the suite; it is far above the read bound.
+            async with asyncio.timeout(30):
+                during = await client.get("/api/v1/products", headers=api(token))
+                page = await client.get("/search?q=linen", headers={"Host": "acme.localhost"})
+                write = await client.patch(f"/api/v1/products/{shirt.id}", json={"title": "Hemp Shirt"}, headers=api(token))
+
+            proxy.resume()
+            after = await client.get("/api/v1/products", headers=api(token))
+    finally:
+        await proxy.close()
+
+    assert before.status_code == 200
+    assert during.status_code == 503 and during.headers["Retry-After"] == "5"
+    assert (await during.get_json())["error"]["code"] == "database_unavailable"
+    assert page.status_code == 503 and page.headers["Cache-Control"] == "no-store"
+    assert write.status_code == 503
+    # Nothing of the cut write stayed, and the pool serves again without a restart.
+    assert after.status_code == 200 and [p["title"] for p in (await after.get_json())["items"]] == ["Linen Shirt"]
+
+
+async def test_the_read_bound_is_lifted_for_migrations_and_put_back(base_settings: Settings):
+    from origin import db
+    from origin.db.engine import BoundedReadConnection
+
+    engine = db.create_engine(base_settings.database_url, base_settings.database_schema_prefix, read_timeout_s=0.5)
+    try:
+        async with engine.connect() as conn:
+            raw = (await conn.get_raw_connection()).driver_connection
+            async with db.unbounded_reads(conn):
+                during = raw.read_timeout
+                slept = (await conn.exec_driver_sql("SELECT SLEEP(1)")).scalar_one()
+            after = raw.read_timeout
+    finally:
+        await engine.dispose()
+
+    assert isinstance(raw, BoundedReadConnection)
+    assert (during, slept, after) == (None, 0, 0.5)

@@ -8,6 +8,7 @@ black-holed by a loopback proxy (accepts, never answers, then resumes).
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 
 import pytest
@@ -21,6 +22,7 @@ from tests.factories import make_product, make_tenant
 from tests.fakes.shopify.catalog import FakeCatalog, rest_product
 from tests.fakes.shopify.webhooks import WebhookSender
 from tests.faults.conftest import serving
+from tests.faults.test_change_log import zelly
 from tests.faults.harness import BlackHoleProxy, RedisServer
 from tests.shopify_harness import _QuartTransportClient, connect_through_fake, running_queues
 from workers import queues as queue_names
@@ -191,3 +193,30 @@ async def test_intake_answers_503_past_the_backlog_bound_and_nothing_accepted_is
     assert kept == 3
     assert health["queues"][queue_names.SHOPIFY_WEBHOOK]["entries"] == 3
     assert health["queues"][queue_names.SHOPIFY_WEBHOOK]["full"] is True
+
+
+async def test_zelly_queues_shows_each_backlog_and_says_full_past_the_bound(base_settings: Settings, redis_server: RedisServer):
+    """The operator's view of item 4: entries, pending and age per stream, and which intake is refusing."""
+    settings = base_settings.replace(redis_url=redis_server.url, task_backlog_limit=3)
+    from workers.dispatch import open_task_queue
+
+    async with serving(settings) as (services, client):
+        await make_store(services)
+        async with open_task_queue(settings, services, queue_names=(queue_names.SHOPIFY_WEBHOOK,)):
+            sender = shopify(client)
+            for index in range(4):
+                await sender.send("products/create", rest_product(FakeCatalog().add_product(title=f"P{index}")))
+            shown = await asyncio.to_thread(
+                zelly, settings, "queues", "--json", extra_env={"ZELLY_REDIS_URL": redis_server.url, "ZELLY_TASK_BACKLOG_LIMIT": "3"}
+            )
+            table = await asyncio.to_thread(
+                zelly, settings, "queues", extra_env={"ZELLY_REDIS_URL": redis_server.url, "ZELLY_TASK_BACKLOG_LIMIT": "3"}
+            )
+
+    assert shown.returncode == 0, shown.stderr
+    backlogs = json.loads(shown.stdout)
+    webhooks = backlogs[queue_names.SHOPIFY_WEBHOOK]
+    assert webhooks["entries"] == 3 and webhooks["full"] is True and webhooks["oldest_age_seconds"] >= 0
+    assert backlogs["store-events (analytics)"] == {"entries": 0, "pending": 0, "oldest_age_seconds": 0.0, "full": False}
+    assert table.returncode == 0
+    assert any(line.startswith(queue_names.SHOPIFY_WEBHOOK) and line.endswith("FULL: intake answers 503") for line in table.stdout.splitlines())

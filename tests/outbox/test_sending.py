@@ -8,12 +8,15 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy import event
 
 from ops.mail_server import run_mail_server
 from origin.db import utcnow
 from origin.invalidation import transaction
 from origin.outbox.actions import queue_email
-from origin.outbox.sending import LEASE, MAX_ATTEMPTS, claim, send_due
+from origin.outbox.sending import (
+    LEASE, MAX_ATTEMPTS, MESSAGE_BUDGET, SEND_BATCH, SweepResult, _Connection, _send_batch, claim, send_due, send_one,
+)
 from origin.outbox.tables import email_outbox
 from origin.outbox.templates import EmailTemplate
 from origin.services import open_services
@@ -178,3 +181,65 @@ async def test_a_crashed_senders_lease_holds_until_it_runs_out_then_the_same_mes
     assert (within_lease.sent, after_lease.sent) == (0, 1)
     assert received.message["Message-ID"] == f"<{row['id']}.{tenant.id}.outbox@shops.example.com>"
     assert (final["status"], final["attempts"]) == ("sent", 2)
+
+
+async def test_concurrent_send_tasks_share_one_claim_and_one_smtp_connection(services, smtp_server) -> None:
+    # 25 commits kick 25 send tasks at once (a checkout rush): they are sent in claims of
+    # SEND_BATCH over one connection, each row once, and each task learns its own row's outcome.
+    tenant = await make_tenant(services)
+    for number in range(1, 26):
+        await queue(services, tenant.id, f"order:{number}:confirmation", number=f"#{1000 + number}")
+    ids = [row["id"] for row in await rows(services)]
+    claims = []
+    event.listen(services.db.sync_engine, "before_cursor_execute", lambda *args: claims.append(args[2]) if "claim_token=" in args[2] else None)
+
+    outcomes = await asyncio.gather(*(send_one(services, outbox_id, tenant_id=tenant.id) for outbox_id in ids + ids[:3]))
+    delivered = smtp_server.mailbox.messages()
+
+    assert [o.sent for o in outcomes] == [1] * 25 + [0, 0, 0]  # a row kicked twice is sent (and counted) once
+    assert len(delivered) == 25
+    assert len({m.message["Message-ID"] for m in delivered}) == 25
+    assert smtp_server.connections == [1]
+    claim_updates = [sql for sql in claims if sql.lstrip().upper().startswith("UPDATE") and "attempts" in sql]
+    assert len(claim_updates) == -(-25 // SEND_BATCH)  # one claim per batch, not one per mail
+    assert {(row["status"], row["attempts"]) for row in await rows(services)} == {("sent", 1)}
+
+
+async def test_a_send_task_never_claims_another_tenants_row(services, smtp_server) -> None:
+    ours, theirs = await make_tenant(services, slug="ours"), await make_tenant(services, slug="theirs")
+    await queue(services, theirs.id, "order:1:confirmation")
+    [row] = await rows(services)
+
+    outcome = await send_one(services, row["id"], tenant_id=ours.id)
+    [after] = await rows(services)
+
+    assert outcome.sent == 0
+    assert smtp_server.mailbox.messages() == []
+    assert (after["status"], after["attempts"], after["claim_token"]) == ("pending", 0, None)
+
+
+async def test_rows_the_lease_no_longer_covers_are_released_untried(services, smtp_server) -> None:
+    # A sender whose clock has run to the end of its lease (a stalled SMTP server) stops, and
+    # gives the rest back due, with the attempt undone: never sent on a lease about to run out.
+    tenant = await make_tenant(services)
+    await queue(services, tenant.id, "order:1:confirmation")
+    await queue(services, tenant.id, "order:2:confirmation", number="#1002")
+    [first, second] = await rows(services)
+    t0 = utcnow()
+    connection = _Connection(services.settings)
+    # claim at t0, first row checked at t0, second row checked just inside MESSAGE_BUDGET of the lease's end
+    times = [t0, t0, t0 + LEASE - MESSAGE_BUDGET + dt.timedelta(seconds=1)]
+
+    def clock() -> dt.datetime:
+        return times.pop(0) if len(times) > 1 else times[0]
+
+    try:
+        outcomes = await _send_batch(services, connection, [(first["id"], None), (second["id"], None)], clock)
+    finally:
+        await connection.close()
+    sent, released = await rows(services)
+
+    assert outcomes == {first["id"]: SweepResult(sent=1)}
+    assert [m.message["Subject"] for m in smtp_server.mailbox.messages()] == ["Order #1001 confirmed - Acme Goods"]
+    assert (sent["status"], sent["attempts"]) == ("sent", 1)
+    assert (released["status"], released["attempts"], released["claim_token"], released["claimed_until"]) == ("pending", 0, None, None)

@@ -31,7 +31,9 @@ def source_message_ids() -> set[str]:
         ("origin/web/storefront/**.py", "python"),
         ("storefront/themes/default/**.html", "jinja2"),
     ]
-    options = {"storefront/themes/default/**.html": {"trim_blocks": "True", "lstrip_blocks": "True"}}
+    options = {"storefront/themes/default/**.html": {
+        "trim_blocks": "True", "lstrip_blocks": "True", "extensions": "storefront.chrome.SiteChromeExtension",  # as storefront/babel.cfg
+    }}
     keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None, "text": None}
     found = set()
     for _, _, message, _, _ in extract_from_dir(str(REPOSITORY), method_map, options, keywords=keywords):

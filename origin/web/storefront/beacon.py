@@ -77,7 +77,11 @@ def beacon_batcher(app) -> RowBatcher:
     """The app's one batcher (shared by the lean path and the route), over the process's events queue."""
     batcher = app.extensions.get(BATCHER_KEY)
     if batcher is None:
-        batcher = app.extensions[BATCHER_KEY] = RowBatcher(queue_for(app.extensions[SERVICES_KEY]))
+        services = app.extensions[SERVICES_KEY]
+        breaker = services.redis_breaker  # None on the embedded default: its queue is this process's memory
+        batcher = app.extensions[BATCHER_KEY] = RowBatcher(
+            queue_for(services), queue_down=lambda: breaker is not None and breaker.is_skipping
+        )
     return batcher
 
 

@@ -30,7 +30,7 @@ from origin.web.asgi.host import request_host
 from origin.web.seller.api.framework.hosts import is_api_host
 from origin.web.seller.panel.analytics_charts import bar_list, line_chart
 from origin.web.context import current_services
-from origin.web.errors import status_for
+from origin.web.errors import RETRY_AFTER_SECONDS, status_for
 from origin.web.security_headers import DASHBOARD_POLICY, with_security_headers
 
 blueprint = Blueprint("analytics_dashboard", __name__)
@@ -81,8 +81,11 @@ async def dashboard_by_link() -> Response:
         return await _render(tenant, window, link=request.args["link"])
     except AnalyticsError as error:
         page = _templates.get_template("error.html").render(message=error.message)
-        return Response(page, status=status_for(error), content_type="text/html; charset=utf-8",
-                        headers={"Cache-Control": "no-store"})
+        status = status_for(error)
+        headers = {"Cache-Control": "no-store"}
+        if status == 503:  # ClickHouse away (origin/analytics/engine.py): the merchant reloads later
+            headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return Response(page, status=status, content_type="text/html; charset=utf-8", headers=headers)
 
 
 async def _render(tenant: Tenant, window: Range, link: str | None = None) -> Response:
