@@ -51,7 +51,7 @@ async def bench(count: int, concurrency: int, mode: str, wrk_cpu: int | None = N
         settings, prefix = await prepared_settings(Path(tmp), servers=True)
         # One sender address at thousands a second: lift the per-address webhook limit (still charged,
         # so the measured intake includes the rate limiter's round trip).
-        settings = settings.replace(redis_url=REDIS_URL, rate_limit_webhooks_ip="1000000000/60")
+        settings = settings.replace(redis_url=REDIS_URL, rate_limit_webhooks_ip="1000000000/60", rate_limit_webhooks_tenant="1000000000/60")
         try:
             async with open_services(settings, with_analytics=False) as services, open_task_queue(
                 services.settings, services, queue_names=(queues.SHOPIFY_WEBHOOK,)
