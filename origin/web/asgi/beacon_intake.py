@@ -24,7 +24,7 @@ from typing import Any, Callable
 from origin.analytics.events import MAX_BODY_BYTES
 from origin.analytics.privacy import refuses_tracking
 from origin.web.asgi.host import request_host
-from origin.web.asgi.responses import ASGIApp, send_json
+from origin.web.asgi.responses import DISCONNECTED, ASGIApp, read_body, send_json
 from origin.web.context import SERVICES_KEY
 from origin.web.storefront.beacon import BeaconRequest, answer_beacon, answer_headers, beacon_batcher
 from origin.web.storefront.site import app_resolver
@@ -64,8 +64,8 @@ class BeaconIntake:
                 gpc = value.decode("latin-1")
         body: bytes | None = None
         if declared is None or declared <= MAX_BODY_BYTES:
-            body = await _read_body(receive, MAX_BODY_BYTES)
-            if body is _DISCONNECTED:
+            body = await read_body(receive, MAX_BODY_BYTES)
+            if body is DISCONNECTED:
                 return  # the client left mid-body: nobody to answer
         client = scope.get("client")
         beacon = BeaconRequest(
@@ -80,29 +80,3 @@ class BeaconIntake:
         headers = [(name.lower().encode(), value.encode()) for name, value in answer_headers(status, limit_headers).items()
                    if name != "Cache-Control"]
         await send_json(send, status, payload, headers)  # send_json adds Cache-Control: no-store
-
-
-_DISCONNECTED = b"<disconnected>"  # compared by identity, never a real body
-
-
-async def _read_body(receive: Callable, limit: int) -> bytes | None:
-    """The whole body; None once it exceeds ``limit`` bytes; ``_DISCONNECTED`` if the client left first."""
-    message = await receive()
-    if message["type"] == "http.disconnect":
-        return _DISCONNECTED
-    body = message.get("body", b"")
-    if not message.get("more_body", False):  # the browser's one small event: one message
-        return body if len(body) <= limit else None
-    chunks = [body]
-    size = len(body)
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return _DISCONNECTED
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)

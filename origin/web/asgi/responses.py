@@ -83,3 +83,29 @@ async def send_method_not_allowed(scope: dict, send: Callable, allowed: str) -> 
         await send_body(send, 200, b"", HTML, [allow])
         return
     await send_json_error(send, 405, "method_not_allowed", MethodNotAllowed.description, [allow])
+
+
+DISCONNECTED = b"<disconnected>"  # compared by identity, never a real body
+
+
+async def read_body(receive: Callable, limit: int) -> bytes | None:
+    """The whole body; None once it exceeds ``limit`` bytes; ``DISCONNECTED`` if the client left first."""
+    message = await receive()
+    if message["type"] == "http.disconnect":
+        return DISCONNECTED
+    body = message.get("body", b"")
+    if not message.get("more_body", False):  # most requests: one message
+        return body if len(body) <= limit else None
+    chunks = [body]
+    size = len(body)
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return DISCONNECTED
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)

@@ -30,7 +30,7 @@ from origin.errors import ZellyError
 from origin.numbers import parse_bounded_int
 from origin.ratelimit import RateLimited
 from origin.shopify import webhooks
-from origin.web.asgi.responses import ASGIApp, send_json, send_json_error, send_method_not_allowed
+from origin.web.asgi.responses import DISCONNECTED, ASGIApp, read_body, send_json, send_json_error, send_method_not_allowed
 from origin.web.context import SERVICES_KEY
 from origin.web.errors import RETRY_AFTER_SECONDS, STATUS_BY_KIND
 from origin.web.rate_limits import limit_webhook
@@ -68,8 +68,8 @@ class WebhookIntake:
         for name, value in scope["headers"]:
             headers.setdefault(name.decode("latin-1").lower(), value.decode("latin-1"))
         limit = self.quart_app.config["MAX_CONTENT_LENGTH"]
-        body = None if _declared_length(headers) > limit else await _read_body(receive, limit)
-        if body is _DISCONNECTED:
+        body = None if _declared_length(headers) > limit else await read_body(receive, limit)
+        if body is DISCONNECTED:
             return  # the client left mid-body: nothing to verify, nobody to answer
         if body is None:
             await send_json_error(send, 413, "request_entity_too_large", RequestEntityTooLarge.description)
@@ -102,24 +102,3 @@ async def _send_rate_limited(send: Callable, refused: RateLimited) -> None:
 def _declared_length(headers: dict[str, str]) -> int:
     # ASCII digits only: int() would take '٣' or ' 1_0 '; anything else is read, and bounded, as it arrives.
     return parse_bounded_int(headers.get("content-length", "").strip()) or 0
-
-
-_DISCONNECTED = b"<disconnected>"  # compared by identity, never a real body
-
-
-async def _read_body(receive: Callable, limit: int) -> bytes | None:
-    """The whole body; None once it exceeds ``limit`` bytes; ``_DISCONNECTED`` if the client left first."""
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return _DISCONNECTED
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
