@@ -24,6 +24,7 @@ module "platform" {
   source                   = "../../modules/platform"
   name                     = "zelly-production"
   cidr_block               = "10.10.0.0/16"
+  availability_zones       = ["ap-south-1a", "ap-south-1b", "ap-south-1c"]
   platform_domain          = "shops.example.com"
   platform_ips             = var.platform_ips
   acme_email               = var.acme_email

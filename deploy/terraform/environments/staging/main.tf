@@ -24,6 +24,7 @@ module "platform" {
   source                   = "../../modules/platform"
   name                     = "zelly-staging"
   cidr_block               = "10.20.0.0/16"
+  availability_zones       = ["ap-southeast-1a", "ap-southeast-1b", "ap-southeast-1c"]
   platform_domain          = "shops-staging.example.com"
   platform_ips             = var.platform_ips
   acme_email               = var.acme_email

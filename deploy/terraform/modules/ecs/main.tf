@@ -260,6 +260,7 @@ resource "aws_efs_access_point" "certificates" {
 # -- the NLB: TCP straight to Caddy, which terminates TLS (on-demand certificates per store domain)
 
 resource "aws_lb" "this" {
+  # checkov:skip=CKV2_AWS_20:a network load balancer (TCP); Caddy answers HTTP with a 308 to HTTPS (Caddyfile, http:// site)
   # checkov:skip=CKV_AWS_91:an NLB writes access logs for TLS listeners only; these are TCP (Caddy terminates TLS and logs requests)
   name                             = var.name
   load_balancer_type               = "network"

@@ -8,10 +8,11 @@ terraform {
 }
 
 module "vpc" {
-  source      = "../vpc"
-  name        = var.name
-  cidr_block  = var.cidr_block
-  kms_key_arn = module.secrets.kms_key_arn
+  source             = "../vpc"
+  name               = var.name
+  cidr_block         = var.cidr_block
+  availability_zones = var.availability_zones
+  kms_key_arn        = module.secrets.kms_key_arn
 }
 
 module "secrets" {

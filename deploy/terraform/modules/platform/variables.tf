@@ -8,6 +8,11 @@ variable "cidr_block" {
   type        = string
 }
 
+variable "availability_zones" {
+  description = "The region's zones the environment spreads over."
+  type        = list(string)
+}
+
 variable "platform_domain" {
   description = "ZELLY_PLATFORM_DOMAIN."
   type        = string

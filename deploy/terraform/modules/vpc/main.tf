@@ -6,12 +6,10 @@ terraform {
   }
 }
 
-data "aws_availability_zones" "available" {
-  state = "available"
-}
-
+# Zones named, not looked up: a zone AWS adds later must not move subnets (and everything in them).
 locals {
-  zones = slice(data.aws_availability_zones.available.names, 0, var.zone_count)
+  zones      = var.availability_zones
+  zone_count = length(var.availability_zones)
 }
 
 resource "aws_vpc" "this" {
@@ -32,7 +30,7 @@ resource "aws_internet_gateway" "this" {
 }
 
 resource "aws_subnet" "public" {
-  count             = var.zone_count
+  count             = local.zone_count
   vpc_id            = aws_vpc.this.id
   availability_zone = local.zones[count.index]
   cidr_block        = cidrsubnet(var.cidr_block, 4, count.index)
@@ -40,7 +38,7 @@ resource "aws_subnet" "public" {
 }
 
 resource "aws_subnet" "private" {
-  count             = var.zone_count
+  count             = local.zone_count
   vpc_id            = aws_vpc.this.id
   availability_zone = local.zones[count.index]
   cidr_block        = cidrsubnet(var.cidr_block, 4, count.index + 8)
@@ -48,13 +46,13 @@ resource "aws_subnet" "private" {
 }
 
 resource "aws_eip" "nat" {
-  count  = var.zone_count
+  count  = local.zone_count
   domain = "vpc"
   tags   = { Name = "${var.name}-nat-${local.zones[count.index]}" }
 }
 
 resource "aws_nat_gateway" "this" {
-  count         = var.zone_count
+  count         = local.zone_count
   allocation_id = aws_eip.nat[count.index].id
   subnet_id     = aws_subnet.public[count.index].id
   tags          = { Name = "${var.name}-${local.zones[count.index]}" }
@@ -69,13 +67,13 @@ resource "aws_route_table" "public" {
 }
 
 resource "aws_route_table_association" "public" {
-  count          = var.zone_count
+  count          = local.zone_count
   subnet_id      = aws_subnet.public[count.index].id
   route_table_id = aws_route_table.public.id
 }
 
 resource "aws_route_table" "private" {
-  count  = var.zone_count
+  count  = local.zone_count
   vpc_id = aws_vpc.this.id
   route {
     cidr_block     = "0.0.0.0/0"
@@ -84,7 +82,7 @@ resource "aws_route_table" "private" {
 }
 
 resource "aws_route_table_association" "private" {
-  count          = var.zone_count
+  count          = local.zone_count
   subnet_id      = aws_subnet.private[count.index].id
   route_table_id = aws_route_table.private[count.index].id
 }

@@ -8,10 +8,9 @@ variable "cidr_block" {
   type        = string
 }
 
-variable "zone_count" {
-  description = "Availability zones used (one public and one private subnet, one NAT gateway each)."
-  type        = number
-  default     = 3
+variable "availability_zones" {
+  description = "Zones used: one public and one private subnet and one NAT gateway in each."
+  type        = list(string)
 }
 
 variable "kms_key_arn" {
