@@ -190,6 +190,8 @@ def test_dependencies_wait_on_health_and_the_migration() -> None:
     assert services["migrate"]["depends_on"] == {
         "mysql": {"condition": "service_healthy"}, "clickhouse": {"condition": "service_healthy"},
     }
+    # The origins' check is liveness (public /healthz): the internal one is 503 while any store is down.
+    assert "http://127.0.0.1:8000/healthz" in str(services["origin"]["healthcheck"]["test"])
     assert services["edge"]["depends_on"]["origin"] == {"condition": "service_healthy"}
     assert services["caddy"]["depends_on"]["edge"] == {"condition": "service_healthy"}
     for name in ENGINES:

@@ -336,8 +336,10 @@ resource "aws_ecs_task_definition" "origin" {
       { name = "origin-internal", containerPort = 8001, protocol = "tcp", appProtocol = "http" },
     ]
     mountPoints = concat(local.scratch_mounts, [local.certificate_mount])
+    # Liveness (the public /healthz asks no store): the internal :8001/healthz answers 503 while any
+    # store is down, and ECS would replace every origin during a ClickHouse outage.
     healthCheck = {
-      command     = ["CMD", "python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8001/healthz', timeout=3)"]
+      command     = ["CMD", "python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=3)"]
       interval    = 10
       timeout     = 5
       retries     = 3
@@ -380,6 +382,13 @@ resource "aws_ecs_task_definition" "storefront" {
         { name = "ZELLY_EDGE_INTERNAL_BIND", value = "0.0.0.0:8003" },
         { name = "ZELLY_EDGE_UPSTREAM", value = "http://origin:8000" },
       ])
+      healthCheck = {
+        command     = ["CMD", "python", "-c", "import os, urllib.request as r; r.urlopen(r.Request('http://127.0.0.1:8003/internal/edge/stats', headers={'Authorization': 'Bearer ' + os.environ['ZELLY_INTERNAL_TOKEN']}), timeout=3)"]
+        interval    = 10
+        timeout     = 5
+        retries     = 3
+        startPeriod = 10
+      }
     }),
     # The sidecar: Caddy in the same task reaches the edge on loopback.
     merge(local.container, {
@@ -403,7 +412,14 @@ resource "aws_ecs_task_definition" "storefront" {
         { name = "https", containerPort = 8443, protocol = "tcp" },
       ]
       mountPoints = concat(local.scratch_mounts, [local.certificate_mount])
-      dependsOn   = [{ containerName = "edge", condition = "START" }]
+      dependsOn   = [{ containerName = "edge", condition = "HEALTHY" }]
+      healthCheck = {
+        command     = ["CMD", "python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:2019/config/', timeout=3)"]
+        interval    = 10
+        timeout     = 5
+        retries     = 3
+        startPeriod = 10
+      }
     }),
   ])
 }
