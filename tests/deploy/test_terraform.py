@@ -159,3 +159,18 @@ def test_every_checkov_exemption_has_a_reason_and_is_listed_in_the_docs(checkov_
     assert all(len(reason.strip()) > 20 for _, reason in skips)
     assert {check_id for check_id, _ in skips} - listed == set()
     assert {check["check_id"] for check in checkov_report["results"]["skipped_checks"]} <= {check_id for check_id, _ in skips}
+
+
+def test_every_variable_the_terraform_gives_a_process_is_a_documented_setting() -> None:
+    import dataclasses
+
+    from origin.settings import Settings
+
+    text = "\n".join(path.read_text() for path in TERRAFORM.rglob("*.tf"))
+    named = set(re.findall(r"\b((?:ZELLY|CADDY)_[A-Z0-9_]+)\b", text))
+    settings = {f"ZELLY_{spec.name.upper()}" for spec in dataclasses.fields(Settings)}
+    documented = set(re.findall(r"`((?:ZELLY|CADDY)_[A-Z0-9_]+)`", (ROOT / "docs" / "configuration.md").read_text()))
+
+    assert {"ZELLY_DATABASE_URL", "ZELLY_REDIS_URL", "ZELLY_ANALYTICS_URL", "CADDY_ASK_URL"} <= named
+    assert {name for name in named if name.startswith("ZELLY_")} - settings == set()
+    assert named - documented == set()

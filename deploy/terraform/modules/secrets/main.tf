@@ -78,6 +78,7 @@ resource "random_password" "clickhouse" {
 }
 
 locals {
+  generated = ["ZELLY_SECRET_KEY", "ZELLY_INTERNAL_TOKEN", "ZELLY_DATABASE_URL", "ZELLY_REDIS_URL", "ZELLY_ANALYTICS_URL"]
   values = {
     ZELLY_SECRET_KEY     = random_password.secret_key.result
     ZELLY_INTERNAL_TOKEN = random_password.internal_token.result
@@ -87,8 +88,9 @@ locals {
   }
 }
 
+# Keyed by the names, not the map: for_each cannot take the generated (sensitive) values themselves.
 resource "aws_secretsmanager_secret" "setting" {
-  for_each = local.values
+  for_each = toset(local.generated)
   # checkov:skip=CKV2_AWS_57:generated values rotate by procedure (zelly secret rotate, docs/runbook.md), not by a rotation Lambda that cannot re-seal stored credentials
   name                    = "${var.name}/${each.key}"
   kms_key_id              = aws_kms_key.this.arn
@@ -96,9 +98,9 @@ resource "aws_secretsmanager_secret" "setting" {
 }
 
 resource "aws_secretsmanager_secret_version" "setting" {
-  for_each      = local.values
+  for_each      = toset(local.generated)
   secret_id     = aws_secretsmanager_secret.setting[each.key].id
-  secret_string = each.value
+  secret_string = local.values[each.key]
 }
 
 # Set by the operator (aws secretsmanager put-secret-value): the SMTP relay's password, Stripe's keys.
