@@ -7,6 +7,8 @@ terraform {
   }
 }
 
+data "aws_region" "current" {}
+
 data "aws_ssm_parameter" "ami" {
   name = "/aws/service/canonical/ubuntu/server/22.04/stable/current/arm64/hvm/ebs-gp2/ami-id"
 }
@@ -45,6 +47,17 @@ resource "aws_iam_role_policy_attachment" "ssm" {
   policy_arn = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
 }
 
+resource "aws_iam_role_policy" "read_password" {
+  role = aws_iam_role.this.id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [
+      { Effect = "Allow", Action = "secretsmanager:GetSecretValue", Resource = var.password_secret_arn },
+      { Effect = "Allow", Action = "kms:Decrypt", Resource = var.kms_key_arn },
+    ]
+  })
+}
+
 resource "aws_iam_instance_profile" "this" {
   name = "${var.name}-clickhouse"
   role = aws_iam_role.this.name
@@ -60,13 +73,16 @@ resource "aws_instance" "this" {
   monitoring                  = true
   ebs_optimized               = true
   user_data = templatefile("${path.module}/user_data.sh.tftpl", {
-    clickhouse_version = var.clickhouse_version
-    password           = var.password
+    clickhouse_version  = var.clickhouse_version
+    password_secret_arn = var.password_secret_arn
+    region              = data.aws_region.current.name
   })
   user_data_replace_on_change = false
   metadata_options {
     http_tokens   = "required"
     http_endpoint = "enabled"
+    # One hop more than the default: the AWS CLI container reads the role's credentials at boot.
+    http_put_response_hop_limit = 2
   }
   root_block_device {
     encrypted   = true

@@ -23,10 +23,9 @@ variable "kms_key_arn" {
   type        = string
 }
 
-variable "password" {
-  description = "The zelly user's password (from the secrets module)."
+variable "password_secret_arn" {
+  description = "Secrets Manager secret holding the zelly user's password; the instance reads it at boot."
   type        = string
-  sensitive   = true
 }
 
 variable "instance_type" {

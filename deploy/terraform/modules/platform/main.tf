@@ -57,7 +57,7 @@ module "clickhouse" {
   subnet_id                 = module.vpc.private_subnet_ids[0]
   client_security_group_ids = local.store_clients
   kms_key_arn               = module.secrets.kms_key_arn
-  password                  = module.secrets.clickhouse_password
+  password_secret_arn       = module.secrets.clickhouse_password_secret_arn
   instance_type             = var.clickhouse_instance_type
 }
 

@@ -103,6 +103,20 @@ resource "aws_secretsmanager_secret_version" "setting" {
   secret_string = local.values[each.key]
 }
 
+# The ClickHouse server's own copy of its password, read by the instance at boot (not in user data,
+# which anyone with ec2:DescribeInstanceAttribute can read).
+resource "aws_secretsmanager_secret" "clickhouse_password" {
+  # checkov:skip=CKV2_AWS_57:rotating it means changing the server's user and ZELLY_ANALYTICS_URL together, by procedure
+  name                    = "${var.name}/clickhouse-password"
+  kms_key_id              = aws_kms_key.this.arn
+  recovery_window_in_days = 7
+}
+
+resource "aws_secretsmanager_secret_version" "clickhouse_password" {
+  secret_id     = aws_secretsmanager_secret.clickhouse_password.id
+  secret_string = random_password.clickhouse.result
+}
+
 # Set by the operator (aws secretsmanager put-secret-value): the SMTP relay's password, Stripe's keys.
 resource "aws_secretsmanager_secret" "operator" {
   for_each = toset(var.operator_secrets)

@@ -12,9 +12,8 @@ output "redis_auth_token" {
   sensitive = true
 }
 
-output "clickhouse_password" {
-  value     = random_password.clickhouse.result
-  sensitive = true
+output "clickhouse_password_secret_arn" {
+  value = aws_secretsmanager_secret.clickhouse_password.arn
 }
 
 # Environment variable name -> secret ARN, for the task definitions' `secrets`.
