@@ -204,3 +204,10 @@ def test_the_interpolation_helper_reads_defaults_and_requirements() -> None:
     assert interpolate("$$HOME", {}) == "$HOME"
     with pytest.raises(KeyError, match="A"):
         interpolate("${A:?set A}", {})
+
+
+def test_the_proxies_the_edge_and_origins_trust_are_the_compose_network() -> None:
+    subnet = compose()["networks"]["zelly"]["ipam"]["config"][0]["subnet"]
+
+    for name in ("edge", "origin"):
+        assert environment(zelly_services()[name])["ZELLY_TRUSTED_PROXIES"] == subnet, name
