@@ -28,7 +28,19 @@ MODULE_META = {"source", "version", "count", "for_each", "providers", "depends_o
 @cache
 def parsed(path: Path) -> dict:
     with path.open() as handle:
-        return hcl2.load(handle)
+        return plain(hcl2.load(handle))
+
+
+def plain(value: object) -> object:
+    """python-hcl2 8 keeps HCL's quotes on block labels and string values and marks blocks with ``__is_block__``;
+    without them the tree reads as Terraform shows it (``provider "aws"`` -> ``{"aws": {...}}``)."""
+    if isinstance(value, dict):
+        return {plain(key): plain(item) for key, item in value.items() if key != "__is_block__"}
+    if isinstance(value, list):
+        return [plain(item) for item in value]
+    if isinstance(value, str) and len(value) >= 2 and value[0] == value[-1] == '"':
+        return value[1:-1]
+    return value
 
 
 def scalar(value: object) -> object:
