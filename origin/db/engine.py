@@ -100,8 +100,11 @@ def create_engine(
     if parsed.get_backend_name() == "sqlite":
         directory = sqlite_directory(parsed)
         directory.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(parsed, echo=echo, connect_args={"timeout": 30})
+        # The pool's reset is ours, as on MySQL (_skip_reset_after_commit): aiosqlite runs each call on its
+        # thread, so even a ROLLBACK that changes nothing costs a hop there and back.
+        engine = create_async_engine(parsed, echo=echo, connect_args={"timeout": 30}, pool_reset_on_return=None)
         _attach_sqlite_schemas(engine, directory, names)
+        event.listen(engine.sync_engine, "reset", _skip_reset_after_commit)
     else:
         engine = create_async_engine(
             parsed.update_query_dict({"charset": "utf8mb4"}),
@@ -157,20 +160,28 @@ def _ping_if_idle(dialect, dbapi_connection, record, _proxy) -> None:
 
 
 def _skip_reset_after_commit(dbapi_connection, _record, reset_state) -> None:
-    """Roll a returned MySQL connection back unless the server said it holds no transaction.
+    """Roll a returned connection back unless the database said it holds no transaction.
 
-    Every OK packet carries the server's ``SERVER_STATUS_IN_TRANS`` flag (aiomysql keeps the
-    last one): after a COMMIT or a ROLLBACK it is clear, and a second ROLLBACK would be a
-    round trip that changes nothing. A connection returned with a transaction still open (a
-    read-only block the Connection did not close, a failure mid-statement) is rolled back as
-    the pool's default reset would; if that fails, the pool invalidates the connection.
+    MySQL: every OK packet carries the server's ``SERVER_STATUS_IN_TRANS`` flag (aiomysql keeps
+    the last one); SQLite: ``in_transaction`` asks the library itself (sqlite3_get_autocommit).
+    After a COMMIT or a ROLLBACK neither is set, and the pool's default second ROLLBACK would
+    be a round trip (MySQL) or a thread hop (aiosqlite) that changes nothing. A connection
+    returned with a transaction still open (statements run on the driver connection behind
+    the Connection's back, a failure mid-statement) is rolled back as the default reset would;
+    if that fails, the pool invalidates the connection.
     """
     if reset_state.terminate_only or not reset_state.asyncio_safe or reset_state.transaction_was_reset:
         return
-    status = dbapi_connection.driver_connection.server_status  # None once the connection was closed
-    if status is not None and not status & SERVER_STATUS.SERVER_STATUS_IN_TRANS:
+    if not _holds_transaction(dbapi_connection.driver_connection):
         return
     dbapi_connection.rollback()
+
+
+def _holds_transaction(driver_connection) -> bool:
+    if isinstance(driver_connection, aiomysql.Connection):
+        status = driver_connection.server_status  # None once the connection was closed: roll back (and fail)
+        return status is None or bool(status & SERVER_STATUS.SERVER_STATUS_IN_TRANS)
+    return driver_connection.in_transaction  # aiosqlite: sqlite3's own flag, read without a hop
 
 
 def _attach_sqlite_schemas(engine: AsyncEngine, directory: Path, names: dict[str, str]) -> None:
