@@ -61,6 +61,7 @@ def describe_holder(port: int) -> str:
     if not holders:
         return "a process this user cannot see"
     pid, command = holders[0]
+    command = " ".join(command.split())  # one line, whatever the command line holds (python -c "<script>")
     shown = command if len(command) <= 120 else command[:117] + "..."
     more = f" and {len(holders) - 1} more" if len(holders) > 1 else ""
     return f"pid {pid} ({shown}){more}"
