@@ -25,6 +25,7 @@ import httpx
 
 from origin import db
 from origin.settings import Settings
+from tests.storefront.conftest import attribute, parse_html
 from tls.caddy_process import local_root_certificate
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -166,11 +167,41 @@ class RunningStack:
         asyncio.run(db.drop_mysql_databases(MYSQL_URL, self.schema_prefix))
 
     def https_client(self, **options) -> httpx.AsyncClient:
-        """HTTPS to Caddy on loopback, verified against its local root (no -k); pass the Host per request with :func:`on_host`."""
+        """HTTPS to Caddy on loopback, verified against its local root (no -k); :class:`Shopper` sends Host and SNI."""
         context = ssl.create_default_context(cafile=str(self.root_certificate))
         return httpx.AsyncClient(base_url=f"https://127.0.0.1:{self.https_port}", verify=context, **options)
 
 
-def on_host(host: str) -> dict:
-    """The request options that send ``host`` as SNI and Host (what a browser resolving it to 127.0.0.1 sends)."""
-    return {"headers": {"Host": host}, "extensions": {"sni_hostname": host}}
+UA = "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0"
+SAME_ORIGIN = {"Sec-Fetch-Site": "same-origin"}
+
+
+class Shopper:
+    """One browser on one store: HTTPS through Caddy, its own cookies."""
+
+    def __init__(self, stack: RunningStack, host: str) -> None:
+        self.host = host
+        self.client = stack.https_client(timeout=30, headers={"User-Agent": UA})
+
+    async def get(self, path: str):
+        return await self.client.get(path, headers={"Host": self.host}, extensions={"sni_hostname": self.host})
+
+    async def post(self, path: str, **options):
+        headers = {"Host": self.host, **SAME_ORIGIN, **options.pop("headers", {})}
+        return await self.client.post(path, headers=headers, extensions={"sni_hostname": self.host}, **options)
+
+    async def form(self, path: str, form: dict):
+        token = attribute(parse_html((await self.get("/checkout")).text), ".//input[@name='csrf_token']", "value")
+        return await self.post(path, data={"csrf_token": token, **form})
+
+
+class PlatformClient:
+    """What Shopify's webhook sender posts through: the platform host over HTTPS."""
+
+    def __init__(self, stack: RunningStack, host: str = "localhost") -> None:
+        self.host = host
+        self.client = stack.https_client(timeout=30)
+
+    async def post(self, url: str, *, content: bytes, headers: dict):
+        return await self.client.post(url, content=content, headers={**headers, "Host": self.host},
+                                      extensions={"sni_hostname": self.host})

@@ -32,13 +32,11 @@ from tests.conftest import REDIS_URL, require_server
 from tests.fakes.shopify.catalog import FakeCatalog, rest_product
 from tests.fakes.shopify.webhooks import WebhookSender
 from tests.shopify_harness import connect_through_fake
-from tests.stack.running import RunningStack, alive, descendants
+from tests.stack.running import PlatformClient, RunningStack, Shopper, alive, descendants
 from tests.storefront.conftest import attribute, parse_html, texts
 
 pytestmark = pytest.mark.timeout(900)
 
-UA = "Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0"
-SAME_ORIGIN = {"Sec-Fetch-Site": "same-origin"}
 ADDRESS = {"email": "ann@example.com", "name": "Ann Buyer", "line1": "1 Main St", "line2": "", "city": "Springfield",
            "region": "IL", "postal_code": "62701", "country": "US"}
 
@@ -58,37 +56,6 @@ async def stack(tmp_path):
         await asyncio.to_thread(running.drop_databases)
         await redis_client.flushdb()
         await redis_client.aclose()
-
-
-class Shopper:
-    """One browser on one store: HTTPS through Caddy, its own cookies."""
-
-    def __init__(self, stack: RunningStack, host: str) -> None:
-        self.host = host
-        self.client = stack.https_client(timeout=30, headers={"User-Agent": UA})
-
-    async def get(self, path: str):
-        return await self.client.get(path, headers={"Host": self.host}, extensions={"sni_hostname": self.host})
-
-    async def post(self, path: str, **options):
-        headers = {"Host": self.host, **SAME_ORIGIN, **options.pop("headers", {})}
-        return await self.client.post(path, headers=headers, extensions={"sni_hostname": self.host}, **options)
-
-    async def form(self, path: str, form: dict):
-        token = attribute(parse_html((await self.get("/checkout")).text), ".//input[@name='csrf_token']", "value")
-        return await self.post(path, data={"csrf_token": token, **form})
-
-
-class PlatformClient:
-    """What Shopify's webhook sender posts through: the platform host over HTTPS."""
-
-    def __init__(self, stack: RunningStack, host: str = "localhost") -> None:
-        self.host = host
-        self.client = stack.https_client(timeout=30)
-
-    async def post(self, url: str, *, content: bytes, headers: dict):
-        return await self.client.post(url, content=content, headers={**headers, "Host": self.host},
-                                      extensions={"sni_hostname": self.host})
 
 
 async def _poll(probe, *, seconds: float, interval: float = 0.3):
