@@ -143,10 +143,6 @@ class CaddyChild:
         self.stopping = True
         await asyncio.to_thread(self.caddy.stop)
 
-    def exited(self) -> bool:
-        process = self.caddy._process
-        return process is not None and process.poll() is not None
-
 
 async def start_tier(tier: Sequence[Child | CaddyChild], client: httpx.AsyncClient) -> None:
     """Start every child of a tier together, then wait until each is ready."""
