@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-py313
 
-.PHONY: dev stack test install system-packages bench-packages lighthouse clean translations vendor-swagger-ui
+.PHONY: dev stack test install system-packages bench-packages lighthouse deploy-tools clean translations vendor-swagger-ui
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || exit 1
@@ -44,12 +44,25 @@ $(LIGHTHOUSE_STAMP): tests/lighthouse/package-lock.json | system-packages
 
 lighthouse: $(LIGHTHOUSE_STAMP)
 
+## checkov for tests/deploy/test_terraform.py, in a venv of its own: it pins packaging<24, which the
+## test venv's pytest refuses (docs/decisions.md, "Deployment files checked without Docker, Terraform or AWS").
+CHECKOV_VERSION := 3.3.30
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
+$(CHECKOV_STAMP):
+	@test -n "$(PYTHON)" || exit 1
+	rm -rf $(CHECKOV_VENV) && $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet checkov==$(CHECKOV_VERSION)
+	@touch $(CHECKOV_STAMP)
+
+deploy-tools: $(CHECKOV_STAMP)
+
 ## make test: install with test extras and run the whole suite.
-test: $(STAMP) system-packages lighthouse
+test: $(STAMP) system-packages lighthouse deploy-tools
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) var .pytest_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) var .pytest_cache
 
 ## make translations: extract the theme's strings, merge them into every language, compile the .mo files.
 ## The .po and .mo files are committed; tests/storefront/test_translations.py checks they agree.

@@ -22,6 +22,9 @@ from origin.orders.inventory import StockLine
 from origin.orders.tables import inventory_reservations
 from origin.checkout.pricing import Discount, PricedLineInput, ShippingRate, TaxRate, Totals, price_checkout, tax_rate_for
 from origin.checkout.tables import checkout_lines, checkouts, discounts, shipping_rates, tax_rates
+from origin.orders.emails import EmailStore, email_store_from_row, email_store_source
+from origin.outbox.templates import EmailTemplate
+from origin.services import Services
 from origin.tenancy.tables import tenants
 
 
@@ -149,7 +152,7 @@ def _line(row) -> CheckoutLine:
     )
 
 
-def _checkout_query(*, chosen_rate_only: bool):
+def _checkout_query(*, to_place: bool):
     # The checkout, its shop's currency and name, whether it holds reservations, and each line with its live
     # variant and product in one statement (a line whose variant is gone or whose product is no longer active
     # comes back without them): placement runs this inside its transaction, where every round trip costs.
@@ -173,7 +176,7 @@ def _checkout_query(*, chosen_rate_only: bool):
         .outerjoin(checkout_lines, sa.and_(checkout_lines.c.tenant_id == checkouts.c.tenant_id, checkout_lines.c.checkout_id == checkouts.c.id))
         .outerjoin(sold, sa.and_(variants.c.tenant_id == checkouts.c.tenant_id, variants.c.id == checkout_lines.c.variant_id))
     )
-    if chosen_rate_only:
+    if to_place:
         source = source.outerjoin(
             shipping_rates,
             sa.and_(shipping_rates.c.tenant_id == checkouts.c.tenant_id, shipping_rates.c.id == checkouts.c.shipping_rate_id, shipping_rates.c.is_active.is_(True)),
@@ -200,6 +203,9 @@ def _checkout_query(*, chosen_rate_only: bool):
             tax_rates.c.rate.label("tax_rate"), tax_rates.c.is_inclusive.label("tax_inclusive"),
             tax_rates.c.applies_to_shipping.label("tax_on_shipping"),
         ]
+        # And what the confirmation says about the shop (its name, locale, primary host, own template).
+        source, store_columns = email_store_source(source, checkouts.c.tenant_id, with_override=True)
+        columns += store_columns
     return (
         sa.select(*columns)
         .select_from(source)
@@ -209,38 +215,49 @@ def _checkout_query(*, chosen_rate_only: bool):
 
 
 # Built once, like placement's statements (origin/checkout/placement.py says why).
-_CHECKOUT = {chosen: _checkout_query(chosen_rate_only=chosen) for chosen in (False, True)}
+_CHECKOUT = {to_place: _checkout_query(to_place=to_place) for to_place in (False, True)}
 _TAX_RATES = sa.select(tax_rates).where(tax_rates.c.tenant_id == sa.bindparam("b_tenant"))
 
 
-async def fetch_checkout(conn: AsyncConnection, tenant_id: int, token: str, *, chosen_rate_only: bool = False) -> CheckoutInfo | None:
-    """The checkout ``token`` names, priced from what the database says now (None: no such cart).
+async def fetch_checkout(conn: AsyncConnection, tenant_id: int, token: str) -> CheckoutInfo | None:
+    """The checkout ``token`` names, priced from what the database says now (None: no such cart)."""
+    rows = (await conn.execute(_CHECKOUT[False], {"b_tenant": tenant_id, "b_token": token})).all()
+    if not rows:
+        return None
+    taxes = await select_tax_rates(conn, tenant_id)
+    rates = await select_shipping_rates(conn, tenant_id)
+    return await _checkout_info(conn, tenant_id, rows[0], rows, rates, taxes)
 
-    ``chosen_rate_only``: of the shipping rates, only the one the checkout has chosen (if it is still
-    active), and of the tax rates only those for the address's region and country, read in the same
-    statement: all placement needs; the checkout page lists them all.
+
+async def fetch_checkout_to_place(conn: AsyncConnection, services: Services, tenant_id: int, token: str) -> tuple[CheckoutInfo, EmailStore] | None:
+    """What placement needs, in one statement: the checkout, and the shop as its confirmation shows it.
+
+    Of the shipping rates only the one the checkout has chosen (if it is still active), of the
+    tax rates only those for the address's region and country, and the tenant's name, locale,
+    primary host and own confirmation template (``EmailStore``).
     """
-    rows = (await conn.execute(_CHECKOUT[chosen_rate_only], {"b_tenant": tenant_id, "b_token": token})).all()
+    params = {"b_tenant": tenant_id, "b_token": token, "b_template": EmailTemplate.ORDER_CONFIRMATION.value}
+    rows = (await conn.execute(_CHECKOUT[True], params)).all()
     if not rows:
         return None
     row = rows[0]
-    if chosen_rate_only:
-        # One row per line and applicable tax rate (up to two): each line once, in its position's order.
-        by_line = {line.line_variant_id: line for line in rows}
-        line_rows = list(by_line.values()) if len(by_line) < len(rows) else rows
-        taxes = tuple(
-            {
-                line.tax_id: TaxRate(line.tax_country, line.tax_region, Decimal(line.tax_rate), line.tax_inclusive, line.tax_on_shipping)
-                for line in rows if line.tax_id is not None
-            }.values()
-        )
-        rates: tuple[ShippingRate, ...] = ()
-        if row.rate_id is not None:
-            rates = (_rate_of(row.rate_id, row.rate_name, row.rate_kind, row.rate_price, row.rate_min_subtotal, row.rate_countries),)
-    else:
-        line_rows = rows
-        taxes = await select_tax_rates(conn, tenant_id)
-        rates = await select_shipping_rates(conn, tenant_id)
+    # One row per line and applicable tax rate (up to two): each line once, in its position's order.
+    by_line = {line.line_variant_id: line for line in rows}
+    line_rows = list(by_line.values()) if len(by_line) < len(rows) else rows
+    taxes = tuple(
+        {
+            line.tax_id: TaxRate(line.tax_country, line.tax_region, Decimal(line.tax_rate), line.tax_inclusive, line.tax_on_shipping)
+            for line in rows if line.tax_id is not None
+        }.values()
+    )
+    rates: tuple[ShippingRate, ...] = ()
+    if row.rate_id is not None:
+        rates = (_rate_of(row.rate_id, row.rate_name, row.rate_kind, row.rate_price, row.rate_min_subtotal, row.rate_countries),)
+    info = await _checkout_info(conn, tenant_id, row, line_rows, rates, taxes)
+    return info, email_store_from_row(services, row, with_override=True)
+
+
+async def _checkout_info(conn: AsyncConnection, tenant_id: int, row, line_rows, rates: tuple[ShippingRate, ...], taxes: tuple[TaxRate, ...]) -> CheckoutInfo:
     lines = [_line(line) for line in line_rows if line.variant_id is not None]
     missing = [line.line_variant_id for line in line_rows if line.line_variant_id is not None and line.variant_id is None]
     return CheckoutInfo(

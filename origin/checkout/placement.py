@@ -41,16 +41,15 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from origin.analytics.emit import PurchaseLine, emit_purchase
 from origin.checkout.carts import COMPLETED, OPEN
 from origin.checkout.errors import CheckoutError, CheckoutErrorCode, sold_out
-from origin.checkout.fetch import CheckoutInfo, fetch_checkout
+from origin.checkout.fetch import CheckoutInfo, fetch_checkout_to_place
 from origin.checkout.tables import checkouts, discounts
 from origin.db import sqlite_writer_turn, utcnow
 from origin.errors import ErrorKind
 from origin.invalidation import transaction
 from origin.orders import inventory
-from origin.orders.emails import EmailLine, queue_placed_order_email, select_email_store
+from origin.orders.emails import EmailLine, queue_placed_order_email
 from origin.orders.records import Order, add_event, next_order_number, select_order, select_order_by_key
 from origin.orders.tables import order_lines, orders, payments
-from origin.outbox.templates import EmailTemplate
 from origin.payments.errors import PaymentError, PaymentErrorCode
 from origin.payments.providers import PaymentRequest, PaymentStart
 from origin.payments.stripe import providers_of
@@ -195,7 +194,7 @@ async def _place_once(
             if row is None:
                 raise CheckoutError(CheckoutErrorCode.NOT_FOUND, "there is no such cart in this shop", kind=ErrorKind.NOT_FOUND)
             raise CheckoutError(CheckoutErrorCode.COMPLETED, "an order was already placed from this cart", kind=ErrorKind.CONFLICT)
-        info = await fetch_checkout(conn, tenant_id, token, chosen_rate_only=True)
+        info, store = await fetch_checkout_to_place(conn, services, tenant_id, token)  # the flip above found the row
         now = utcnow()
         check_ready(info, now)
         discount = info.usable_discount(now)
@@ -212,7 +211,6 @@ async def _place_once(
             if counted.rowcount != 1:
                 raise CheckoutError(CheckoutErrorCode.DISCOUNT_NOT_USABLE, "that discount code has been used up", field="discount_code", kind=ErrorKind.CONFLICT)
         totals = info.totals(now)
-        store = await select_email_store(conn, services, tenant_id, template=EmailTemplate.ORDER_CONFIRMATION)
         # The order goes in under a stand-in number unique to this transaction; the real one is taken
         # last (below), so the tenant's counter row stays locked for a few statements, not the whole placement.
         values = dict(

@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import time
 import weakref
 from pathlib import Path
 from typing import AsyncIterator
 
 import aiomysql
 import pymysql
+from pymysql.constants import SERVER_STATUS
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -51,7 +53,11 @@ class BoundedReadConnection(aiomysql.Connection):
         self.read_timeout = read_timeout
 
     async def _read_bytes(self, num_bytes: int) -> bytes:
-        if self.read_timeout is None:
+        # Bytes already in the reader's buffer come back without waiting, so they need no timer: a result
+        # arrives in a few segments and is read in many small reads (a header and a payload per packet,
+        # one packet per column), and arming and cancelling a timer for each cost more CPU than the read.
+        reader = self._reader
+        if self.read_timeout is None or (reader is not None and len(reader._buffer) >= num_bytes):
             return await super()._read_bytes(num_bytes)
         try:
             async with asyncio.timeout(self.read_timeout):
@@ -103,7 +109,11 @@ def create_engine(
             pool_size=pool_size,
             max_overflow=pool_size,
             pool_recycle=3600,
-            pool_pre_ping=True,
+            # Not pool_pre_ping: _ping_if_idle (below) pings only a connection that sat idle, not one in use
+            # a moment ago, a round trip saved per transaction under load.
+            # The pool's reset is ours (_skip_reset_after_commit below): by default it sends a ROLLBACK
+            # for every connection returned, even right after a COMMIT, one round trip per transaction.
+            pool_reset_on_return=None,
             # READ COMMITTED, not InnoDB's REPEATABLE READ: each statement sees what other
             # transactions committed, so a read after an upsert that changed nothing (same
             # values) still finds the row a concurrent writer inserted, and no gap locks
@@ -115,7 +125,52 @@ def create_engine(
                 "async_creator_fn": functools.partial(_connect_bounded, read_timeout_s),
             },
         )
+        event.listen(engine.sync_engine, "reset", _skip_reset_after_commit)
+        event.listen(engine.sync_engine, "checkin", _note_checkin)
+        event.listen(engine.sync_engine, "checkout", functools.partial(_ping_if_idle, engine.sync_engine.dialect))
     return engine.execution_options(schema_translate_map=names)
+
+
+# A pooled connection returned longer ago than this is pinged before it is handed out (a MariaDB restart,
+# a failover or wait_timeout may have closed it meanwhile: the pool then replaces every connection it holds).
+# One returned more recently was answering a moment ago; under load every connection is, so no ping is paid.
+# The price: a connection killed within this window fails its next statement (a 503, nothing written, the
+# pool replaced) instead of being replaced silently. A restart takes longer than this.
+PING_WHEN_IDLE_S = 0.1
+
+
+def _note_checkin(_dbapi_connection, record) -> None:
+    record.info["returned_at"] = time.monotonic()
+
+
+def _ping_if_idle(dialect, dbapi_connection, record, _proxy) -> None:
+    returned_at = record.info.get("returned_at")
+    if returned_at is None or time.monotonic() - returned_at < PING_WHEN_IDLE_S:
+        return  # new (its handshake just answered) or in use a moment ago
+    try:
+        dialect.do_ping(dbapi_connection)
+    except dialect.loaded_dbapi.Error as error:
+        if dialect.is_disconnect(error, dbapi_connection, None):
+            # As pool_pre_ping does: this one and every connection pooled before it are replaced.
+            raise sa.exc.InvalidatePoolError() from error
+        raise
+
+
+def _skip_reset_after_commit(dbapi_connection, _record, reset_state) -> None:
+    """Roll a returned MySQL connection back unless the server said it holds no transaction.
+
+    Every OK packet carries the server's ``SERVER_STATUS_IN_TRANS`` flag (aiomysql keeps the
+    last one): after a COMMIT or a ROLLBACK it is clear, and a second ROLLBACK would be a
+    round trip that changes nothing. A connection returned with a transaction still open (a
+    read-only block the Connection did not close, a failure mid-statement) is rolled back as
+    the pool's default reset would; if that fails, the pool invalidates the connection.
+    """
+    if reset_state.terminate_only or not reset_state.asyncio_safe or reset_state.transaction_was_reset:
+        return
+    status = dbapi_connection.driver_connection.server_status  # None once the connection was closed
+    if status is not None and not status & SERVER_STATUS.SERVER_STATUS_IN_TRANS:
+        return
+    dbapi_connection.rollback()
 
 
 def _attach_sqlite_schemas(engine: AsyncEngine, directory: Path, names: dict[str, str]) -> None:

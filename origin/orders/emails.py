@@ -51,16 +51,33 @@ class EmailLine:
     total_price: Decimal
 
 
-def _email_store_query(*, with_override: bool):
-    # One statement (the tenant, its primary active domain, the tenant's own template when asked for):
-    # placement reads this inside its transaction, where each round trip costs. Built once (below).
+def email_store_source(source, tenant_id_column, *, with_override: bool):
+    """The join and columns an ``EmailStore`` is built from (:func:`email_store_from_row`), onto ``source``.
+
+    The tenant, its primary active domain and, with ``with_override``, the tenant's own template
+    named by the ``b_template`` parameter. ``source`` must hold ``tenants`` already, joined on
+    ``tenant_id_column``: placement folds these columns into its checkout statement, where every
+    round trip costs; :func:`select_email_store` reads them on their own.
+    """
     primary = primary_domain_query(tenants.c.id).scalar_subquery()
-    source = tenants
-    columns = [tenants.c.slug, tenants.c.name, tenants.c.locale, primary.label("primary_host")]
+    columns = [tenants.c.slug.label("store_slug"), tenants.c.name.label("store_name"), tenants.c.locale.label("store_locale"), primary.label("primary_host")]
     if with_override:
         overrides = email_template_overrides
-        source = tenants.outerjoin(overrides, sa.and_(overrides.c.tenant_id == tenants.c.id, overrides.c.template == sa.bindparam("b_template")))
+        source = source.outerjoin(overrides, sa.and_(overrides.c.tenant_id == tenant_id_column, overrides.c.template == sa.bindparam("b_template")))
         columns += [overrides.c.subject, overrides.c.text_body, overrides.c.html_body, overrides.c.tenant_id.label("override_tenant_id")]
+    return source, columns
+
+
+def email_store_from_row(services: Services, row, *, with_override: bool) -> EmailStore:
+    host = row.primary_host or platform_host(services.settings, row.store_slug)
+    override = None
+    if with_override and row.override_tenant_id is not None:
+        override = TemplateSources(subject=row.subject, text=row.text_body, html=row.html_body)
+    return EmailStore(row.store_name, row.store_locale, public_base_url(services.settings, host), override)
+
+
+def _email_store_query(*, with_override: bool):
+    source, columns = email_store_source(tenants, tenants.c.id, with_override=with_override)
     return sa.select(*columns).select_from(source).where(tenants.c.id == sa.bindparam("b_tenant"))
 
 
@@ -70,11 +87,7 @@ _EMAIL_STORE = {with_override: _email_store_query(with_override=with_override) f
 async def select_email_store(conn: AsyncConnection, services: Services, tenant_id: int, *, template: EmailTemplate | None = None) -> EmailStore:
     params = {"b_tenant": tenant_id} if template is None else {"b_tenant": tenant_id, "b_template": template.value}
     row = (await conn.execute(_EMAIL_STORE[template is not None], params)).one()
-    host = row.primary_host or platform_host(services.settings, row.slug)
-    override = None
-    if template is not None and row.override_tenant_id is not None:
-        override = TemplateSources(subject=row.subject, text=row.text_body, html=row.html_body)
-    return EmailStore(row.name, row.locale, public_base_url(services.settings, host), override)
+    return email_store_from_row(services, row, with_override=template is not None)
 
 
 def _context(services: Services, store: EmailStore, order: Order, lines: Sequence[EmailLine | OrderLine], extra: dict[str, Any]) -> dict[str, Any]:

@@ -44,6 +44,9 @@ async def pooled_connection_ids(services, count: int) -> list[int]:
 
 
 async def test_killed_idle_connections_are_replaced_and_pages_keep_answering(base_settings: Settings):
+    """Connections idle past PING_WHEN_IDLE_S are pinged at checkout and replaced when dead (a restart takes longer)."""
+    from origin.db.engine import PING_WHEN_IDLE_S
+
     killer = create_async_engine(MYSQL_URL, poolclass=NullPool)
     try:
         async with serving(base_settings) as (services, client):
@@ -54,6 +57,7 @@ async def test_killed_idle_connections_are_replaced_and_pages_keep_answering(bas
             async with killer.connect() as conn:
                 for connection_id in ids:
                     await conn.exec_driver_sql(f"KILL {int(connection_id)}")
+            await asyncio.sleep(PING_WHEN_IDLE_S * 1.5)
 
             pages = [(await client.get(path, headers={"Host": "acme.localhost"})).status_code for path in ("/products/linen-shirt", "/search?q=shirt", "/")]
             listing = await client.get("/api/v1/products", headers=api(token))
@@ -64,6 +68,29 @@ async def test_killed_idle_connections_are_replaced_and_pages_keep_answering(bas
     assert pages == [200, 200, 200]
     assert listing.status_code == 200 and [p["title"] for p in (await listing.get_json())["items"]] == ["Linen Shirt"]
     assert not set(ids) & set(ids_after)  # every killed connection was replaced, none reused
+
+
+async def test_a_connection_killed_right_after_use_costs_one_503_and_the_pool_is_replaced(base_settings: Settings):
+    """The price of not pinging busy connections: killed within PING_WHEN_IDLE_S of its last use, the next request
+    on it fails cleanly (503, nothing written) and takes every pooled connection with it; the next one answers."""
+    killer = create_async_engine(MYSQL_URL, poolclass=NullPool)
+    try:
+        async with serving(base_settings) as (services, client):
+            tenant = await make_tenant(services, slug="acme", name="Acme")
+            await make_product(services, tenant.id, title="Linen Shirt", handle="linen-shirt")
+            token = (await do_issue_api_token(services, tenant.id)).token
+            async with killer.connect() as conn:  # connected beforehand: the KILL follows the last use at once
+                ids = await pooled_connection_ids(services, 1)
+                await conn.exec_driver_sql(f"KILL {int(ids[0])}")
+                caught = await client.get("/api/v1/products", headers=api(token))
+            after = await client.get("/api/v1/products", headers=api(token))
+            ids_after = await pooled_connection_ids(services, 1)
+    finally:
+        await killer.dispose()
+
+    assert caught.status_code == 503 and (await caught.get_json())["error"]["code"] == "database_unavailable"
+    assert after.status_code == 200 and [p["title"] for p in (await after.get_json())["items"]] == ["Linen Shirt"]
+    assert ids_after != ids
 
 
 async def test_a_write_whose_connection_is_killed_mid_statement_is_a_503_and_its_retry_writes_once(base_settings: Settings):
