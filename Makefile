@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-py313
 
-.PHONY: dev test install system-packages bench-packages lighthouse deploy-tools clean translations vendor-swagger-ui
+.PHONY: dev stack test install system-packages bench-packages lighthouse deploy-tools clean translations vendor-swagger-ui
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || exit 1
@@ -29,6 +29,11 @@ bench-packages: system-packages
 ## make dev: install, migrate, seed the demo on first run, run the dev stack in the foreground.
 dev: $(STAMP)
 	$(BIN)/zelly dev
+
+## make stack: the production topology on this machine (Caddy, edge, two origins, a worker per queue, the
+## schedulers, the store-events consumer) on MariaDB + Redis; one Ctrl-C stops it all (docs/operations.md, Topology).
+stack: $(STAMP)
+	$(BIN)/zelly stack
 
 ## Lighthouse for tests/storefront/test_lighthouse.py: the version pinned in tests/lighthouse/package-lock.json
 ## (npm ci installs exactly that tree; it runs again only when the lock file changes).

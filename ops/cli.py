@@ -14,7 +14,8 @@ import sys
 from typing import Awaitable, Callable
 
 from origin.errors import ZellyError
-from ops.serve import ListenError
+from ops.child_processes import ChildFailed
+from ops.ports import ListenError
 from origin.settings import ConfigurationError, Settings
 from tls.caddy_process import CaddyError
 
@@ -49,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     except ZellyError as error:
         print(f"zelly: {error.message}", file=sys.stderr)
         return 1
-    except (CaddyError, ListenError) as error:  # a port taken, Caddy unable to start: the operator's to fix
+    except (CaddyError, ListenError, ChildFailed) as error:  # a port taken, a process unable to start: the operator's to fix
         print(f"zelly: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

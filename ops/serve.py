@@ -17,11 +17,9 @@ is stuck (a Redis or MySQL call that never answers, a render holding it).
 from __future__ import annotations
 
 import asyncio
-import errno
 import logging
 import os
 import signal
-import socket
 import sys
 import threading
 from pathlib import Path
@@ -33,6 +31,7 @@ from granian.server.embed import Server
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
 
+from ops.ports import ListenError, check_port_free
 from origin.settings import parse_bind
 
 log = logging.getLogger(__name__)
@@ -40,10 +39,6 @@ log = logging.getLogger(__name__)
 GRACEFUL_TIMEOUT_S = 3.0  # in-flight requests finish within this after the signal
 DRAIN_BOUND_S = 8.0  # the whole shutdown: after this the watchdog exits the process
 TASK_CANCEL_TIMEOUT_S = 1.0
-
-
-class ListenError(Exception):
-    """A listener's address is taken (or not ours to bind): one line for the operator, no traceback."""
 
 
 def hypercorn_config(bind: str, *, access_log: bool = False) -> Config:
@@ -101,18 +96,10 @@ def _task_label(task: asyncio.Task) -> str:
     return f"{name} ({where})" if where else name
 
 
-def check_can_listen(bind: str) -> None:
-    """Bind and release ``bind`` now, so a taken port is one line before anything starts."""
-    host, _, port = bind.rpartition(":")
-    host = host.strip("[]") or "0.0.0.0"
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as hypercorn binds: TIME_WAIT is not "taken"
-        try:
-            probe.bind((host, int(port)))
-        except OSError as error:
-            reason = "something else already listens there" if error.errno == errno.EADDRINUSE else (error.strerror or str(error))
-            raise ListenError(f"cannot listen on {bind}: {reason}; stop it or choose another address") from None
+def check_can_listen(bind: str, variable: str = "bind") -> None:
+    """Bind and release ``bind`` now, so a taken port is one line (the variable, the holder) before anything starts."""
+    host, port = parse_bind(bind)
+    check_port_free(variable, host, port, shown=bind)
 
 
 # granian configures logging with dictConfig when a server is built; non-incremental, that

@@ -240,7 +240,27 @@ class Settings:
             kwargs[name] = _parse(variable, known[name], raw)
         settings = cls(**kwargs)
         settings.validate()
+        settings._refuse_overlaps(source, set_here=set(kwargs))
         return settings
+
+    def _refuse_overlaps(self, environ: Mapping[str, str], *, set_here: set[str]) -> None:
+        """A variable of Caddy's that says something else than the Zelly setting for the same thing.
+
+        ``CADDY_ADMIN`` is what the Caddyfile reads; Zelly renders it from ZELLY_CADDY_ADMIN_URL when
+        it starts Caddy (tls/caddy_process.py) and calls that address for certificates. Both set and
+        different, one of them is ignored without a word: refused (issue 19, item 8). The other
+        overlaps, and which one wins, are listed in docs/configuration.md ("Overlapping settings").
+        """
+        caddy_admin = environ.get("CADDY_ADMIN", "").strip()
+        ours = urlsplit(self.caddy_admin_url).netloc
+        if caddy_admin and caddy_admin != ours:
+            which = "" if "caddy_admin_url" in set_here else " (its default)"
+            raise ConfigurationError(
+                "CADDY_ADMIN",
+                f"is {caddy_admin!r} but ZELLY_CADDY_ADMIN_URL is {self.caddy_admin_url!r}{which}; Zelly starts and calls "
+                f"Caddy's admin API at ZELLY_CADDY_ADMIN_URL: set ZELLY_CADDY_ADMIN_URL=http://{caddy_admin} and drop CADDY_ADMIN "
+                "from Zelly's environment",
+            )
 
     def validate(self) -> None:
         """Check everything that can be checked without a network."""

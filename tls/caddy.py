@@ -88,6 +88,13 @@ class CaddyAdmin:
     async def reload_file(self, path: Path) -> None:
         await self.load_caddyfile(Path(path).read_text())
 
+    async def put_config(self, path: str, value: dict) -> None:
+        """Set one part of the running config (``apps/http/servers/<name>``: add a server), a graceful reload."""
+        response = await self._request("POST", f"/config/{path.strip('/')}", json=value)
+        if response.status_code == 400:
+            raise CaddyConfigInvalid(_error_text(response))
+        _raise_for_status(response)
+
     # -- storage and certificates
 
     async def storage_root(self) -> Path:

@@ -187,7 +187,7 @@ class CaddyProcess:
             stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # a Ctrl-C in the terminal reaches zelly, which stops Caddy in order
-            preexec_fn=_die_with_parent(os.getpid()) if sys.platform == "linux" else None,
+            preexec_fn=die_with_parent(os.getpid()) if sys.platform == "linux" else None,
         )
         self.pidfile.write_text(f"{self._process.pid}\n")
 
@@ -269,7 +269,7 @@ async def run_caddy(options: CaddyOptions) -> AsyncIterator[CaddyProcess]:
         await asyncio.to_thread(process.stop)
 
 
-def _die_with_parent(parent_pid: int):
+def die_with_parent(parent_pid: int):
     """preexec_fn: SIGTERM this child when the parent dies, however it dies (Linux)."""
 
     def arrange() -> None:

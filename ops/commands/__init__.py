@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from ops.commands import analytics, deadletters, dev, edge, mail, migrate, queues, secret, seed, shopify, tenant, tls
+from ops.commands import analytics, deadletters, dev, edge, mail, migrate, queues, secret, seed, shopify, stack, tenant, tls
 
 # Each feature adds its module here.
-COMMAND_MODULES = (migrate, tenant, seed, dev, edge, tls, shopify, deadletters, queues, analytics, secret, mail)
+COMMAND_MODULES = (migrate, tenant, seed, dev, edge, tls, shopify, deadletters, queues, analytics, secret, mail, stack)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

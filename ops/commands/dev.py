@@ -13,6 +13,8 @@ from typing import Callable
 
 from edge.app import wrap_origin
 from ops.commands.edge import cloudflare_purge_job, edge_config, edge_tier_redis
+from ops.data_dir_lock import hold_data_dir
+from ops.ports import caddy_binds, check_binds, describe_holder, listener_binds
 from ops.mail_server import LoopbackMailServer, run_mail_server
 from ops.process import origin_process
 from ops.serve import serve_all, shutdown_event
@@ -36,6 +38,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     dev.set_defaults(handler=run_dev)
 
     origin = subparsers.add_parser("origin", help="serve the origin (public + internal listeners) under hypercorn")
+    origin.add_argument("--no-jobs", action="store_true",
+                        help="skip the periodic jobs (domain checks, Cloudflare purges): another origin process runs them")
+    origin.add_argument("--without-analytics", action="store_true",
+                        help="do not open ZELLY_ANALYTICS_URL (chDB: the store-events consumer holds it; reports answer 503)")
     origin.set_defaults(handler=run_origin)
 
 
@@ -67,28 +73,39 @@ async def dev_mail_server(settings: Settings):
             )
         except OSError as error:  # the port is taken (another dev stack?): one line naming the variable
             raise ConfigurationError(
-                "ZELLY_SMTP_PORT", f"cannot start the dev mail server on {settings.smtp_host}:{settings.smtp_port}: {error.strerror or error}"
+                "ZELLY_SMTP_PORT", f"cannot start the dev mail server on {settings.smtp_host}:{settings.smtp_port}: "
+                f"{error.strerror or error} (held by {describe_holder(settings.smtp_port)})"
             ) from None
         yield server
 
 
 async def run_origin(args: argparse.Namespace, settings: Settings) -> int:
+    check_binds(listener_binds(settings, "origin_bind", "internal_bind"))
     stop = shutdown_event()
-    async with open_services(settings) as services, origin_process(services):
+    async with open_services(settings, with_analytics=not args.without_analytics) as services, origin_process(services):
         public = create_app(settings, services=services)
         internal = create_internal_app(settings, services=services)
         print(f"origin:   http://{settings.origin_bind}/   internal: http://{settings.internal_bind}/", flush=True)
         await serve_all(
             [(public, settings.origin_bind), (internal, settings.internal_bind)], stop,
-            background=background_jobs(settings, services),
+            background=[] if args.no_jobs else background_jobs(settings, services),
         )
     return 0
 
 
 async def run_dev(args: argparse.Namespace, settings: Settings) -> int:
+    with hold_data_dir(settings.data_dir, "dev"):
+        return await _run_dev(args, settings)
+
+
+async def _run_dev(args: argparse.Namespace, settings: Settings) -> int:
     from ops.commands.migrate import migrate_all
     from ops.seed import seed_demo_if_empty
 
+    # Every address up front, by the variable that sets it: a busy port is one line naming the
+    # variable and the process holding it, before migrations or Caddy start (issue 19, item 8).
+    check_binds(listener_binds(settings, "origin_bind", "internal_bind", "edge_internal_bind")
+                + ([] if args.no_caddy else caddy_binds(settings)))
     await migrate_all(settings)
     stop = shutdown_event()
     # Embedded: in-memory brokers run every task (webhooks, syncs) in this process, and the
