@@ -39,18 +39,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     origin = subparsers.add_parser("origin", help="serve the origin (public + internal listeners) under hypercorn")
     origin.add_argument("--no-jobs", action="store_true",
-                        help="skip the periodic jobs (domain checks, Cloudflare purges): another origin process runs them")
+                        help="skip the periodic jobs (domain checks; embedded: outbox and checkout sweeps): another origin "
+                             "process runs them. Each origin still sends its own writes' Cloudflare purges")
     origin.add_argument("--without-analytics", action="store_true",
                         help="do not open ZELLY_ANALYTICS_URL (chDB: the store-events consumer holds it; reports answer 503)")
     origin.set_defaults(handler=run_origin)
 
 
-def background_jobs(settings: Settings, services: Services) -> list[Callable]:
-    """Jobs one origin process runs beside its listeners (run them in exactly one process)."""
-    jobs: list[Callable] = [periodic_verifier(services)]
+def background_jobs(settings: Settings, services: Services, *, periodic: bool = True) -> list[Callable]:
+    """Jobs an origin process runs beside its listeners.
+
+    The Cloudflare purge sender runs in every origin: it sends the purges of this process's own
+    writes (origin.invalidation fills its in-process queue). The ``periodic`` ones (domain checks;
+    on the embedded default the outbox and checkout sweeps) belong in exactly one process.
+    """
+    jobs: list[Callable] = []
     cloudflare = cloudflare_purge_job(settings, services)
     if cloudflare is not None:
         jobs.append(cloudflare)
+    if not periodic:
+        return jobs
+    jobs.append(periodic_verifier(services))
     if not settings.redis_url:  # in-memory brokers have no scheduler; with Redis, workers.*:scheduler sweep
         jobs.append(periodic_outbox_sweep(services))
         jobs.append(periodic_checkout_sweeps(services))
@@ -88,7 +97,7 @@ async def run_origin(args: argparse.Namespace, settings: Settings) -> int:
         print(f"origin:   http://{settings.origin_bind}/   internal: http://{settings.internal_bind}/", flush=True)
         await serve_all(
             [(public, settings.origin_bind), (internal, settings.internal_bind)], stop,
-            background=[] if args.no_jobs else background_jobs(settings, services),
+            background=background_jobs(settings, services, periodic=not args.no_jobs),
         )
     return 0
 

@@ -152,7 +152,7 @@ def build_children(topology: Topology) -> dict[str, list]:
     for index, (name, public_bind, internal_bind) in enumerate(topology.origins):
         flags = ["--without-analytics"] if topology.uses_chdb else []
         if index > 0:
-            flags.append("--no-jobs")  # domain checks and Cloudflare purges run in exactly one origin
+            flags.append("--no-jobs")  # the periodic jobs (domain checks) run in exactly one origin
         origins.append(Child(
             name, zelly_command("origin", *flags),
             child_environment(topology, ZELLY_ORIGIN_BIND=public_bind, ZELLY_INTERNAL_BIND=internal_bind),
