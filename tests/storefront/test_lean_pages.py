@@ -20,8 +20,10 @@ from quart import Quart
 from werkzeug.datastructures import MultiDict
 
 from origin.app import PUBLIC_LAYERS, create_app
+from origin.catalog.actions import do_update_variant
 from origin.web.asgi.storefront_pages import StorefrontPages
 from origin.web.storefront.listing import BadListingInput, canonical_query
+from origin.web.storefront.pages import product_pages
 from origin.web.storefront.page_cache import PAGE_CODEC, local_pages, local_snapshots, local_versions, page_cache_key
 from origin.web.storefront.site import app_resolver
 from tests.storefront.shops import two_shops
@@ -159,3 +161,26 @@ async def test_a_miss_is_built_without_quart_and_shared_after_it_is_sent(service
     assert b"Acme Linen Shirt" in body and (b"cache-tag", f"t{acme.tenant.id}".encode()) not in headers
     assert shared is not None and shared.body == body and shared.status == 200
     assert dict(headers)[b"etag"] == shared.etag.encode()
+
+
+async def test_a_product_page_after_another_product_s_write_is_not_rendered_again(services, warm_app):
+    app, acme = warm_app
+    memo = product_pages(app)
+    _, before = await get_page(app, acme.host, "/products/mug")
+    rendered = {key: page for key, page in memo._pages.items()}
+
+    await do_update_variant(services, acme.tenant.id, acme.shirt.variants[0].id, {"price": "5.00"})  # the shirt, not the mug
+    _, after = await get_page(app, acme.host, "/products/mug")
+    unchanged = {key: page for key, page in memo._pages.items()}
+    await do_update_variant(services, acme.tenant.id, acme.mug.variants[0].id, {"price": "9.25"})
+    status, repriced = await get_page(app, acme.host, "/products/mug")
+
+    assert after == before  # the same bytes, from the memo: the version changed, the mug did not
+    assert len(rendered) == 1 and all(unchanged[key] is page for key, page in rendered.items())
+    assert status == 200 and b"$9.25" in repriced and b"$9.25" not in before
+    assert len(memo._pages) == 2
+
+
+async def get_page(app, host: str, target: str) -> tuple[int, bytes]:
+    status, _, body = await call(app.asgi_app, "GET", host, target, {})
+    return status, body

@@ -39,6 +39,7 @@ from origin.web.storefront.page_cache import (
     make_page,
     serve_page,
 )
+from origin.web.storefront.local_cache import LocalPages
 from origin.web.storefront.listing import (
     SORT_LABELS,
     OPTION_FIELDS,
@@ -203,20 +204,45 @@ def product_page(site: TenantSite, handle: str, args: Mapping[str, str]) -> Buil
         record = await catalog_read(site, "product", (handle,), catalog.select_product_by_handle, tenant_id, handle)
         if record is None:
             return await not_found_page(site, N_("This product is not available in this shop."))
-        shop = shop_view(site)
-        view = views.build_product(shop, record, variant_id)
-        page = views.PageMeta(
-            title=f"{record.title} – {site.tenant.name}",
-            description=views.plain_text(record.description_html)[:300],
-            canonical_url=shop.absolute(view.url),
-            og_type="product",
-            og_image=views.first_image_url(shop, view.images),
-            json_ld=views.product_json_ld(shop, record),
-        )
-        body = await render(site, "product.html", page, product=view)
-        return make_page(body, product_tags(site, (record.id,)))
+        # The page is a function of the site record, the product record and the variant it shows (an
+        # unknown ?variant= shows the default one), all values: a purge that bumped the catalog version
+        # for another product's write leaves this page's key changed and its body the same (issue 14).
+        shown = variant_id if any(variant.id == variant_id for variant in record.variants) else None
+        memo = product_pages(current_app)
+        memo_key = (site, record, shown)
+        page = memo.get(memo_key)
+        if page is None:
+            page = await render_product(site, record, shown)
+            memo.put(memo_key, page, len(page.body))
+        return page
 
     return build
+
+
+PRODUCT_PAGES_KEY = "zelly.product_pages"
+MEMOIZED_PRODUCT_PAGE_BYTES = 16 * 1024 * 1024  # ~1,000 product pages of the demo's size per process
+
+
+def product_pages(app) -> LocalPages:
+    memo = app.extensions.get(PRODUCT_PAGES_KEY)
+    if memo is None:
+        memo = app.extensions[PRODUCT_PAGES_KEY] = LocalPages(MEMOIZED_PRODUCT_PAGE_BYTES)
+    return memo
+
+
+async def render_product(site: TenantSite, record, variant_id: int | None) -> RenderedPage:
+    shop = shop_view(site)
+    view = views.build_product(shop, record, variant_id)
+    page = views.PageMeta(
+        title=f"{record.title} – {site.tenant.name}",
+        description=views.plain_text(record.description_html)[:300],
+        canonical_url=shop.absolute(view.url),
+        og_type="product",
+        og_image=views.first_image_url(shop, view.images),
+        json_ld=views.product_json_ld(shop, record),
+    )
+    body = await render(site, "product.html", page, product=view)
+    return make_page(body, product_tags(site, (record.id,)))
 
 
 def search_page(site: TenantSite, args: Mapping[str, str]) -> Build:
