@@ -136,7 +136,7 @@ async def test_a_miss_on_the_lean_path_answers_what_the_route_answers(services, 
     assert lean[0] < 500
 
 
-async def test_a_miss_is_built_without_quart_and_shared_after_it_is_sent(services, warm_app):
+async def test_a_miss_is_built_without_quart_and_shared_with_other_processes(services, warm_app):
     app, acme = warm_app
     _, site = app_resolver(app).cached(acme.host)
 

@@ -11,15 +11,16 @@ A miss (issue 14: a page no cache has seen, which on a multi-tenant platform
 is most pages) is built here too, by the same builder the route calls
 (``pages.page_builder``), inside an app context (``current_app`` and ``g`` for
 the catalog reads, cards and renderer) but without a request context, URL
-routing, request hooks or a ``Response``. The page goes into this process's
-LRU before it is sent and into the shared cache after (one Redis round trip
-the shopper no longer waits for). tests/storefront/test_lean_pages.py holds
+routing, request hooks or a ``Response``; it goes into this process's LRU and
+the shared cache before it is sent, as the route's does. tests/storefront/test_lean_pages.py holds
 both paths to the same answers, byte for byte, headers included.
 
 Falls through to Quart unchanged: POST and other methods, an LRU miss for the
 Host, a suspended store, a redirect hook that answers, a query the page would
 reject (its themed 400), a path the builder does not claim (the router's 404,
-the variant picker's redirect), and a build that raised an error Quart's
+the variant picker's redirect), a site record the LRU replaced while the miss
+awaited its version and page reads (a theme or template change landing after
+the version was read: the route resolves afresh), and a build that raised an error Quart's
 handlers answer (a catalog error's 400, the database's 503): nothing has been
 sent by then, and the route builds again and answers it.
 
@@ -97,20 +98,19 @@ class StorefrontPages:
             if page is None:
                 return False
             page = keep_locally(self.quart_app, key, page)
+            await share_page(services, key, page)  # before the answer, as the route does (docs/decisions.md)
         response_headers = [(name.lower().encode(), value.encode()) for name, value in page_headers(page).items()]
         if is_not_modified(page, inm):
             await send_not_modified(send, response_headers)
         else:
             await send_body(send, page.status, page.body, page.content_type.encode(), response_headers, is_head=scope["method"] == "HEAD")
-        if is_miss:
-            await share_page(services, key, page)  # the shopper has the page already
         return True
 
     async def _build(self, site, host: str, path: str, args: MultiDict, version: int) -> RenderedPage | None:
         """The page the route would build, or None to leave the request to Quart."""
         build = page_builder(site, path, args)
-        if build is None:
-            return None
+        if build is None or app_resolver(self.quart_app).cached(host)[1] is not site:
+            return None  # not a page the layer claims, or the site record changed during the awaits above
         async with self.quart_app.app_context():
             # What current_site() and request_catalog_version() would have put there: the reads see the
             # version this request's key names.

@@ -185,7 +185,7 @@ def keep_locally(app, key: str, built: RenderedPage) -> RenderedPage:
 
 
 async def share_page(services, key: str, page: RenderedPage) -> None:
-    """A 200 into the shared cache (the other processes' tier); the lean path does this after sending."""
+    """A 200 into the shared cache (the other processes' tier)."""
     if page.status == 200:
         await services.cache.set(key, page, PAGE_CODEC, ttl=PAGE_TTL_SECONDS)
 
