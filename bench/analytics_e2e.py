@@ -3,7 +3,7 @@
     python bench/analytics_e2e.py [--seconds 30] [--connections 16] [--batch 50] [--redis redis://127.0.0.1:6379/6]
     python bench/analytics_e2e.py --one-event [--server hypercorn|granian] [--seconds 10] [--connections 32]
                                   [--server-cpu 0 --wrk-cpu 1] [--redis redis://127.0.0.1:6379/6]
-    python bench/analytics_e2e.py --one-event --in-process [--requests 5000] [--redis ...]
+    python bench/analytics_e2e.py --one-event --in-process [--requests 5000] [--concurrency 32] [--redis ...]
 
 Starts the origin as ``zelly dev`` runs it (one process: hypercorn, the public
 app, the analytics runtime with its consumer, chDB in a temp directory; with
@@ -170,8 +170,12 @@ end
 """
 
 
-async def in_process(requests: int) -> None:
-    """``--one-event --in-process``: the app's own cost per request, no server, no network (one core, this process)."""
+async def in_process(requests: int, concurrency: int = 1) -> None:
+    """``--one-event --in-process``: the app's own cost per request, no server, no network (one core, this process).
+
+    ``concurrency``: requests in flight at once (as a server's connections deliver them), so the
+    Redis script calls of one loop turn share a pipeline (origin/redis_scripts.py).
+    """
     from ops.commands.migrate import migrate_all
     from origin.app import create_app
     from origin.services import open_services
@@ -216,14 +220,17 @@ async def in_process(requests: int) -> None:
         rounds, cpu = [], []
         for _ in range(4):
             started, started_cpu = time.perf_counter(), time.process_time()
-            statuses = [await one() for _ in range(requests)]
-            rounds.append((time.perf_counter() - started) / requests)
-            cpu.append((time.process_time() - started_cpu) / requests)  # this process's CPU: robust to a busy machine
-            assert statuses == [202] * requests, set(statuses)
+            statuses = []
+            for _ in range(0, requests, concurrency):
+                statuses += await asyncio.gather(*(one() for _ in range(concurrency)))
+            rounds.append((time.perf_counter() - started) / len(statuses))
+            cpu.append((time.process_time() - started_cpu) / len(statuses))  # this process's CPU: robust to a busy machine
+            assert set(statuses) == {202}, set(statuses)
         await batcher.stop()
         timings = sorted(rounds[1:])  # the first round warms caches and the salt
         cpu_times = sorted(cpu[1:])
         print(f"in-process, one event per request through app.asgi_app (the beacon layer), {requests} requests x 3 rounds, "
+              f"{concurrency} at a time, "
               f"{'redis' if settings.redis_url else 'embedded'}, load average {os.getloadavg()[0]:.2f}")
         print(f"  wall: median {statistics.median(timings) * 1e6:.1f} us/request (min {timings[0] * 1e6:.1f}), sequential")
         print(f"  CPU:  median {statistics.median(cpu_times) * 1e6:.1f} us/request (min {cpu_times[0] * 1e6:.1f}) "
@@ -382,6 +389,7 @@ async def main() -> None:
     parser.add_argument("--serve-one-event", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--in-process", action="store_true", help="with --one-event: the app's cost per request, no server")
     parser.add_argument("--requests", type=int, default=5000, help="with --in-process: requests per round")
+    parser.add_argument("--concurrency", type=int, default=1, help="with --in-process: requests in flight at once")
     parser.add_argument("--in-process-child", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
@@ -391,7 +399,7 @@ async def main() -> None:
         await serve_one_event(args.serve_one_event)
         return
     if args.in_process_child:
-        await in_process(args.in_process_child)
+        await in_process(args.in_process_child, args.concurrency)
         return
     if args.seconds > 60:
         parser.error("keep it to a minute at most (shared machine)")
@@ -411,7 +419,8 @@ async def main() -> None:
             await client.aclose()
         if args.one_event and args.in_process:
             server = await asyncio.create_subprocess_exec(
-                *_pinned([sys.executable, __file__, "--in-process-child", str(args.requests)], args.server_cpu), cwd=ROOT, env=env)
+                *_pinned([sys.executable, __file__, "--in-process-child", str(args.requests), "--concurrency", str(args.concurrency)],
+                         args.server_cpu), cwd=ROOT, env=env)
             await server.wait()
             return
         if args.one_event:

@@ -33,7 +33,7 @@ from origin.settings import Settings
 from origin.web.asgi.beacon_intake import BeaconIntake
 from origin.web.asgi.domain_guard import DomainGuard
 from origin.web.asgi.host import HostParse
-from origin.web.asgi.page_hits import PageHits
+from origin.web.asgi.storefront_pages import StorefrontPages
 from origin.web.asgi.tls_ask import AskHook
 from origin.web.asgi.webhook_intake import WebhookIntake
 from origin.web.internal import health
@@ -54,7 +54,7 @@ PUBLIC_LAYERS: tuple[Layer, ...] = (
     DomainGuard,  # 421 crossed SNI, 410 removed custom domain
     WebhookIntake,  # POST /webhooks/shopify, answered here alone
     BeaconIntake,  # POST /events for stores in the resolver's LRU (the rest: the beacon's Quart route)
-    PageHits,  # cached storefront pages, before Quart builds a request
+    StorefrontPages,  # storefront pages, hits and misses, before Quart builds a request
 )
 
 # The internal app's ASGI layers.

@@ -38,6 +38,8 @@ import redis.exceptions
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
+from origin.redis_scripts import LuaScript, ScriptCalls
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -268,6 +270,7 @@ class RedisCache:
         self.client = client
         self.namespace = namespace
         self.breaker = breaker or CircuitBreaker()
+        self.scripts = ScriptCalls(client)  # script calls of one loop turn in one round trip (the beacon's sessions, rate limits)
         self._pending_deletes: set[str] = set()  # deletes Redis missed; sent before anything else once it answers
 
     @classmethod
@@ -343,7 +346,7 @@ class RedisCache:
     async def get_or_add(self, key: str, value: T, codec: Codec[T], *, ttl: float) -> T:
         name, data, seconds = self.namespace + key, codec.encode(value), _seconds(ttl)
         try:
-            stored = await self._run(lambda: self.client.eval(_GET_OR_ADD_SCRIPT, 1, name, data, seconds))
+            stored = await self._run(lambda: self.scripts.run(_GET_OR_ADD_SCRIPT, [name], [data, seconds]))
             if stored is None:
                 return value
             current = _decode(key, stored, codec)
@@ -388,7 +391,7 @@ class RedisCache:
 
 
 # GET with EXPIRE when present, else SET ... EX: nil means "stored the new value".
-_GET_OR_ADD_SCRIPT = """
+_GET_OR_ADD_SCRIPT = LuaScript("""
 local value = redis.call('GET', KEYS[1])
 if value then
   redis.call('EXPIRE', KEYS[1], ARGV[2])
@@ -396,7 +399,7 @@ if value then
 end
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
 return false
-"""
+""")
 
 _INCR_ABOVE_SCRIPT = """
 local value = redis.call('INCR', KEYS[1])

@@ -34,6 +34,7 @@ import redis.asyncio as aioredis
 
 from edge.cache_keys import rate_limit_key
 from origin.cache import NAMESPACE, BoundedLru, CacheUnavailable, CircuitBreaker, RedisCache, REDIS_FAILURES
+from origin.redis_scripts import LuaScript, ScriptCalls
 from origin.settings import Settings, parse_rate
 
 log = logging.getLogger(__name__)
@@ -165,7 +166,7 @@ class MemoryRateLimiter:
 # KEYS: the buckets. ARGV: capacity and refill rate (tokens/s) per bucket, in KEYS order.
 # Each bucket is a hash {tokens, at}; it expires once it would be full again, so an
 # idle IP costs nothing. Levels go back as strings: Lua numbers would be truncated to integers.
-_TAKE_SCRIPT = """
+_TAKE_SCRIPT = LuaScript("""
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
 local levels = {}
@@ -193,17 +194,20 @@ for i, key in ipairs(KEYS) do
   levels[i] = tostring(levels[i])
 end
 return {allowed, levels}
-"""
+""")
 
 
 class RedisRateLimiter:
     """Buckets shared by every process, on the request pool; fails open when Redis does not answer."""
 
-    def __init__(self, client: aioredis.Redis, breaker: CircuitBreaker, namespace: str = NAMESPACE) -> None:
+    def __init__(
+        self, client: aioredis.Redis, breaker: CircuitBreaker, namespace: str = NAMESPACE, *, scripts: ScriptCalls | None = None
+    ) -> None:
         self.client = client
         self.breaker = breaker
         self.namespace = namespace
-        self._script = client.register_script(_TAKE_SCRIPT)
+        # The cache's batcher when given: a beacon's take and its session lookup share the loop turn's pipelines.
+        self.scripts = scripts or ScriptCalls(client)
         self._last_fail_open_log = -math.inf
         self.failed_open = 0
 
@@ -220,7 +224,7 @@ class RedisRateLimiter:
             if self.breaker.is_open:
                 raise CacheUnavailable(self.breaker.last_error or "redis is unavailable")
             try:
-                allowed, levels = await self._script(keys=keys, args=arguments)
+                allowed, levels = await self.scripts.run(_TAKE_SCRIPT, keys, arguments)
             except REDIS_FAILURES as error:
                 self.breaker.failed(error)
                 raise CacheUnavailable(f"{type(error).__name__}: {error}") from None
@@ -273,5 +277,5 @@ class RateLimits:
 def make_rate_limiter(cache) -> RateLimiter:
     """On the shared cache's Redis (its short timeouts and breaker) when there is one, else in memory."""
     if isinstance(cache, RedisCache):
-        return RedisRateLimiter(cache.client, cache.breaker)
+        return RedisRateLimiter(cache.client, cache.breaker, scripts=cache.scripts)
     return MemoryRateLimiter()

@@ -9,7 +9,7 @@ from origin.app import INTERNAL_LAYERS, PUBLIC_LAYERS, create_app, create_intern
 from origin.web.asgi.domain_guard import DomainGuard
 from origin.web.asgi.host import HostParse
 from origin.web.asgi.beacon_intake import BeaconIntake
-from origin.web.asgi.page_hits import PageHits
+from origin.web.asgi.storefront_pages import StorefrontPages
 from origin.web.asgi.tls_ask import AskHook
 from origin.web.asgi.webhook_intake import WebhookIntake
 
@@ -28,7 +28,7 @@ def layers_of(app) -> list[type]:
 def test_the_public_stack_is_the_listed_one_guards_first(settings) -> None:
     app = create_app(settings)
 
-    assert layers_of(app) == list(PUBLIC_LAYERS) == [HostParse, DomainGuard, WebhookIntake, BeaconIntake, PageHits]
+    assert layers_of(app) == list(PUBLIC_LAYERS) == [HostParse, DomainGuard, WebhookIntake, BeaconIntake, StorefrontPages]
 
 
 def test_the_internal_stack_is_the_listed_one(settings) -> None:

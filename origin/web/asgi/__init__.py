@@ -7,12 +7,12 @@ origin/app.py lists them outermost first and wraps ``Quart.asgi_app`` with them
 
 Public app::
 
-    HostParse ─▶ DomainGuard ─▶ WebhookIntake ─▶ BeaconIntake ─▶ PageHits ─▶ Quart
-    400 bad Host  421 / 410      POST /webhooks/   POST /events   cached
-    (parsed once, (every guard   shopify (alone)   (LRU-known     storefront
-     scope key)    before every                     stores; same   pages
-                   fast path)                       answers as
-                                                    the route)
+    HostParse ─▶ DomainGuard ─▶ WebhookIntake ─▶ BeaconIntake ─▶ StorefrontPages ─▶ Quart
+    400 bad Host  421 / 410      POST /webhooks/   POST /events   storefront
+    (parsed once, (every guard   shopify (alone)   (LRU-known     pages, hits
+     scope key)    before every                     stores; same   and misses
+                   fast path)                       answers as     (same answers
+                                                    the route)     as the routes)
 
 Internal app::
 

@@ -153,7 +153,7 @@ def canonical_query(path: str, args: Mapping[str, str]) -> list[tuple[str, str]]
     """The query pairs a cacheable page's key includes, or None if ``path`` is no cacheable page.
 
     The one definition used by the handlers and by the ASGI fast path
-    (origin/web/asgi/page_hits.py), so both always compute the same key.
+    (origin/web/asgi/storefront_pages.py), so both always compute the same key.
     Raises BadListingInput for values the page would answer with a 400.
     """
     if path in ("/", "/sitemap.xml", "/robots.txt"):

@@ -168,16 +168,26 @@ async def serve_page(
         return Response(b"", status=304, headers=not_modified_headers(key))
     key, page = await cached_page(current_app, services, site, version, host, request.path, query)
     if page is None:
-        page = await build()
-        if page.status == 200:
-            page = dataclasses.replace(page, etag=page_etag(key))
-        if page.status == 200:
-            await services.cache.set(key, page, PAGE_CODEC, ttl=PAGE_TTL_SECONDS)
-        if page.status in CACHEABLE_STATUSES:
-            # A 404 stays in this process: a stranger's random handles must not become
-            # shared-cache keys (issue 13, item 2); the LRU bounds what it costs here.
-            local_pages(current_app).put(key, page, len(page.body))
+        page = keep_locally(current_app, key, await build())
+        await share_page(services, key, page)
     return page_response(page)
+
+
+def keep_locally(app, key: str, built: RenderedPage) -> RenderedPage:
+    """A page just built, with the ETag its key gives a 200, kept in this process's LRU; before it is sent,
+    so the next request for it is a hit however long the shared cache takes."""
+    page = dataclasses.replace(built, etag=page_etag(key)) if built.status == 200 else built
+    if page.status in CACHEABLE_STATUSES:
+        # A 404 stays in this process: a stranger's random handles must not become
+        # shared-cache keys (issue 13, item 2); the LRU bounds what it costs here.
+        local_pages(app).put(key, page, len(page.body))
+    return page
+
+
+async def share_page(services, key: str, page: RenderedPage) -> None:
+    """A 200 into the shared cache (the other processes' tier)."""
+    if page.status == 200:
+        await services.cache.set(key, page, PAGE_CODEC, ttl=PAGE_TTL_SECONDS)
 
 
 def page_headers(page: RenderedPage) -> dict[str, str]:

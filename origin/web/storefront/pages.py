@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import functools
 from pathlib import Path
+from typing import Awaitable, Callable, Mapping
 from xml.sax.saxutils import escape as xml_escape
 
 from quart import Blueprint, Response, current_app, request, send_from_directory
@@ -38,6 +39,7 @@ from origin.web.storefront.page_cache import (
     make_page,
     serve_page,
 )
+from origin.web.storefront.local_cache import LocalPages
 from origin.web.storefront.listing import (
     SORT_LABELS,
     OPTION_FIELDS,
@@ -111,13 +113,15 @@ def product_tags(site: TenantSite, product_ids) -> list[str]:
 
 
 # --------------------------------------------------------------------------- pages
+# Each page is a route (parse, then serve_page) and a builder: ``*_page(site, ...)`` parses what the page
+# reads of the query (BadListingInput before anything is read) and returns the coroutine function that
+# reads the catalog and renders. The routes and the lean miss path (origin/web/asgi/storefront_pages.py,
+# through :func:`page_builder`) call the same builders, so both render the same page (issue 14).
+
+Build = Callable[[], Awaitable[RenderedPage]]
 
 
-@blueprint.get("/")
-@storefront_route
-async def home():
-    site = await current_site()
-
+def home_page(site: TenantSite) -> Build:
     async def build() -> RenderedPage:
         tenant_id = site.tenant.id
         shop = shop_view(site)
@@ -146,15 +150,12 @@ async def home():
         tags += [cache_tags.collection_tag(tenant_id, c.id) for c in collections]
         return make_page(body, tags)
 
-    return await serve_page(site, current_host(), canonical_query(request.path, request.args), build)
+    return build
 
 
-@blueprint.get("/collections/<handle>")
-@storefront_route
-async def collection(handle: str):
-    site = await current_site()
+def collection_page(site: TenantSite, handle: str, args: Mapping[str, str]) -> Build:
     is_all = handle == "all"
-    params, sorts, default_sort = collection_listing(handle, request.args)
+    params, sorts, default_sort = collection_listing(handle, args)
 
     async def build() -> RenderedPage:
         tenant_id = site.tenant.id
@@ -189,24 +190,12 @@ async def collection(handle: str):
         body = await render(site, "collection.html", page, collection=found, listing=listing)
         return make_page(body, [*product_tags(site, (item.id for item in result.items)), *tags])
 
-    return await serve_page(site, current_host(), canonical_query(request.path, request.args), build)
+    return build
 
 
-@blueprint.get("/products/<handle>")
-@storefront_route
-async def product(handle: str):
-    site = await current_site()
-    chosen_options = parse_options(request.args)
-    if chosen_options is not None and HANDLE_PATTERN.match(handle):
-        # The variant picker without JavaScript: the chosen values -> that variant's page (the URL names it).
-        record = await catalog_read(site, "product", (handle,), catalog.select_product_by_handle, site.tenant.id, handle)
-        if record is not None:
-            variant = views.variant_for_options(record.variants, chosen_options)
-            location = views.product_url(handle) + (f"?variant={variant.id}" if variant is not None else "")
-            response = redirect_response(location, 303)
-            response.headers["Cache-Control"] = "private, no-store"
-            return response
-    variant_id = parse_variant(request.args)
+def product_page(site: TenantSite, handle: str, args: Mapping[str, str]) -> Build:
+    """``args`` without the variant picker's options (the route answers those with a redirect)."""
+    variant_id = parse_variant(args)
 
     async def build() -> RenderedPage:
         tenant_id = site.tenant.id
@@ -215,29 +204,49 @@ async def product(handle: str):
         record = await catalog_read(site, "product", (handle,), catalog.select_product_by_handle, tenant_id, handle)
         if record is None:
             return await not_found_page(site, N_("This product is not available in this shop."))
-        shop = shop_view(site)
-        view = views.build_product(shop, record, variant_id)
-        page = views.PageMeta(
-            title=f"{record.title} – {site.tenant.name}",
-            description=views.plain_text(record.description_html)[:300],
-            canonical_url=shop.absolute(view.url),
-            og_type="product",
-            og_image=views.first_image_url(shop, view.images),
-            json_ld=views.product_json_ld(shop, record),
-        )
-        body = await render(site, "product.html", page, product=view)
-        return make_page(body, product_tags(site, (record.id,)))
+        # The page is a function of the site record, the product record and the variant it shows (an
+        # unknown ?variant= shows the default one), all values: a purge that bumped the catalog version
+        # for another product's write leaves this page's key changed and its body the same (issue 14).
+        shown = variant_id if any(variant.id == variant_id for variant in record.variants) else None
+        memo = product_pages(current_app)
+        memo_key = (site, record, shown)
+        page = memo.get(memo_key)
+        if page is None:
+            page = await render_product(site, record, shown)
+            memo.put(memo_key, page, len(page.body))
+        return page
 
-    # Options with no product to match (unknown handle): the same page as without them.
-    args = {name: value for name, value in request.args.items() if name not in OPTION_FIELDS}
-    return await serve_page(site, current_host(), canonical_query(request.path, args), build)
+    return build
 
 
-@blueprint.get("/search")
-@storefront_route
-async def search():
-    site = await current_site()
-    query_text, cursor = parse_search(request.args)
+PRODUCT_PAGES_KEY = "zelly.product_pages"
+MEMOIZED_PRODUCT_PAGE_BYTES = 16 * 1024 * 1024  # ~1,000 product pages of the demo's size per process
+
+
+def product_pages(app) -> LocalPages:
+    memo = app.extensions.get(PRODUCT_PAGES_KEY)
+    if memo is None:
+        memo = app.extensions[PRODUCT_PAGES_KEY] = LocalPages(MEMOIZED_PRODUCT_PAGE_BYTES)
+    return memo
+
+
+async def render_product(site: TenantSite, record, variant_id: int | None) -> RenderedPage:
+    shop = shop_view(site)
+    view = views.build_product(shop, record, variant_id)
+    page = views.PageMeta(
+        title=f"{record.title} – {site.tenant.name}",
+        description=views.plain_text(record.description_html)[:300],
+        canonical_url=shop.absolute(view.url),
+        og_type="product",
+        og_image=views.first_image_url(shop, view.images),
+        json_ld=views.product_json_ld(shop, record),
+    )
+    body = await render(site, "product.html", page, product=view)
+    return make_page(body, product_tags(site, (record.id,)))
+
+
+def search_page(site: TenantSite, args: Mapping[str, str]) -> Build:
+    query_text, cursor = parse_search(args)
 
     async def build() -> RenderedPage:
         tenant_id = site.tenant.id
@@ -263,14 +272,10 @@ async def search():
         body = await render(site, "search.html", page, query=query_text, listing=listing)
         return make_page(body, product_tags(site, (item.id for item in result.items)))
 
-    return await serve_page(site, current_host(), canonical_query(request.path, request.args), build)
+    return build
 
 
-@blueprint.get("/sitemap.xml")
-@storefront_route
-async def sitemap():
-    site = await current_site()
-
+def sitemap_page(site: TenantSite) -> Build:
     async def build() -> RenderedPage:
         entries = await cached_read(site, "sitemap", (), lambda conn: catalog.select_sitemap_entries(conn, site.tenant.id))
         shop = shop_view(site)
@@ -282,19 +287,97 @@ async def sitemap():
         lines.append("</urlset>")
         return make_page("\n".join(lines) + "\n", [cache_tags.tenant_tag(site.tenant.id)], content_type="application/xml; charset=utf-8")
 
+    return build
+
+
+def robots_page(site: TenantSite) -> Build:
+    async def build() -> RenderedPage:
+        body = "User-agent: *\nDisallow: /cart\nDisallow: /search\n\nSitemap: " + shop_view(site).absolute("/sitemap.xml") + "\n"
+        return make_page(body, [cache_tags.tenant_tag(site.tenant.id)], content_type="text/plain; charset=utf-8")
+
+    return build
+
+
+def page_builder(site: TenantSite, path: str, args: Mapping[str, str]) -> Build | None:
+    """The builder of the page the routes below serve at ``path``, or None where Quart's routing decides.
+
+    The lean miss path asks this; it only takes paths whose route is certain (a handle the catalog's
+    rules accept, product pages without the variant picker's options), so anything else (a 404
+    of the router, the picker's redirect) is still answered by Quart.
+    """
+    if path == "/":
+        return home_page(site)
+    if path == "/search":
+        return search_page(site, args)
+    if path == "/sitemap.xml":
+        return sitemap_page(site)
+    if path == "/robots.txt":
+        return robots_page(site)
+    section, _, handle = path[1:].partition("/")
+    if not HANDLE_PATTERN.match(handle):
+        return None
+    if section == "collections":
+        return collection_page(site, handle, args)
+    if section == "products" and parse_options(args) is None:
+        return product_page(site, handle, args)
+    return None
+
+
+@blueprint.get("/")
+@storefront_route
+async def home():
+    site = await current_site()
+    return await serve_page(site, current_host(), canonical_query(request.path, request.args), home_page(site))
+
+
+@blueprint.get("/collections/<handle>")
+@storefront_route
+async def collection(handle: str):
+    site = await current_site()
+    build = collection_page(site, handle, request.args)
     return await serve_page(site, current_host(), canonical_query(request.path, request.args), build)
+
+
+@blueprint.get("/products/<handle>")
+@storefront_route
+async def product(handle: str):
+    site = await current_site()
+    chosen_options = parse_options(request.args)
+    if chosen_options is not None and HANDLE_PATTERN.match(handle):
+        # The variant picker without JavaScript: the chosen values -> that variant's page (the URL names it).
+        record = await catalog_read(site, "product", (handle,), catalog.select_product_by_handle, site.tenant.id, handle)
+        if record is not None:
+            variant = views.variant_for_options(record.variants, chosen_options)
+            location = views.product_url(handle) + (f"?variant={variant.id}" if variant is not None else "")
+            response = redirect_response(location, 303)
+            response.headers["Cache-Control"] = "private, no-store"
+            return response
+    # Options with no product to match (unknown handle): the same page as without them.
+    args = {name: value for name, value in request.args.items() if name not in OPTION_FIELDS}
+    build = product_page(site, handle, args)
+    return await serve_page(site, current_host(), canonical_query(request.path, args), build)
+
+
+@blueprint.get("/search")
+@storefront_route
+async def search():
+    site = await current_site()
+    build = search_page(site, request.args)
+    return await serve_page(site, current_host(), canonical_query(request.path, request.args), build)
+
+
+@blueprint.get("/sitemap.xml")
+@storefront_route
+async def sitemap():
+    site = await current_site()
+    return await serve_page(site, current_host(), canonical_query(request.path, request.args), sitemap_page(site))
 
 
 @blueprint.get("/robots.txt")
 @storefront_route
 async def robots():
     site = await current_site()
-
-    async def build() -> RenderedPage:
-        body = "User-agent: *\nDisallow: /cart\nDisallow: /search\n\nSitemap: " + shop_view(site).absolute("/sitemap.xml") + "\n"
-        return make_page(body, [cache_tags.tenant_tag(site.tenant.id)], content_type="text/plain; charset=utf-8")
-
-    return await serve_page(site, current_host(), canonical_query(request.path, request.args), build)
+    return await serve_page(site, current_host(), canonical_query(request.path, request.args), robots_page(site))
 
 
 @blueprint.get("/favicon.svg")
