@@ -22,6 +22,7 @@ from urllib.parse import parse_qsl
 
 from werkzeug.datastructures import MultiDict
 
+from observability.context import bind_tenant
 from origin.domains.routing import decide_host_redirect
 from origin.web.asgi.host import request_host
 from origin.web.asgi.responses import ASGIApp, send_body, send_not_modified
@@ -58,6 +59,7 @@ class PageHits:
             return False
         if await decide_host_redirect(services, host, site):
             return False
+        bind_tenant(site.tenant.id)
         version = await local_versions(self.quart_app).get(site.tenant.id)
         inm = None
         for name, value in scope["headers"]:
