@@ -12,7 +12,8 @@
 - with tracing on, the ``http.request`` span every other span nests in.
 
 ``on_response_start(scope, message)`` sees each response's start (the edge
-counts its cache outcome by page type from ``Cache-Status``).
+counts its cache outcome by page type from ``Cache-Status``);
+``forward_request_id`` puts the id into the request's headers for an upstream.
 """
 
 from __future__ import annotations
@@ -32,8 +33,9 @@ def never_trusted(address: str | None) -> bool:
 
 class ObservedRequests:
     def __init__(self, app: ASGIApp, metrics: Metrics, *, trusts_peer: Callable[[str | None], bool] = never_trusted,
-                 on_response_start: Callable[[dict, dict], None] | None = None) -> None:
+                 on_response_start: Callable[[dict, dict], None] | None = None, forward_request_id: bool = False) -> None:
         self.app = app
+        self.forward_request_id = forward_request_id
         self.metrics = metrics
         self.trusts_peer = trusts_peer
         self.on_response_start = on_response_start
@@ -51,6 +53,11 @@ class ObservedRequests:
                     offered = value
                 break
         request_id = context.accepted_request_id(offered)
+        if self.forward_request_id and offered != request_id.encode():
+            # A proxy (the edge) hands the id on to its upstream, which trusts it (loopback or a trusted proxy).
+            headers = [(name, value) for name, value in scope["headers"] if name != context.REQUEST_ID_HEADER]
+            headers.append((context.REQUEST_ID_HEADER, request_id.encode()))
+            scope = {**scope, "headers": headers}
         current, token = context.start(request_id)
         header = (context.REQUEST_ID_HEADER, request_id.encode())
         status = 500  # what the client gets when the app raises before answering

@@ -200,6 +200,16 @@ class Settings:
 
     __str__ = __repr__
 
+    def secret_values(self) -> tuple[str, ...]:
+        """Every secret this process was given (Secret fields, passwords inside URLs): what logs must never show."""
+        values = [value.reveal() for value in (getattr(self, spec.name) for spec in dataclasses.fields(self)) if isinstance(value, Secret)]
+        for spec in dataclasses.fields(self):
+            if spec.name.endswith("_url") and getattr(self, spec.name):
+                password = urlsplit(getattr(self, spec.name)).password
+                if password:
+                    values.append(password)
+        return tuple(value for value in values if value)
+
     @property
     def dns_cname_target(self) -> str:
         return self.dns_target or f"edge.{self.platform_domain}"
