@@ -18,6 +18,7 @@ counts its cache outcome by page type from ``Cache-Status``);
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Any, Callable
 
@@ -25,6 +26,9 @@ from observability import context, tracing
 from observability.metrics import Metrics, route_family
 
 ASGIApp = Callable[..., Any]
+# One line per request at DEBUG (Caddy keeps the access log in production): off by default, so the
+# hot path pays one level check.
+access_log = logging.getLogger("zelly.access")
 
 
 def never_trusted(address: str | None) -> bool:
@@ -85,5 +89,10 @@ class ObservedRequests:
             else:
                 await self.app(scope, receive, send_observed)
         finally:
-            self.metrics.observe_request(family, current.tenant_id, status, time.perf_counter() - started)
+            seconds = time.perf_counter() - started
+            self.metrics.observe_request(family, current.tenant_id, status, seconds)
+            if access_log.isEnabledFor(logging.DEBUG):
+                query = scope.get("query_string") or b""
+                access_log.debug("%s %s%s %d %.1fms", scope["method"], scope["path"],
+                                 "?" + query.decode("latin-1") if query else "", status, seconds * 1000)
             context.current.reset(token)
