@@ -29,7 +29,7 @@ from edge.stats import EdgeStats
 from edge.store import MemoryStore
 from edge.upstream import AsgiUpstream, make_upstream, send_plain
 from observability.endpoints import HealthEndpoints
-from observability.metrics import Metrics, route_family
+from observability.metrics import Metrics
 from observability.requests import ObservedRequests
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ class EdgeApp:
         self.internal = InternalEndpoints(config, self.purger, self.stats, self.store)
         self._redis = redis
         self._observed = ObservedRequests(self._http, self.metrics, trusts_peer=config.is_trusted_proxy,
-                                          on_response_start=self._count_cache_outcome, forward_request_id=True)
+                                          on_response_start=self._count_cache_outcome)
         self._health = HealthEndpoints(self._internal_http, self.metrics, readiness=self._readiness)
         self._broadcast_subscribe = broadcast_subscribe
         self._subscriber: asyncio.Task | None = None
@@ -80,10 +80,10 @@ class EdgeApp:
         else:
             await self.proxy.handle(scope, receive, send)
 
-    def _count_cache_outcome(self, scope: dict, message: dict) -> None:
-        for name, value in message["headers"]:
+    def _count_cache_outcome(self, family: str, message: dict) -> None:
+        for name, value in reversed(message["headers"]):  # this edge appends Cache-Status last but for the request id
             if name == b"cache-status":
-                self.metrics.edge_lookups.labels(route_family(scope["path"]), cache_outcome(value)).inc()
+                self.metrics.edge_lookups.inc((family, cache_outcome(value)))
                 return
 
     async def _readiness(self) -> dict[str, dict]:

@@ -9,20 +9,23 @@ the platform host, an unknown host). A tenant that drops out of the top has its
 series removed, so the series count stays below a fixed bound whatever the
 traffic; tests/observability/test_metrics.py sends 1,000 paths and tenants.
 
-The hot path (one request) costs two dict lookups and a counter and histogram
-update on pre-bound children; nothing is allocated per request beyond the
-label tuple. Gauges that need I/O (queue depth, store-events lag, certificate
+The hot path (one request) costs two dict lookups and three additions on plain
+numbers (:class:`RequestSeries`, no lock); nothing is allocated per request
+beyond the key tuple. Gauges that need I/O (queue depth, store-events lag, certificate
 expiry) are read by *probes* when /metrics is scraped, never on requests.
 """
 
 from __future__ import annotations
 
 import asyncio
+import bisect
 import heapq
 import logging
 from typing import Awaitable, Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
+from prometheus_client.registry import Collector
 from prometheus_client.exposition import generate_latest
 
 log = logging.getLogger(__name__)
@@ -61,10 +64,6 @@ def route_family(path: str) -> str:
 
 
 STATUS_CLASSES = ("1xx", "2xx", "3xx", "4xx", "5xx")
-
-
-def status_class(status: int) -> str:
-    return STATUS_CLASSES[min(max(status // 100, 1), 5) - 1]
 
 
 class TenantLabels:
@@ -109,6 +108,75 @@ class TenantLabels:
             self.on_change(left)
 
 
+class RequestSeries:
+    """One (route family, tenant) pair's requests: counts by status class, latency buckets, total seconds.
+
+    prometheus_client's Counter and Histogram take a lock per update and walk
+    the buckets in Python; a request pays that twice. Here an update is three
+    list/float additions and one C ``bisect``, with no lock: every update runs
+    on the process's event loop thread (hypercorn, and granian's embedded
+    server, call the app there), and a scrape reads the numbers between two of them.
+    """
+
+    __slots__ = ("by_status_class", "buckets", "seconds")
+
+    def __init__(self) -> None:
+        self.by_status_class = [0] * len(STATUS_CLASSES)
+        self.buckets = [0] * (len(LATENCY_BUCKETS) + 1)  # the last one: above every bound (+Inf)
+        self.seconds = 0.0
+
+
+class RequestCollector(Collector):
+    """Exposes :class:`RequestSeries` as ``zelly_http_requests_total`` and ``zelly_http_request_duration_seconds``."""
+
+    def __init__(self, metrics: "Metrics") -> None:
+        self.metrics = metrics
+
+    def describe(self) -> list:
+        return []
+
+    def collect(self):
+        service = self.metrics.service
+        requests = CounterMetricFamily("zelly_http_requests", "HTTP requests answered, by route family, tenant and status class",
+                                       labels=("service", "route_family", "tenant", "status_class"))
+        latency = HistogramMetricFamily("zelly_http_request_duration_seconds", "Time to answer an HTTP request",
+                                        labels=("service", "route_family", "tenant"))
+        for (family, tenant), series in list(self.metrics.request_series.items()):
+            for status_class, count in zip(STATUS_CLASSES, series.by_status_class):
+                if count:
+                    requests.add_metric((service, family, tenant, status_class), count)
+            cumulative, buckets = 0, []
+            for bound, count in zip((*LATENCY_BUCKETS, float("inf")), series.buckets):
+                cumulative += count
+                buckets.append(("+Inf" if bound == float("inf") else repr(bound), cumulative))
+            latency.add_metric((service, family, tenant), buckets, series.seconds)
+        yield requests
+        yield latency
+
+
+class FastCounter(Collector):
+    """A counter for the request path: plain ints by label values, exposed at scrape time (no lock, see RequestSeries)."""
+
+    def __init__(self, name: str, documentation: str, labels: tuple[str, ...]) -> None:
+        self.name = name
+        self.documentation = documentation
+        self.labels = labels
+        self.counts: dict[tuple[str, ...], int] = {}
+
+    def inc(self, key: tuple[str, ...]) -> None:
+        counts = self.counts
+        counts[key] = counts.get(key, 0) + 1
+
+    def describe(self) -> list:
+        return []
+
+    def collect(self):
+        family = CounterMetricFamily(self.name, self.documentation, labels=self.labels)
+        for key, count in list(self.counts.items()):
+            family.add_metric(key, count)
+        yield family
+
+
 Probe = Callable[["Metrics"], Awaitable[None]]
 PROBE_TIMEOUT_S = 2.0  # a scrape answers even while a store does not
 
@@ -124,12 +192,12 @@ class Metrics:
     def __init__(self, service: str, *, top_tenants: int = 10) -> None:
         self.service = service
         self.registry = registry = CollectorRegistry(auto_describe=True)
-        self.requests = Counter("zelly_http_requests", "HTTP requests answered, by route family, tenant and status class",
-                                ("service", "route_family", "tenant", "status_class"), registry=registry)
-        self.request_seconds = Histogram("zelly_http_request_duration_seconds", "Time to answer an HTTP request",
-                                         ("service", "route_family", "tenant"), buckets=LATENCY_BUCKETS, registry=registry)
-        self.edge_lookups = Counter("zelly_edge_cache_lookups", "Edge cache answers by page type: hit, miss, stale, bypass",
-                                    ("page_type", "outcome"), registry=registry)
+        # Request counts and latency: the hottest metric, kept as plain numbers (see RequestSeries).
+        self.request_series: dict[tuple[str, str], RequestSeries] = {}
+        registry.register(RequestCollector(self))
+        self.edge_lookups = FastCounter("zelly_edge_cache_lookups", "Edge cache answers by page type: hit, miss, stale, bypass",
+                                        ("page_type", "outcome"))
+        registry.register(self.edge_lookups)
         self.render_seconds = Histogram("zelly_render_duration_seconds", "Time to render a storefront page (Jinja)",
                                         ("page_type",), buckets=LATENCY_BUCKETS, registry=registry)
         self.db_seconds = Histogram("zelly_db_statement_duration_seconds", "Time of one SQL statement, by verb",
@@ -159,33 +227,22 @@ class Metrics:
         self.scrape_errors = Counter("zelly_metrics_probe_errors", "Probes that failed or timed out during a scrape",
                                      ("probe",), registry=registry)
         self.tenants = TenantLabels(top_tenants, on_change=self._forget_tenants)
-        self._request_children: dict[tuple[str, str, int], tuple] = {}
         self._probes: list[tuple[str, Probe]] = []
 
     # -- the hot path -------------------------------------------------------
 
     def observe_request(self, family: str, tenant_id: int | None, status: int, seconds: float) -> None:
-        tenant = self.tenants.label(tenant_id)
-        key = (family, tenant, status)
-        children = self._request_children.get(key)
-        if children is None:
-            children = self._request_children[key] = (
-                self.requests.labels(self.service, family, tenant, status_class(status)),
-                self.request_seconds.labels(self.service, family, tenant),
-            )
-        children[0].inc()
-        children[1].observe(seconds)
+        key = (family, self.tenants.label(tenant_id))
+        series = self.request_series.get(key)
+        if series is None:
+            series = self.request_series[key] = RequestSeries()
+        series.by_status_class[min(max(status // 100, 1), 5) - 1] += 1
+        series.buckets[bisect.bisect_left(LATENCY_BUCKETS, seconds)] += 1
+        series.seconds += seconds
 
     def _forget_tenants(self, tenants: frozenset[str]) -> None:
-        for key in [key for key in self._request_children if key[1] in tenants]:
-            del self._request_children[key]
-            family, tenant, status = key
-            for metric, labels in ((self.requests, (self.service, family, tenant, status_class(status))),
-                                   (self.request_seconds, (self.service, family, tenant))):
-                try:
-                    metric.remove(*labels)
-                except KeyError:
-                    pass  # already removed with another status of the same family
+        for key in [key for key in self.request_series if key[1] in tenants]:
+            del self.request_series[key]
 
     # -- scrape time ----------------------------------------------------------
 

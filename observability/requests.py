@@ -11,9 +11,9 @@
   status class;
 - with tracing on, the ``http.request`` span every other span nests in.
 
-``on_response_start(scope, message)`` sees each response's start (the edge
-counts its cache outcome by page type from ``Cache-Status``);
-``forward_request_id`` puts the id into the request's headers for an upstream.
+``on_response_start(route family, message)`` sees each response's start (the edge
+counts its cache outcome by page type from ``Cache-Status``). A proxy hands
+the id on to its upstream itself (the edge: edge/keys.py ``upstream_headers``).
 """
 
 from __future__ import annotations
@@ -37,9 +37,8 @@ def never_trusted(address: str | None) -> bool:
 
 class ObservedRequests:
     def __init__(self, app: ASGIApp, metrics: Metrics, *, trusts_peer: Callable[[str | None], bool] = never_trusted,
-                 on_response_start: Callable[[dict, dict], None] | None = None, forward_request_id: bool = False) -> None:
+                 on_response_start: Callable[[str, dict], None] | None = None) -> None:
         self.app = app
-        self.forward_request_id = forward_request_id
         self.metrics = metrics
         self.trusts_peer = trusts_peer
         self.on_response_start = on_response_start
@@ -57,11 +56,6 @@ class ObservedRequests:
                     offered = value
                 break
         request_id = context.accepted_request_id(offered)
-        if self.forward_request_id and offered != request_id.encode():
-            # A proxy (the edge) hands the id on to its upstream, which trusts it (loopback or a trusted proxy).
-            headers = [(name, value) for name, value in scope["headers"] if name != context.REQUEST_ID_HEADER]
-            headers.append((context.REQUEST_ID_HEADER, request_id.encode()))
-            scope = {**scope, "headers": headers}
         current, token = context.start(request_id)
         header = (context.REQUEST_ID_HEADER, request_id.encode())
         status = 500  # what the client gets when the app raises before answering
@@ -74,7 +68,7 @@ class ObservedRequests:
                 # A new list: the app may send a shared, constant header list.
                 message = {**message, "headers": [*message.get("headers", ()), header]}
                 if on_start is not None:
-                    on_start(scope, message)
+                    on_start(family, message)
             await send(message)
 
         family = route_family(scope["path"])
