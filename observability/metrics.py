@@ -247,7 +247,8 @@ class Metrics:
     # -- scrape time ----------------------------------------------------------
 
     def add_probe(self, name: str, probe: Probe) -> None:
-        """``probe(metrics)`` sets gauges from a store; run (bounded) before each exposition."""
+        """``probe(metrics)`` sets gauges from a store; run (bounded) before each exposition. One per name."""
+        self._probes = [(existing, registered) for existing, registered in self._probes if existing != name]
         self._probes.append((name, probe))
 
     async def exposition(self) -> bytes:

@@ -149,5 +149,3 @@ class ObservedScheduler(TaskiqScheduler):
             return {"broker": {"backend": "redis", "status": "down", "error": type(error).__name__}}
         return {"broker": {"backend": "redis", "status": "ok"}}
 
-
-__all__ = ["ObservedScheduler", "ObservedTasks", "count_outcome", "start_process_observability"]

@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 import redis
 
+from observability import context
 from origin.settings import Settings
 from taskiq.kicker import AsyncKicker
 from tests.conftest import REDIS_URL
@@ -34,6 +35,7 @@ from workers.brokers import make_broker
 ROOT = Path(__file__).resolve().parents[2]
 SHUTDOWN_BOUND_S = 10.0  # ops.serve.DRAIN_BOUND_S (8 s) plus interpreter exit
 SLOW_S = 2.0
+REQUEST_ID = "req-for-the-worker-1"
 
 
 def http_get(port: int, path: str, timeout: float = 5) -> tuple[int, bytes]:
@@ -203,9 +205,11 @@ def _flush_redis() -> None:
 async def _kick_slow(marker: Path, seconds: float) -> None:
     producer = make_broker(Settings(redis_url=REDIS_URL), QUEUE, producer=True)
     await producer.startup()
+    current, token = context.start(REQUEST_ID)  # as if kicked while serving a request
     try:
         await AsyncKicker(task_name=SLOW_TASK, broker=producer, labels={}).kiq(str(marker), seconds)
     finally:
+        context.current.reset(token)
         await producer.shutdown()
 
 
@@ -232,7 +236,9 @@ def test_a_worker_answers_health_and_finishes_its_task_on_sigterm(tmp_path: Path
 
     assert endpoints == {"/livez": 200, "/readyz": 200, "/metrics": 200}
     assert f'zelly_queue_depth{{queue="{QUEUE}"}} 1.0' in metrics_while_running
+    task_lines = [json.loads(line) for line in output.splitlines() if line.startswith("{") and SLOW_TASK in line]
     assert Path(str(marker) + ".done").exists(), output
+    assert {(line["service"], line.get("request_id")) for line in task_lines} == {("worker", REQUEST_ID)}, output
     assert code == 0, output
     assert elapsed < SHUTDOWN_BOUND_S, output
 

@@ -24,10 +24,10 @@ class InternalHealth:
     async def __call__(self, scope: dict[str, Any], receive: Callable, send: Callable) -> None:
         endpoints = self._endpoints
         if endpoints is None:
-            if scope["type"] != "http":  # the lifespan runs before the services exist
+            services = self.quart_app.extensions.get(SERVICES_KEY)
+            if scope["type"] != "http" or services is None:  # the lifespan runs before the services exist
                 await self.app(scope, receive, send)
                 return
-            services = self.quart_app.extensions[SERVICES_KEY]
             register_probes(services.metrics, services)
             endpoints = self._endpoints = HealthEndpoints(self.app, services.metrics, readiness=services.health)
         await endpoints(scope, receive, send)

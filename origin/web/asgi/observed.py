@@ -27,10 +27,10 @@ class Observed:
     async def __call__(self, scope: dict[str, Any], receive: Callable, send: Callable) -> None:
         observed = self._observed
         if observed is None:
-            if scope["type"] != "http":  # the lifespan runs before the services exist
+            services = self.quart_app.extensions.get(SERVICES_KEY)
+            if scope["type"] != "http" or services is None:  # the lifespan runs before the services exist
                 await self.app(scope, receive, send)
                 return
-            services = self.quart_app.extensions[SERVICES_KEY]
             trusts_peer = functools.partial(_trusted, trusted_proxies=services.settings.trusted_proxies)
             observed = self._observed = ObservedRequests(self.app, services.metrics, trusts_peer=trusts_peer)
         await observed(scope, receive, send)
