@@ -52,10 +52,10 @@ def lines(stream: io.StringIO) -> list[dict]:
     return [json.loads(line) for line in stream.getvalue().splitlines()]
 
 
-async def test_a_request_carrying_a_token_a_password_and_a_stripe_key_logs_none_of_them(services: Services, log_output) -> None:
+async def test_a_request_carrying_a_token_a_password_and_a_stripe_key_logs_none_of_them(services: Services, public_app, log_output) -> None:
     tenant = await make_tenant(services, slug="acme")
     issued = await tenancy.do_issue_api_token(services, tenant.id)
-    client = create_app(services.settings, services=services).test_client()
+    client = public_app.test_client()
 
     response = await client.get(f"/search?q=mug&password={FORM_PASSWORD}&stripe={STRIPE_KEY}",
                                 headers={"Host": "acme.localhost", "Authorization": f"Bearer {issued.token}"})
@@ -85,11 +85,11 @@ def test_the_redactor_knows_the_shapes_of_credentials_it_was_not_told() -> None:
     assert redact("short sk_test_1 and skate") == "short sk_test_1 and skate"
 
 
-async def test_every_line_of_a_request_carries_its_request_id_and_tenant(services: Services, log_output) -> None:
+async def test_every_line_of_a_request_carries_its_request_id_and_tenant(services: Services, public_app, log_output) -> None:
     tenant = await make_tenant(services, slug="acme")
     await make_product(services, tenant.id, handle="mug")
     other = await make_tenant(services, slug="nordic")
-    client = create_app(services.settings, services=services).test_client()
+    client = public_app.test_client()
 
     first = await client.get("/products/mug", headers={"Host": "acme.localhost"})
     second = await client.get("/", headers={"Host": "nordic.localhost"})
@@ -140,7 +140,7 @@ async def _request_id_answered(app, client_address: str, request_id: bytes) -> s
 
 async def test_x_request_id_is_taken_only_from_a_trusted_proxy_and_only_well_formed(services: Services) -> None:
     swap_in_place(services, settings=services.settings.replace(trusted_proxies=("10.0.0.0/8",)))  # ZELLY_TRUSTED_PROXIES
-    app = create_app(services.settings, services=services)
+    app = create_app(services.settings, services=services)  # /healthz only: no lifespan needed
 
     from_caddy = await _request_id_answered(app, "10.1.2.3", b"caddy-5f1e.42")
     from_loopback = await _request_id_answered(app, "127.0.0.1", b"edge-77")

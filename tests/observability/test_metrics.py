@@ -11,7 +11,7 @@ from edge.config import EdgeConfig
 from observability import context
 from observability.metrics import Metrics, TenantLabels, route_family
 from observability.requests import ObservedRequests
-from origin.app import create_app, create_internal_app
+from origin.app import create_internal_app
 from origin.services import Services
 from tests.conftest import swap_in_place
 from tests.factories import make_product, make_tenant
@@ -95,12 +95,11 @@ def test_route_families_are_a_fixed_vocabulary() -> None:
         "home", "product", "api", "webhook_shopify", "other", "cart"]
 
 
-async def test_the_origin_internal_listener_serves_request_render_and_store_metrics(services: Services) -> None:
+async def test_the_origin_internal_listener_serves_request_render_and_store_metrics(services: Services, public_app) -> None:
     tenant = await make_tenant(services, slug="acme")
     await make_product(services, tenant.id, handle="mug")
-    public = create_app(services.settings, services=services)
     internal = create_internal_app(services.settings, services=services)
-    client = public.test_client()
+    client = public_app.test_client()
 
     page = await client.get("/products/mug", headers={"Host": "acme.localhost"})
     missing = await client.get("/products/nothing-here", headers={"Host": "acme.localhost"})
