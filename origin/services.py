@@ -33,9 +33,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from edge.cloudflare import CloudflarePurgeQueue
+from edge.tags import PURGE_CHANNEL
 from observability.metrics import Metrics
 from observability.stores import instrument_engine, instrument_redis
-from edge.tags import PURGE_CHANNEL
 from origin import db
 from origin.broadcast import Broadcast, ChangeLogBroadcast, RedisBroadcast
 from origin.cache import BoundedLru, Cache, MemoryCache, RedisCache
