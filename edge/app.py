@@ -2,7 +2,7 @@
 
     app = create_edge_app(config, upstream, broadcast_subscribe=..., redis=...)
     app                 # public: the page cache; its lifespan runs the upstream and the purge subscriber
-    app.internal_app    # internal (ZELLY_EDGE_INTERNAL_BIND): /internal/edge/purge and /internal/edge/stats
+    app.internal_app    # internal (ZELLY_EDGE_INTERNAL_BIND): /metrics, /livez, /readyz, /internal/edge/purge and /stats
     wrap_origin(origin_asgi_app, config, broadcast)      # zelly dev: one process
 
 Internal means internal (issue 13, item 3): the public app answers every
@@ -28,6 +28,9 @@ from edge.redis_tier import RedisTier
 from edge.stats import EdgeStats
 from edge.store import MemoryStore
 from edge.upstream import AsgiUpstream, make_upstream, send_plain
+from observability.endpoints import HealthEndpoints
+from observability.metrics import Metrics
+from observability.requests import ObservedRequests
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +48,14 @@ class EdgeApp:
         ) if redis is not None else None
         self.stats = EdgeStats()
         self.purger = Purger(config, self.store, self.redis_tier, self.stats)
-        self.proxy = EdgeProxy(config, self.upstream, self.store, self.redis_tier, self.stats, self.purger)
+        # This process's metrics, on the internal listener's /metrics (observability/).
+        self.metrics = Metrics("edge")
+        self.proxy = EdgeProxy(config, self.upstream, self.store, self.redis_tier, self.stats, self.purger, self.metrics)
         self.internal = InternalEndpoints(config, self.purger, self.stats, self.store)
+        self._redis = redis
+        self._observed = ObservedRequests(self._http, self.metrics, trusts_peer=config.is_trusted_proxy,
+                                          on_response_start=self._count_cache_outcome)
+        self._health = HealthEndpoints(self._internal_http, self.metrics, readiness=self._readiness)
         self._broadcast_subscribe = broadcast_subscribe
         self._subscriber: asyncio.Task | None = None
         self.subscribed = asyncio.Event()  # set once purges are being received (tests wait on it)
@@ -56,10 +65,7 @@ class EdgeApp:
     async def __call__(self, scope: dict, receive, send) -> None:
         kind = scope["type"]
         if kind == "http":
-            if scope["path"].startswith(PUBLIC_REFUSED_PREFIX):
-                await send_plain(send, 404, b"Not found.")
-            else:
-                await self.proxy.handle(scope, receive, send)
+            await self._observed(scope, receive, send)
         elif kind == "lifespan":
             await self._lifespan(receive, send)
         elif kind == "websocket" and isinstance(self.upstream, AsgiUpstream):
@@ -68,8 +74,34 @@ class EdgeApp:
             await receive()
             await send({"type": "websocket.close", "code": 1011})
 
+    async def _http(self, scope: dict, receive, send) -> None:
+        if scope["path"].startswith(PUBLIC_REFUSED_PREFIX):
+            await send_plain(send, 404, b"Not found.")
+        else:
+            await self.proxy.handle(scope, receive, send)
+
+    def _count_cache_outcome(self, family: str, message: dict) -> None:
+        for name, value in reversed(message["headers"]):  # this edge appends Cache-Status last but for the request id
+            if name == b"cache-status":
+                self.metrics.edge_lookups.inc((family, cache_outcome(value)))
+                return
+
+    async def _readiness(self) -> dict[str, dict]:
+        """Ready when the Redis tier answers (purges and shared pages come through it); memory-only: always."""
+        if self._redis is None:
+            return {"cache": {"backend": "memory", "status": "ok"}}
+        try:
+            await asyncio.wait_for(self._redis.ping(), 2.0)
+        except Exception as error:  # a readiness answer describes a failure, it does not raise it
+            return {"cache": {"backend": "redis", "status": "down", "error": type(error).__name__}}
+        return {"cache": {"backend": "redis", "status": "ok"}}
+
     async def internal_app(self, scope: dict, receive, send) -> None:
-        """The internal listener's app. Its lifespan has nothing to run: the public app's starts everything."""
+        """The internal listener: /metrics, /livez, /readyz, then purge and stats."""
+        await self._health(scope, receive, send)
+
+    async def _internal_http(self, scope: dict, receive, send) -> None:
+        """Its lifespan has nothing to run: the public app's starts everything."""
         kind = scope["type"]
         if kind == "http":
             if scope["path"].startswith(INTERNAL_PREFIX):
@@ -116,6 +148,17 @@ class EdgeApp:
                 await self.shutdown()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+def cache_outcome(cache_status: bytes) -> str:
+    """hit, stale, miss or bypass, from this edge's ``Cache-Status`` (edge/proxy.py writes the forms)."""
+    if b"fwd=bypass" in cache_status:
+        return "bypass"
+    if b"stale" in cache_status:  # stale-while-revalidate, stale-if-error
+        return "stale"
+    if b"; hit" in cache_status or b"collapsed" in cache_status:
+        return "hit"
+    return "miss"
 
 
 def create_edge_app(config: EdgeConfig, upstream: Any, *, broadcast_subscribe: Subscribe | None = None, redis: Any = None) -> EdgeApp:

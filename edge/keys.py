@@ -29,6 +29,8 @@ from urllib.parse import parse_qsl, quote, urljoin, urlsplit
 
 from edge.config import EdgeConfig
 from edge.routes import Route
+from observability import context
+from observability.context import REQUEST_ID_HEADER
 from tls.hostnames import HostnameError, host_from_header, normalize_host
 
 # Headers that let a client pick another host, scheme, path or method behind
@@ -240,7 +242,7 @@ class EdgeRequest:
         forwarded_for = b""
         for name, value in self.raw_headers:
             name = name.lower()
-            if name in HOP_BY_HOP or (not self.trusted and name in FORWARDING_HEADERS):
+            if name in HOP_BY_HOP or (not self.trusted and name in FORWARDING_HEADERS) or name == REQUEST_ID_HEADER:
                 continue
             if name == b"x-forwarded-for":
                 if self.trusted:
@@ -257,6 +259,11 @@ class EdgeRequest:
                 kept.append((b"x-forwarded-for", forwarded_for))
         else:  # always explicit: the origin must not pick an encoding the key does not name
             kept.append((b"accept-encoding", self.encoding.encode()))
+        # The id this edge accepted or made (observability.requests), never the client's own: the
+        # origin trusts its peer's id, and its peer is this edge.
+        request_id = context.request_id()
+        if request_id is not None:
+            kept.append((REQUEST_ID_HEADER, request_id.encode()))
         return kept
 
 

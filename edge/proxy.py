@@ -32,6 +32,8 @@ from edge.redis_tier import RedisTier
 from edge.stats import EdgeStats
 from edge.store import Entry, MemoryStore, parse_cache_tags, tenant_of
 from edge.upstream import Upstream, UpstreamError, UpstreamResponse, UpstreamTimeout
+from observability import tracing
+from observability.metrics import Metrics, route_family
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +53,10 @@ class Outcome:
 
 
 class EdgeProxy:
-    def __init__(self, config: EdgeConfig, upstream: Upstream, store: MemoryStore, redis_tier: RedisTier | None, stats: EdgeStats, purger: Purger) -> None:
+    def __init__(self, config: EdgeConfig, upstream: Upstream, store: MemoryStore, redis_tier: RedisTier | None, stats: EdgeStats, purger: Purger,
+                 metrics: Metrics | None = None) -> None:
         self.config = config
+        self.metrics = metrics or Metrics("edge")
         self.upstream = upstream
         self.store = store
         self.redis_tier = redis_tier
@@ -148,8 +152,10 @@ class EdgeProxy:
         validators = stale.validators() if stale is not None else None
         if validators is not None:
             headers += validators  # RFC 9111 4.3.1: a 304 spares the body
+        started = time.perf_counter()
         try:
-            response = await self.upstream.fetch("GET", request.target, headers, self.config.upstream_timeout, scope)
+            with tracing.span("upstream.fetch", {"http.target": scope["path"], "zelly.cache": kind}):
+                response = await self.upstream.fetch("GET", request.target, headers, self.config.upstream_timeout, scope)
         except UpstreamError as error:
             status = 504 if isinstance(error, UpstreamTimeout) else 502
             if stale is not None and self._within_stale_if_error(stale):
@@ -159,6 +165,8 @@ class EdgeProxy:
             text = b"The store did not answer in time. Please try again." if status == 504 else b"The store cannot be reached right now. Please try again."
             failure = UpstreamResponse(status, [(b"content-type", b"text/plain; charset=utf-8"), (b"cache-control", b"no-store")], text)
             return Outcome(f"{self.name}; fwd={kind}; detail=upstream-{'timeout' if status == 504 else 'unreachable'}", response=failure)
+        finally:
+            self.metrics.upstream_seconds.labels(route_family(scope["path"])).observe(time.perf_counter() - started)
         if response.status >= 500 and stale is not None and self._within_stale_if_error(stale):
             return Outcome(f"{self.name}; fwd={kind}; fwd-status={response.status}; detail=stale-if-error", entry=stale, counter="stale")
 

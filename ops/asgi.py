@@ -7,8 +7,11 @@ import workers/ (the import contracts in pyproject.toml). ``zelly origin`` also
 serves the internal listener and the background jobs; prefer it.
 """
 
+from observability.process import configure_process
 from ops.process import origin_process
 from origin.app import create_app
 from origin.settings import Settings
 
-app = create_app(Settings.from_env(), process_contexts=(origin_process,))
+settings = Settings.from_env()
+configure_process(service="origin", log_level=settings.log_level, secrets=settings.secret_values(), otlp_endpoint=settings.otlp_endpoint)
+app = create_app(settings, process_contexts=(origin_process,))

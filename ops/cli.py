@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from typing import Awaitable, Callable
 
 from origin.errors import ZellyError
+from observability.process import configure_process
 from ops.child_processes import ChildFailed
 from ops.ports import ListenError
 from origin.settings import ConfigurationError, Settings
@@ -39,11 +39,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         settings = Settings.from_env()
-        logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        # One INFO line per outbound request (the Admin API call of `shopify connect`) is noise to an operator.
-        logging.getLogger("httpx").setLevel(max(logging.WARNING, logging.getLogger().level))
+        stop_tracing = configure_process(service=args.command, log_level=settings.log_level, secrets=settings.secret_values(),
+                                         otlp_endpoint=settings.otlp_endpoint)
         handler: Handler = args.handler
-        return asyncio.run(handler(args, settings)) or 0
+        try:
+            return asyncio.run(handler(args, settings)) or 0
+        finally:
+            stop_tracing()
     except ConfigurationError as error:
         print(f"zelly: configuration error: {error}", file=sys.stderr)
         return 2

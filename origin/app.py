@@ -33,6 +33,8 @@ from origin.settings import Settings
 from origin.web.asgi.beacon_intake import BeaconIntake
 from origin.web.asgi.domain_guard import DomainGuard
 from origin.web.asgi.host import HostParse
+from origin.web.asgi.internal_health import InternalHealth
+from origin.web.asgi.observed import Observed
 from origin.web.asgi.storefront_pages import StorefrontPages
 from origin.web.asgi.tls_ask import AskHook
 from origin.web.asgi.webhook_intake import WebhookIntake
@@ -50,6 +52,7 @@ Layer = Callable[[Any, Quart], Any]
 
 # The public app's ASGI layers, outermost first; Quart is innermost. Every guard before every fast path.
 PUBLIC_LAYERS: tuple[Layer, ...] = (
+    Observed,  # request id (X-Request-Id), request metrics, the request span: around everything, refusals too
     HostParse,  # 400 for a malformed or repeated Host; stores the parsed host in the scope ("zelly.host")
     DomainGuard,  # 421 crossed SNI, 410 removed custom domain
     WebhookIntake,  # POST /webhooks/shopify, answered here alone
@@ -59,6 +62,7 @@ PUBLIC_LAYERS: tuple[Layer, ...] = (
 
 # The internal app's ASGI layers.
 INTERNAL_LAYERS: tuple[Layer, ...] = (
+    InternalHealth,  # /metrics, /livez, /readyz
     AskHook,  # GET /tls/ask, answered here alone
 )
 

@@ -34,6 +34,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from edge.cloudflare import CloudflarePurgeQueue
 from edge.tags import PURGE_CHANNEL
+from observability.metrics import Metrics
+from observability.stores import instrument_engine, instrument_redis
 from origin import db
 from origin.broadcast import Broadcast, ChangeLogBroadcast, RedisBroadcast
 from origin.cache import BoundedLru, Cache, MemoryCache, RedisCache
@@ -124,6 +126,8 @@ class Services:
     rate_limits: RateLimits  # the ZELLY_RATE_LIMIT_* budgets and their token buckets (origin/ratelimit.py)
     redis: aioredis.Redis | None = None  # pub/sub, streams, dedupe: no read timeout (blocking reads)
     analytics: Any | None = None  # clickhouse_connect client; None when the process did not ask for it
+    # This process's metrics (its own registry, served on its internal listener: observability/).
+    metrics: Metrics = field(default_factory=lambda: Metrics("origin"))
     # Attached at start-up (see attach()).
     task_queue: TaskQueue | None = None
     events_queue: EventsQueue | None = None
@@ -373,13 +377,18 @@ def open_analytics(settings: Settings, *, required: bool = False):
 
 @contextlib.asynccontextmanager
 async def open_services(
-    settings: Settings, *, with_analytics: bool = True, require_analytics: bool = False
+    settings: Settings, *, with_analytics: bool = True, require_analytics: bool = False, service: str = "origin"
 ) -> AsyncIterator[Services]:
-    """``require_analytics``: a ClickHouse server that cannot be reached stops the process (zelly migrate)."""
+    """``require_analytics``: a ClickHouse server that cannot be reached stops the process (zelly migrate).
+
+    ``service`` names the process kind in its metrics (origin, worker, store-events, ...).
+    """
+    metrics = Metrics(service, top_tenants=settings.metrics_top_tenants)
     keyring = make_keyring(settings)
     settings = settings.replace(secret_key=effective_secret_key(settings))
     read_timeout_s = settings.database_read_timeout_ms / 1000
     engine = db.create_engine(settings.effective_database_url, settings.database_schema_prefix, read_timeout_s=read_timeout_s)
+    instrument_engine(engine, metrics)
     redis_client: aioredis.Redis | None = None
     http = httpx.AsyncClient(timeout=OUTBOUND_TIMEOUT, follow_redirects=False)
     analytics = None
@@ -396,7 +405,7 @@ async def open_services(
                 f"cannot connect to {redact_url(settings.effective_database_url)}: {_first_line(error)}",
             ) from None
         if settings.redis_url:
-            redis_client = make_redis(settings.redis_url)
+            redis_client = instrument_redis(make_redis(settings.redis_url), metrics)
             try:
                 await asyncio.wait_for(redis_client.ping(), timeout=5)
             except Exception as error:
@@ -404,6 +413,8 @@ async def open_services(
                     "ZELLY_REDIS_URL", f"cannot reach {redact_url(settings.redis_url)}: {_first_line(error)}"
                 ) from None
         cache = make_cache(settings)
+        if isinstance(cache, RedisCache):
+            instrument_redis(cache.client, metrics)
         if redis_client is not None and isinstance(cache, RedisCache):
             broadcast = RedisBroadcast(redis_client, publisher=cache.client, breaker=cache.breaker)
         else:
@@ -427,6 +438,7 @@ async def open_services(
             rate_limits=RateLimits.from_settings(settings, make_rate_limiter(cache)),
             redis=redis_client,
             analytics=analytics,
+            metrics=metrics,
         )
     finally:
         # Each close is bounded: a store that is down must not keep the process from exiting (issue 12).

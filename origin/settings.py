@@ -147,8 +147,13 @@ class Settings:
     smtp_starttls: str = "auto"  # auto: when the server offers it; always: refuse to send without it; never
     mail_from: str = "no-reply@localhost"  # the sender address; each store's name is its display name
 
-    # -- logging
+    # -- logging, metrics, traces (observability/, docs/operations.md)
     log_level: str = "INFO"
+    # The internal listener (/metrics, /livez, /readyz) of a process without an HTTP app: each taskiq
+    # worker, the scheduler and `zelly analytics consume`. Give each deployment on a host its own port.
+    worker_internal_bind: str = "127.0.0.1:8004"
+    metrics_top_tenants: int = 10  # tenants named in request metrics (the rest are "other")
+    otlp_endpoint: str = ""  # empty: no traces; set: spans go to <endpoint>/v1/traces (OTLP/HTTP)
 
     # -- rate limits (origin/ratelimit.py, docs/security.md): "<requests>/<seconds>", a token bucket of that
     # many requests refilled over that many seconds; per client IP, per API token, per tenant.
@@ -194,6 +199,16 @@ class Settings:
         return f"Settings({', '.join(shown)})"
 
     __str__ = __repr__
+
+    def secret_values(self) -> tuple[str, ...]:
+        """Every secret this process was given (Secret fields, passwords inside URLs): what logs must never show."""
+        values = [value.reveal() for value in (getattr(self, spec.name) for spec in dataclasses.fields(self)) if isinstance(value, Secret)]
+        for spec in dataclasses.fields(self):
+            if spec.name.endswith("_url") and getattr(self, spec.name):
+                password = urlsplit(getattr(self, spec.name)).password
+                if password:
+                    values.append(password)
+        return tuple(value for value in values if value)
 
     @property
     def dns_cname_target(self) -> str:
@@ -278,7 +293,7 @@ class Settings:
             )
         if self.edge_redis_url and urlsplit(self.edge_redis_url).scheme not in ("redis", "rediss"):
             raise ConfigurationError("ZELLY_EDGE_REDIS_URL", f"expected redis://host:port/db, got {redact_url(self.edge_redis_url)!r}")
-        for name in ("origin_bind", "internal_bind", "edge_bind", "edge_internal_bind"):
+        for name in ("origin_bind", "internal_bind", "edge_bind", "edge_internal_bind", "worker_internal_bind"):
             _parse_bind(f"ZELLY_{name.upper()}", getattr(self, name))
         for name in ("http_port", "https_port"):
             port = getattr(self, name)
@@ -301,6 +316,10 @@ class Settings:
             raise ConfigurationError("ZELLY_SMTP_STARTTLS", "expected auto, always or never")
         if self.mail_from.count("@") != 1 or any(c in self.mail_from for c in " <>\r\n"):
             raise ConfigurationError("ZELLY_MAIL_FROM", f"expected one address like orders@shops.example.com, got {self.mail_from!r}")
+        if not 0 <= self.metrics_top_tenants <= 100:
+            raise ConfigurationError("ZELLY_METRICS_TOP_TENANTS", "expected 0-100 (each named tenant adds series)")
+        if self.otlp_endpoint and urlsplit(self.otlp_endpoint).scheme not in ("http", "https"):
+            raise ConfigurationError("ZELLY_OTLP_ENDPOINT", f"expected http(s)://collector:4318, got {self.otlp_endpoint!r}")
         if self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
             raise ConfigurationError("ZELLY_LOG_LEVEL", "expected DEBUG, INFO, WARNING or ERROR")
         for spec in dataclasses.fields(self):

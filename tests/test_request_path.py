@@ -8,6 +8,8 @@ from pathlib import Path
 from origin.app import INTERNAL_LAYERS, PUBLIC_LAYERS, create_app, create_internal_app
 from origin.web.asgi.domain_guard import DomainGuard
 from origin.web.asgi.host import HostParse
+from origin.web.asgi.internal_health import InternalHealth
+from origin.web.asgi.observed import Observed
 from origin.web.asgi.beacon_intake import BeaconIntake
 from origin.web.asgi.storefront_pages import StorefrontPages
 from origin.web.asgi.tls_ask import AskHook
@@ -28,13 +30,13 @@ def layers_of(app) -> list[type]:
 def test_the_public_stack_is_the_listed_one_guards_first(settings) -> None:
     app = create_app(settings)
 
-    assert layers_of(app) == list(PUBLIC_LAYERS) == [HostParse, DomainGuard, WebhookIntake, BeaconIntake, StorefrontPages]
+    assert layers_of(app) == list(PUBLIC_LAYERS) == [Observed, HostParse, DomainGuard, WebhookIntake, BeaconIntake, StorefrontPages]
 
 
 def test_the_internal_stack_is_the_listed_one(settings) -> None:
     app = create_internal_app(settings)
 
-    assert layers_of(app) == list(INTERNAL_LAYERS) == [AskHook]
+    assert layers_of(app) == list(INTERNAL_LAYERS) == [InternalHealth, AskHook]
 
 
 def test_only_origin_app_assigns_asgi_app() -> None:

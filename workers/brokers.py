@@ -49,6 +49,7 @@ from origin.errors import ErrorKind
 from origin.settings import Settings
 from origin.tasks.errors import TaskError, TaskErrorCode
 from workers import queues
+from workers.observed import ObservedTasks
 from workers.retry import DELAY_LABEL, RetryPolicy, RetryWithBackoff
 from workers.runtime import attach_runtime
 
@@ -304,6 +305,6 @@ def make_broker(
         )
     else:
         broker = DelayingInMemoryBroker(queue)
-    broker.add_middlewares(RetryWithBackoff(queue, retry_policy or RetryPolicy()))
+    broker.add_middlewares(ObservedTasks(queue), RetryWithBackoff(queue, retry_policy or RetryPolicy()))
     attach_runtime(broker, settings, queue)
     return broker

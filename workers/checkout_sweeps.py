@@ -9,15 +9,16 @@ embedded default ``zelly dev`` runs the sweeps in-process instead (ops/commands/
 
 from __future__ import annotations
 
-from taskiq import TaskiqScheduler
 from taskiq.schedule_sources import LabelScheduleSource
 
 from origin.settings import Settings
 from workers import queues
 from workers.brokers import make_broker
+from workers.observed import ObservedScheduler
 from workers.checkout_tasks import register_checkout_tasks
 
-broker = make_broker(Settings.from_env(), queues.CHECKOUT_SWEEPS)
+settings = Settings.from_env()
+broker = make_broker(settings, queues.CHECKOUT_SWEEPS)
 register_checkout_tasks(broker)
 
-scheduler = TaskiqScheduler(broker, sources=[LabelScheduleSource(broker)])
+scheduler = ObservedScheduler(broker, [LabelScheduleSource(broker)], settings=settings, queue=queues.CHECKOUT_SWEEPS)

@@ -9,15 +9,16 @@ embedded default ``zelly dev`` runs the sweep in-process instead (ops/commands/d
 
 from __future__ import annotations
 
-from taskiq import TaskiqScheduler
 from taskiq.schedule_sources import LabelScheduleSource
 
 from origin.settings import Settings
 from workers import queues
 from workers.brokers import make_broker
+from workers.observed import ObservedScheduler
 from workers.email_tasks import register_email_tasks
 
-broker = make_broker(Settings.from_env(), queues.EMAIL_OUTBOX)
+settings = Settings.from_env()
+broker = make_broker(settings, queues.EMAIL_OUTBOX)
 register_email_tasks(broker)
 
-scheduler = TaskiqScheduler(broker, sources=[LabelScheduleSource(broker)])
+scheduler = ObservedScheduler(broker, [LabelScheduleSource(broker)], settings=settings, queue=queues.EMAIL_OUTBOX)

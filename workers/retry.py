@@ -30,6 +30,8 @@ import redis.exceptions
 import sqlalchemy.exc
 from taskiq import TaskiqMessage, TaskiqMiddleware, TaskiqResult
 
+from workers.observed import count_outcome
+
 log = logging.getLogger(__name__)
 
 ATTEMPT_LABEL = "attempt"
@@ -84,11 +86,13 @@ class RetryWithBackoff(TaskiqMiddleware):
                     "labels": {**message.labels, ATTEMPT_LABEL: attempt + 1, DELAY_LABEL: delay},
                 }
             )
-            await self.broker.kick(self.broker.formatter.dumps(retry))
+            await self.broker.kick(self.broker.formatter.dumps(retry))  # the labels (request id) go along
+            count_outcome(getattr(self.broker.state, "services", None), self.queue, message.task_name, "retry")
             return
         from workers import deadletters, job_outcomes
 
         services = self.broker.state.services
+        count_outcome(services, self.queue, message.task_name, "dead_letter")
         await deadletters.record(services, queue=self.queue, message=message, error=exception, attempts=attempt)
         await job_outcomes.job_dead_lettered(services, message.task_name, message.kwargs, failure_cause(exception, attempt))
         log.error("%s dead-lettered after %d attempt(s): %r", message.task_name, attempt, exception)

@@ -15,6 +15,7 @@ from taskiq import AsyncBroker, Context, TaskiqDepends, TaskiqEvents, TaskiqStat
 from origin.services import Services, open_services
 from origin.settings import Settings
 from workers import queues
+from workers.observed import start_process_observability
 
 _STACK = "_services_stack"
 
@@ -26,9 +27,11 @@ def attach_runtime(broker: AsyncBroker, settings: Settings, queue: str) -> None:
         stack = contextlib.AsyncExitStack()
         # Only the store-events consumer writes analytics; chDB allows one process per data dir.
         state.services = await stack.enter_async_context(
-            open_services(settings, with_analytics=queue == queues.STORE_EVENTS)
+            open_services(settings, with_analytics=queue == queues.STORE_EVENTS, service="worker")
         )
         setattr(state, _STACK, stack)
+        # A worker process of its own (not zelly dev's in-memory brokers): its logs and internal listener.
+        stack.push_async_callback(await start_process_observability(settings, state.services, service="worker", queue=queue))
 
     async def close_on_shutdown(state: TaskiqState) -> None:
         stack = getattr(state, _STACK, None)

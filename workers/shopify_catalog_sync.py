@@ -10,13 +10,14 @@ from __future__ import annotations
 from origin.settings import Settings
 from workers import queues
 from workers.brokers import make_broker
+from workers.observed import ObservedScheduler
 from workers.shopify_tasks import register_catalog_sync_tasks
 
-broker = make_broker(Settings.from_env(), queues.SHOPIFY_CATALOG_SYNC)
+settings = Settings.from_env()
+broker = make_broker(settings, queues.SHOPIFY_CATALOG_SYNC)
 register_catalog_sync_tasks(broker)
 
 # `taskiq scheduler workers.shopify_catalog_sync:scheduler` queues incremental syncs every 15 minutes.
-from taskiq import TaskiqScheduler  # noqa: E402
 from taskiq.schedule_sources import LabelScheduleSource  # noqa: E402
 
-scheduler = TaskiqScheduler(broker, sources=[LabelScheduleSource(broker)])
+scheduler = ObservedScheduler(broker, [LabelScheduleSource(broker)], settings=settings, queue=queues.SHOPIFY_CATALOG_SYNC)

@@ -5,13 +5,15 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 
-from ops.serve import shutdown_event
+from observability.endpoints import HealthEndpoints, InternalListener
+from ops.serve import check_can_listen, shutdown_event
 from origin.analytics.links import dashboard_url, sign_link_token
 from origin.analytics.rollup import do_rollup_day
 from origin.analytics.runtime import analytics_runtime
 from origin.services import open_services
 from origin.settings import Settings
 from origin.tenancy.queries import select_tenant_by_slug
+from origin.web.internal.probes import store_events_probe
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -44,10 +46,17 @@ async def run_consume(args: argparse.Namespace, settings: Settings) -> int:
         print("zelly analytics consume needs ZELLY_REDIS_URL; on the embedded default `zelly dev` runs the consumer itself")
         return 2
     stop = shutdown_event()
-    async with open_services(settings, with_analytics=True) as services:
-        async with analytics_runtime(services, batch_rows=args.batch_rows, flush_seconds=args.flush_seconds):
-            print("store-events consumer running; Ctrl-C to stop", flush=True)
-            await stop.wait()
+    async with open_services(settings, with_analytics=True, service="store-events") as services:
+        services.metrics.add_probe("store_events", lambda metrics: store_events_probe(metrics, services))
+        listener = InternalListener(HealthEndpoints(None, services.metrics, readiness=services.health), settings.worker_internal_bind)
+        check_can_listen(settings.worker_internal_bind)
+        await listener.start()
+        try:
+            async with analytics_runtime(services, batch_rows=args.batch_rows, flush_seconds=args.flush_seconds):
+                print(f"store-events consumer running; internal: http://{settings.worker_internal_bind}/; Ctrl-C to stop", flush=True)
+                await stop.wait()
+        finally:
+            await listener.stop()
     return 0
 
 

@@ -27,6 +27,7 @@ from hypercorn.asyncio import serve
 from edge.app import EdgeApp, create_edge_app
 from edge.cloudflare import CloudflarePurgeQueue
 from edge.config import EdgeConfig
+from observability.process import configure_process
 from ops.serve import hypercorn_config, serve_all, shutdown_event
 from origin.broadcast import RedisBroadcast
 from origin.services import Services, make_redis
@@ -120,12 +121,19 @@ def serve_internal_listener(app: EdgeApp, bind: str) -> None:
     app.shutdown_hooks.insert(0, finish)
 
 
+def _as_hook(function):
+    async def hook() -> None:
+        function()
+    return hook
+
+
 def create_edge_app_from_env() -> EdgeApp:
     """granian's ``--factory`` target: one edge app per worker process."""
     settings = Settings.from_env()
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per miss is noise; errors still show
+    stop_tracing = configure_process(service="edge", log_level=settings.log_level, secrets=settings.secret_values(),
+                                     otlp_endpoint=settings.otlp_endpoint)
     app = build_edge_app(settings)
+    app.shutdown_hooks.append(_as_hook(stop_tracing))
     serve_internal_listener(app, settings.edge_internal_bind)
     return app
 

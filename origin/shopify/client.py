@@ -28,6 +28,7 @@ from typing import Any, Awaitable, Callable
 
 import httpx
 
+from observability.metrics import Metrics
 from origin.shopify.errors import ShopifyError, ShopifyErrorCode, ShopifyUnavailable
 from origin.shopify.mapping import loads
 
@@ -89,6 +90,7 @@ class AdminClient:
         max_http_retries: int = 4,
         backoff_base_s: float = 0.5,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        metrics: Metrics | None = None,
     ) -> None:
         self.http = http
         self.url = f"{admin_base_url(api_base_url, shop_domain)}/admin/api/{api_version}/graphql.json"
@@ -100,6 +102,7 @@ class AdminClient:
         self.requests_sent = 0
         self.throttled_responses = 0
         self.waited_s = 0.0
+        self.metrics = metrics  # the throttle state and 429/THROTTLED answers, for /metrics
 
     async def _wait(self, seconds: float) -> None:
         if seconds > 0:
@@ -124,6 +127,8 @@ class AdminClient:
                     raise ShopifyError(ShopifyErrorCode.API_ERROR, f"Shopify answered HTTP {response.status_code}: {response.text[:200]}")
                 problem = f"HTTP {response.status_code}"
                 retry_after = response.headers.get("Retry-After")
+                if response.status_code == 429 and self.metrics is not None:
+                    self.metrics.shopify_throttled.inc()
                 if response.status_code == 429 and retry_after:
                     try:
                         await self._wait(float(retry_after))
@@ -148,9 +153,13 @@ class AdminClient:
             status = ((body.get("extensions") or {}).get("cost") or {}).get("throttleStatus")
             if status:
                 self.bucket.update(status)
+                if self.metrics is not None and self.bucket.maximum:
+                    self.metrics.shopify_throttle.set(self.bucket.available / self.bucket.maximum)
             errors = body.get("errors") or []
             if any((error.get("extensions") or {}).get("code") == "THROTTLED" for error in errors):
                 self.throttled_responses += 1
+                if self.metrics is not None:
+                    self.metrics.shopify_throttled.inc()
                 if not status:  # no bucket report: back off a second and try again
                     await self._wait(1.0)
                 continue

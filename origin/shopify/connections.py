@@ -114,6 +114,7 @@ async def prove_shop_ownership(services: Services, shop_domain: str, access_toke
     client = AdminClient(
         services.http, shop_domain=shop_domain, access_token=access_token,
         api_version=settings.shopify_api_version, api_base_url=settings.shopify_api_base_url,
+        metrics=services.metrics,
         **services.shopify_client_options,
     )
     try:

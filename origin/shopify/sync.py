@@ -50,6 +50,7 @@ def make_client(services: Services, connection) -> AdminClient:
         access_token=connection.access_token,
         api_version=settings.shopify_api_version,
         api_base_url=settings.shopify_api_base_url,
+        metrics=services.metrics,
         **services.shopify_client_options,  # tests shorten the HTTP retry backoff
     )
 

@@ -109,7 +109,8 @@ async def test_accept_encoding_class_is_part_of_the_key_and_sent_upstream(edge) 
     assert gzip_only.headers["cache-status"].startswith("Zelly; fwd=uri-miss")
     assert plain.headers["cache-status"].startswith("Zelly; fwd=uri-miss")
     assert [h.get("accept-encoding") for h in origin.seen_headers] == ["br", "gzip", "identity"]
-    assert sorted(origin.seen_headers[2]) == ["accept", "accept-encoding", "host", "user-agent"]  # the client's, nothing added
+    # the client's, plus the request id the edge hands on (observability.requests)
+    assert sorted(origin.seen_headers[2]) == ["accept", "accept-encoding", "host", "user-agent", "x-request-id"]
 
 
 async def test_a_set_cookie_response_is_never_stored(edge) -> None:

@@ -54,6 +54,9 @@ async def test_throttle_is_honoured_no_request_into_an_empty_bucket(env):
     owed_seconds = (first["requested"] - first["available"]) / 2000
     assert [entry["throttled"] for entry in fake_shop.requests[:2]] == [True, False]
     assert fake_shop.throttled == 1
+    # ...and /metrics says so (observability.metrics): one THROTTLED answer, the bucket's last state.
+    assert services.metrics.registry.get_sample_value("zelly_shopify_throttled_total") == 1.0
+    assert 0 < services.metrics.registry.get_sample_value("zelly_shopify_throttle_available_ratio") <= 1
     assert owed_seconds > 0.05
     assert second["at"] - first["at"] >= owed_seconds - 0.01
     assert all(entry["available"] >= entry["requested"] for entry in fake_shop.requests[1:])

@@ -38,6 +38,7 @@ from quart import g
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.datastructures import MultiDict
 
+from observability.context import bind_tenant
 from origin.domains.routing import decide_host_redirect
 from origin.errors import ZellyError
 from origin.web.asgi.host import request_host
@@ -78,6 +79,7 @@ class StorefrontPages:
             return False
         if await decide_host_redirect(services, host, site):
             return False
+        bind_tenant(site.tenant.id)
         version = await local_versions(self.quart_app).get(site.tenant.id)
         inm = None
         for name, value in scope["headers"]:

@@ -11,6 +11,7 @@ from typing import Awaitable, Callable, TypeVar
 
 from quart import g, request
 
+from observability.context import bind_tenant
 from origin.errors import ErrorKind
 from origin.tenancy.actions import authenticate_api_token
 from origin.tenancy.errors import TenancyError, TenancyErrorCode
@@ -42,6 +43,7 @@ def require_api_tenant(handler: F) -> F:
     @functools.wraps(handler)
     async def wrapper(*args, **kwargs):
         g.api_tenant = await authenticate_request()
+        bind_tenant(g.api_tenant.id)
         await limit_api_token(g.api_tenant.id, request.headers.get("Authorization", "").partition(" ")[2].strip())
         return await handler(*args, **kwargs)
 

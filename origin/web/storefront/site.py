@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
+import time
 from collections import OrderedDict
 from typing import Any, Iterable
 
@@ -23,6 +24,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from edge import tags as cache_tags
 from origin.catalog.storefront_queries import select_theme_templates
+from observability import tracing
+from observability.context import bind_tenant
 from origin.domains.routing import decide_host_redirect
 from origin.tenancy.resolution import TenantResolver, TenantSite
 from origin.tenancy.themes import do_record_theme_budget_error
@@ -104,6 +107,7 @@ async def current_site() -> TenantSite:
         raise Halt(platform_page(503, "Store unavailable", "This store is unavailable right now. Please try again later.", retry_after=3600))
     g.storefront_host = host
     g.storefront_site = site
+    bind_tenant(site.tenant.id)  # every log line and metric of this request names the store
     return site
 
 
@@ -127,12 +131,17 @@ async def render(site: TenantSite, template: str, page: PageMeta, **context: Any
     Templates do no I/O and render synchronously (Jinja's async mode costs 40-50 % more);
     only merchant code leaves the loop, because only it can be slow on purpose (issue 13).
     """
-    return await renderer().render_async(
-        template,
-        {"shop": shop_view(site), "page": page, **context},
-        tenant_id=site.tenant.id,
-        overrides=site.template_overrides,
-    )
+    started = time.perf_counter()
+    with tracing.span("render", {"zelly.template": template}):
+        body = await renderer().render_async(
+            template,
+            {"shop": shop_view(site), "page": page, **context},
+            tenant_id=site.tenant.id,
+            overrides=site.template_overrides,
+        )
+    # Labelled by the page's template: the theme's fixed set of names (an override keeps its page's name).
+    current_services().metrics.render_seconds.labels(template.removesuffix(".html")).observe(time.perf_counter() - started)
+    return body
 
 
 async def cards(site: TenantSite, summaries: Iterable[Any]) -> tuple[ProductCardView, ...]:
