@@ -86,13 +86,16 @@ async def call(asgi, method: str, host: str, target: str, headers: dict[str, str
     async def send(message):
         if message["type"] == "http.response.start":
             answer["status"] = message["status"]
-            answer["headers"] = sorted((name.lower(), value) for name, value in message["headers"])
+            # X-Request-Id is new for every request (observability's Observed layer): present, not compared.
+            answer["headers"] = sorted((name.lower(), value) for name, value in message["headers"] if name.lower() != b"x-request-id")
+            answer["request_ids"] = [value for name, value in message["headers"] if name.lower() == b"x-request-id"]
         else:
             answer["body"] += message.get("body", b"")
             if not message.get("more_body", False):
                 done.set()
 
     await asgi(scope, receive, send)
+    assert len(answer.get("request_ids", [])) <= 1  # one, when the Observed layer is in front
     # What goes on the wire: the server drops a HEAD answer's body (Quart's ASGI sends it; the raw layers don't).
     return answer["status"], answer["headers"], b"" if method == "HEAD" else answer["body"]
 
