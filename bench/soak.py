@@ -169,7 +169,8 @@ async def run(args: argparse.Namespace) -> None:
     await redis_client.flushdb()
     # Kept afterwards: the stack's logs (stack/logs) are what explains an error.
     directory = Path(tempfile.mkdtemp(prefix="zelly-soak-"))
-    stack = RunningStack(directory, args.redis, **LIFTED_LIMITS)
+    sizes = {} if args.edge_cache_mb is None else {"ZELLY_EDGE_CACHE_BYTES": str(int(args.edge_cache_mb * 1024 * 1024))}
+    stack = RunningStack(directory, args.redis, **LIFTED_LIMITS, **sizes)
     print("starting zelly stack ...", flush=True)
     await asyncio.to_thread(stack.start)
     try:
@@ -253,6 +254,9 @@ def main() -> None:
     parser.add_argument("--warm-up", type=float, default=2, help="minutes before memory growth is counted")
     parser.add_argument("--sample-seconds", type=float, default=15)
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/13")
+    parser.add_argument("--edge-cache-mb", type=float, default=None,
+                        help="the edge's memory tier (ZELLY_EDGE_CACHE_BYTES; default the stack's 256 MB): a small one fills "
+                             "during the warm-up, so growth after it is not the cache filling to its bound")
     asyncio.run(run(parser.parse_args()))
 
 

@@ -70,6 +70,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--second-internal-bind", default="127.0.0.1:8011", help="origin b's internal listener (a's is ZELLY_INTERNAL_BIND)")
     parser.add_argument("--pool-bind", default="127.0.0.1:8004", help="Caddy's load balancer over the origins' public listeners")
     parser.add_argument("--internal-pool-bind", default="127.0.0.1:8005", help="Caddy's load balancer over their internal listeners")
+    parser.add_argument("--first-worker-internal-port", type=int, default=8020,
+                        help="each worker, scheduler and the consumer gets its own internal listener (ZELLY_WORKER_INTERNAL_BIND), "
+                             "on 127.0.0.1 from this port up")
     parser.set_defaults(handler=run_stack)
 
 
@@ -79,6 +82,14 @@ class Topology:
     origins: tuple[tuple[str, str, str], ...]  # (name, public bind, internal bind)
     pool_bind: str
     internal_pool_bind: str
+    first_worker_internal_port: int = 8020
+
+    @property
+    def worker_internal_binds(self) -> dict[str, str]:
+        """Each process without an HTTP app (workers, schedulers, the consumer): its own /metrics, /livez, /readyz."""
+        names = [f"worker {module}" for module in WORKER_MODULES] + [f"scheduler {module}" for module in SCHEDULER_MODULES]
+        names.append("store-events consumer")
+        return {name: f"127.0.0.1:{self.first_worker_internal_port + index}" for index, name in enumerate(names)}
 
     @property
     def log_dir(self) -> Path:
@@ -164,12 +175,18 @@ def build_children(topology: Topology) -> dict[str, list]:
     caddy = CaddyChild("caddy", CaddyProcess(options, log_path=logs / "caddy.log"))
     edge = Child("edge", zelly_command("edge", "--workers", "1"), child_environment(topology), logs / "edge.log",
                  ready=http_ready(f"http://{settings.edge_internal_bind}/internal/edge/stats"))
+    # One machine, many processes with an internal listener: each its own port (all on one would refuse the rest).
+    internal = topology.worker_internal_binds
+
+    def own_listener(name: str) -> dict[str, str]:
+        return child_environment(topology, ZELLY_WORKER_INTERNAL_BIND=internal[name])
+
     workers = [Child(f"worker {module}", taskiq_command("worker", f"workers.{module}:broker", *WORKER_FLAGS),
-                     child_environment(topology), logs / f"worker-{module}.log") for module in WORKER_MODULES]
+                     own_listener(f"worker {module}"), logs / f"worker-{module}.log") for module in WORKER_MODULES]
     schedulers = [Child(f"scheduler {module}", taskiq_command("scheduler", f"workers.{module}:scheduler"),
-                        child_environment(topology), logs / f"scheduler-{module}.log") for module in SCHEDULER_MODULES]
-    consumer = Child("store-events consumer", zelly_command("analytics", "consume"), child_environment(topology),
-                     logs / "store-events-consumer.log")
+                        own_listener(f"scheduler {module}"), logs / f"scheduler-{module}.log") for module in SCHEDULER_MODULES]
+    consumer = Child("store-events consumer", zelly_command("analytics", "consume"), own_listener("store-events consumer"),
+                     logs / "store-events-consumer.log", ready=http_ready(f"http://{internal['store-events consumer']}/livez"))
     return {"origins": origins, "caddy": [caddy], "edge": [edge], "workers": workers, "schedulers": schedulers,
             "consumer": [consumer]}
 
@@ -216,6 +233,7 @@ async def run_stack(args: argparse.Namespace, settings: Settings) -> int:
             origins=(("origin a", settings.origin_bind, settings.internal_bind),
                      ("origin b", args.second_origin_bind, args.second_internal_bind)),
             pool_bind=args.pool_bind, internal_pool_bind=args.internal_pool_bind,
+            first_worker_internal_port=args.first_worker_internal_port,
         )
         check_binds(
             listener_binds(settings, "origin_bind", "internal_bind", "edge_bind", "edge_internal_bind")
@@ -223,6 +241,7 @@ async def run_stack(args: argparse.Namespace, settings: Settings) -> int:
                ("--second-internal-bind", args.second_internal_bind, args.second_internal_bind),
                ("--pool-bind", args.pool_bind, args.pool_bind),
                ("--internal-pool-bind", args.internal_pool_bind, args.internal_pool_bind)]
+            + [("--first-worker-internal-port", bind, str(args.first_worker_internal_port)) for bind in topology.worker_internal_binds.values()]
             + caddy_binds(settings)
         )
         await prepare_data(topology, seed=not args.no_seed)
