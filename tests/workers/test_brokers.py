@@ -158,3 +158,33 @@ async def test_a_delayed_message_waits_in_the_sorted_set_then_is_delivered(redis
     broker._closing = True
     await listener.aclose()
     await broker.shutdown()
+
+
+async def test_stopping_an_in_process_worker_waits_for_its_running_task_and_leaves_no_reader(redis):
+    from taskiq.api import run_receiver_task
+
+    from tests.stream_drain import stop_stream_workers
+
+    worker = ReclaimingStreamBroker(REDIS_URL, queue=queues.SHOPIFY_CATALOG_SYNC, reclaim_interval_s=0.5)
+    started, finished = asyncio.Event(), asyncio.Event()
+
+    @worker.task(task_name="test.slow")
+    async def slow() -> None:
+        started.set()
+        await asyncio.sleep(1.5)  # longer than the 1.2 s the harnesses used to wait before cancelling
+        finished.set()
+
+    worker.is_worker_process = True
+    await worker.startup()
+    receiver = asyncio.create_task(run_receiver_task(worker, max_async_tasks=2))
+    await slow.kiq()
+    await asyncio.wait_for(started.wait(), 20)
+
+    await stop_stream_workers([worker], [receiver])
+
+    assert finished.is_set()
+    assert receiver.done()
+    assert await redis.xlen(worker.queue_name) == 0  # run and acknowledged before the stop returned
+    db = str(redis.connection_pool.connection_kwargs.get("db", 0))
+    blocked_here = [client for client in await redis.client_list() if client["db"] == db and "b" in client["flags"]]
+    assert blocked_here == []  # nobody of this db is left in XREADGROUP for the next test's flushdb
