@@ -52,7 +52,7 @@ async def stop_stream_workers(brokers: Sequence[ReclaimingStreamBroker], receive
     """
     for broker in brokers:
         broker._closing = True
-    stopped, still_running = await asyncio.wait(receivers, timeout=timeout_s) if receivers else ((), ())
+    _, still_running = await asyncio.wait(receivers, timeout=timeout_s) if receivers else ((), ())
     for task in still_running:
         task.cancel()
     await asyncio.gather(*receivers, return_exceptions=True)
