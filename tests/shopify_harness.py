@@ -17,7 +17,7 @@ from taskiq.api import run_receiver_task
 
 from origin.catalog.tables import products, variants
 from origin.services import Services
-from tests.stream_drain import wait_for_streams_drained
+from tests.stream_drain import stop_stream_workers, wait_for_streams_drained
 from origin.shopify.connections import do_connect
 from origin.tenancy.actions import do_create_tenant, do_issue_api_token
 from tests.fakes.shopify import FakeShopify, WebhookSender, make_catalog, serve_fake
@@ -98,15 +98,7 @@ async def running_queues(services: Services, retry_policy: RetryPolicy = FAST_RE
         try:
             yield Queues(services, task_queue, workers)
         finally:
-            for broker in workers:  # let each listener leave its blocking read (1 s) before cancelling
-                broker._closing = True
-            if workers:
-                await asyncio.sleep(1.2)
-            for task in receivers:
-                task.cancel()
-            await asyncio.gather(*receivers, return_exceptions=True)
-            for broker in workers:
-                await broker.shutdown()
+            await stop_stream_workers(workers, receivers)
 
 
 def webhook_sender(client, shop: Shop) -> WebhookSender:

@@ -56,7 +56,7 @@ def final_count(client, where: str = "1") -> int:
     return client.command(f"SELECT count() FROM events FINAL WHERE {where}")
 
 
-async def wait_for(predicate, timeout: float = 10.0) -> None:
+async def wait_for(predicate, timeout: float = 30.0) -> None:  # a bound for a loaded machine; polls every 20 ms
     deadline = asyncio.get_running_loop().time() + timeout
     while not await predicate():
         if asyncio.get_running_loop().time() > deadline:

@@ -18,7 +18,7 @@ from taskiq.api import run_receiver_task
 from taskiq.schedule_sources import LabelScheduleSource
 
 from origin.services import Services
-from tests.stream_drain import wait_for_streams_drained
+from tests.stream_drain import stop_stream_workers, wait_for_streams_drained
 from workers import queues
 from workers.brokers import make_broker
 from workers.checkout_tasks import register_checkout_tasks
@@ -69,9 +69,5 @@ async def running_sweeps(services: Services):
         yield Sweeps(services, scheduler, source, producer)
     finally:
         if worker is not None:
-            worker._closing = True  # let the listener leave its blocking read (1 s) before cancelling
-            await asyncio.sleep(1.2)
-            receiver.cancel()
-            await asyncio.gather(receiver, return_exceptions=True)
-            await worker.shutdown()
+            await stop_stream_workers([worker], [receiver])
         await producer.shutdown()

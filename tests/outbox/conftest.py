@@ -17,7 +17,7 @@ import pytest
 from taskiq.api import run_receiver_task
 
 from origin.services import Services
-from tests.stream_drain import wait_for_streams_drained
+from tests.stream_drain import stop_stream_workers, wait_for_streams_drained
 from workers import queues as queue_names
 from workers.brokers import make_broker
 from workers.dispatch import REGISTRARS, open_task_queue
@@ -51,11 +51,7 @@ async def running_email_worker(services: Services):
             yield EmailWorker(services, task_queue)
         finally:
             if worker is not None:
-                worker._closing = True  # let the listener leave its blocking read (1 s) before cancelling
-                await asyncio.sleep(1.2)
-                receiver.cancel()
-                await asyncio.gather(receiver, return_exceptions=True)
-                await worker.shutdown()
+                await stop_stream_workers([worker], [receiver])
 
 
 @pytest.fixture

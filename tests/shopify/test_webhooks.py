@@ -6,12 +6,13 @@ import asyncio
 import contextlib
 import datetime as dt
 import json
+import uuid
 from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
 
-from edge.tags import PURGE_CHANNEL
+from edge.tags import PURGE_CHANNEL, purge_message
 from origin.app import create_app
 from origin.catalog.tables import products
 from origin.customers.tables import customers
@@ -25,6 +26,7 @@ from tests.fakes.shopify.webhooks import signature
 from tests.shopify_harness import make_shop, running_fake, running_queues, webhook_sender
 
 T0 = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.timezone.utc)
+MARKER_TAG = "test-marker"  # a purge of no real tag: the edges ignore it
 
 
 @pytest.fixture
@@ -34,14 +36,27 @@ async def env(services):
         other, other_fake = await make_shop(services, fake, "other")
         client = create_app(services.settings, services=services).test_client()
         purges: list[list[str]] = []
+        markers_seen: set[str] = set()
         async with services.broadcast.subscribe(PURGE_CHANNEL) as messages:  # what the edges receive
 
             async def record() -> None:
                 async for message in messages:
-                    purges.append(json.loads(message)["tags"])
+                    tags = json.loads(message)["tags"]
+                    if tags[:1] == [MARKER_TAG]:
+                        markers_seen.add(tags[1])
+                    else:
+                        purges.append(tags)
 
             async def published_purges() -> list[list[str]]:
-                await asyncio.sleep(0.1)  # pub/sub delivery of what the drained tasks published
+                # What the drained tasks published, read up to a marker sent after them: one channel keeps
+                # the order of the publishes Redis ran, so the marker arrives last. A fixed wait for pub/sub
+                # delivery was short on a loaded machine.
+                marker = uuid.uuid4().hex
+                await services.broadcast.publish(PURGE_CHANNEL, purge_message(tags=[MARKER_TAG, marker]))
+                deadline = asyncio.get_running_loop().time() + 30
+                while marker not in markers_seen:
+                    assert asyncio.get_running_loop().time() < deadline, "the purge channel's marker never arrived"
+                    await asyncio.sleep(0.01)
                 return purges
 
             recorder = asyncio.create_task(record())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 
 import pytest
@@ -32,7 +33,7 @@ def _message(data: bytes, **labels) -> BrokerMessage:
     return BrokerMessage(task_id=uuid.uuid4().hex, task_name="n", message=data, labels=labels)  # taskiq gives every task its own id
 
 
-async def _next(generator, timeout: float = 5.0):
+async def _next(generator, timeout: float = 20.0):  # a bound for a loaded machine, not an expected wait
     return await asyncio.wait_for(anext(generator), timeout)
 
 
@@ -82,17 +83,19 @@ async def test_a_dead_consumers_message_is_reclaimed_on_a_timer_without_new_mess
 
 
 async def test_a_live_workers_long_task_is_not_stolen(redis):
-    busy = ReclaimingStreamBroker(REDIS_URL, queue=queues.SHOPIFY_CATALOG_SYNC, idle_timeout_ms=300, reclaim_interval_s=0.1)
+    # Production's ratio: the heartbeat refreshes every third of the idle timeout. At 300 ms (heartbeat
+    # 0.2 s, the floor) one 100 ms stall of this process on a loaded machine let the other steal it.
+    busy = ReclaimingStreamBroker(REDIS_URL, queue=queues.SHOPIFY_CATALOG_SYNC, idle_timeout_ms=1500, reclaim_interval_s=0.1)
     await busy.startup()
     await busy.kick(_message(b"long sync"))
     busy_listener = busy.listen()
     taken = await _next(busy_listener)
-    other = ReclaimingStreamBroker(REDIS_URL, queue=queues.SHOPIFY_CATALOG_SYNC, idle_timeout_ms=300, reclaim_interval_s=0.1)
+    other = ReclaimingStreamBroker(REDIS_URL, queue=queues.SHOPIFY_CATALOG_SYNC, idle_timeout_ms=1500, reclaim_interval_s=0.1)
     await other.startup()
     other_listener = other.listen()
 
     with pytest.raises(asyncio.TimeoutError):
-        await _next(other_listener, timeout=1.5)  # five idle timeouts pass; the heartbeat keeps it ours
+        await _next(other_listener, timeout=4.5)  # three idle timeouts pass; the heartbeat keeps it ours
     await taken.ack()
 
     for broker, listener in ((busy, busy_listener), (other, other_listener)):
@@ -122,7 +125,7 @@ async def test_an_acknowledged_message_leaves_the_stream(redis):
     await broker.kick(_message(b"first"))
     await broker.kick(_message(b"second"))
     listener = broker.listen()
-    first = await _next(listener, timeout=5)
+    first = await _next(listener)
 
     await first.ack()
 
@@ -136,18 +139,52 @@ async def test_an_acknowledged_message_leaves_the_stream(redis):
 async def test_a_delayed_message_waits_in_the_sorted_set_then_is_delivered(redis):
     broker = ReclaimingStreamBroker(REDIS_URL, queue=queues.SHOPIFY_WEBHOOK, reclaim_interval_s=0.2)
     await broker.startup()
-    await broker.kick(_message(b"retry me", **{DELAY_LABEL: 0.6}))
+    kicked_at = time.time()
+    await broker.kick(_message(b"retry me", **{DELAY_LABEL: 1.5}))
 
     parked = await redis.zcard(broker.delayed_key)
-    assert await broker.move_due_delayed(redis) == 0
-    await asyncio.sleep(0.7)
+    moved_early = await broker.move_due_delayed(redis)
+    checked_early_at = time.time()
     listener = broker.listen()
     delivered = await _next(listener)
+    delivered_at = time.time()
     await delivered.ack()
 
     assert parked == 1
+    assert (moved_early, checked_early_at - kicked_at < 1.5) == (0, True)
+    assert delivered_at - kicked_at >= 1.5  # the listener waited until it was due
     assert delivered.data == b"retry me"
     assert await redis.zcard(broker.delayed_key) == 0
     broker._closing = True
     await listener.aclose()
     await broker.shutdown()
+
+
+async def test_stopping_an_in_process_worker_waits_for_its_running_task_and_leaves_no_reader(redis):
+    from taskiq.api import run_receiver_task
+
+    from tests.stream_drain import stop_stream_workers
+
+    worker = ReclaimingStreamBroker(REDIS_URL, queue=queues.SHOPIFY_CATALOG_SYNC, reclaim_interval_s=0.5)
+    started, finished = asyncio.Event(), asyncio.Event()
+
+    @worker.task(task_name="test.slow")
+    async def slow() -> None:
+        started.set()
+        await asyncio.sleep(1.5)  # longer than the 1.2 s the harnesses used to wait before cancelling
+        finished.set()
+
+    worker.is_worker_process = True
+    await worker.startup()
+    receiver = asyncio.create_task(run_receiver_task(worker, max_async_tasks=2))
+    await slow.kiq()
+    await asyncio.wait_for(started.wait(), 20)
+
+    await stop_stream_workers([worker], [receiver])
+
+    assert finished.is_set()
+    assert receiver.done()
+    assert await redis.xlen(worker.queue_name) == 0  # run and acknowledged before the stop returned
+    db = str(redis.connection_pool.connection_kwargs.get("db", 0))
+    blocked_here = [client for client in await redis.client_list() if client["db"] == db and "b" in client["flags"]]
+    assert blocked_here == []  # nobody of this db is left in XREADGROUP for the next test's flushdb
