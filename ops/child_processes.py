@@ -92,17 +92,22 @@ class Child:
     async def stop(self, timeout: float = STOP_TIMEOUT_S) -> None:
         """SIGTERM (each Zelly process drains on it), SIGKILL after ``timeout``."""
         self.stopping = True
-        if self.process is None or self.process.returncode is not None:
+        if self.process is None:
             return
-        with contextlib.suppress(ProcessLookupError):
-            self.process.send_signal(signal.SIGTERM)
-        try:
-            await asyncio.wait_for(self.process.wait(), timeout)
-        except TimeoutError:
-            log.warning("stack: %s did not stop within %.0fs of SIGTERM; killing it", self.name, timeout)
+        if self.process.returncode is None:
             with contextlib.suppress(ProcessLookupError):
-                self.process.kill()
-            await self.process.wait()
+                self.process.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(self.process.wait(), timeout)
+            except TimeoutError:
+                log.warning("stack: %s did not stop within %.0fs of SIGTERM; killing it", self.name, timeout)
+                with contextlib.suppress(ProcessLookupError):
+                    self.process.kill()
+                await self.process.wait()
+        # What it started and left behind (a taskiq worker process its supervisor restarted, a granian worker):
+        # the child leads its own session, so its process group holds them; PR_SET_PDEATHSIG does not pass to them.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signal.SIGKILL)
 
     def exit_text(self) -> str:
         code = self.process.returncode if self.process is not None else None
