@@ -78,9 +78,10 @@ async def test_page_misses_take_no_round_trip_once_the_catalog_snapshot_is_built
 
     assert (product.status_code, listing.status_code, search.status_code) == (200, 200, 200)
     assert queries.count == 0
-    # Host resolution (3), the home page's reads (collections, its products and their images: 3),
-    # the snapshot's product count and its six statements.
-    assert building.count == 3 + 3 + 7
+    # Host resolution (3), the snapshot's product count and its six statements (7), and the home page's own reads
+    # (collections, its products and their images: 3) unless the snapshot it started was ready first: on
+    # MariaDB it sometimes is (seen 1 time in 2), and then the page reads less. Never more than that.
+    assert 3 + 7 <= building.count <= 3 + 3 + 7
 
 
 async def test_cold_host_resolution_adds_three_round_trips_once(services, client):
