@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Iterable
 from urllib.parse import urlsplit
 
+from origin.settings import parse_bind
+
 TCP_LISTEN = "0A"  # the st column of /proc/net/tcp for a listening socket
 PROC = Path("/proc")
 
@@ -91,8 +93,8 @@ def check_port_free(variable: str, host: str, port: int, *, shown: str | None = 
 def check_binds(binds: Iterable[tuple[str, str, str]]) -> None:
     """Each (variable, host:port, the variable's value) free, or ListenError naming the first taken one."""
     for variable, bind, shown in binds:
-        host, _, port = bind.rpartition(":")
-        check_port_free(variable, host.strip("[]"), int(port), shown=shown)
+        host, port = parse_bind(bind, variable)
+        check_port_free(variable, host, port, shown=shown)
 
 
 def listener_binds(settings, *names: str) -> list[tuple[str, str, str]]:

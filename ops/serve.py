@@ -98,7 +98,7 @@ def _task_label(task: asyncio.Task) -> str:
 
 def check_can_listen(bind: str, variable: str = "bind") -> None:
     """Bind and release ``bind`` now, so a taken port is one line (the variable, the holder) before anything starts."""
-    host, port = parse_bind(bind)
+    host, port = parse_bind(bind, variable)
     check_port_free(variable, host, port, shown=bind)
 
 

@@ -79,7 +79,7 @@ class Settings:
     # stops answering costs a shopper this long once, then the circuit breaker skips it (origin/cache.py).
     redis_request_timeout_ms: int = 500
     # Longest wait for any answer from MariaDB (each read of a statement's reply, the handshake, the
-    # pool's pre-ping): a server that accepts and never answers costs a request this long, then 503
+    # pool's ping of an idle connection): a server that accepts and never answers costs a request this long, then 503
     # (origin/db/engine.py BoundedReadConnection; issue 12). Migrations are not bounded.
     database_read_timeout_ms: int = 10000
     analytics_url: str = ""  # empty: chDB under data_dir/analytics
@@ -419,8 +419,8 @@ def is_placeholder(value: str) -> bool:
     )
 
 
-def parse_bind(value: str) -> tuple[str, int]:
-    return _parse_bind("bind", value)
+def parse_bind(value: str, variable: str = "bind") -> tuple[str, int]:
+    return _parse_bind(variable, value)
 
 
 def _parse_bind(variable: str, value: str) -> tuple[str, int]:

@@ -6,7 +6,8 @@ import argparse
 import datetime as dt
 
 from observability.endpoints import HealthEndpoints, InternalListener
-from ops.serve import check_can_listen, shutdown_event
+from ops.ports import check_binds, listener_binds
+from ops.serve import shutdown_event
 from origin.analytics.links import dashboard_url, sign_link_token
 from origin.analytics.rollup import do_rollup_day
 from origin.analytics.runtime import analytics_runtime
@@ -45,11 +46,12 @@ async def run_consume(args: argparse.Namespace, settings: Settings) -> int:
         # Without Redis the queue is in the intake's own memory: only that process can consume it.
         print("zelly analytics consume needs ZELLY_REDIS_URL; on the embedded default `zelly dev` runs the consumer itself")
         return 2
+    # A taken port is one line naming its variable, before the stores (and chDB) are opened for nothing.
+    check_binds(listener_binds(settings, "worker_internal_bind"))
     stop = shutdown_event()
     async with open_services(settings, with_analytics=True, service="store-events") as services:
         services.metrics.add_probe("store_events", lambda metrics: store_events_probe(metrics, services))
         listener = InternalListener(HealthEndpoints(None, services.metrics, readiness=services.health), settings.worker_internal_bind)
-        check_can_listen(settings.worker_internal_bind)
         await listener.start()
         try:
             async with analytics_runtime(services, batch_rows=args.batch_rows, flush_seconds=args.flush_seconds):

@@ -5,7 +5,7 @@ not accept connections, a pool with no connection free in time, SQLite busy
 past its timeout: the request could succeed a few seconds later, so the web
 layer answers 503 with ``Retry-After`` (origin/web/errors.py) instead of 500,
 and the pool has already dropped the broken connection (SQLAlchemy invalidates
-it on a disconnect; ``pool_pre_ping`` replaces the idle ones), so nothing needs
+it on a disconnect; the pool pings a connection idle past 100 ms and replaces the dead ones, origin/db/engine.py), so nothing needs
 a restart (issue 12, item 11). Nothing half-written stays: the transaction the
 statement belonged to is rolled back with the lost connection.
 """

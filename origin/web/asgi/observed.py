@@ -31,10 +31,6 @@ class Observed:
             if scope["type"] != "http" or services is None:  # the lifespan runs before the services exist
                 await self.app(scope, receive, send)
                 return
-            trusts_peer = functools.partial(_trusted, trusted_proxies=services.settings.trusted_proxies)
+            trusts_peer = functools.partial(is_trusted_peer, trusted_proxies=services.settings.trusted_proxies)
             observed = self._observed = ObservedRequests(self.app, services.metrics, trusts_peer=trusts_peer)
         await observed(scope, receive, send)
-
-
-def _trusted(remote_addr: str | None, *, trusted_proxies: tuple[str, ...]) -> bool:
-    return is_trusted_peer(remote_addr, trusted_proxies)
