@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import os
 import shutil
 import statistics
@@ -134,7 +135,10 @@ async def run_backend(name: str, args) -> list[dict]:
                     statements[0] += 1
 
                 sa.event.listen(services.db.sync_engine, "before_cursor_execute", count)
+                profiler = cProfile.Profile(time.process_time) if args.profile else None  # CPU, not wall: the database shares the core
                 for round_ in range(args.rounds + 1):
+                    if profiler is not None and round_ == 1:
+                        profiler.enable()
                     load = os.getloadavg()[0]
                     statements[0] = 0
                     _variant, place_tokens = prepared[2 * round_]
@@ -164,6 +168,10 @@ async def run_backend(name: str, args) -> list[dict]:
                         f"| {result['statements']:.1f} | {result['load']:.1f}-{os.getloadavg()[0]:.1f} |",
                         flush=True,
                     )
+                if profiler is not None:
+                    profiler.disable()
+                    profiler.dump_stats(f"{args.profile}.{name}")
+                    print(f"profile of rounds 1-{args.rounds}: {args.profile}.{name} (python -m pstats)", flush=True)
     finally:
         sink.terminate()
         sink.wait()
@@ -183,6 +191,7 @@ def main() -> None:
     parser.add_argument("--other-core", default="0", help="the SMTP sink's core")
     parser.add_argument("--mysql-url", default="mysql+aiomysql://root@127.0.0.1:3306/")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/4")
+    parser.add_argument("--profile", metavar="PATH", help="cProfile the measured rounds into PATH.<backend> (the CPU figures then include the profiler's)")
     args = parser.parse_args()
     os.sched_setaffinity(0, {int(args.core)})
     print(
