@@ -31,10 +31,12 @@ the 202 answers.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import asyncio
 import contextlib
 import json
 import os
+import pstats
 import signal
 import socket
 import statistics
@@ -218,11 +220,18 @@ async def in_process(requests: int, concurrency: int = 1) -> None:
             return status
 
         rounds, cpu = [], []
-        for _ in range(4):
+        # BENCH_PROFILE=1: cProfile of the last round to stderr (sorted by BENCH_PROFILE_SORT, default tottime).
+        profile = cProfile.Profile() if os.environ.get("BENCH_PROFILE") else None
+        for round_number in range(4):
             started, started_cpu = time.perf_counter(), time.process_time()
             statuses = []
+            if profile is not None and round_number == 3:
+                profile.enable()
             for _ in range(0, requests, concurrency):
                 statuses += await asyncio.gather(*(one() for _ in range(concurrency)))
+            if profile is not None and round_number == 3:
+                profile.disable()
+                pstats.Stats(profile, stream=sys.stderr).sort_stats(os.environ.get("BENCH_PROFILE_SORT", "tottime")).print_stats(45)
             rounds.append((time.perf_counter() - started) / len(statuses))
             cpu.append((time.process_time() - started_cpu) / len(statuses))  # this process's CPU: robust to a busy machine
             assert set(statuses) == {202}, set(statuses)

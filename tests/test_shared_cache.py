@@ -17,7 +17,7 @@ from origin.cache import INT, NAMESPACE, TEXT, RedisCache
 from origin.catalog.models import Collection, Page, Product, ProductImage, ProductSummary, SitemapEntry, Variant
 from origin.services import Services
 from origin.tenancy.models import Tenant
-from origin.tenancy.resolution import SITE_CODEC, TenantSite
+from origin.tenancy.resolution import SITE_CODEC, StampedSite, TenantSite
 from origin.web.storefront.page_cache import PAGE_CODEC, READ_CODECS, make_page
 
 AT = dt.datetime(2026, 11, 25, 9, 30, tzinfo=dt.timezone.utc)
@@ -75,7 +75,7 @@ CASES = {
     "read:search": (READ_CODECS["search"], (Page(items=(), next_cursor=None),), None),
     "read:collection-products": (READ_CODECS["collection-products"], (Page(items=(SUMMARY,), next_cursor=None),), None),
     "read:sitemap": (READ_CODECS["sitemap"], ([SitemapEntry(path="/products/mug", updated_at=AT)],), None),
-    "site": (SITE_CODEC, SITE, dataclasses.asdict),  # TenantSite compares by identity
+    "site": (SITE_CODEC, StampedSite(SITE, 41), dataclasses.asdict),  # TenantSite compares by identity
     "host": (INT, 0, None),
     "session": (SESSION_CODEC, {"session_id": 2**62, "referrer_host": "a.test", "utm_source": "", "utm_medium": "x", "utm_campaign": ""}, None),
     "salt": (SALT_CODEC, "ab" * 32, None),

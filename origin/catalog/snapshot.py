@@ -40,7 +40,7 @@ import logging
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any, Callable, Iterable, Iterator
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -83,12 +83,26 @@ class CatalogSnapshot:
     approx_bytes: int
     _rank: dict[str, dict[int, int]] = field(default_factory=dict)
     _member_orders: dict[tuple[int, str], tuple[int, ...]] = field(default_factory=dict)
+    _search_text: tuple[str, list[int]] | None = None
 
     def rank(self, key: str) -> dict[int, int]:
         ranks = self._rank.get(key)
         if ranks is None:
             ranks = self._rank[key] = {product_id: index for index, product_id in enumerate(self.order[key])}
         return ranks
+
+    def search_text(self) -> tuple[str, list[int]]:
+        """Every haystack in title order joined by NUL, and where each starts: a search word is found
+        with ``str.find`` across the whole catalog (C speed) instead of a test per product (issue 14)."""
+        if self._search_text is None:
+            starts, offset, parts = [], 0, []
+            for product_id in self.order["title"]:
+                haystack = self.haystacks[product_id]
+                starts.append(offset)
+                parts.append(haystack)
+                offset += len(haystack) + 1
+            self._search_text = ("\0".join(parts), starts)
+        return self._search_text
 
 
 # --------------------------------------------------------------------------- building
@@ -333,11 +347,14 @@ def _start_after(snapshot: CatalogSnapshot, ordered: tuple[int, ...], key: str, 
 
 
 def _page(snapshot: CatalogSnapshot, ordered: tuple[int, ...], key: str, descending: bool, *, sort: str, limit: int,
-          cursor: str | None, keep: Callable[[int], bool], positions: dict[int, int] | None = None) -> Page[ProductSummary]:
+          cursor: str | None, keep: Callable[[int], bool], positions: dict[int, int] | None = None,
+          candidates: Iterable[int] | None = None) -> Page[ProductSummary]:
+    """``candidates``: the only indices of ``ordered`` that may be kept, ascending (others are not asked)."""
     _check_limit(limit)
     start = _start_after(snapshot, ordered, key, descending, cursor, sort, positions) if cursor else 0
     chosen: list[int] = []
-    for index in range(start, len(ordered)):
+    indices = range(start, len(ordered)) if candidates is None else (index for index in candidates if index >= start)
+    for index in indices:
         product_id = ordered[index]
         if keep(product_id):
             chosen.append(product_id)
@@ -448,7 +465,25 @@ def search_products(
         haystack = haystacks[product_id]
         return all(needle in haystack for needle in needles)
 
-    return _page(snapshot, snapshot.order["title"], "title", False, sort="title-asc", limit=limit, cursor=cursor, keep=keep)
+    ordered = snapshot.order["title"]
+    candidates = None if any("\0" in needle for needle in needles) else _containing(snapshot, max(needles, key=len))
+    return _page(snapshot, ordered, "title", False, sort="title-asc", limit=limit, cursor=cursor, keep=keep, candidates=candidates)
+
+
+def _containing(snapshot: CatalogSnapshot, needle: str) -> Iterator[int]:
+    """Indices (title order) of the products whose haystack may hold ``needle``, ascending: every one that does.
+
+    A find that spans two haystacks (a NUL in merchant text) names a product ``keep`` then refuses;
+    the next find starts at the next product, so none is skipped.
+    """
+    text, starts = snapshot.search_text()
+    position = text.find(needle)
+    while position >= 0:
+        index = bisect.bisect_right(starts, position) - 1
+        yield index
+        if index + 1 >= len(starts):
+            return
+        position = text.find(needle, starts[index + 1])
 
 
 def select_collections(snapshot: CatalogSnapshot, tenant_id: int) -> list[Collection]:

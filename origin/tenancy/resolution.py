@@ -8,6 +8,20 @@
         (tls.hostnames.normalize_host, origin/web/asgi/host.py); a malformed
         Host never reaches resolution (HTTP 400 there)
 
+Every site record is stamped with the tenant's catalog version read *before*
+its rows were (origin/catalog_versions.py), in this process's LRU and in the
+shared cache alike. A tenant change (theme, strings, templates, suspension,
+domains) commits, then bumps that version (origin.invalidation.publish_tenant_change),
+so a record stamped ``s`` holds every change whose bump came before ``s`` was
+read. :meth:`TenantResolver.current` gives a request at version ``v`` a record
+stamped at least ``v``, re-reading an older one: a page built at ``v`` never
+shows the tenant as it was before ``v``, whether or not the tenancy message
+(pub/sub, best effort, on another channel than the purge) has arrived yet in
+this process or in another one (issue 14, item 3). A refreshed record equal to
+the one it replaces keeps the old object, so what is memoized on its identity
+(cards, page chrome, product pages) survives the catalog writes that bump the
+version without touching the tenant.
+
 A host names a tenant in exactly two ways: ``<slug>.<ZELLY_PLATFORM_DOMAIN>``
 or an *active* custom domain. Anything else (the bare platform domain, an IP,
 an unknown domain) resolves to ``None``: there is never a default tenant.
@@ -84,10 +98,26 @@ def slug_from_platform_host(settings: Settings, host: str) -> str | None:
     return slug if slug and "." not in slug else None
 
 
-# Shared-cache keys (edge/cache_keys.py): host -> tenant id (0 = no tenant), tenant id -> TenantSite (JSON).
+def is_same_site(old: TenantSite, new: TenantSite) -> bool:
+    """Equal in every field (TenantSite itself compares by identity)."""
+    return (
+        old.tenant == new.tenant and old.canonical_host == new.canonical_host and old.base_url == new.base_url
+        and dict(old.template_overrides) == dict(new.template_overrides)
+    )
+
+
+@dataclass(frozen=True)
+class StampedSite:
+    """A site record and the tenant's catalog version read before its rows were (the module docstring)."""
+
+    site: TenantSite
+    catalog_version: int
+
+
+# Shared-cache keys (edge/cache_keys.py): host -> tenant id (0 = no tenant), tenant id -> StampedSite (JSON).
 host_cache_key = cache_keys.host_key
 site_cache_key = cache_keys.site_key
-SITE_CODEC: TypedJson[TenantSite] = TypedJson(TenantSite)
+SITE_CODEC: TypedJson[StampedSite] = TypedJson(StampedSite)
 
 
 SiteLoader = Callable[[object, int], Awaitable[Mapping[str, str]]]
@@ -100,45 +130,87 @@ class TenantResolver:
         self.services = services
         self.settings = services.settings
         self._load_templates = load_templates
-        self._lru: OrderedDict[str, tuple[float, TenantSite | None]] = OrderedDict()
+        # host -> (expires at, site or None, the site's catalog version stamp)
+        self._lru: OrderedDict[str, tuple[float, TenantSite | None, int]] = OrderedDict()
 
     async def resolve(self, host: str) -> tuple[str, TenantSite | None]:
         """(host, its site or None) for a host already in normal form (tls.hostnames.normalize_host)."""
         entry = self._lru.get(host)
-        now = time.monotonic()
-        if entry is not None and entry[0] > now:
+        if entry is not None and entry[0] > time.monotonic():
             return host, entry[1]
-        site = await self._resolve_shared(host)
-        ttl = LRU_TTL_SECONDS if site is not None else min(LRU_TTL_SECONDS, NEGATIVE_TTL_SECONDS)
-        self._lru[host] = (now + ttl, site)
-        self._lru.move_to_end(host)
-        while len(self._lru) > LRU_SIZE:
-            self._lru.popitem(last=False)
-        return host, site
+        return host, await self._refresh(host, entry, at_least=None)
+
+    async def resolve_current(self, host: str) -> tuple[str, TenantSite | None, int]:
+        """(host, site, the catalog version to serve it at), the record stamped at least that version.
+
+        What a page is built from (the module docstring): the version is the tenant's as
+        remembered (origin/catalog_versions.py), and a record stamped older is read again.
+        """
+        host, site = await self.resolve(host)
+        if site is None:
+            return host, None, 0
+        version = await self.services.catalog_versions.get(site.tenant.id)
+        entry = self._lru[host]
+        if entry[1] is site and entry[2] >= version:
+            return host, site, version
+        fresh = await self._refresh(host, entry, at_least=(site.tenant.id, version))
+        if fresh is None:
+            return host, None, 0
+        # The name may have changed hands meanwhile: the other tenant's record comes with its own stamp.
+        return host, fresh, version if fresh.tenant.id == site.tenant.id else self._lru[host][2]
 
     def cached(self, host: str) -> tuple[str, TenantSite | None]:
         """The LRU's answer only, no I/O: (host, None) when it has none (or it expired)."""
         entry = self._lru.get(host)
         return host, entry[1] if entry is not None and entry[0] > time.monotonic() else None
 
-    async def _resolve_shared(self, host: str) -> TenantSite | None:
+    def is_current(self, host: str, site: TenantSite, catalog_version: int) -> bool:
+        """Whether ``site`` is still the LRU's record for ``host``, stamped at least ``catalog_version``; no I/O."""
+        entry = self._lru.get(host)
+        return entry is not None and entry[1] is site and entry[2] >= catalog_version and entry[0] > time.monotonic()
+
+    async def _refresh(self, host: str, entry, *, at_least: tuple[int, int] | None) -> TenantSite | None:
+        """Resolve through the shared cache (then the database) and keep it; ``at_least``: (tenant id, version)."""
+        found = await self._resolve_shared(host, at_least)
+        site, stamp = (found.site, found.catalog_version) if found is not None else (None, 0)
+        if site is not None and entry is not None and entry[1] is not None and is_same_site(entry[1], site):
+            site = entry[1]  # the same record: keep the object what is memoized on it is keyed by
+        ttl = LRU_TTL_SECONDS if site is not None else min(LRU_TTL_SECONDS, NEGATIVE_TTL_SECONDS)
+        self._lru[host] = (time.monotonic() + ttl, site, stamp)
+        self._lru.move_to_end(host)
+        while len(self._lru) > LRU_SIZE:
+            self._lru.popitem(last=False)
+        return site
+
+    async def _resolve_shared(self, host: str, at_least: tuple[int, int] | None) -> StampedSite | None:
         cache = self.services.cache
         tenant_id = await cache.get(host_cache_key(host), INT)
         if tenant_id == 0:
             return None
-        if tenant_id is not None:
-            site = await cache.get(site_cache_key(tenant_id), SITE_CODEC)
-            if site is not None:
-                return site
-        async with self.services.db.connect() as conn:
-            tenant = await self._tenant_for_host(conn, host) if tenant_id is None else await queries.select_tenant(conn, tenant_id)
+        tenant = None
+        if tenant_id is None:  # which tenant, from the database; its rows are read again after its version
+            async with self.services.db.connect() as conn:
+                tenant = await self._tenant_for_host(conn, host)
             if tenant is None:
                 await cache.set(host_cache_key(host), 0, INT, ttl=NEGATIVE_TTL_SECONDS)
                 return None
-            site = await self._load_site(conn, tenant)
+            tenant_id = tenant.id
+        minimum = at_least[1] if at_least is not None and at_least[0] == tenant_id else None
+        if tenant is None:
+            stored = await cache.get(site_cache_key(tenant_id), SITE_CODEC)
+            if stored is not None and (minimum is None or stored.catalog_version >= minimum):
+                return stored
+        # The version first, then the rows: the stamp never claims a change the rows may not show.
+        version = minimum if minimum is not None else await self.services.catalog_versions.get(tenant_id)
+        async with self.services.db.connect() as conn:
+            tenant = await queries.select_tenant(conn, tenant_id)
+            if tenant is None:
+                await cache.set(host_cache_key(host), 0, INT, ttl=NEGATIVE_TTL_SECONDS)
+                return None
+            stamped = StampedSite(await self._load_site(conn, tenant), version)
         await cache.set(host_cache_key(host), tenant.id, INT, ttl=POSITIVE_TTL_SECONDS)
-        await cache.set(site_cache_key(tenant.id), site, SITE_CODEC, ttl=POSITIVE_TTL_SECONDS)
-        return site
+        await cache.set(site_cache_key(tenant.id), stamped, SITE_CODEC, ttl=POSITIVE_TTL_SECONDS)
+        return stamped
 
     async def _tenant_for_host(self, conn, host: str) -> Tenant | None:
         slug = slug_from_platform_host(self.settings, host)
@@ -158,7 +230,7 @@ class TenantResolver:
 
     async def forget_tenant(self, tenant_id: int) -> None:
         """Drop every answer about this tenant: in this process and in the shared cache."""
-        hosts = [host for host, (_, site) in self._lru.items() if site is not None and site.tenant.id == tenant_id]
+        hosts = [host for host, (_, site, _) in self._lru.items() if site is not None and site.tenant.id == tenant_id]
         # Shared entries first: a resolve that misses the LRU afterwards must not refill it from them.
         await self.services.cache.delete(*(host_cache_key(host) for host in hosts), site_cache_key(tenant_id))
         for host in hosts:

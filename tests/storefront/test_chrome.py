@@ -43,6 +43,59 @@ def test_a_chrome_block_renders_once_per_shop_and_what_is_outside_it_every_time(
     assert renders == ["acme", "nordic", "no shop", "no shop"]  # acme's chrome once for two pages; no shop, no memo
 
 
+def test_a_keyed_block_renders_once_per_shop_and_key_and_what_is_outside_it_every_time():
+    environment = Environment(extensions=[SiteChromeExtension], autoescape=True)
+    renders: list[tuple[str, object]] = []
+
+    def form_of(shop: Shop, key: object) -> str:
+        renders.append((shop.name, key))
+        return f"{shop.name}/{'-'.join(map(str, key))}"
+
+    environment.globals["form_of"] = form_of
+    template = environment.from_string(
+        "{% sitechrome sort, only %}<{{ form_of(shop, (sort, only)) }} value=\"{% endsitechrome %}{{ price }}"
+        "{% sitechrome sort, only %}\">{% endsitechrome %}"
+    )
+    acme, nordic = Shop("acme"), Shop("nordic")
+
+    pages = [
+        template.render(shop=acme, sort="price", only=False, price="1"),
+        template.render(shop=acme, sort="price", only=False, price="<2>"),
+        template.render(shop=acme, sort="price", only=True, price="3"),
+        template.render(shop=nordic, sort="price", only=False, price="4"),
+        template.render(shop=acme, sort=["un", "hashable"], only=False, price="5"),
+        template.render(shop=acme, sort=["un", "hashable"], only=False, price="6"),
+    ]
+
+    assert pages == [
+        '<acme/price-False value="1">',
+        '<acme/price-False value="&lt;2&gt;">',
+        '<acme/price-True value="3">',
+        '<nordic/price-False value="4">',
+        '<acme/[&#39;un&#39;, &#39;hashable&#39;]-False value="5">',
+        '<acme/[&#39;un&#39;, &#39;hashable&#39;]-False value="6">',
+    ]
+    # Once per (shop, key); the unhashable key every time.
+    assert renders == [("acme", ("price", False)), ("acme", ("price", True)), ("nordic", ("price", False)),
+                       ("acme", (["un", "hashable"], False)), ("acme", (["un", "hashable"], False))]
+
+
+def test_keyed_blocks_are_bounded_least_recently_used_first(monkeypatch):
+    from storefront import chrome
+
+    monkeypatch.setattr(chrome, "MAX_KEYED_FRAGMENTS", 3)
+    environment = Environment(extensions=[SiteChromeExtension], autoescape=True)
+    renders: list[int] = []
+    environment.globals["note"] = lambda key: renders.append(key) or key
+    template = environment.from_string("{% sitechrome key %}{{ note(key) }}{% endsitechrome %}")
+    shop = Shop("acme")
+
+    for key in (1, 2, 3, 1, 4, 1, 2):
+        template.render(shop=shop, key=key)
+
+    assert renders == [1, 2, 3, 4, 2]  # 4 pushed out 2 (1 had just been used); 2 is rendered again
+
+
 async def test_a_theme_change_reaches_the_chrome_of_the_next_page_and_only_that_shop(services, client):
     acme, nordic = await two_shops(services)
     _, before = await get(client, acme.host, "/")

@@ -33,6 +33,8 @@ URLS: list[tuple[str, str, dict[str, str]]] = [
     ("GET", "/collections/summer", {}),
     ("GET", "/collections/summer?price_min=8.5&sort=price-desc", {}),
     ("GET", "/collections/summer?available=1&price_max=100", {}),
+    ("GET", "/collections/summer?sort=price-asc&available=1&price_min=0.5&price_max=9", {}),
+    ("GET", "/collections/all?price_max=20", {}),
     ("GET", "/collections/all?sort=title-asc", {}),
     ("GET", "/collections/nothing-here", {}),
     ("GET", "/products/linen-shirt", {}),
@@ -187,3 +189,47 @@ async def test_a_product_page_after_another_product_s_write_is_not_rendered_agai
 async def get_page(app, host: str, target: str) -> tuple[int, bytes]:
     status, _, body = await call(app.asgi_app, "GET", host, target, {})
     return status, body
+
+
+# Collection misses in an order that reuses each memoized part (cards, chrome, the heading and filter form keyed by
+# collection, sort options and in-stock filter) under other per-request values (the price filters as typed).
+MEMO_ORDER = [
+    "/collections/summer?price_min=1",
+    "/collections/summer?price_min=2&price_max=30",
+    "/collections/summer?price_min=1.5",
+    "/collections/summer?available=1&price_max=5",
+    "/collections/summer?available=1&price_max=6",
+    "/collections/summer?sort=price-desc&price_min=0.5",
+    "/collections/summer?sort=price-desc&price_max=12",
+    "/collections/all?price_min=3",
+    "/collections/all?sort=title-asc&price_max=1000",
+    "/collections/all?price_min=4",
+]
+
+
+async def test_a_collection_miss_from_memoized_parts_is_the_page_a_fresh_process_renders(services, warm_app):
+    app, acme = warm_app
+    _, site = app_resolver(app).cached(acme.host)
+    memoized = []
+    for target in MEMO_ORDER:
+        await forget_page(app, services, site, target)
+        memoized.append(await call(app.asgi_app, "GET", acme.host, target, {}))
+
+    fresh_answers = []
+    for target in MEMO_ORDER:  # each in a process of its own: nothing memoized, the whole page rendered
+        await forget_page(app, services, site, target)
+        fresh = create_app(services.settings, services=services)
+        async with fresh.test_app():
+            fresh_answers.append(await call(fresh.asgi_app, "GET", acme.host, target, {}))
+
+    assert [answer[0] for answer in memoized] == [200] * len(MEMO_ORDER)
+    for target, lean, whole in zip(MEMO_ORDER, memoized, fresh_answers):
+        assert lean == whole, target
+    price_inputs = [(attribute_of(body, "price_min"), attribute_of(body, "price_max")) for _, _, body in memoized]
+    assert price_inputs[:3] == [("1", ""), ("2", "30"), ("1.5", "")]  # the same form, each request's values
+
+
+def attribute_of(body: bytes, input_id: str) -> str:
+    from tests.storefront.conftest import attribute, parse_html
+
+    return attribute(parse_html(body.decode()), f".//input[@id='{input_id}']", "value")

@@ -20,7 +20,9 @@ Host, a suspended store, a redirect hook that answers, a query the page would
 reject (its themed 400), a path the builder does not claim (the router's 404,
 the variant picker's redirect), a site record the LRU replaced while the miss
 awaited its version and page reads (a theme or template change landing after
-the version was read: the route resolves afresh), and a build that raised an error Quart's
+the version was read: the route resolves afresh) or one stamped older than the
+catalog version (a tenant change whose tenancy message has not arrived: the
+route reads it again, origin/tenancy/resolution.py), and a build that raised an error Quart's
 handlers answer (a catalog error's 400, the database's 503): nothing has been
 sent by then, and the route builds again and answers it.
 
@@ -111,8 +113,10 @@ class StorefrontPages:
     async def _build(self, site, host: str, path: str, args: MultiDict, version: int) -> RenderedPage | None:
         """The page the route would build, or None to leave the request to Quart."""
         build = page_builder(site, path, args)
-        if build is None or app_resolver(self.quart_app).cached(host)[1] is not site:
-            return None  # not a page the layer claims, or the site record changed during the awaits above
+        if build is None or not app_resolver(self.quart_app).is_current(host, site, version):
+            # Not a page the layer claims, the site record changed during the awaits above, or it is older
+            # than the catalog version (a tenant change: the route reads it again, resolution.py).
+            return None
         async with self.quart_app.app_context():
             # What current_site() and request_catalog_version() would have put there: the reads see the
             # version this request's key names.

@@ -92,7 +92,9 @@ async def current_site() -> TenantSite:
     """The active tenant site for this request's Host, or Halt with the right page."""
     if "storefront_site" in g:
         return g.storefront_site
-    host, site = await resolver().resolve(request_host(request.scope))
+    # The record is no older than the catalog version this request's pages and reads use (g.catalog_version):
+    # a tenant change is on the next page built after its purge, whatever pub/sub has delivered (issue 14).
+    host, site, version = await resolver().resolve_current(request_host(request.scope))
     target = await decide_host_redirect(current_services(), host, site)
     if target:
         # 308, not 301: keeps the method and body (issue 4), so a POST to the apex is not turned into a GET.
@@ -107,6 +109,7 @@ async def current_site() -> TenantSite:
         raise Halt(platform_page(503, "Store unavailable", "This store is unavailable right now. Please try again later.", retry_after=3600))
     g.storefront_host = host
     g.storefront_site = site
+    g.catalog_version = version
     bind_tenant(site.tenant.id)  # every log line and metric of this request names the store
     return site
 
