@@ -1,6 +1,7 @@
 """Soak: `zelly stack` for N minutes at a steady mixed load; throughput, latency, errors, memory of every process.
 
     python bench/soak.py [--minutes 10] [--rate 10] [--warm-up 2] [--sample-seconds 15] [--redis redis://127.0.0.1:6379/13]
+                         [--edge-cache-mb 8] [--origin-cache-mb 2] [--tracemalloc DIR]
 
 Starts the production topology as `zelly stack` runs it (tests/stack/running.py:
 its own data dir, MariaDB databases and Redis db, dropped afterwards), then sends
@@ -18,7 +19,12 @@ The per-address rate limits are lifted (every request comes from 127.0.0.1);
 everything else is the stack's configuration. Every ``--sample-seconds`` it
 reads the RSS of each process of the stack (a role's RSS includes its own
 children: taskiq's worker process, granian's worker), and reports each role's
-RSS after the warm-up and at the end, and the growth between them.
+RSS after the warm-up and at the end, the growth between them and a verdict
+(flat, levels off, or grows: see :func:`memory_verdict`). ``--edge-cache-mb`` and
+``--origin-cache-mb`` shrink the bounded page caches so that this mix fills them
+during the warm-up; at their defaults (256 and 32 MiB) a 20-minute run shows them
+filling, not a leak. ``--tracemalloc DIR`` is for finding what grows (see
+bench/tracemalloc_site). SIGTERM or Ctrl-C stops the soak and the whole stack.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import asyncio
 import datetime as dt
 import os
 import random
+import signal
 import statistics
 import sys
 import tempfile
@@ -36,7 +43,9 @@ import uuid
 from collections import defaultdict
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+TRACEMALLOC_SITE = Path(__file__).resolve().parent / "tracemalloc_site"
+sys.path.insert(0, str(ROOT))
 
 import redis.asyncio as aioredis  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
@@ -169,11 +178,20 @@ async def run(args: argparse.Namespace) -> None:
     await redis_client.flushdb()
     # Kept afterwards: the stack's logs (stack/logs) are what explains an error.
     directory = Path(tempfile.mkdtemp(prefix="zelly-soak-"))
-    sizes = {} if args.edge_cache_mb is None else {"ZELLY_EDGE_CACHE_BYTES": str(int(args.edge_cache_mb * 1024 * 1024))}
-    stack = RunningStack(directory, args.redis, **LIFTED_LIMITS, **sizes)
+    sizes = {variable: str(int(megabytes * 1024 * 1024)) for variable, megabytes in (
+        ("ZELLY_EDGE_CACHE_BYTES", args.edge_cache_mb), ("ZELLY_ORIGIN_PAGE_CACHE_BYTES", args.origin_cache_mb)) if megabytes is not None}
+    debug = {} if args.tracemalloc is None else {
+        "PYTHONPATH": f"{TRACEMALLOC_SITE}{os.pathsep}{ROOT}", "SOAK_TRACEMALLOC_DIR": str(args.tracemalloc.resolve())}
+    stack = RunningStack(directory, args.redis, **LIFTED_LIMITS, **sizes, **debug)
+    # SIGTERM (or a Ctrl-C, which asyncio.run already turns into this) cancels the soak; the finally below then
+    # stops the stack. Without it a SIGTERM killed this process alone and left the whole stack running.
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, asyncio.current_task().cancel)
     print("starting zelly stack ...", flush=True)
-    await asyncio.to_thread(stack.start)
+    # Shielded: a cancellation while the stack comes up must wait for it to be up (or to have failed) and then stop
+    # it, not abandon a starting stack in its thread.
+    starting = asyncio.ensure_future(asyncio.to_thread(stack.start))
     try:
+        await asyncio.shield(starting)
         catalog, sender, fake = await prepare(stack)
         load = Load(stack, catalog, sender, fake)
         kinds = [kind for kind, weight in MIX for _ in range(weight)]
@@ -204,6 +222,7 @@ async def run(args: argparse.Namespace) -> None:
         await load.close()
         report(args, load, samples, elapsed, load_averages, stack)
     finally:
+        await asyncio.wait([starting])
         await asyncio.to_thread(stack.stop)
         await asyncio.to_thread(stack.drop_databases)
         await redis_client.flushdb()
@@ -213,6 +232,22 @@ async def run(args: argparse.Namespace) -> None:
 def percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else float("nan")
+
+
+def memory_verdict(warm_kib: int, middle_kib: int, end_kib: int, second_half_minutes: float) -> str:
+    """Growth past the warm-up, told apart from RSS noise (the allocator moves by a MiB or two either way).
+
+    flat: within the tolerance of the warm-up's RSS; levels off: it grew, but not in the second half of the
+    measured time; grows: still growing in the second half (a rate that would not end is a leak, or a bound
+    the run does not reach: the origins' ZELLY_ORIGIN_PAGE_CACHE_BYTES, the edge's ZELLY_EDGE_CACHE_BYTES).
+    """
+    tolerance = max(2 * 1024, warm_kib // 100)
+    if end_kib - warm_kib <= tolerance:
+        return "flat"
+    if end_kib - middle_kib <= tolerance // 2:
+        return "levels off"
+    rate = (end_kib - middle_kib) / 1024 / second_half_minutes if second_half_minutes > 0 else float("nan")
+    return f"GROWS {rate:.2f} MiB/min"
 
 
 def report(args, load: Load, samples, elapsed: float, load_averages, stack: RunningStack) -> None:
@@ -229,12 +264,16 @@ def report(args, load: Load, samples, elapsed: float, load_averages, stack: Runn
     print(f"| all | {len(every)} | {percentile(every, 0.5) * 1000:.0f} | {percentile(every, 0.99) * 1000:.0f} | {errors} |")
     warm = next((rss for at, rss in samples if at >= args.warm_up * 60), samples[0][1])
     end = samples[-1][1]
-    print(f"\n| process | RSS after {args.warm_up} min warm-up (MiB) | RSS at the end (MiB) | growth | every sample (MiB) |")
-    print("|---|---:|---:|---:|---|")
+    warm_at = next((at for at, _ in samples if at >= args.warm_up * 60), samples[0][0])
+    middle_at = (warm_at + samples[-1][0]) / 2
+    middle = next(rss for at, rss in samples if at >= middle_at)
+    print(f"\n| process | RSS after {args.warm_up} min warm-up (MiB) | RSS at the end (MiB) | growth | verdict | every sample (MiB) |")
+    print("|---|---:|---:|---:|---|---|")
     for role in ROLES:
         series = " ".join(f"{rss[role] / 1024:.0f}" for _, rss in samples)
         growth = (end[role] - warm[role]) / warm[role] * 100 if warm[role] else float("nan")
-        print(f"| {role} | {warm[role] / 1024:.0f} | {end[role] / 1024:.0f} | {growth:+.1f} % | {series} |")
+        verdict = memory_verdict(warm[role], middle[role], end[role], (samples[-1][0] - middle_at) / 60)
+        print(f"| {role} | {warm[role] / 1024:.0f} | {end[role] / 1024:.0f} | {growth:+.1f} % | {verdict} | {series} |")
     for kind, messages in load.errors.items():
         if messages:
             print(f"\nerrors in {kind}: {sorted(set(messages))[:5]}")
@@ -257,7 +296,17 @@ def main() -> None:
     parser.add_argument("--edge-cache-mb", type=float, default=None,
                         help="the edge's memory tier (ZELLY_EDGE_CACHE_BYTES; default the stack's 256 MB): a small one fills "
                              "during the warm-up, so growth after it is not the cache filling to its bound")
-    asyncio.run(run(parser.parse_args()))
+    parser.add_argument("--origin-cache-mb", type=float, default=None,
+                        help="each origin's rendered-page tier (ZELLY_ORIGIN_PAGE_CACHE_BYTES; default 32 MB, its product-page memo "
+                             "half as much): 2 fills during a 5-minute warm-up of this mix (its searches are new pages)")
+    parser.add_argument("--tracemalloc", type=Path, default=None, metavar="DIR",
+                        help="debug: tracemalloc snapshots of both origins into DIR every minute (bench/tracemalloc_site; "
+                             "slows them), compared with bench/tracemalloc_diff.py")
+    try:
+        asyncio.run(run(parser.parse_args()))
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        print("soak stopped before its end; the stack was stopped and its databases dropped", file=sys.stderr)
+        sys.exit(130)
 
 
 if __name__ == "__main__":

@@ -116,6 +116,9 @@ class Settings:
     trusted_proxies: tuple[str, ...] = ()
     edge_cache_bytes: int = 256 * 1024 * 1024
     edge_tenant_quota_bytes: int = 32 * 1024 * 1024
+    # The origin's rendered pages in its own memory (origin/web/storefront/page_cache.py's page tier; the
+    # product-page memo gets half as much on top): bounded LRUs, sized here so the soak can fill them.
+    origin_page_cache_bytes: int = 32 * 1024 * 1024
     # The edge's own listener for /internal/edge/purge and /stats (never the public one).
     edge_internal_bind: str = "127.0.0.1:8003"
     # The edge's Redis tier on its own Redis (maxmemory-policy allkeys-lru), apart from

@@ -112,7 +112,7 @@ def local_versions(app) -> CatalogVersions:
 def local_pages(app) -> LocalPages:
     pages = app.extensions.get(PAGES_KEY)  # not setdefault(): that would build a LocalPages per hit
     if pages is None:
-        pages = app.extensions[PAGES_KEY] = LocalPages()
+        pages = app.extensions[PAGES_KEY] = LocalPages(app.extensions[SERVICES_KEY].settings.origin_page_cache_bytes)
     return pages
 
 

@@ -28,6 +28,7 @@ from origin.catalog.inputs import HANDLE_PATTERN
 from origin.catalog.models import Page
 from origin.errors import ErrorKind
 from origin.tenancy.resolution import TenantSite, listening
+from origin.web.context import SERVICES_KEY
 from origin.web.errors import json_error, status_for, wants_json
 from origin.web.storefront.page_cache import (
     RenderedPage,
@@ -220,13 +221,13 @@ def product_page(site: TenantSite, handle: str, args: Mapping[str, str]) -> Buil
 
 
 PRODUCT_PAGES_KEY = "zelly.product_pages"
-MEMOIZED_PRODUCT_PAGE_BYTES = 16 * 1024 * 1024  # ~1,000 product pages of the demo's size per process
 
 
 def product_pages(app) -> LocalPages:
     memo = app.extensions.get(PRODUCT_PAGES_KEY)
     if memo is None:
-        memo = app.extensions[PRODUCT_PAGES_KEY] = LocalPages(MEMOIZED_PRODUCT_PAGE_BYTES)
+        # Half the page tier's bound (16 MiB by default: ~1,000 product pages of the demo's size per process).
+        memo = app.extensions[PRODUCT_PAGES_KEY] = LocalPages(app.extensions[SERVICES_KEY].settings.origin_page_cache_bytes // 2)
     return memo
 
 
