@@ -13,7 +13,7 @@ its rows were (origin/catalog_versions.py), in this process's LRU and in the
 shared cache alike. A tenant change (theme, strings, templates, suspension,
 domains) commits, then bumps that version (origin.invalidation.publish_tenant_change),
 so a record stamped ``s`` holds every change whose bump came before ``s`` was
-read. :meth:`TenantResolver.current` gives a request at version ``v`` a record
+read. :meth:`TenantResolver.resolve_current` gives a request at version ``v`` a record
 stamped at least ``v``, re-reading an older one: a page built at ``v`` never
 shows the tenant as it was before ``v``, whether or not the tenancy message
 (pub/sub, best effort, on another channel than the purge) has arrived yet in
@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import time
@@ -99,11 +100,12 @@ def slug_from_platform_host(settings: Settings, host: str) -> str | None:
 
 
 def is_same_site(old: TenantSite, new: TenantSite) -> bool:
-    """Equal in every field (TenantSite itself compares by identity)."""
-    return (
-        old.tenant == new.tenant and old.canonical_host == new.canonical_host and old.base_url == new.base_url
-        and dict(old.template_overrides) == dict(new.template_overrides)
-    )
+    """Equal in every field (TenantSite itself compares by identity); from the fields themselves, so a field
+    added later is compared too (a forgotten one would keep a stale record's object)."""
+    return all(getattr(old, name) == getattr(new, name) for name in _SITE_FIELDS)
+
+
+_SITE_FIELDS = tuple(site_field.name for site_field in dataclasses.fields(TenantSite))
 
 
 @dataclass(frozen=True)
@@ -150,10 +152,9 @@ class TenantResolver:
         if site is None:
             return host, None, 0
         version = await self.services.catalog_versions.get(site.tenant.id)
-        entry = self._lru[host]
-        if entry[1] is site and entry[2] >= version:
+        if self.is_current(host, site, version):
             return host, site, version
-        fresh = await self._refresh(host, entry, at_least=(site.tenant.id, version))
+        fresh = await self._refresh(host, self._lru.get(host), at_least=(site.tenant.id, version))
         if fresh is None:
             return host, None, 0
         # The name may have changed hands meanwhile: the other tenant's record comes with its own stamp.
