@@ -143,6 +143,9 @@ class Services:
     # origin/tenancy/themes.py template_check_turn: one at a time per tenant, so a merchant's hostile
     # PUTs (each up to the 1 s budget) cannot hold every render thread at once.
     template_checks: set[int] = field(default_factory=set, repr=False)
+    # Tenant id -> its order placements waiting for the next batch, owned by origin/checkout/placement.py:
+    # concurrent placements of one shop share one transaction (group commit).
+    placement_queues: dict[int, Any] = field(default_factory=dict, repr=False)
 
     def attach(
         self,

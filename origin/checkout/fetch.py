@@ -206,6 +206,13 @@ def _checkout_query(*, to_place: bool):
         # And what the confirmation says about the shop (its name, locale, primary host, own template).
         source, store_columns = email_store_source(source, checkouts.c.tenant_id, with_override=True)
         columns += store_columns
+    if to_place:  # a batch of placements reads its checkouts together (origin/checkout/placement.py)
+        return (
+            sa.select(*columns)
+            .select_from(source)
+            .where(checkouts.c.tenant_id == sa.bindparam("b_tenant"), checkouts.c.token.in_(sa.bindparam("b_tokens", expanding=True)))
+            .order_by(checkouts.c.id, checkout_lines.c.position)
+        )
     return (
         sa.select(*columns)
         .select_from(source)
@@ -229,17 +236,24 @@ async def fetch_checkout(conn: AsyncConnection, tenant_id: int, token: str) -> C
     return await _checkout_info(conn, tenant_id, rows[0], rows, rates, taxes)
 
 
-async def fetch_checkout_to_place(conn: AsyncConnection, services: Services, tenant_id: int, token: str) -> tuple[CheckoutInfo, EmailStore] | None:
-    """What placement needs, in one statement: the checkout, and the shop as its confirmation shows it.
+async def fetch_checkouts_to_place(
+    conn: AsyncConnection, services: Services, tenant_id: int, tokens: list[str]
+) -> dict[str, tuple[CheckoutInfo, EmailStore]]:
+    """What placement needs, in one statement for a whole batch: each checkout, and the shop as its confirmation shows it.
 
-    Of the shipping rates only the one the checkout has chosen (if it is still active), of the
-    tax rates only those for the address's region and country, and the tenant's name, locale,
-    primary host and own confirmation template (``EmailStore``).
+    Of the shipping rates only the one each checkout has chosen (if it is still active), of the
+    tax rates only those for its address's region and country, and the tenant's name, locale,
+    primary host and own confirmation template (``EmailStore``). Keyed by token; a token with
+    no checkout is missing.
     """
-    params = {"b_tenant": tenant_id, "b_token": token, "b_template": EmailTemplate.ORDER_CONFIRMATION.value}
-    rows = (await conn.execute(_CHECKOUT[True], params)).all()
-    if not rows:
-        return None
+    params = {"b_tenant": tenant_id, "b_tokens": tokens, "b_template": EmailTemplate.ORDER_CONFIRMATION.value}
+    by_token: dict[str, list] = {}
+    for row in (await conn.execute(_CHECKOUT[True], params)).all():
+        by_token.setdefault(row.token, []).append(row)
+    return {token: await _checkout_to_place(conn, services, tenant_id, rows) for token, rows in by_token.items()}
+
+
+async def _checkout_to_place(conn: AsyncConnection, services: Services, tenant_id: int, rows: list) -> tuple[CheckoutInfo, EmailStore]:
     row = rows[0]
     # One row per line and applicable tax rate (up to two): each line once, in its position's order.
     by_line = {line.line_variant_id: line for line in rows}

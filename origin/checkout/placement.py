@@ -27,11 +27,13 @@ with event ids naming the order: once per order however often it is replayed.
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import dataclasses
 import hashlib
+import logging
 import random
 import re
-import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Callable
 
@@ -41,20 +43,23 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from origin.analytics.emit import PurchaseLine, emit_purchase
 from origin.checkout.carts import COMPLETED, OPEN
 from origin.checkout.errors import CheckoutError, CheckoutErrorCode, sold_out
-from origin.checkout.fetch import CheckoutInfo, fetch_checkout_to_place
+from origin.checkout.fetch import CheckoutInfo, fetch_checkouts_to_place
 from origin.checkout.tables import checkouts, discounts
 from origin.db import sqlite_writer_turn, utcnow
 from origin.errors import ErrorKind
-from origin.invalidation import transaction
+from origin.invalidation import AfterCommit
 from origin.orders import inventory
-from origin.orders.emails import EmailLine, queue_placed_order_email
-from origin.orders.records import Order, add_event, next_order_number, select_order, select_order_by_key
+from origin.checkout.pricing import Discount, Totals
+from origin.orders.emails import EmailLine, EmailStore, PlacedOrderEmail, queue_placed_order_emails
+from origin.orders.records import Order, add_events, event_row, next_order_numbers, select_order, select_order_by_key
 from origin.orders.tables import order_lines, orders, payments
 from origin.payments.errors import PaymentError, PaymentErrorCode
 from origin.payments.providers import PaymentRequest, PaymentStart
 from origin.payments.stripe import providers_of
 from origin.services import Services
 from edge import tags as cache_tags
+
+log = logging.getLogger(__name__)
 
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{8,255}$")
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
@@ -125,14 +130,140 @@ async def do_place_order(
     shopper=None,
     store_host: str = "",
 ) -> PlacedOrder:
+    """Place the order of checkout ``token`` (or replay the one placed with this key), effects sent when it answers.
+
+    Concurrent placements of one shop are placed together, in one transaction (group commit, see
+    ``_run_batches``): a flash sale's buyers share each statement and each commit instead of queueing
+    one by one on its hot rows. Each placement's answer and effects are its own.
+    """
     key = check_idempotency_key(idempotency_key)
     if providers_of(services).get(provider_name) is None:
         raise CheckoutError(CheckoutErrorCode.INCOMPLETE, "choose a payment method this shop offers", field="payment_provider")
-    expected = fingerprint(token, provider_name)
+    placement = _Placement(
+        tenant_id=tenant_id, token=token, key=key, fingerprint=fingerprint(token, provider_name), provider=provider_name,
+        shopper=shopper, store_host=store_host, after_commit=after_commit,
+        answer=asyncio.get_running_loop().create_future(), context=contextvars.copy_context(),
+    )
+    queue = services.placement_queues.get(tenant_id)
+    if queue is None:
+        queue = services.placement_queues[tenant_id] = _TenantQueue()
+    queue.waiting.append(placement)
+    if queue.runner is None:
+        # A context of its own: the batch's statements belong to no one request (each placement's effects
+        # run in its caller's context, see _answer_after_effects).
+        queue.runner = asyncio.create_task(_run_batches(services, tenant_id, queue), context=contextvars.Context())
+    # Cancelled while waiting (the shopper went away): the future is cancelled with it and the batch skips
+    # it if it has not started; once its batch committed, its effects go out all the same.
+    return await placement.answer
+
+
+@dataclass(eq=False)
+class _Placement:
+    """One ``do_place_order`` call waiting for its batch; ``answer`` is set once its effects went out."""
+
+    tenant_id: int
+    token: str
+    key: str
+    fingerprint: str
+    provider: str
+    shopper: object
+    store_host: str
+    after_commit: Callable[[int], object] | None
+    answer: asyncio.Future
+    context: contextvars.Context
+    effects: AfterCommit = field(default_factory=AfterCommit)
+
+
+@dataclass(eq=False)
+class _TenantQueue:
+    waiting: list[_Placement] = field(default_factory=list)
+    runner: asyncio.Task | None = None
+
+
+# At most this many placements in one transaction: the batch's statements grow with it (one row per order
+# in each insert), and a placement waits for the batch ahead of it to commit. 32 buyers fill one batch.
+MAX_BATCH = 32
+
+# The effects of committed placements, sent in their callers' contexts (kept here: the loop holds tasks weakly).
+_sending_effects: set[asyncio.Task] = set()
+
+
+async def _run_batches(services: Services, tenant_id: int, queue: _TenantQueue) -> None:
+    """Place the tenant's waiting placements, as many as came in while the last batch ran, until none wait.
+
+    No timer: an idle shop's placement starts at once (a batch of one); under load each batch is
+    what arrived during the one before, so batches grow with the load and the wait stays one batch.
+    """
+    try:
+        while queue.waiting:
+            batch = [placement for placement in queue.waiting[:MAX_BATCH] if not placement.answer.done()]
+            del queue.waiting[:MAX_BATCH]
+            if batch:
+                await _place_batch(services, batch)
+    finally:
+        queue.runner = None
+        for placement in queue.waiting:  # only when the runner itself was cancelled (shutdown)
+            placement.answer.cancel()
+        queue.waiting.clear()
+        services.placement_queues.pop(tenant_id, None)
+
+
+class _PlaceSeparately(Exception):
+    """A batch met something that concerns one of its placements (a replay, a 409, sold out): place each on its own."""
+
+
+async def _place_batch(services: Services, batch: list[_Placement]) -> None:
+    try:
+        placed = await _place_with_retries(services, batch)
+    except (_PlaceSeparately, CheckoutError) as error:
+        if len(batch) > 1 and not (isinstance(error, CheckoutError) and error.code == CheckoutErrorCode.BUSY.value):
+            # The batch was rolled back whole; each placement's own transaction says what is true of it.
+            for placement in batch:
+                await _place_batch(services, [placement])
+            return
+        _settle_all(batch, error)
+    except asyncio.CancelledError:
+        for placement in batch:
+            placement.answer.cancel()
+        raise
+    except Exception as error:  # the database or a bug: every placement of the batch answers with it
+        _settle_all(batch, error)
+    else:
+        for placement, order in zip(batch, placed):
+            _answer_after_effects(services, placement, order)
+
+
+def _settle_all(batch: list[_Placement], error: Exception) -> None:
+    for placement in batch:
+        if not placement.answer.done():
+            placement.answer.set_exception(error)
+
+
+def _answer_after_effects(services: Services, placement: _Placement, order: PlacedOrder) -> None:
+    """Send the committed placement's effects in its caller's context, then answer it (or say what failed)."""
+
+    async def send() -> None:
+        try:
+            await placement.effects.flush(services)
+        except Exception as error:  # the order stands; as for any action, a failed effect is the answer
+            if not placement.answer.done():
+                placement.answer.set_exception(error)
+            else:
+                log.exception("an effect of order %s failed after its caller went away", order.order_id)
+            return
+        if not placement.answer.done():
+            placement.answer.set_result(order)
+
+    task = asyncio.create_task(send(), context=placement.context)
+    _sending_effects.add(task)
+    task.add_done_callback(_sending_effects.discard)
+
+
+async def _place_with_retries(services: Services, batch: list[_Placement]) -> list[PlacedOrder]:
     for attempt in range(1, LOCK_CONFLICT_ATTEMPTS + 1):
         try:
             async with sqlite_writer_turn(services.db):
-                return await _place_once(services, tenant_id, token, key, expected, provider_name, after_commit=after_commit, shopper=shopper, store_host=store_host)
+                return await _place_together(services, batch)
         except OperationalError as error:
             if not is_lock_conflict(error):
                 raise
@@ -162,20 +293,35 @@ def is_lock_conflict(error: OperationalError) -> bool:
 # parameters, a placement executes prebuilt statements only (bench/checkout.py, docs/benchmarks.md).
 _FLIP = (
     checkouts.update()
-    .where(checkouts.c.tenant_id == sa.bindparam("b_tenant"), checkouts.c.token == sa.bindparam("b_token"), checkouts.c.status == OPEN)
+    .where(
+        checkouts.c.tenant_id == sa.bindparam("b_tenant"),
+        checkouts.c.token.in_(sa.bindparam("b_tokens", expanding=True)),
+        checkouts.c.status == OPEN,
+    )
     .values(status=COMPLETED, updated_at=sa.bindparam("b_now"))
 )
-_NUMBER_ORDER = orders.update().where(orders.c.id == sa.bindparam("b_order")).values(number=sa.bindparam("b_number"), updated_at=sa.bindparam("b_now"))
 _INSERT_ORDER = orders.insert()
+_NEW_ORDER_IDS = sa.select(orders.c.id, orders.c.number).where(
+    orders.c.tenant_id == sa.bindparam("b_tenant"), orders.c.number.in_(sa.bindparam("b_numbers", expanding=True))
+)
 _INSERT_LINES = order_lines.insert()
 _INSERT_PAYMENT = payments.insert()
 
 
-async def _place_once(
-    services: Services, tenant_id: int, token: str, key: str, expected: str, provider_name: str, *,
-    after_commit: Callable[[int], object] | None, shopper, store_host: str,
-) -> PlacedOrder:
-    async with transaction(services) as (conn, effects):
+@dataclass
+class _Priced:
+    """A placement of the batch with what its transaction read and priced."""
+
+    placement: _Placement
+    info: CheckoutInfo
+    store: EmailStore
+    discount: Discount | None
+    totals: Totals
+
+
+async def _place_together(services: Services, batch: list[_Placement]) -> list[PlacedOrder]:
+    tenant_id = batch[0].tenant_id
+    async with services.db.begin() as conn:
         if conn.dialect.name == "sqlite":
             # Take SQLite's write lock on every attached file first (waiting in the busy handler if another
             # connection, the email sender, holds it), rather than at the first write after the reads: a
@@ -185,96 +331,176 @@ async def _place_once(
         # No replay read up front: a key seen before either named this cart, whose flip below then finds it
         # completed (and the replay is looked up there), or another cart, whose order insert then fails on
         # the unique key (409). One statement fewer on every first placement, the common case.
-        flipped = await conn.execute(_FLIP, {"b_tenant": tenant_id, "b_token": token, "b_now": utcnow()})
-        if flipped.rowcount != 1:
-            replay = await _replay_or_conflict(conn, tenant_id, key, expected)
-            if replay is not None:
-                return replay
-            row = (await conn.execute(sa.select(checkouts.c.status).where(checkouts.c.tenant_id == tenant_id, checkouts.c.token == token))).first()
-            if row is None:
-                raise CheckoutError(CheckoutErrorCode.NOT_FOUND, "there is no such cart in this shop", kind=ErrorKind.NOT_FOUND)
-            raise CheckoutError(CheckoutErrorCode.COMPLETED, "an order was already placed from this cart", kind=ErrorKind.CONFLICT)
-        info, store = await fetch_checkout_to_place(conn, services, tenant_id, token)  # the flip above found the row
         now = utcnow()
-        check_ready(info, now)
-        discount = info.usable_discount(now)
-        if discount is not None:
-            counted = await conn.execute(
-                discounts.update()
-                .where(
-                    discounts.c.tenant_id == tenant_id,
-                    discounts.c.id == discount.id,
-                    sa.or_(discounts.c.usage_limit.is_(None), discounts.c.times_used < discounts.c.usage_limit),
-                )
-                .values(times_used=discounts.c.times_used + 1)
-            )
-            if counted.rowcount != 1:
-                raise CheckoutError(CheckoutErrorCode.DISCOUNT_NOT_USABLE, "that discount code has been used up", field="discount_code", kind=ErrorKind.CONFLICT)
-        totals = info.totals(now)
-        # The order goes in under a stand-in number unique to this transaction; the real one is taken
-        # last (below), so the tenant's counter row stays locked for a few statements, not the whole placement.
-        values = dict(
-            tenant_id=tenant_id, number=f"~{uuid.uuid4().hex}", email=info.email, currency=info.currency,
-            subtotal_price=totals.subtotal, shipping_price=totals.shipping, tax_price=totals.tax,
-            discount_price=totals.discount, total_price=totals.total, refunded_price=Decimal(0), taxes_included=totals.taxes_included,
-            financial_status="pending", fulfillment_status="unfulfilled", source="checkout",
-            shipping_address=info.address.as_dict(), shipping_method=info.shipping_rate.name,
-            discount_code=discount.code if discount else None, payment_provider=provider_name,
-            checkout_id=info.id, idempotency_key=key, request_fingerprint=expected,
-            created_at=now, updated_at=now,
-        )
-        # No savepoint around the insert (two statements on MySQL): a duplicate key raises a CheckoutError,
-        # which rolls the whole transaction back anyway.
-        try:
-            result = await conn.execute(_INSERT_ORDER, values)
-        except IntegrityError:  # the same key, placed a moment ago (or before) from another cart
-            raise CheckoutError(
-                CheckoutErrorCode.IDEMPOTENCY_KEY_REUSED, "this Idempotency-Key was already used to place a different order",
-                field="Idempotency-Key", kind=ErrorKind.CONFLICT,
-            ) from None
-        order_id = int(result.inserted_primary_key[0])
-        line_values = [
-            {
-                "tenant_id": tenant_id, "order_id": order_id, "position": position, "variant_id": line.variant_id,
-                "product_id": line.product_id, "title": line.title, "variant_title": line.variant_title, "sku": line.sku,
-                "quantity": line.quantity, "unit_price": priced.unit_price, "discount_amount": priced.discount,
-                "tax_amount": priced.tax, "total_price": priced.total, "is_stock_tracked": line.is_tracked,
-                "fulfilled_quantity": 0, "refunded_quantity": 0,
-            }
-            for position, (line, priced) in enumerate(zip(info.lines, totals.lines))
-        ]
-        await conn.execute(_INSERT_LINES, line_values)
-        await conn.execute(
-            _INSERT_PAYMENT,
-            dict(
-                tenant_id=tenant_id, order_id=order_id, provider=provider_name, amount=totals.total, currency=info.currency,
-                status="pending", refunded_amount=Decimal(0), created_at=now, updated_at=now,
-            ),
-        )
+        flipped = await conn.execute(_FLIP, {"b_tenant": tenant_id, "b_tokens": [placement.token for placement in batch], "b_now": now})
+        if flipped.rowcount != len(batch):  # a cart already ordered, unknown, or twice in the batch
+            if len(batch) > 1:
+                raise _PlaceSeparately()
+            return [await _replay_or_refusal(conn, batch[0])]
+        fetched = await fetch_checkouts_to_place(conn, services, tenant_id, [placement.token for placement in batch])  # the flip found them
+        priced: list[_Priced] = []
+        for placement in batch:
+            info, store = fetched[placement.token]
+            check_ready(info, now)
+            discount = info.usable_discount(now)
+            if discount is not None:
+                await _count_discount_use(conn, tenant_id, discount)
+            priced.append(_Priced(placement, info, store, discount, info.totals(now)))
 
-        # The hot rows, last: the variant's stock and then the tenant's number counter are locked (MySQL) from
-        # here to the commit, a handful of statements, so placements of one hot variant (a flash sale) and of
-        # one tenant wait on each other only that long. A sold-out line still rolls everything above back.
-        stock_lines = [line.stock_line() for line in info.lines]
-        left: dict[int, int] = {}
-        sold = await inventory.consume_for_order(conn, tenant_id, info.id if info.has_reservations else None, stock_lines, left)
+        # The hot rows, before anything is inserted (a sold-out batch writes nothing more) and then held to the
+        # commit: the variants' stock and the tenant's number counter, locked (MySQL) for the batch's inserts.
+        await _take_stock(conn, tenant_id, priced, batch[0].effects)
+        numbers = await next_order_numbers(conn, tenant_id, len(batch))
+        order_rows = [_order_row(one, f"#{number}", now) for one, number in zip(priced, numbers)]
+        order_ids = await _insert_orders(conn, tenant_id, order_rows)
+
+        line_rows = [[_line_row(tenant_id, order_id, position, line, priced_line) for position, (line, priced_line) in enumerate(zip(one.info.lines, one.totals.lines))]
+                     for one, order_id in zip(priced, order_ids)]
+        all_lines = [row for rows in line_rows for row in rows]
+        await conn.execute(_INSERT_LINES, all_lines)
+        payment_rows = [
+            dict(
+                tenant_id=tenant_id, order_id=order_id, provider=one.placement.provider, amount=one.totals.total, currency=one.info.currency,
+                status="pending", refunded_amount=Decimal(0), created_at=now, updated_at=now,
+            )
+            for one, order_id in zip(priced, order_ids)
+        ]
+        await conn.execute(_INSERT_PAYMENT, payment_rows if len(payment_rows) > 1 else payment_rows[0])
+        await add_events(conn, [
+            event_row(tenant_id, order_id, "placed", f"Order {row['number']} placed ({one.totals.total} {one.info.currency}, {one.placement.provider})")
+            for one, order_id, row in zip(priced, order_ids, order_rows)
+        ])
+        await queue_placed_order_emails(conn, services, tenant_id, [
+            PlacedOrderEmail(
+                one.placement.effects, one.store, Order(**row, id=order_id, cancelled_at=None),
+                [EmailLine(**{name: line[name] for name in EmailLine.__dataclass_fields__}) for line in lines],
+            )
+            for one, order_id, row, lines in zip(priced, order_ids, order_rows, line_rows)
+        ])
+        for one, order_id in zip(priced, order_ids):
+            _after_commit_of(services, one, order_id)
+    return [
+        PlacedOrder(order_id, row["number"], str(one.totals.total), one.info.currency, one.placement.provider, False)
+        for one, order_id, row in zip(priced, order_ids, order_rows)
+    ]
+
+
+async def _replay_or_refusal(conn, placement: _Placement) -> PlacedOrder:
+    """A placement whose cart was not open: the order this key placed (replay), or why not (4xx)."""
+    replay = await _replay_or_conflict(conn, placement.tenant_id, placement.key, placement.fingerprint)
+    if replay is not None:
+        return replay
+    row = (await conn.execute(sa.select(checkouts.c.status).where(checkouts.c.tenant_id == placement.tenant_id, checkouts.c.token == placement.token))).first()
+    if row is None:
+        raise CheckoutError(CheckoutErrorCode.NOT_FOUND, "there is no such cart in this shop", kind=ErrorKind.NOT_FOUND)
+    raise CheckoutError(CheckoutErrorCode.COMPLETED, "an order was already placed from this cart", kind=ErrorKind.CONFLICT)
+
+
+async def _count_discount_use(conn, tenant_id: int, discount: Discount) -> None:
+    """One more use of the code, by a conditional UPDATE: a usage limit holds under races."""
+    counted = await conn.execute(
+        discounts.update()
+        .where(
+            discounts.c.tenant_id == tenant_id,
+            discounts.c.id == discount.id,
+            sa.or_(discounts.c.usage_limit.is_(None), discounts.c.times_used < discounts.c.usage_limit),
+        )
+        .values(times_used=discounts.c.times_used + 1)
+    )
+    if counted.rowcount != 1:
+        raise CheckoutError(CheckoutErrorCode.DISCOUNT_NOT_USABLE, "that discount code has been used up", field="discount_code", kind=ErrorKind.CONFLICT)
+
+
+async def _take_stock(conn, tenant_id: int, priced: list[_Priced], effects: AfterCommit) -> None:
+    """Every line's stock: a checkout's reservations consumed, the rest decremented once per variant for the batch.
+
+    A line the stock cannot cover raises sold out (the batch is then placed one by one, so the
+    first buyers get the last units). Products that sold out are refreshed and purged.
+    """
+    left: dict[int, int] = {}
+    wanted: dict[int, inventory.StockLine] = {}  # variant -> the batch's quantity of it, outside reservations
+    every_line: list[inventory.StockLine] = []
+    for one in priced:
+        stock_lines = [line.stock_line() for line in one.info.lines]
+        every_line.extend(stock_lines)
+        if one.info.has_reservations:
+            sold = await inventory.consume_for_order(conn, tenant_id, one.info.id, stock_lines, left)
+            if sold is not None:
+                raise sold_out(_title_of(priced, sold.variant_id))
+            continue
+        for line in stock_lines:
+            earlier = wanted.get(line.variant_id)
+            wanted[line.variant_id] = line if earlier is None else dataclasses.replace(earlier, quantity=earlier.quantity + line.quantity)
+    if wanted:
+        sold = await inventory.consume_for_order(conn, tenant_id, None, list(wanted.values()), left)
         if sold is not None:
-            title = next(line.title for line in info.lines if line.variant_id == sold.variant_id)
-            raise sold_out(title)
-        sold_out_products = await inventory.sold_out_products(conn, tenant_id, stock_lines, left)
-        if sold_out_products:
-            await inventory.refresh_availability(conn, tenant_id, sold_out_products)
-            effects.purge(tenant_id, *(cache_tags.product_tag(tenant_id, product_id) for product_id in sorted(set(sold_out_products))))
-        number = f"#{await next_order_number(conn, tenant_id)}"
-        await conn.execute(_NUMBER_ORDER, {"b_order": order_id, "b_number": number, "b_now": now})
-        await add_event(conn, tenant_id, order_id, "placed", f"Order {number} placed ({totals.total} {info.currency}, {provider_name})")
-        placed = Order(**{**values, "number": number}, id=order_id, cancelled_at=None)
-        await queue_placed_order_email(conn, effects, services, store, placed, [EmailLine(**{name: row[name] for name in EmailLine.__dataclass_fields__}) for row in line_values])
-        purchase_lines = [PurchaseLine(line.product_id, line.variant_id, line.quantity, priced.total) for line, priced in zip(info.lines, totals.lines)]
-        effects.call(lambda: emit_purchase(services, tenant_id, order_id=str(order_id), currency=info.currency, lines=purchase_lines, shopper=shopper, store_host=store_host))
-        if after_commit is not None:
-            effects.call(lambda: after_commit(order_id))
-    return PlacedOrder(order_id, number, str(totals.total), info.currency, provider_name, False)
+            raise sold_out(_title_of(priced, sold.variant_id))
+    sold_out_products = await inventory.sold_out_products(conn, tenant_id, every_line, left)
+    if sold_out_products:
+        await inventory.refresh_availability(conn, tenant_id, sold_out_products)
+        effects.purge(tenant_id, *(cache_tags.product_tag(tenant_id, product_id) for product_id in sorted(set(sold_out_products))))
+
+
+def _title_of(priced: list[_Priced], variant_id: int) -> str:
+    return next(line.title for one in priced for line in one.info.lines if line.variant_id == variant_id)
+
+
+def _order_row(one: _Priced, number: str, now) -> dict:
+    info, totals, placement = one.info, one.totals, one.placement
+    return dict(
+        tenant_id=info.tenant_id, number=number, email=info.email, currency=info.currency,
+        subtotal_price=totals.subtotal, shipping_price=totals.shipping, tax_price=totals.tax,
+        discount_price=totals.discount, total_price=totals.total, refunded_price=Decimal(0), taxes_included=totals.taxes_included,
+        financial_status="pending", fulfillment_status="unfulfilled", source="checkout",
+        shipping_address=info.address.as_dict(), shipping_method=info.shipping_rate.name,
+        discount_code=one.discount.code if one.discount else None, payment_provider=placement.provider,
+        checkout_id=info.id, idempotency_key=placement.key, request_fingerprint=placement.fingerprint,
+        created_at=now, updated_at=now,
+    )
+
+
+def _line_row(tenant_id: int, order_id: int, position: int, line, priced) -> dict:
+    return {
+        "tenant_id": tenant_id, "order_id": order_id, "position": position, "variant_id": line.variant_id,
+        "product_id": line.product_id, "title": line.title, "variant_title": line.variant_title, "sku": line.sku,
+        "quantity": line.quantity, "unit_price": priced.unit_price, "discount_amount": priced.discount,
+        "tax_amount": priced.tax, "total_price": priced.total, "is_stock_tracked": line.is_tracked,
+        "fulfilled_quantity": 0, "refunded_quantity": 0,
+    }
+
+
+async def _insert_orders(conn, tenant_id: int, rows: list[dict]) -> list[int]:
+    """The orders' rows in one statement, and their new ids in the rows' order."""
+    try:
+        if len(rows) == 1:
+            return [int((await conn.execute(_INSERT_ORDER, rows[0])).inserted_primary_key[0])]
+        await conn.execute(_INSERT_ORDER, rows)
+    except IntegrityError:  # the same key, placed a moment ago (or before) from another cart, or twice in the batch
+        # No savepoint around the insert (two statements on MySQL): the CheckoutError rolls the whole transaction
+        # back anyway (a batch is then placed one by one, and only the key's second use is refused).
+        raise CheckoutError(
+            CheckoutErrorCode.IDEMPOTENCY_KEY_REUSED, "this Idempotency-Key was already used to place a different order",
+            field="Idempotency-Key", kind=ErrorKind.CONFLICT,
+        ) from None
+    # MySQL hands back no ids of a multi-row insert it can be trusted with (innodb_autoinc_lock_mode 2
+    # interleaves them): read them back by the numbers this transaction took, unique per tenant.
+    found = await conn.execute(_NEW_ORDER_IDS, {"b_tenant": tenant_id, "b_numbers": [row["number"] for row in rows]})
+    by_number = {row.number: row.id for row in found}
+    return [by_number[row["number"]] for row in rows]
+
+
+def _after_commit_of(services: Services, one: _Priced, order_id: int) -> None:
+    placement, info, totals = one.placement, one.info, one.totals
+    purchase_lines = [PurchaseLine(line.product_id, line.variant_id, line.quantity, priced.total) for line, priced in zip(info.lines, totals.lines)]
+    placement.effects.call(
+        lambda: emit_purchase(
+            services, placement.tenant_id, order_id=str(order_id), currency=info.currency, lines=purchase_lines,
+            shopper=placement.shopper, store_host=placement.store_host,
+        )
+    )
+    if placement.after_commit is not None:
+        callback = placement.after_commit
+        placement.effects.call(lambda: callback(order_id))
 
 
 def provider_key(tenant_id: int, idempotency_key: str) -> str:

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from origin.invalidation import AfterCommit
 from origin.orders.links import order_status_path
 from origin.orders.records import Order, OrderLine, select_order
-from origin.outbox.actions import queue_email, queue_new_email
+from origin.outbox.actions import NewEmail, queue_email, queue_new_emails
 from origin.outbox.tables import email_template_overrides
 from origin.outbox.templates import EmailTemplate, TemplateSources
 from origin.services import Services
@@ -136,20 +136,31 @@ async def queue_order_email(
     )
 
 
-async def queue_placed_order_email(
-    conn: AsyncConnection, effects: AfterCommit, services: Services, store: EmailStore, order: Order, lines: Sequence[EmailLine],
-) -> None:
-    """The confirmation, from what the placing transaction wrote a moment ago (``order`` and its ``lines``).
+@dataclass(frozen=True)
+class PlacedOrderEmail:
+    """One confirmation for :func:`queue_placed_order_emails`: what the placing transaction wrote a moment ago."""
+
+    after_commit: AfterCommit
+    store: EmailStore
+    order: Order
+    lines: Sequence[EmailLine]
+
+
+async def queue_placed_order_emails(conn: AsyncConnection, services: Services, tenant_id: int, placed: Sequence[PlacedOrderEmail]) -> None:
+    """The confirmations of orders one transaction placed, from what it wrote (each ``order`` and its ``lines``).
 
     Placement already holds every value the mail shows, so re-reading the order with its four
     child tables (five statements, on the hot path while the stock row is locked) would only
     read back what it has just inserted; ``store`` (with the template override) is read by the
-    caller before any hot lock, and the order id is new, so no dedupe read is needed either.
+    caller before any hot lock, and the order ids are new, so no dedupe read is needed either.
     """
-    if not order.email:
-        return
-    await queue_new_email(
-        conn, effects, tenant_id=order.tenant_id, to=order.email, template=EmailTemplate.ORDER_CONFIRMATION,
-        context=_context(services, store, order, lines, {}), dedupe_key=f"order:{order.id}:confirmation",
-        overrides=store.override,
-    )
+    mails = [
+        NewEmail(
+            after_commit=one.after_commit, to=one.order.email, template=EmailTemplate.ORDER_CONFIRMATION,
+            context=_context(services, one.store, one.order, one.lines, {}), dedupe_key=f"order:{one.order.id}:confirmation",
+            overrides=one.store.override,
+        )
+        for one in placed if one.order.email
+    ]
+    if mails:
+        await queue_new_emails(conn, tenant_id, mails)

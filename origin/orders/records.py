@@ -3,7 +3,7 @@
 Numbers: one counter row per tenant, incremented by an UPDATE in the placing
 transaction. The UPDATE takes the row lock (MySQL) or the write lock (SQLite) until
 the commit, so two placements never read the same number, and a rolled-back
-placement gives its number back: #1001, #1002 ... without gaps.
+placement gives its numbers back: #1001, #1002 ... without gaps.
 """
 
 from __future__ import annotations
@@ -22,50 +22,61 @@ from origin.orders.tables import fulfillments, order_events, order_lines, order_
 FIRST_NUMBER = 1001
 
 
-async def next_order_number(conn: AsyncConnection, tenant_id: int) -> int:
+async def next_order_numbers(conn: AsyncConnection, tenant_id: int, count: int = 1) -> range:
+    """The tenant's next ``count`` numbers, consecutive: one statement for a whole batch of orders."""
     counter = order_number_counters
-    number = await _bump_counter(conn, tenant_id)
-    if number is None:
+    last = await _bump_counter(conn, tenant_id, count)
+    if last is None:
         try:
             async with conn.begin_nested():
-                await conn.execute(counter.insert().values(tenant_id=tenant_id, last_number=FIRST_NUMBER))
-            return FIRST_NUMBER
-        except IntegrityError:  # another placement created the row first: take the next number after it
-            number = await _bump_counter(conn, tenant_id)
-    assert number is not None
-    return number
+                await conn.execute(counter.insert().values(tenant_id=tenant_id, last_number=FIRST_NUMBER + count - 1))
+            return range(FIRST_NUMBER, FIRST_NUMBER + count)
+        except IntegrityError:  # another placement created the row first: take the next numbers after it
+            last = await _bump_counter(conn, tenant_id, count)
+    assert last is not None
+    return range(last - count + 1, last + 1)
 
 
-# Built once (a placement runs it): ``last_number + 1`` handed back by the UPDATE itself, see _bump_counter.
+# Built once (a placement runs it): ``last_number + count`` handed back by the UPDATE itself, see _bump_counter.
 _BUMP_WITH_LAST_ID = (
     order_number_counters.update()
     .where(order_number_counters.c.tenant_id == sa.bindparam("b_tenant"))
-    .values(last_number=sa.func.last_insert_id(order_number_counters.c.last_number + 1))
+    .values(last_number=sa.func.last_insert_id(order_number_counters.c.last_number + sa.bindparam("b_count")))
 )
 _BUMP_RETURNING = (
     order_number_counters.update()
     .where(order_number_counters.c.tenant_id == sa.bindparam("b_tenant"))
-    .values(last_number=order_number_counters.c.last_number + 1)
+    .values(last_number=order_number_counters.c.last_number + sa.bindparam("b_count"))
     .returning(order_number_counters.c.last_number)
 )
 
 
-async def _bump_counter(conn: AsyncConnection, tenant_id: int) -> int | None:
-    """The tenant's next number in one statement (None: no counter row yet), taken while the row is locked.
+async def _bump_counter(conn: AsyncConnection, tenant_id: int, count: int) -> int | None:
+    """The tenant's last number after taking ``count`` more, in one statement (None: no counter row yet).
 
     MySQL: ``LAST_INSERT_ID(expr)`` hands the new value back in the UPDATE's own answer (the
     cursor's last id), SQLite: ``UPDATE ... RETURNING``. A second SELECT would be one more
     round trip while the counter row is locked, which serializes a tenant's placements.
     """
+    params = {"b_tenant": tenant_id, "b_count": count}
     if conn.dialect.name == "mysql":
-        result = await conn.execute(_BUMP_WITH_LAST_ID, {"b_tenant": tenant_id})
+        result = await conn.execute(_BUMP_WITH_LAST_ID, params)
         return int(result.lastrowid) if result.rowcount == 1 else None
-    row = (await conn.execute(_BUMP_RETURNING, {"b_tenant": tenant_id})).first()
+    row = (await conn.execute(_BUMP_RETURNING, params)).first()
     return None if row is None else int(row[0])
 
 
 async def add_event(conn: AsyncConnection, tenant_id: int, order_id: int, kind: str, message: str, data: dict[str, Any] | None = None) -> None:
-    await conn.execute(_INSERT_EVENT, dict(tenant_id=tenant_id, order_id=order_id, kind=kind, message=message[:1000], data=data, created_at=utcnow()))
+    await add_events(conn, [event_row(tenant_id, order_id, kind, message, data)])
+
+
+def event_row(tenant_id: int, order_id: int, kind: str, message: str, data: dict[str, Any] | None = None) -> dict[str, Any]:
+    return dict(tenant_id=tenant_id, order_id=order_id, kind=kind, message=message[:1000], data=data, created_at=utcnow())
+
+
+async def add_events(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    """Events of several orders (``event_row``) in one statement (a batch of placements)."""
+    await conn.execute(_INSERT_EVENT, rows if len(rows) > 1 else rows[0])
 
 
 _INSERT_EVENT = order_events.insert()

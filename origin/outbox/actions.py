@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from typing import Mapping
+from dataclasses import dataclass
+from typing import Mapping, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql, sqlite
@@ -80,31 +81,49 @@ async def queue_email(
     after_commit.enqueue(EMAIL_QUEUE, SEND_TASK, best_effort=True, tenant_id=tenant_id, outbox_id=outbox_id)
 
 
-async def queue_new_email(
-    conn: AsyncConnection,
-    after_commit: AfterCommit,
-    *,
-    tenant_id: int,
-    to: str,
-    template: EmailTemplate,
-    context: Mapping[str, object],
-    dedupe_key: str,
-    overrides: TemplateSources | None,
-) -> None:
-    """``queue_email`` for a ``dedupe_key`` naming a row the caller's transaction has just inserted.
+@dataclass(frozen=True)
+class NewEmail:
+    """One mail for :func:`queue_new_emails`; ``after_commit`` holds the effects of the action it belongs to."""
 
-    No earlier mail can hold such a key, so the dedupe read is skipped, and ``overrides``
-    (``select_override``) was read by the caller beforehand: one statement instead of four,
-    for a caller that holds hot row locks until its commit (order placement). Should the key
+    after_commit: AfterCommit
+    to: str
+    template: EmailTemplate
+    context: Mapping[str, object]
+    dedupe_key: str
+    overrides: TemplateSources | None
+
+
+async def queue_new_emails(conn: AsyncConnection, tenant_id: int, mails: Sequence[NewEmail]) -> None:
+    """``queue_email`` for mails whose ``dedupe_key`` names a row the caller's transaction has just inserted.
+
+    No earlier mail can hold such a key, so the dedupe read is skipped, and each mail's
+    ``overrides`` (``select_override``) was read by the caller beforehand. One statement for
+    one mail, two for a batch of them (the insert, then the new rows' ids by their keys),
+    for a caller that holds hot row locks until its commit (order placement). Should a key
     exist after all, the plain insert fails and rolls the caller back: never a second mail.
     """
-    to = _checked_arguments(to, template, dedupe_key)
-    values = await _outbox_row(tenant_id=tenant_id, to=to, template=template, context=context, dedupe_key=dedupe_key, overrides=overrides)
-    result = await conn.execute(_INSERT_OUTBOX, values)  # built once, like placement's statements
-    outbox_id = int(result.inserted_primary_key[0])
-    after_commit.enqueue(EMAIL_QUEUE, SEND_TASK, best_effort=True, tenant_id=tenant_id, outbox_id=outbox_id)
+    rows = []
+    for mail in mails:
+        to = _checked_arguments(mail.to, mail.template, mail.dedupe_key)
+        rows.append(
+            await _outbox_row(tenant_id=tenant_id, to=to, template=mail.template, context=mail.context, dedupe_key=mail.dedupe_key, overrides=mail.overrides)
+        )
+    if len(rows) == 1:
+        ids = [int((await conn.execute(_INSERT_OUTBOX, rows[0])).inserted_primary_key[0])]
+    else:
+        # MySQL hands back no ids of a multi-row insert it can be trusted with (innodb_autoinc_lock_mode 2
+        # interleaves them), so the new rows are read back by their keys, unique per tenant.
+        await conn.execute(_INSERT_OUTBOX, rows)
+        found = await conn.execute(_NEW_OUTBOX_IDS, {"b_tenant": tenant_id, "b_keys": [mail.dedupe_key for mail in mails]})
+        by_key = {row.dedupe_key: row.id for row in found}
+        ids = [by_key[mail.dedupe_key] for mail in mails]
+    for mail, outbox_id in zip(mails, ids):
+        mail.after_commit.enqueue(EMAIL_QUEUE, SEND_TASK, best_effort=True, tenant_id=tenant_id, outbox_id=outbox_id)
 
 
+_NEW_OUTBOX_IDS = sa.select(email_outbox.c.id, email_outbox.c.dedupe_key).where(
+    email_outbox.c.tenant_id == sa.bindparam("b_tenant"), email_outbox.c.dedupe_key.in_(sa.bindparam("b_keys", expanding=True))
+)
 _INSERT_OUTBOX = email_outbox.insert()
 
 
