@@ -36,9 +36,12 @@ import secrets
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.utils import format_datetime
+import email.charset
+import email.policy
+from email.header import Header
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import format_datetime, formataddr
 from typing import Any
 
 import aiosmtplib
@@ -83,18 +86,27 @@ def message_id(outbox_id: int, tenant_id: int, settings: Settings) -> str:
     return f"<{outbox_id}.{tenant_id}.outbox@{domain}>"
 
 
-def build_message(row: Any, settings: Settings) -> EmailMessage:
-    message = EmailMessage()
-    local, _, domain = settings.mail_from.rpartition("@")
-    message["From"] = Address(display_name=row.from_name or "", username=local, domain=domain)
+# The stdlib's compat32 message classes, not EmailMessage: the newer API's header registry parses every header
+# it is given into objects and refolds it when the message is flattened, about three times the CPU per mail
+# (1.3 ms against 0.4 ms for a confirmation), and on the embedded default the origin's own core sends each mail.
+_UTF8_QUOTED_PRINTABLE = email.charset.Charset("utf-8")
+_UTF8_QUOTED_PRINTABLE.body_encoding = email.charset.QP
+# SMTP's line ends. Python 3.13's generator refuses a header that would start another one (no injection).
+_WIRE = email.policy.compat32.clone(linesep="\r\n")
+
+
+def build_message(row: Any, settings: Settings) -> bytes:
+    """The row as the bytes sent over SMTP: text and HTML alternatives, non-ASCII headers RFC 2047-encoded."""
+    message = MIMEMultipart("alternative")
+    message["From"] = formataddr((row.from_name or "", settings.mail_from), charset="utf-8")
     message["To"] = row.to_address
-    message["Subject"] = row.subject
+    message["Subject"] = row.subject if row.subject.isascii() else Header(row.subject, "utf-8")
     message["Date"] = format_datetime(row.created_at)
     message["Message-ID"] = message_id(row.id, row.tenant_id, settings)
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: auto-responders must not answer
-    message.set_content(row.text_body)
-    message.add_alternative(row.html_body, subtype="html")
-    return message
+    message.attach(MIMEText(row.text_body, "plain", _UTF8_QUOTED_PRINTABLE))
+    message.attach(MIMEText(row.html_body, "html", _UTF8_QUOTED_PRINTABLE))
+    return message.as_bytes(policy=_WIRE)
 
 
 def make_smtp(settings: Settings) -> aiosmtplib.SMTP:
@@ -235,7 +247,8 @@ class _Connection:
             except (aiosmtplib.SMTPException, OSError) as error:
                 self.unreachable = error
                 raise
-        await self.smtp.send_message(build_message(row, self.settings), sender=self.settings.mail_from, recipients=[row.to_address])
+        options = [] if row.to_address.isascii() else ["SMTPUTF8"]  # a non-ASCII mailbox needs the server's SMTPUTF8
+        await self.smtp.sendmail(self.settings.mail_from, [row.to_address], build_message(row, self.settings), mail_options=options)
 
     async def close(self) -> None:
         if self.smtp.is_connected:
