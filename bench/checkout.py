@@ -119,7 +119,7 @@ def start_server(settings: Settings, port: int):
     return subprocess.Popen(command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
 
-async def place_all(base: str, keyring, cookie_name: str, tenant_id: int, tokens: list[str], buyers: int) -> dict:
+async def place_all(base: str, keyring, cookie_name: str, tenant_id: int, tokens: list[str], buyers: int, rate: float | None = None) -> dict:
     queue = list(reversed(tokens))
     latencies: list[float] = []
     statuses: dict[int, int] = {}
@@ -127,25 +127,41 @@ async def place_all(base: str, keyring, cookie_name: str, tenant_id: int, tokens
     limits = httpx.Limits(max_connections=buyers, max_keepalive_connections=buyers)
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=120, headers={"Host": HOST, "Origin": f"http://{HOST}"}) as client:
 
-        async def buyer() -> None:
+        async def pay(token: str, due: float | None) -> None:
+            form = {"csrf_token": csrf_token(keyring, tenant_id, token), "idempotency_key": f"bench-{uuid.uuid4().hex}", "payment_provider": "manual"}
+            cookie = {"Cookie": f"{cookie_name}={sign_cart_cookie(keyring, tenant_id, token)}"}
+            due = time.perf_counter() if due is None else due
+            try:
+                response = await client.post("/checkout/pay", data=form, headers=cookie)
+                status = response.status_code
+            except httpx.TimeoutException:
+                status = 0  # no answer within the timeout: counted, reported, and fails the check
+            elapsed = (time.perf_counter() - due) * 1000
+            latencies.append(elapsed)
+            statuses[status] = statuses.get(status, 0) + 1
+            if status == 303:
+                placed_latencies.append(elapsed)
+
+        async def buyer() -> None:  # closed loop: the next order as soon as the last one answered
             while queue:
-                token = queue.pop()
-                form = {"csrf_token": csrf_token(keyring, tenant_id, token), "idempotency_key": f"bench-{uuid.uuid4().hex}", "payment_provider": "manual"}
-                cookie = {"Cookie": f"{cookie_name}={sign_cart_cookie(keyring, tenant_id, token)}"}
-                started = time.perf_counter()
-                try:
-                    response = await client.post("/checkout/pay", data=form, headers=cookie)
-                    status = response.status_code
-                except httpx.TimeoutException:
-                    status = 0  # no answer within the timeout: counted, reported, and fails the check
-                elapsed = (time.perf_counter() - started) * 1000
-                latencies.append(elapsed)
-                statuses[status] = statuses.get(status, 0) + 1
-                if status == 303:
-                    placed_latencies.append(elapsed)
+                await pay(queue.pop(), None)
+
+        slots = asyncio.Semaphore(buyers)
+
+        async def scheduled(index: int, token: str) -> None:
+            # Open loop: order ``index`` is due at started + index / rate whatever the answers so far, sent by one
+            # of the ``buyers`` as soon as one is free; its latency counts from when it was due, so a wait for a
+            # free buyer (the server falling behind) is in it (no coordinated omission).
+            due = started + index / rate
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            async with slots:
+                await pay(token, due)
 
         started = time.perf_counter()
-        await asyncio.gather(*(buyer() for _ in range(buyers)))
+        if rate is None:
+            await asyncio.gather(*(buyer() for _ in range(buyers)))
+        else:
+            await asyncio.gather(*(scheduled(index, token) for index, token in enumerate(tokens)))
         elapsed = time.perf_counter() - started
     placed_latencies.sort()
     latencies.sort()
@@ -170,7 +186,7 @@ async def verify(settings: Settings, tenant_id: int, variant_id: int, stock: int
             )).one()
             numbers = (await conn.execute(sa.select(sa.func.count(sa.distinct(orders.c.number))).where(orders.c.tenant_id == tenant_id))).scalar_one()
             total_orders = (await conn.execute(sa.select(sa.func.count()).select_from(orders).where(orders.c.tenant_id == tenant_id))).scalar_one()
-            # placement writes a stand-in number first and the real one just before its commit
+            # every order is written with its #number (none left without one by a failed step)
             unnumbered = (await conn.execute(
                 sa.select(sa.func.count()).select_from(orders).where(orders.c.tenant_id == tenant_id, sa.not_(orders.c.number.like("#%")))
             )).scalar_one()
@@ -219,7 +235,7 @@ async def run_backend(name: str, args) -> list[dict]:
             load_before = os.getloadavg()[0]
             cpu_before = server_cpu_seconds(process.pid)
             # the name the server reads: __Host-prefixed under the default https public scheme
-            result = await place_all(base, keyring, cart_cookie_name(settings.public_scheme), tenant_id, tokens, args.buyers)
+            result = await place_all(base, keyring, cart_cookie_name(settings.public_scheme), tenant_id, tokens, args.buyers, args.rate)
             # per answer (placed or sold out): the server's CPU for the run over the requests it answered
             result["cpu_ms"] = (server_cpu_seconds(process.pid) - cpu_before) * 1000 / max(1, sum(result["statuses"].values()))
             result["load"] = (load_before, os.getloadavg()[0])
@@ -250,6 +266,10 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=3000, help="stock of the run's variant = orders expected")
     parser.add_argument("--sold-out", type=int, default=100, help="extra buyers who must be refused")
     parser.add_argument("--buyers", type=int, default=32)
+    parser.add_argument(
+        "--rate", type=float, metavar="ORDERS_PER_S",
+        help="open loop: offer this many orders/s (at most --buyers in flight), latency from each order's due time; default: closed loop",
+    )
     parser.add_argument("--show-server-log", action="store_true", help="print the end of the server's output")
     parser.add_argument("--mysql-url", default="mysql+aiomysql://root@127.0.0.1:3306/")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/4")
