@@ -241,8 +241,12 @@ async def _place_batch(services: Services, batch: list[_Placement]) -> None:
     except Exception as error:  # the database or a bug: every placement of the batch answers with it
         _settle_all(batch, error)
     else:
-        for placement, order in zip(batch, placed):
-            _answer_after_effects(services, placement, order)
+        for placement, outcome in zip(batch, placed):
+            if isinstance(outcome, CheckoutError):
+                if not placement.answer.done():
+                    placement.answer.set_exception(outcome)
+            else:
+                _answer_after_effects(services, placement, outcome)
 
 
 def _settle_all(batch: list[_Placement], error: Exception) -> None:
@@ -271,7 +275,7 @@ def _answer_after_effects(services: Services, placement: _Placement, order: Plac
     task.add_done_callback(_sending_effects.discard)
 
 
-async def _place_with_retries(services: Services, batch: list[_Placement]) -> list[PlacedOrder]:
+async def _place_with_retries(services: Services, batch: list[_Placement]) -> list[PlacedOrder | CheckoutError]:
     for attempt in range(1, LOCK_CONFLICT_ATTEMPTS + 1):
         try:
             async with sqlite_writer_turn(services.db):
@@ -318,6 +322,15 @@ _NEW_ORDER_IDS = sa.select(orders.c.id, orders.c.number).where(
 )
 _INSERT_LINES = order_lines.insert()
 _INSERT_PAYMENT = payments.insert()
+_REOPEN = (
+    checkouts.update()
+    .where(
+        checkouts.c.tenant_id == sa.bindparam("b_tenant"),
+        checkouts.c.token.in_(sa.bindparam("b_tokens", expanding=True)),
+        checkouts.c.status == COMPLETED,
+    )
+    .values(status=OPEN)
+)
 
 
 @dataclass
@@ -331,8 +344,17 @@ class _Priced:
     totals: Totals
 
 
-async def _place_together(services: Services, batch: list[_Placement]) -> list[PlacedOrder]:
+async def _place_together(services: Services, batch: list[_Placement]) -> list[PlacedOrder | CheckoutError]:
+    """One transaction for the batch: an order, or the refusal of its placement (a 4xx), per placement.
+
+    A refusal found before anything is written for it (the cart is not ready, its discount is used
+    up, the stock this transaction read cannot cover it after the batch's earlier placements) reopens
+    its cart and leaves the rest of the batch to go on. Anything found later, once the batch has
+    written (the stock's conditional decrement lost a race, a key's second use), raises: the whole
+    batch is rolled back and each placement placed on its own.
+    """
     tenant_id = batch[0].tenant_id
+    outcomes: list[PlacedOrder | CheckoutError | None] = [None] * len(batch)
     async with services.db.begin() as conn:
         if conn.dialect.name == "sqlite":
             # Take SQLite's write lock on every attached file first (waiting in the busy handler if another
@@ -351,46 +373,86 @@ async def _place_together(services: Services, batch: list[_Placement]) -> list[P
             return [await _replay_or_refusal(conn, batch[0])]
         fetched = await fetch_checkouts_to_place(conn, services, tenant_id, [placement.token for placement in batch])  # the flip found them
         priced: list[_Priced] = []
-        for placement in batch:
+        placed_indexes: list[int] = []
+        demand: dict[int, int] = {}  # variant -> units the batch's earlier placements take of it
+        for index, placement in enumerate(batch):
             info, store = fetched[placement.token]
-            check_ready(info, now)
-            discount = info.usable_discount(now)
-            if discount is not None:
-                await _count_discount_use(conn, tenant_id, discount)
+            try:
+                check_ready(info, now)
+                _check_stock_read(info, demand)
+                discount = info.usable_discount(now)
+                if discount is not None:
+                    await _count_discount_use(conn, tenant_id, discount)
+            except CheckoutError as refusal:
+                if len(batch) == 1:
+                    raise  # the transaction (its flip) is rolled back
+                outcomes[index] = refusal
+                continue
             priced.append(_Priced(placement, info, store, discount, info.totals(now)))
+            placed_indexes.append(index)
+        refused = [placement.token for placement, outcome in zip(batch, outcomes) if outcome is not None]
+        if refused:  # their carts stay open: the shopper can change them and pay again
+            await conn.execute(_REOPEN, {"b_tenant": tenant_id, "b_tokens": refused})
+        if priced:
+            for index, order in zip(placed_indexes, await _write_orders(conn, services, tenant_id, priced, now)):
+                outcomes[index] = order
+    return outcomes  # type: ignore[return-value]  (every placement has its outcome)
 
-        # The hot rows, before anything is inserted (a sold-out batch writes nothing more) and then held to the
-        # commit: the variants' stock and the tenant's number counter, locked (MySQL) for the batch's inserts.
-        await _take_stock(conn, tenant_id, priced, batch[0].effects)
-        numbers = await next_order_numbers(conn, tenant_id, len(batch))
-        order_rows = [_order_row(one, f"#{number}", now) for one, number in zip(priced, numbers)]
-        order_ids = await _insert_orders(conn, tenant_id, order_rows)
 
-        line_rows = [[_line_row(tenant_id, order_id, position, line, priced_line) for position, (line, priced_line) in enumerate(zip(one.info.lines, one.totals.lines))]
-                     for one, order_id in zip(priced, order_ids)]
-        all_lines = [row for rows in line_rows for row in rows]
-        await conn.execute(_INSERT_LINES, all_lines)
-        payment_rows = [
-            dict(
-                tenant_id=tenant_id, order_id=order_id, provider=one.placement.provider, amount=one.totals.total, currency=one.info.currency,
-                status="pending", refunded_amount=Decimal(0), created_at=now, updated_at=now,
-            )
-            for one, order_id in zip(priced, order_ids)
-        ]
-        await conn.execute(_INSERT_PAYMENT, payment_rows if len(payment_rows) > 1 else payment_rows[0])
-        await add_events(conn, [
-            event_row(tenant_id, order_id, "placed", f"Order {row['number']} placed ({one.totals.total} {one.info.currency}, {one.placement.provider})")
-            for one, order_id, row in zip(priced, order_ids, order_rows)
-        ])
-        await queue_placed_order_emails(conn, services, tenant_id, [
-            PlacedOrderEmail(
-                one.placement.effects, one.store, Order(**row, id=order_id, cancelled_at=None),
-                [EmailLine(**{name: line[name] for name in EmailLine.__dataclass_fields__}) for line in lines],
-            )
-            for one, order_id, row, lines in zip(priced, order_ids, order_rows, line_rows)
-        ])
-        for one, order_id in zip(priced, order_ids):
-            _after_commit_of(services, one, order_id)
+def _check_stock_read(info: CheckoutInfo, demand: dict[int, int]) -> None:
+    """Sold out if the stock this transaction read cannot cover the lines after the batch's earlier placements.
+
+    A shortcut, not the guard: the conditional decrement in ``_take_stock`` is (on MySQL another
+    process may take stock between this read and it). On SQLite the read is exact: the
+    transaction holds the write lock from its first statement. A checkout's reserved lines took
+    their stock when it reached payment.
+    """
+    if info.has_reservations:
+        return
+    wanted: dict[int, int] = {}
+    for line in info.lines:
+        if line.available is not None:
+            wanted[line.variant_id] = wanted.get(line.variant_id, 0) + line.quantity
+            if wanted[line.variant_id] + demand.get(line.variant_id, 0) > line.available:
+                raise sold_out(line.title)
+    for variant_id, quantity in wanted.items():
+        demand[variant_id] = demand.get(variant_id, 0) + quantity
+
+
+async def _write_orders(conn, services: Services, tenant_id: int, priced: list[_Priced], now) -> list[PlacedOrder]:
+    """The batch's orders, their lines, payments, events and confirmations; stock and numbers taken first."""
+    # The hot rows, before anything is inserted (a sold-out batch writes nothing more) and then held to the
+    # commit: the variants' stock and the tenant's number counter, locked (MySQL) for the batch's inserts.
+    await _take_stock(conn, tenant_id, priced, priced[0].placement.effects)
+    numbers = await next_order_numbers(conn, tenant_id, len(priced))
+    order_rows = [_order_row(one, f"#{number}", now) for one, number in zip(priced, numbers)]
+    order_ids = await _insert_orders(conn, tenant_id, order_rows)
+
+    line_rows = [[_line_row(tenant_id, order_id, position, line, priced_line) for position, (line, priced_line) in enumerate(zip(one.info.lines, one.totals.lines))]
+                 for one, order_id in zip(priced, order_ids)]
+    all_lines = [row for rows in line_rows for row in rows]
+    await conn.execute(_INSERT_LINES, all_lines)
+    payment_rows = [
+        dict(
+            tenant_id=tenant_id, order_id=order_id, provider=one.placement.provider, amount=one.totals.total, currency=one.info.currency,
+            status="pending", refunded_amount=Decimal(0), created_at=now, updated_at=now,
+        )
+        for one, order_id in zip(priced, order_ids)
+    ]
+    await conn.execute(_INSERT_PAYMENT, payment_rows if len(payment_rows) > 1 else payment_rows[0])
+    await add_events(conn, [
+        event_row(tenant_id, order_id, "placed", f"Order {row['number']} placed ({one.totals.total} {one.info.currency}, {one.placement.provider})")
+        for one, order_id, row in zip(priced, order_ids, order_rows)
+    ])
+    await queue_placed_order_emails(conn, services, tenant_id, [
+        PlacedOrderEmail(
+            one.placement.effects, one.store, Order(**row, id=order_id, cancelled_at=None),
+            [EmailLine(**{name: line[name] for name in EmailLine.__dataclass_fields__}) for line in lines],
+        )
+        for one, order_id, row, lines in zip(priced, order_ids, order_rows, line_rows)
+    ])
+    for one, order_id in zip(priced, order_ids):
+        _after_commit_of(services, one, order_id)
     return [
         PlacedOrder(order_id, row["number"], str(one.totals.total), one.info.currency, one.placement.provider, False)
         for one, order_id, row in zip(priced, order_ids, order_rows)
