@@ -61,6 +61,31 @@ async def test_after_commit_the_worker_delivers_a_multipart_alternative_message(
     assert row["sent_at"] is not None
 
 
+async def test_a_shops_name_with_line_breaks_and_accents_goes_out_as_one_encoded_header_each(services, smtp_server, email_worker) -> None:
+    """The shop's name is the merchant's text: in From and in the Subject it may not start a header of its own."""
+    tenant = await make_tenant(services)
+    context = order_context(number="#1002")
+    context["store"]["name"] = "Bäckerei Müller\r\nBcc: everyone@example.net"
+    async with transaction(services) as (conn, after_commit):
+        await queue_email(
+            conn, after_commit, tenant_id=tenant.id, to="ann@example.com", template=EmailTemplate.ORDER_CONFIRMATION,
+            context=context, dedupe_key="order:2:confirmation",
+        )
+    [received] = await smtp_server.wait_for(1)
+    await email_worker.drain()
+
+    message = received.message
+    [row] = await rows(services)
+    assert message["Bcc"] is None and received.envelope_to == ("ann@example.com",)
+    assert message["From"].addresses[0].display_name == "Bäckerei Müller Bcc: everyone@example.net"
+    assert message["Subject"] == " ".join(row["subject"].splitlines())
+    assert "Müller" in message["Subject"]
+    unix = lambda text: text.replace("\r\n", "\n")  # noqa: E731  (SMTP carries CRLF; the name brought its own)
+    assert unix(message.get_body(("plain",)).get_content()) == unix(row["text_body"])
+    assert unix(message.get_body(("html",)).get_content()) == unix(row["html_body"])
+    assert message.defects == [] and all(part.defects == [] for part in message.iter_parts())
+
+
 async def test_a_rolled_back_transaction_sends_nothing(services, smtp_server, email_worker) -> None:
     tenant = await make_tenant(services)
 
