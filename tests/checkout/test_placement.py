@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
 
 from origin.catalog.inputs import NewVariant
+from origin.cart.carts import Cart
+from origin.cart.signing import new_cart_id
 from origin.catalog.tables import products, variants
 from origin.checkout import rules
-from origin.checkout.carts import select_order_id
+from origin.checkout.carts import save_cart, select_order_id
+from origin.checkout.steps import do_update_checkout
+from origin.checkout.tables import checkouts
 from origin.checkout.errors import CheckoutError
 from origin.checkout.placement import do_place_order
 from origin.orders.records import select_order
@@ -251,3 +256,100 @@ async def test_the_confirmation_is_built_from_the_placed_order_with_its_real_num
     assert [(m.to_address, m.subject, m.html_body) for m in mails] == [("zoe@example.com", "Thanks for #1001", "<p>#1001</p>")]
     assert "2 x " in mails[0].text_body and "= $40.00" in mails[0].text_body and "Total $45.00" in mails[0].text_body
     assert [event.message for event in order.events] == ["Order #1001 placed (45.00 USD, manual)"]
+
+
+@contextlib.contextmanager
+def _counting_commits(services):
+    """The transactions the engine commits inside the block (SQLAlchemy's own commit event)."""
+    commits: list[object] = []
+
+    def count(connection) -> None:
+        commits.append(connection)
+
+    sa.event.listen(services.db.sync_engine, "commit", count)
+    try:
+        yield commits
+    finally:
+        sa.event.remove(services.db.sync_engine, "commit", count)
+
+
+async def test_concurrent_placements_of_one_shop_share_transactions_and_each_gets_its_own_order(services) -> None:
+    """Group commit: a flash sale's buyers are placed together, a few transactions for many orders, each order whole."""
+    tenant, variant_id, rate_id = await _shop(services, quantity=100)
+    tokens = [await make_checkout(services, tenant.id, [(variant_id, 1)], rate_id=rate_id, email=f"buyer{n}@example.com") for n in range(24)]
+    with _counting_commits(services) as commits:
+        placed = await asyncio.gather(*(do_place_order(services, tenant.id, token, new_key(), "manual") for token in tokens))
+
+    assert len(commits) <= 6, f"{len(commits)} transactions for 24 concurrent placements"
+    assert sorted(order.number for order in placed) == [f"#{n}" for n in range(1001, 1025)]
+    assert len({order.order_id for order in placed}) == 24 and not any(order.is_replay for order in placed)
+    assert await _stock(services, variant_id) == 76
+    async with services.db.connect() as conn:
+        for order, token in zip(placed, tokens):
+            record = await select_order(conn, tenant.id, order.order_id)
+            assert await select_order_id(conn, tenant.id, token) == order.order_id  # each order from its own cart
+            assert [line.quantity for line in record.lines] == [1] and [p.amount for p in record.payments] == [money("25")]
+            assert [event.kind for event in record.events] == ["placed"] and record.number in record.events[0].message
+        mails = (await conn.execute(sa.select(email_outbox.c.to_address, email_outbox.c.subject, email_outbox.c.dedupe_key)
+                                    .where(email_outbox.c.tenant_id == tenant.id))).all()
+    assert sorted(mail.to_address for mail in mails) == sorted(f"buyer{n}@example.com" for n in range(24))
+    by_order = {mail.dedupe_key: mail for mail in mails}
+    for order in placed:
+        assert order.number in by_order[f"order:{order.order_id}:confirmation"].subject
+
+
+async def _unready_checkout(services, tenant_id: int, variant_id: int) -> str:
+    """A cart with email and address but no shipping method chosen."""
+    token = new_cart_id()
+    await save_cart(services, tenant_id, token, Cart(lines=((variant_id, 1),)))
+    await do_update_checkout(services, tenant_id, token, {"email": "ann@example.com", **US_ADDRESS})
+    return token
+
+
+async def _outcome(services, tenant_id: int, token: str, key: str):
+    try:
+        return await do_place_order(services, tenant_id, token, key, "manual")
+    except CheckoutError as error:
+        return error.code
+
+
+async def _statuses(services, tenant_id: int, tokens: list[str]) -> list[str]:
+    async with services.db.connect() as conn:
+        rows = dict((await conn.execute(sa.select(checkouts.c.token, checkouts.c.status).where(checkouts.c.tenant_id == tenant_id))).all())
+    return [rows[token] for token in tokens]
+
+
+async def test_in_one_batch_an_unready_cart_and_one_past_the_stock_are_refused_and_the_rest_placed_in_one_transaction(services) -> None:
+    """Whatever concerns one placement of a batch is answered to it alone; its cart stays open, the others are placed."""
+    tenant, variant_id, rate_id = await _shop(services, quantity=2)
+    first, second, too_many = [await make_checkout(services, tenant.id, [(variant_id, 1)], rate_id=rate_id) for _ in range(3)]
+    unready = await _unready_checkout(services, tenant.id, variant_id)
+    with _counting_commits(services) as commits:
+        results = await asyncio.gather(*(_outcome(services, tenant.id, token, new_key()) for token in (first, unready, second, too_many)))
+
+    placed_first, not_ready, placed_second, refused = results
+    assert (not_ready, refused) == ("no_shipping_rate", "sold_out")
+    assert sorted([placed_first.number, placed_second.number]) == ["#1001", "#1002"]
+    assert len(commits) == 1  # one transaction for the four of them
+    assert await _stock(services, variant_id) == 0
+    assert await _statuses(services, tenant.id, [first, unready, second, too_many]) == ["completed", "open", "completed", "open"]
+
+
+async def test_in_one_batch_a_double_click_and_a_reused_key_get_the_answers_they_get_alone(services) -> None:
+    """A cart twice in a batch, or a key used before, rolls the batch back and each placement is placed on its own."""
+    tenant, variant_id, rate_id = await _shop(services, quantity=10)
+    used_key = new_key()
+    await do_place_order(services, tenant.id, await make_checkout(services, tenant.id, [(variant_id, 1)], rate_id=rate_id), used_key, "manual")
+    clicked, reuser, fine = [await make_checkout(services, tenant.id, [(variant_id, 1)], rate_id=rate_id) for _ in range(3)]
+    click_key = new_key()
+
+    first_click, second_click, reused, placed = await asyncio.gather(
+        _outcome(services, tenant.id, clicked, click_key), _outcome(services, tenant.id, clicked, click_key),
+        _outcome(services, tenant.id, reuser, used_key), _outcome(services, tenant.id, fine, new_key()),
+    )
+
+    assert (second_click.order_id, second_click.is_replay, first_click.is_replay) == (first_click.order_id, True, False)
+    assert reused == "idempotency_key_reused"
+    assert sorted([first_click.number, placed.number]) == ["#1002", "#1003"]  # no number lost to the rolled-back batch
+    assert await _stock(services, variant_id) == 7
+    assert await _statuses(services, tenant.id, [clicked, reuser, fine]) == ["completed", "open", "completed"]
