@@ -8,9 +8,15 @@
 # Arguments after the process name are passed on. exec: the process gets SIGTERM from the runtime itself.
 set -eu
 
-# The worker flags of ops/deploy/systemd/zelly-worker@.service: 16 tasks at a time (workers/queues.py
-# MAX_ASYNC_TASKS sizes the pools from it), and a bounded stop (issue 12, item 10).
-WORKER_FLAGS="--max-async-tasks 16 --wait-tasks-timeout 2 --shutdown-timeout 2"
+# One container is one serving process, so its healthcheck and a scrape of its internal listener
+# describe the container, and a deployment scales by containers:
+#   origin    `zelly origin` serves both listeners in one asyncio process (it forks nothing)
+#   edge      `zelly edge` runs granian with --workers 1 by default (each worker has its own memory tier)
+#   worker    taskiq forks --workers child processes, 2 by default: two processes would share the one
+#             ZELLY_WORKER_INTERNAL_BIND (SO_REUSEPORT), each scrape reaching either, and double the pools
+# The worker flags are ops/deploy/systemd/zelly-worker@.service's and `zelly stack`'s: one process, 16 tasks
+# at a time (workers/queues.py MAX_ASYNC_TASKS sizes the pools from it), and a bounded stop (issue 12, item 10).
+WORKER_FLAGS="--workers 1 --max-async-tasks 16 --wait-tasks-timeout 2 --shutdown-timeout 2"
 WORKER_QUEUES="shopify_webhook shopify_settings_push shopify_settings_fetch shopify_catalog_sync email_outbox checkout_sweeps"
 SCHEDULED_QUEUES="shopify_catalog_sync email_outbox checkout_sweeps"
 

@@ -5,17 +5,21 @@ An operator who sees "address already in use" has to find the culprit with
 inode in /proc/net/tcp{,6}, then the process whose /proc/<pid>/fd links to
 it) and puts the answer in the error. Linux only; elsewhere, or for a process
 of another user we cannot inspect, the line says so instead of naming one.
+
+A port nobody holds yet can still be wrong: a server we dial on loopback on a
+port one of our own processes is about to listen on (refuse_a_client_of_our_listener).
 """
 
 from __future__ import annotations
 
 import errno
+import ipaddress
 import socket
 from pathlib import Path
 from typing import Iterable
 from urllib.parse import urlsplit
 
-from origin.settings import parse_bind
+from origin.settings import ConfigurationError, parse_bind
 
 TCP_LISTEN = "0A"  # the st column of /proc/net/tcp for a listening socket
 PROC = Path("/proc")
@@ -110,3 +114,29 @@ def caddy_binds(settings) -> list[tuple[str, str, str]]:
         ("ZELLY_HTTP_PORT", f"127.0.0.1:{settings.http_port}", str(settings.http_port)),
         ("ZELLY_HTTPS_PORT", f"127.0.0.1:{settings.https_port}", str(settings.https_port)),
     ]
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def refuse_a_client_of_our_listener(variable: str, host: str, port: int, binds: Iterable[tuple[str, str, str]]) -> None:
+    """A server this machine dials on loopback (``variable`` sets its port) must not be one of our own ``binds``.
+
+    check_binds cannot see it: nothing listens there before we start, so the port is free, and then the
+    client talks its protocol to one of our HTTP listeners (issue 19: the outbox's SMTP on a worker's port).
+    ConfigurationError, one line naming both settings.
+    """
+    if not is_loopback(host):
+        return
+    for listener_variable, bind, shown in binds:
+        bind_host, bind_port = parse_bind(bind, listener_variable)
+        if bind_port == port and (bind_host in ("", "0.0.0.0", "::") or is_loopback(bind_host)):
+            raise ConfigurationError(
+                variable, f"{host}:{port} is one of this command's own listeners ({listener_variable}={shown} listens on {bind}), "
+                          f"not a server to dial; set {variable} to that server's port or {listener_variable} to another")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import shlex
 import shutil
 from pathlib import Path
 
 import pytest
 
-from ops.commands.stack import SCHEDULER_MODULES, WORKER_MODULES
+from ops.commands.stack import SCHEDULER_MODULES, WORKER_MODULES, Topology
 from origin.settings import ConfigurationError, Settings
 
 DEPLOY = Path(__file__).resolve().parents[1] / "ops" / "deploy"
@@ -103,6 +104,27 @@ def test_every_worker_scheduler_and_consumer_unit_has_its_own_internal_port() ->
         ("ZELLY_ORIGIN_BIND", defaults.origin_bind), ("ZELLY_INTERNAL_BIND", defaults.internal_bind),
         ("ZELLY_EDGE_BIND", defaults.edge_bind), ("ZELLY_EDGE_INTERNAL_BIND", defaults.edge_internal_bind))}
     assert not taken & set(binds.values())
+
+
+def stack_child_name(systemd: Path, unit: str) -> str:
+    """The name `zelly stack` gives the unit's process: "worker <queue>", "scheduler <queue>", "store-events consumer"."""
+    if unit.startswith("zelly-worker@"):
+        return f"worker {unit.removeprefix('zelly-worker@').removesuffix('.service')}"
+    command = " ".join(unit_directives([systemd / unit])["ExecStart"])
+    if "analytics consume" in command:
+        return "store-events consumer"
+    scheduler = re.search(r"taskiq scheduler workers\.(\w+):scheduler", command)
+    assert scheduler, f"{unit}: {command}"
+    return f"scheduler {scheduler.group(1)}"
+
+
+def test_the_units_number_their_ports_as_zelly_stack_numbers_them() -> None:
+    # The stack's block is clear of every setting's default port (tests/stack/test_stack_ports.py), so theirs is too.
+    topology = Topology(settings=Settings(), origins=(), pool_bind="", internal_pool_bind="")
+
+    numbered = {stack_child_name(SYSTEMD, unit): bind for unit, bind in internal_listener_units(SYSTEMD).items()}
+
+    assert numbered == topology.worker_internal_binds
 
 
 def test_zelly_env_does_not_set_the_per_unit_port() -> None:

@@ -5,7 +5,9 @@
   labels; the task runs with them in observability.context, so its log lines
   name the request that caused it (issue 19, item 6). It times each task, counts
   the ``ok`` ones (workers.retry counts ``retry`` and ``dead_letter``) and, with
-  tracing on, wraps the run in a ``task`` span.
+  tracing on, wraps the run in a ``task`` span: a kick made inside a span
+  carries its W3C ``traceparent`` label too, so the task's span is that span's
+  child in the same trace, in whichever worker process runs it.
 - :func:`start_process_observability`: in a ``taskiq worker`` or ``taskiq
   scheduler`` process, the one logging (and tracing) configuration and the
   internal listener on ZELLY_WORKER_INTERNAL_BIND: /metrics, /livez, /readyz.
@@ -33,6 +35,7 @@ from workers import queues
 
 REQUEST_ID_LABEL = "request_id"
 TENANT_ID_LABEL = "tenant_id"
+TRACEPARENT_LABEL = tracing.TRACEPARENT
 
 
 class ObservedTasks(TaskiqMiddleware):
@@ -42,11 +45,17 @@ class ObservedTasks(TaskiqMiddleware):
         self._running: dict[str, tuple[float, Any]] = {}
 
     def pre_send(self, message: TaskiqMessage) -> TaskiqMessage:
+        # Labels the kicker set itself win. A retry (workers.retry) copies them onto its re-kick, so it stays in
+        # the trace of the request that caused it.
         current = context.current.get()
         if current is not None and REQUEST_ID_LABEL not in message.labels:
             message.labels[REQUEST_ID_LABEL] = current.request_id
             if current.tenant_id is not None:
                 message.labels[TENANT_ID_LABEL] = current.tenant_id
+        if tracing.is_enabled() and TRACEPARENT_LABEL not in message.labels:
+            traceparent = tracing.current_traceparent()
+            if traceparent is not None:
+                message.labels[TRACEPARENT_LABEL] = traceparent
         return message
 
     def pre_execute(self, message: TaskiqMessage) -> TaskiqMessage:
@@ -56,8 +65,10 @@ class ObservedTasks(TaskiqMiddleware):
                       int(tenant_id) if tenant_id not in (None, "") else None)
         span = None
         if tracing.is_enabled():
+            # The kicking span's child: the worker's own context knows nothing of the request.
             span = tracing.span("task", {"zelly.queue": self.queue, "zelly.task": message.task_name,
-                                         "zelly.request_id": context.request_id()})
+                                         "zelly.request_id": context.request_id()},
+                                traceparent=message.labels.get(TRACEPARENT_LABEL))
             span.__enter__()
         self._running[message.task_id] = (time.perf_counter(), span)
         return message

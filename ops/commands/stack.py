@@ -41,7 +41,7 @@ import httpx
 from ops.child_processes import CaddyChild, Child, ChildFailed, http_ready, start_tier, stop_tiers, watch_for_exits
 from ops.commands.dev import DEMO_SLUGS
 from ops.data_dir_lock import hold_data_dir
-from ops.ports import caddy_binds, check_binds, listener_binds
+from ops.ports import caddy_binds, check_binds, listener_binds, refuse_a_client_of_our_listener
 from ops.serve import shutdown_event
 from origin.settings import ConfigurationError, Settings, redact_url
 from tls.caddy import CaddyAdmin
@@ -58,6 +58,12 @@ WORKER_MODULES = ("shopify_webhook", "shopify_catalog_sync", "shopify_settings_p
 WORKER_FLAGS = ("--workers", "1", "--max-async-tasks", "16", "--wait-tasks-timeout", "2", "--shutdown-timeout", "2")
 SCHEDULER_MODULES = ("shopify_catalog_sync", "email_outbox", "checkout_sweeps")
 
+# The ports the stack picks itself (origin b, the two pools, the background processes' listeners) stay
+# clear of every Settings default: 8004 is ZELLY_WORKER_INTERNAL_BIND's, and 8025, ZELLY_SMTP_PORT's, was
+# the checkout_sweeps worker's when these started at 8020, so the outbox would have talked SMTP to an HTTP listener.
+# Ten ports from here: six workers, three schedulers, the consumer (compose and the systemd examples use the same).
+FIRST_WORKER_INTERNAL_PORT = 8030
+
 # The whole stop, every tier at its worst (ops/child_processes.STOP_TIMEOUT_S each); then the watchdog exits.
 STACK_DRAIN_BOUND_S = 100.0
 
@@ -68,9 +74,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--no-seed", action="store_true", help="do not seed the demo tenants on an empty database")
     parser.add_argument("--second-origin-bind", default="127.0.0.1:8010", help="origin b's public listener (a's is ZELLY_ORIGIN_BIND)")
     parser.add_argument("--second-internal-bind", default="127.0.0.1:8011", help="origin b's internal listener (a's is ZELLY_INTERNAL_BIND)")
-    parser.add_argument("--pool-bind", default="127.0.0.1:8004", help="Caddy's load balancer over the origins' public listeners")
-    parser.add_argument("--internal-pool-bind", default="127.0.0.1:8005", help="Caddy's load balancer over their internal listeners")
-    parser.add_argument("--first-worker-internal-port", type=int, default=8020,
+    parser.add_argument("--pool-bind", default="127.0.0.1:8012", help="Caddy's load balancer over the origins' public listeners")
+    parser.add_argument("--internal-pool-bind", default="127.0.0.1:8013", help="Caddy's load balancer over their internal listeners")
+    parser.add_argument("--first-worker-internal-port", type=int, default=FIRST_WORKER_INTERNAL_PORT,
                         help="each worker, scheduler and the consumer gets its own internal listener (ZELLY_WORKER_INTERNAL_BIND), "
                              "on 127.0.0.1 from this port up")
     parser.set_defaults(handler=run_stack)
@@ -82,7 +88,7 @@ class Topology:
     origins: tuple[tuple[str, str, str], ...]  # (name, public bind, internal bind)
     pool_bind: str
     internal_pool_bind: str
-    first_worker_internal_port: int = 8020
+    first_worker_internal_port: int = FIRST_WORKER_INTERNAL_PORT
 
     @property
     def worker_internal_binds(self) -> dict[str, str]:
@@ -225,25 +231,39 @@ async def add_origin_pools(topology: Topology) -> None:
                                pool_server(topology.internal_pool_bind, [internal for _, _, internal in topology.origins]))
 
 
+def stack_topology(args: argparse.Namespace, settings: Settings) -> Topology:
+    return Topology(
+        settings=settings,
+        origins=(("origin a", settings.origin_bind, settings.internal_bind),
+                 ("origin b", args.second_origin_bind, args.second_internal_bind)),
+        pool_bind=args.pool_bind, internal_pool_bind=args.internal_pool_bind,
+        first_worker_internal_port=args.first_worker_internal_port,
+    )
+
+
+def stack_listeners(args: argparse.Namespace, topology: Topology) -> list[tuple[str, str, str]]:
+    """Every address a process of the stack listens on: (the variable or flag that sets it, host:port, its value)."""
+    settings = topology.settings
+    return (
+        listener_binds(settings, "origin_bind", "internal_bind", "edge_bind", "edge_internal_bind")
+        + [("--second-origin-bind", args.second_origin_bind, args.second_origin_bind),
+           ("--second-internal-bind", args.second_internal_bind, args.second_internal_bind),
+           ("--pool-bind", args.pool_bind, args.pool_bind),
+           ("--internal-pool-bind", args.internal_pool_bind, args.internal_pool_bind)]
+        + [("--first-worker-internal-port", bind, str(topology.first_worker_internal_port))
+           for bind in topology.worker_internal_binds.values()]
+        + caddy_binds(settings)
+    )
+
+
 async def run_stack(args: argparse.Namespace, settings: Settings) -> int:
     with hold_data_dir(settings.data_dir, "stack"):
         settings = stack_settings(settings)
-        topology = Topology(
-            settings=settings,
-            origins=(("origin a", settings.origin_bind, settings.internal_bind),
-                     ("origin b", args.second_origin_bind, args.second_internal_bind)),
-            pool_bind=args.pool_bind, internal_pool_bind=args.internal_pool_bind,
-            first_worker_internal_port=args.first_worker_internal_port,
-        )
-        check_binds(
-            listener_binds(settings, "origin_bind", "internal_bind", "edge_bind", "edge_internal_bind")
-            + [("--second-origin-bind", args.second_origin_bind, args.second_origin_bind),
-               ("--second-internal-bind", args.second_internal_bind, args.second_internal_bind),
-               ("--pool-bind", args.pool_bind, args.pool_bind),
-               ("--internal-pool-bind", args.internal_pool_bind, args.internal_pool_bind)]
-            + [("--first-worker-internal-port", bind, str(args.first_worker_internal_port)) for bind in topology.worker_internal_binds.values()]
-            + caddy_binds(settings)
-        )
+        topology = stack_topology(args, settings)
+        listeners = stack_listeners(args, topology)
+        # Nothing answers SMTP there yet, so the port looks free; the email outbox would reach our own listener.
+        refuse_a_client_of_our_listener("ZELLY_SMTP_PORT", settings.smtp_host, settings.smtp_port, listeners)
+        check_binds(listeners)
         await prepare_data(topology, seed=not args.no_seed)
         return await serve_topology(topology)
 

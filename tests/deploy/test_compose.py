@@ -1,12 +1,15 @@
 """deploy/compose.yaml: valid Compose, configured only with documented settings, running real commands,
-in the topology of issue 19 (Caddy -> edge -> two origins, a worker per queue, schedulers, the consumer)."""
+in the topology of issue 19 and `zelly stack` (Caddy -> edge -> two origins, one of them running the periodic
+jobs, a worker per queue, schedulers, the consumer, each of those with its own internal listener)."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +18,9 @@ from urllib.parse import urlsplit
 import jsonschema
 import pytest
 
+from observability.endpoints import HealthEndpoints, InternalListener
+from observability.metrics import Metrics
+from ops.commands import stack
 from origin.settings import Settings
 from tests.deploy.compose_file import (
     ENTRYPOINT,
@@ -34,6 +40,14 @@ CONFIGURATION_DOC = ROOT / "docs" / "configuration.md"
 SETTINGS_VARIABLES = {f"ZELLY_{spec.name.upper()}" for spec in dataclasses.fields(Settings)}
 # The services compose.yaml takes from other images; everything else runs the Zelly image.
 ENGINES = {"mysql": "mysql:8.", "redis": "redis:7.", "clickhouse": "clickhouse/clickhouse-server:24.3"}
+ORIGINS = ("origin-a", "origin-b")
+ORIGIN_ALIAS = "origin"  # what the edge's upstream and Caddy's ask URL name
+# The processes with no HTTP app: their only listener is ZELLY_WORKER_INTERNAL_BIND.
+BACKGROUND_COMMANDS = ("worker", "scheduler", "consumer")
+
+
+def background_services() -> dict[str, dict]:
+    return {name: service for name, service in zelly_services().items() if service["command"][0] in BACKGROUND_COMMANDS}
 
 
 def documented_variables() -> set[str]:
@@ -90,7 +104,7 @@ def test_a_missing_secret_stops_compose_with_its_name() -> None:
     values = {name: value for name, value in REQUIRED_VALUES.items() if name != "ZELLY_SECRET_KEY"}
 
     with pytest.raises(KeyError, match="ZELLY_SECRET_KEY"):
-        environment(zelly_services()["origin"], values)
+        environment(zelly_services()["origin-a"], values)
 
 
 def run_entrypoint(*arguments: str) -> subprocess.CompletedProcess:
@@ -148,15 +162,95 @@ def test_the_topology_is_the_production_one() -> None:
 
     for name, image in ENGINES.items():
         assert services[name]["image"].startswith(image)
-    assert services["origin"]["deploy"]["replicas"] == 2
     assert sorted(command for command in commands.values() if command[0] == "worker") == sorted(("worker", queue) for queue in taskiq_queues)
     assert sorted(command for command in commands.values() if command[0] == "scheduler") == sorted(
         ("scheduler", queue) for queue in entrypoint_words("SCHEDULED_QUEUES")
     )
     assert [name for name, command in commands.items() if command == ("consumer",)] == ["consumer"]
     assert {name for name, command in commands.items() if command[0] in ("origin", "edge", "caddy", "migrate")} == {
-        "origin", "edge", "caddy", "migrate",
+        *ORIGINS, "edge", "caddy", "migrate",
     }
+
+
+def test_two_origins_share_one_definition_and_exactly_one_runs_the_periodic_jobs() -> None:
+    services = zelly_services()
+    origins = {name: service for name, service in services.items() if service["command"][0] == "origin"}
+
+    assert sorted(origins) == list(ORIGINS)
+    assert [name for name, service in origins.items() if "--no-jobs" not in service["command"]] == ["origin-a"]
+    assert origins["origin-b"]["command"] == ["origin", "--no-jobs"]
+    # One definition (the x-origin anchor): everything but the command is the same.
+    assert {key: value for key, value in origins["origin-a"].items() if key != "command"} == {
+        key: value for key, value in origins["origin-b"].items() if key != "command"
+    }
+    assert compose()["x-origin"]["networks"] == {"zelly": {"aliases": [ORIGIN_ALIAS]}}
+
+
+def test_both_origins_answer_under_the_alias_and_nothing_else_takes_it() -> None:
+    services = compose()["services"]
+
+    def aliases(service: dict) -> list[str]:
+        networks = service.get("networks") or {}
+        return networks["zelly"].get("aliases", []) if isinstance(networks, dict) else []
+
+    assert sorted(name for name, service in services.items() if ORIGIN_ALIAS in aliases(service)) == list(ORIGINS)
+    assert ORIGIN_ALIAS not in services  # a service of that name would answer the alias too
+
+
+def test_every_worker_scheduler_and_the_consumer_has_its_own_internal_port_and_a_livez_healthcheck() -> None:
+    background = background_services()
+    binds = {name: environment(service).get("ZELLY_WORKER_INTERNAL_BIND", "") for name, service in background.items()}
+    ports = [port_of(bind) for bind in binds.values() if bind]
+
+    assert len(background) == 6 + 3 + 1
+    assert sorted(name for name, bind in binds.items() if not bind.startswith("0.0.0.0:")) == []
+    assert len(set(ports)) == len(background)
+    for name, service in background.items():
+        test = service["healthcheck"]["test"]
+        assert test[0] == "CMD" and "/livez" in test[-1] and "ZELLY_WORKER_INTERNAL_BIND" in test[-1], name
+
+
+def test_the_internal_ports_are_numbered_as_zelly_stack_numbers_them() -> None:
+    # ops/commands/stack.py names its children "worker <queue>", "scheduler <queue>", "store-events consumer".
+    topology = stack.Topology(settings=Settings(), origins=(), pool_bind="", internal_pool_bind="")
+    stack_ports = {name: port_of(bind) for name, bind in topology.worker_internal_binds.items()}
+    compose_ports = {}
+    for service in background_services().values():
+        command = service["command"]
+        name = "store-events consumer" if command == ["consumer"] else " ".join(command)
+        compose_ports[name] = port_of(environment(service)["ZELLY_WORKER_INTERNAL_BIND"])
+
+    assert compose_ports == stack_ports
+
+
+async def test_the_livez_healthcheck_passes_against_the_listener_on_the_port_compose_sets() -> None:
+    # The healthcheck's own command, run beside a real internal listener, as Docker runs it in the container.
+    command = compose()["x-internal-livez"]["test"][1:]
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    check_env = {"ZELLY_WORKER_INTERNAL_BIND": f"0.0.0.0:{port}"}
+
+    def healthcheck() -> int:
+        return subprocess.run([sys.executable, *command[1:]], env=check_env, capture_output=True, timeout=60).returncode
+
+    before = await asyncio.to_thread(healthcheck)
+    listener = InternalListener(HealthEndpoints(None, Metrics("worker")), f"127.0.0.1:{port}")
+    await listener.start()
+    try:
+        serving = await asyncio.to_thread(healthcheck)
+    finally:
+        await listener.stop()
+
+    assert command[0] == "python"
+    assert (before, serving) == (1, 0)
+
+
+def test_the_image_runs_one_worker_process_with_the_flags_of_zelly_stack_and_systemd() -> None:
+    unit = (ROOT / "ops" / "deploy" / "systemd" / "zelly-worker@.service").read_text()
+
+    assert entrypoint_words("WORKER_FLAGS") == list(stack.WORKER_FLAGS)
+    assert " ".join(stack.WORKER_FLAGS) in unit
 
 
 def port_of(url_or_bind: str) -> int:
@@ -165,16 +259,18 @@ def port_of(url_or_bind: str) -> int:
 
 def test_caddy_asks_the_origin_internal_listener_and_proxies_to_the_edge_which_forwards_to_the_origins() -> None:
     services = zelly_services()
-    caddy, edge, origin = (environment(services[name]) for name in ("caddy", "edge", "origin"))
+    caddy, edge = (environment(services[name]) for name in ("caddy", "edge"))
 
     ask, upstream, edge_upstream = urlsplit(caddy["CADDY_ASK_URL"]), urlsplit(caddy["CADDY_UPSTREAM"]), urlsplit(edge["ZELLY_EDGE_UPSTREAM"])
 
-    assert (ask.hostname, ask.port, ask.path) == ("origin", port_of(origin["ZELLY_INTERNAL_BIND"]), "/tls/ask")
     assert (upstream.hostname, upstream.port) == ("edge", port_of(edge["ZELLY_EDGE_BIND"]))
-    assert (edge_upstream.hostname, edge_upstream.port) == ("origin", port_of(origin["ZELLY_ORIGIN_BIND"]))
-    # Caddy's storage is a volume, shared with the origins (a removed domain's certificate files).
+    for name in ORIGINS:
+        origin = environment(services[name])
+        assert (ask.hostname, ask.port, ask.path) == (ORIGIN_ALIAS, port_of(origin["ZELLY_INTERNAL_BIND"]), "/tls/ask"), name
+        assert (edge_upstream.hostname, edge_upstream.port) == (ORIGIN_ALIAS, port_of(origin["ZELLY_ORIGIN_BIND"])), name
+        # Caddy's storage is a volume, shared with the origins (a removed domain's certificate files).
+        assert "caddy-data:/var/lib/zelly/caddy" in services[name]["volumes"], name
     assert "caddy-data:/var/lib/zelly/caddy" in services["caddy"]["volumes"]
-    assert "caddy-data:/var/lib/zelly/caddy" in services["origin"]["volumes"]
     assert caddy["CADDY_STORAGE"] == "/var/lib/zelly/caddy"
     assert {port_of(port) for port in services["caddy"]["ports"]} == {int(caddy["ZELLY_HTTP_PORT"]), int(caddy["ZELLY_HTTPS_PORT"])}
 
@@ -183,16 +279,18 @@ def test_dependencies_wait_on_health_and_the_migration() -> None:
     services = compose()["services"]
     long_running = {name for name, service in zelly_services().items() if service["command"] != ["migrate"]}
 
-    for name in ("mysql", "redis", "clickhouse", "origin", "edge", "caddy"):
+    for name in ("mysql", "redis", "clickhouse", *long_running):
         assert "test" in services[name]["healthcheck"], name
     for name in long_running - {"edge", "caddy"}:
         assert services[name]["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}, name
     assert services["migrate"]["depends_on"] == {
         "mysql": {"condition": "service_healthy"}, "clickhouse": {"condition": "service_healthy"},
     }
-    # The origins' check is liveness (public /healthz): the internal one is 503 while any store is down.
-    assert "http://127.0.0.1:8000/healthz" in str(services["origin"]["healthcheck"]["test"])
-    assert services["edge"]["depends_on"]["origin"] == {"condition": "service_healthy"}
+    for name in ORIGINS:
+        # The origins' check is liveness (public /healthz): the internal one is 503 while any store is down.
+        assert "http://127.0.0.1:8000/healthz" in str(services[name]["healthcheck"]["test"]), name
+        assert services["edge"]["depends_on"][name] == {"condition": "service_healthy"}, name
+        assert services["caddy"]["depends_on"][name] == {"condition": "service_healthy"}, name
     assert services["caddy"]["depends_on"]["edge"] == {"condition": "service_healthy"}
     for name in ENGINES:
         volume = services[name]["volumes"][0].split(":")[0]
@@ -209,5 +307,5 @@ def test_the_interpolation_helper_reads_defaults_and_requirements() -> None:
 def test_the_proxies_the_edge_and_origins_trust_are_the_compose_network() -> None:
     subnet = compose()["networks"]["zelly"]["ipam"]["config"][0]["subnet"]
 
-    for name in ("edge", "origin"):
+    for name in ("edge", *ORIGINS):
         assert environment(zelly_services()[name])["ZELLY_TRUSTED_PROXIES"] == subnet, name

@@ -186,3 +186,74 @@ def test_every_variable_the_terraform_gives_a_process_is_a_documented_setting() 
     assert {"ZELLY_DATABASE_URL", "ZELLY_REDIS_URL", "ZELLY_ANALYTICS_URL", "CADDY_ASK_URL"} <= named
     assert {name for name in named if name.startswith("ZELLY_")} - settings == set()
     assert named - documented == set()
+
+
+# -- the ECS module's processes: one origin runs the periodic jobs; every background process is health-checked
+
+ECS = TERRAFORM / "modules" / "ecs"
+# A service's task_definition: aws_ecs_task_definition.<name>, ["<key>"] or [each.key] after a for_each one.
+TASK_DEFINITION_REFERENCE = re.compile(r'\$\{aws_ecs_task_definition\.(\w+)(?:\[(?:"([\w-]+)"|each\.key)\])?\.arn\}')
+
+
+def ecs_locals() -> dict:
+    return {name: value for block in blocks(ECS, "locals") for name, value in block.items()}
+
+
+def ecs_resources(kind: str) -> dict[str, dict]:
+    return {name: body for block in blocks(ECS, "resource") for name, body in block.get(kind, {}).items()}
+
+
+def test_exactly_one_ecs_task_runs_the_origin_without_no_jobs() -> None:
+    # As compose's origin-a and zelly stack's origin a: two origins running the jobs would check every domain twice.
+    origins = ecs_locals()["origins"]
+    definitions = ecs_resources("aws_ecs_task_definition")
+    services = ecs_resources("aws_ecs_service")
+    runs = {name: TASK_DEFINITION_REFERENCE.fullmatch(str(scalar(body["task_definition"]))).groups() for name, body in services.items()}
+
+    with_jobs = [key for key, origin in origins.items() if "--no-jobs" not in origin["command"]]
+    jobs_services = [name for name, (definition, key) in runs.items() if definition == "origin" and key in with_jobs]
+
+    assert scalar(definitions["origin"]["for_each"]) == "${local.origins}"
+    assert origins == {"origin": {"command": ["origin", "--no-jobs"]}, "origin-jobs": {"command": ["origin"]}}
+    assert with_jobs == ["origin-jobs"] and jobs_services == ["origin_jobs"]
+    jobs = services["origin_jobs"]
+    assert (scalar(jobs["name"]), scalar(jobs["desired_count"])) == ("origin-jobs", 1)
+    # Replaced stop-first, as the schedulers are, so a deploy never runs two; and it serves no traffic.
+    assert (scalar(jobs["deployment_minimum_healthy_percent"]), scalar(jobs["deployment_maximum_percent"])) == (0, 100)
+    assert "service_connect_configuration" not in jobs
+    assert runs["origin"] == ("origin", "origin") and "service_connect_configuration" in services["origin"]
+    # No other task definition runs the origin at all.
+    others = {name: str(scalar(body["container_definitions"])) for name, body in definitions.items() if name != "origin"}
+    assert [name for name, text in others.items() if re.search(r'command = \["origin"', text)] == []
+    # The deploy updates it too: task definition families are <cluster>-<service> (.github/workflows/deploy.yml).
+    assert scalar(definitions["origin"]["family"]) == "${var.name}-${each.key}"
+    assert "aws_ecs_service.origin_jobs.name" in (ECS / "outputs.tf").read_text()
+
+
+def test_every_ecs_worker_scheduler_and_the_consumer_has_its_internal_port_and_the_compose_livez_check() -> None:
+    from tests.deploy.compose_file import compose, entrypoint_words, environment
+    from tests.deploy.test_compose import background_services
+
+    local = ecs_locals()
+    background = ecs_resources("aws_ecs_task_definition")["background"]
+    container = str(scalar(background["container_definitions"]))
+    services = ({f"worker-{queue.replace('_', '-')}" for queue in entrypoint_words("WORKER_QUEUES")}
+                | {f"scheduler-{queue.replace('_', '-')}" for queue in entrypoint_words("SCHEDULED_QUEUES")} | {"consumer"})
+    compose_ports = {name: int(environment(service)["ZELLY_WORKER_INTERNAL_BIND"].rsplit(":", 1)[1])
+                     for name, service in background_services().items()}
+    compose_check = compose()["x-internal-livez"]
+
+    assert scalar(background["for_each"]) == "${local.background}"
+    assert set(local["internal_ports"]) == services
+    # Compose's numbering, which is zelly stack's (tests/deploy/test_compose.py), so clear of every setting's default.
+    assert local["internal_ports"] == compose_ports
+    assert '{name = "ZELLY_WORKER_INTERNAL_BIND", value = "0.0.0.0:${local.internal_ports[each.key]}"}' in container
+    assert "healthCheck = local.internal_livez" in container
+    # The command compose runs (tested there against a real listener), on ECS's integer seconds.
+    livez = local["internal_livez"]
+    assert livez["command"] == compose_check["test"]
+    assert {key: f"{livez[key]}s" for key in ("interval", "timeout")} == {"interval": compose_check["interval"], "timeout": compose_check["timeout"]}
+    assert (livez["retries"], f"{livez['startPeriod']}s") == (compose_check["retries"], compose_check["start_period"])
+    # migrate exits once its work is done: no listener, no health check.
+    migrate = str(scalar(ecs_resources("aws_ecs_task_definition")["migrate"]["container_definitions"]))
+    assert "healthCheck" not in migrate and 'command = ["migrate"]' in migrate

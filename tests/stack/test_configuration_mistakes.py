@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import MYSQL_URL, REDIS_URL, require_server
 from tests.stack.running import ROOT, free_port
 
 HOLD_A_PORT = """
@@ -155,6 +156,24 @@ def test_a_stack_without_mariadb_says_so_in_one_line(tmp_path: Path) -> None:
         f"zelly: configuration error: ZELLY_DATABASE_URL: MariaDB does not answer on 127.0.0.1:{port} "
         f"(mysql+aiomysql://root@127.0.0.1:{port}/); start it, or point ZELLY_DATABASE_URL at one"
     ]
+
+
+def test_a_stack_whose_smtp_port_is_one_of_its_own_listeners_says_so_in_one_line(tmp_path: Path) -> None:
+    # Nothing listens on that port yet, so only this check stands between the outbox and a worker's HTTP listener.
+    require_server("MariaDB", "127.0.0.1", 3306)
+    require_server("Redis", "127.0.0.1", 6379)
+    first = free_port()
+
+    result = zelly(tmp_path, "stack", "--no-seed", "--first-worker-internal-port", str(first),
+                   ZELLY_DATABASE_URL=MYSQL_URL, ZELLY_REDIS_URL=REDIS_URL, ZELLY_SMTP_PORT=str(first + 5))
+
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"zelly: configuration error: ZELLY_SMTP_PORT: 127.0.0.1:{first + 5} is one of this command's own listeners "
+        f"(--first-worker-internal-port={first} listens on 127.0.0.1:{first + 5}), not a server to dial; "
+        "set ZELLY_SMTP_PORT to that server's port or --first-worker-internal-port to another"
+    ]
+    assert not (tmp_path / "var" / "stack").exists()  # no child started, no log written
 
 
 def test_ports_finds_the_listening_process(port_holder) -> None:

@@ -2,6 +2,7 @@
 # the process, deploy/entrypoint.sh), the same topology as deploy/compose.yaml:
 #   NLB (TCP 80/443) -> storefront task: Caddy (on-demand TLS, certificates on EFS) + edge
 #                    -> origin service (Service Connect names origin:8000 and origin-internal:8001)
+#   origin-jobs, one task: the origin's periodic jobs (the origin service runs --no-jobs);
 #   a worker service per queue, one scheduler per scheduled queue, the store-events consumer;
 #   migrate is a task definition the deploy runs once before it updates the services.
 terraform {
@@ -16,13 +17,44 @@ locals {
   worker_queues    = ["shopify_webhook", "shopify_settings_push", "shopify_settings_fetch", "shopify_catalog_sync", "email_outbox", "checkout_sweeps"]
   scheduled_queues = ["shopify_catalog_sync", "email_outbox", "checkout_sweeps"]
 
-  # Background processes: one service each, no listener.
+  # The origin runs as two services from one task definition, as compose's origin-a and origin-b and
+  # zelly stack's origin a and b do: `origin` serves the traffic with --no-jobs, scaled by desired_counts;
+  # `origin-jobs`, always one task, runs the periodic jobs (domain checks), which two tasks would run twice.
+  # origin-jobs serves no traffic: a Service Connect discovery name belongs to one service.
+  origins = {
+    origin      = { command = ["origin", "--no-jobs"] }
+    origin-jobs = { command = ["origin"] }
+  }
+
+  # Background processes: one service each. Their only listener is the internal one (/livez, /metrics,
+  # ZELLY_WORKER_INTERNAL_BIND), numbered as zelly stack, compose and the systemd examples number theirs.
+  internal_ports = {
+    worker-shopify-webhook         = 8030
+    worker-shopify-catalog-sync    = 8031
+    worker-shopify-settings-push   = 8032
+    worker-shopify-settings-fetch  = 8033
+    worker-email-outbox            = 8034
+    worker-checkout-sweeps         = 8035
+    scheduler-shopify-catalog-sync = 8036
+    scheduler-email-outbox         = 8037
+    scheduler-checkout-sweeps      = 8038
+    consumer                       = 8039
+  }
   background = merge(
     { for queue in local.worker_queues : "worker-${replace(queue, "_", "-")}" => { command = ["worker", queue], count = lookup(var.desired_counts, "worker-${replace(queue, "_", "-")}", 1) } },
     # Exactly one scheduler of each kind: two would send every periodic task twice.
     { for queue in local.scheduled_queues : "scheduler-${replace(queue, "_", "-")}" => { command = ["scheduler", queue], count = 1 } },
     { consumer = { command = ["consumer"], count = lookup(var.desired_counts, "consumer", 1) } },
   )
+  # Their liveness, as compose's x-internal-livez: /livez asks no store, so a Redis or MySQL outage
+  # does not get every worker replaced (/readyz there says whether the stores answer).
+  internal_livez = {
+    command     = ["CMD", "python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:' + os.environ['ZELLY_WORKER_INTERNAL_BIND'].rsplit(':', 1)[1] + '/livez', timeout=3)"]
+    interval    = 10
+    timeout     = 5
+    retries     = 3
+    startPeriod = 20
+  }
 
   environment = [for name, value in merge(var.environment, {
     ZELLY_DATA_DIR        = "/var/lib/zelly"
@@ -300,7 +332,8 @@ resource "aws_lb_listener" "storefront" {
 # -- task definitions
 
 resource "aws_ecs_task_definition" "origin" {
-  family                   = "${var.name}-origin"
+  for_each                 = local.origins
+  family                   = "${var.name}-${each.key}"
   requires_compatibilities = ["FARGATE"]
   network_mode             = "awsvpc"
   cpu                      = 1024
@@ -326,7 +359,7 @@ resource "aws_ecs_task_definition" "origin" {
   }
   container_definitions = jsonencode([merge(local.container, {
     name    = "origin"
-    command = ["origin"]
+    command = each.value.command
     environment = concat(local.environment, [
       { name = "ZELLY_ORIGIN_BIND", value = "0.0.0.0:8000" },
       { name = "ZELLY_INTERNAL_BIND", value = "0.0.0.0:8001" },
@@ -425,7 +458,7 @@ resource "aws_ecs_task_definition" "storefront" {
 }
 
 resource "aws_ecs_task_definition" "background" {
-  for_each                 = merge(local.background, { migrate = { command = ["migrate"], count = 0 } })
+  for_each                 = local.background
   family                   = "${var.name}-${each.key}"
   requires_compatibilities = ["FARGATE"]
   network_mode             = "awsvpc"
@@ -439,7 +472,44 @@ resource "aws_ecs_task_definition" "background" {
   volume {
     name = "tmp"
   }
-  container_definitions = jsonencode([merge(local.container, { name = each.key, command = each.value.command })])
+  container_definitions = jsonencode([merge(local.container, {
+    name    = each.key
+    command = each.value.command
+    # In its own network namespace (awsvpc), so 0.0.0.0; the check dials it on loopback.
+    environment = concat(local.environment, [
+      { name = "ZELLY_WORKER_INTERNAL_BIND", value = "0.0.0.0:${local.internal_ports[each.key]}" },
+    ])
+    healthCheck = local.internal_livez
+  })])
+}
+
+# Run once by the deploy before it updates the services; it exits, so it has no listener and no health check.
+resource "aws_ecs_task_definition" "migrate" {
+  family                   = "${var.name}-migrate"
+  requires_compatibilities = ["FARGATE"]
+  network_mode             = "awsvpc"
+  cpu                      = 512
+  memory                   = 1024
+  execution_role_arn       = aws_iam_role.execution.arn
+  task_role_arn            = aws_iam_role.task.arn
+  volume {
+    name = "scratch"
+  }
+  volume {
+    name = "tmp"
+  }
+  container_definitions = jsonencode([merge(local.container, { name = "migrate", command = ["migrate"] })])
+}
+
+# The same resources under their new addresses: no replacement when an existing stack applies this.
+moved {
+  from = aws_ecs_task_definition.origin
+  to   = aws_ecs_task_definition.origin["origin"]
+}
+
+moved {
+  from = aws_ecs_task_definition.background["migrate"]
+  to   = aws_ecs_task_definition.migrate
 }
 
 # -- services
@@ -447,7 +517,7 @@ resource "aws_ecs_task_definition" "background" {
 resource "aws_ecs_service" "origin" {
   name             = "origin"
   cluster          = aws_ecs_cluster.this.id
-  task_definition  = aws_ecs_task_definition.origin.arn
+  task_definition  = aws_ecs_task_definition.origin["origin"].arn
   desired_count    = lookup(var.desired_counts, "origin", 2)
   launch_type      = "FARGATE"
   platform_version = "LATEST"
@@ -475,6 +545,27 @@ resource "aws_ecs_service" "origin" {
         port = 8001
       }
     }
+  }
+}
+
+# The one origin that runs the periodic jobs; like a scheduler it is replaced stop-first, so two never run at once.
+resource "aws_ecs_service" "origin_jobs" {
+  name                               = "origin-jobs"
+  cluster                            = aws_ecs_cluster.this.id
+  task_definition                    = aws_ecs_task_definition.origin["origin-jobs"].arn
+  desired_count                      = 1
+  launch_type                        = "FARGATE"
+  platform_version                   = "LATEST"
+  deployment_minimum_healthy_percent = 0
+  deployment_maximum_percent         = 100
+  network_configuration {
+    subnets          = var.private_subnet_ids
+    security_groups  = [aws_security_group.tasks.id]
+    assign_public_ip = false
+  }
+  deployment_circuit_breaker {
+    enable   = true
+    rollback = true
   }
 }
 

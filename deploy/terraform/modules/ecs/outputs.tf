@@ -4,11 +4,11 @@ output "cluster_name" {
 
 # Every service the deploy updates, in the order it updates them.
 output "service_names" {
-  value = concat([aws_ecs_service.origin.name, aws_ecs_service.storefront.name], [for service in aws_ecs_service.background : service.name])
+  value = concat([aws_ecs_service.origin.name, aws_ecs_service.origin_jobs.name, aws_ecs_service.storefront.name], [for service in aws_ecs_service.background : service.name])
 }
 
 output "migrate_task_definition" {
-  value = aws_ecs_task_definition.background["migrate"].family
+  value = aws_ecs_task_definition.migrate.family
 }
 
 output "task_security_group_id" {

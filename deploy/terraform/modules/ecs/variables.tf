@@ -49,7 +49,7 @@ variable "acme_email" {
 }
 
 variable "desired_counts" {
-  description = "Tasks per service (origin, storefront, worker-<queue>, consumer); schedulers are always one."
+  description = "Tasks per service (origin, storefront, worker-<queue>, consumer); origin-jobs and the schedulers are always one."
   type        = map(number)
   default     = {}
 }
