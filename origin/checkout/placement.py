@@ -1,22 +1,32 @@
 """do_place_order: a checkout becomes an order exactly once per Idempotency-Key (issue 15).
 
-The guards, in the order they run inside one transaction:
+Concurrent placements of one shop are placed together (group commit): each batch is
+what arrived while the one before it ran, in one transaction whose statements carry
+every order of the batch (one flip, one read, one insert per table). A flash sale's
+buyers then share statements and commits instead of queueing one by one on its hot
+rows. Each placement keeps its own answer and its own effects.
+
+The guards, in the order they run inside the batch's transaction:
 
 1. The key, unique per tenant in the database (``orders (tenant_id, idempotency_key)``).
    A key seen before with the same request (fingerprint: checkout token + provider)
    replays the same order; with another request it is a 409.
-2. The checkout flips ``open -> completed`` by one conditional UPDATE before anything
+2. The checkouts flip ``open -> completed`` by one conditional UPDATE before anything
    else is written: of two placements of one cart (double click, two tabs, two keys)
    exactly one gets the row; the other finds the order (same key: replay) or a 409.
-3. The checkout is re-read *after* that flip and priced from what is true now.
+3. The checkouts are re-read *after* that flip and priced from what is true now; a
+   placement that cannot go on (cart not ready, discount used up, none left of a line by
+   the stock just read) is refused on its own and its cart reopened.
 4. A discount's use is counted by a conditional UPDATE (usage limits hold under races).
-5. The order, its lines and payment are written under a stand-in number.
-6. Stock, last but one: reservations consumed or an atomic conditional decrement
-   (origin/orders/inventory.py); a sold-out line rolls everything back.
-7. The number, last: from the tenant's counter row (origin/orders/records.py), no gaps;
-   then the event and the confirmation (built from what this transaction wrote).
-The hot rows (a flash sale's variant, the tenant's counter) are locked from 6 and 7 to the
-commit, a few statements, so concurrent placements wait on each other only that long.
+5. Stock, then numbers: reservations consumed or one atomic conditional decrement per
+   variant for the whole batch (origin/orders/inventory.py), then the batch's numbers from
+   the tenant's counter row (origin/orders/records.py), consecutive, no gaps.
+6. The orders with their numbers, their lines, payments, events and confirmations (built
+   from what this transaction wrote), one statement per table for the batch.
+The hot rows (a flash sale's variant, the tenant's counter) are locked from 5 to the commit.
+Anything found once the batch has written (a decrement that lost a race with another
+process, a key's second use) rolls the whole batch back, and each of its placements is
+then placed on its own: the answers are those each would get alone.
 
 The payment provider is called only after the commit (``start_payment``), with an
 idempotency key derived from the order's, so a retry of a timed-out call creates
