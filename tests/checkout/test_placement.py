@@ -233,8 +233,8 @@ async def test_another_tenant_cannot_place_a_cart_of_this_one(services) -> None:
 
 
 async def test_the_confirmation_is_built_from_the_placed_order_with_its_real_number_and_the_shops_template(services) -> None:
-    # Placement writes the order under a stand-in number and takes the real one (and the stock) just before
-    # its commit; the mail and the event are built from what it holds, not re-read: they must show the real one.
+    # The mail and the event are built from what placement wrote, not re-read: they must show the order's number
+    # and the shop's own template, and a refused placement leaves no order and no mail.
     tenant, variant_id, rate_id = await _shop(services, quantity=2)
     await do_put_email_template(
         services, tenant.id, EmailTemplate.ORDER_CONFIRMATION,
@@ -252,7 +252,7 @@ async def test_the_confirmation_is_built_from_the_placed_order_with_its_real_num
         order = await select_order(conn, tenant.id, placed.order_id)
         numbers = (await conn.execute(sa.select(orders.c.number).where(orders.c.tenant_id == tenant.id))).scalars().all()
     assert refused.value.code == "sold_out"
-    assert numbers == ["#1001"]  # the refused one left no order, stand-in or not
+    assert numbers == ["#1001"]  # the refused one left no order
     assert [(m.to_address, m.subject, m.html_body) for m in mails] == [("zoe@example.com", "Thanks for #1001", "<p>#1001</p>")]
     assert "2 x " in mails[0].text_body and "= $40.00" in mails[0].text_body and "Total $45.00" in mails[0].text_body
     assert [event.message for event in order.events] == ["Order #1001 placed (45.00 USD, manual)"]
