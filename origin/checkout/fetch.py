@@ -206,18 +206,13 @@ def _checkout_query(*, to_place: bool):
         # And what the confirmation says about the shop (its name, locale, primary host, own template).
         source, store_columns = email_store_source(source, checkouts.c.tenant_id, with_override=True)
         columns += store_columns
-    if to_place:  # a batch of placements reads its checkouts together (origin/checkout/placement.py)
-        return (
-            sa.select(*columns)
-            .select_from(source)
-            .where(checkouts.c.tenant_id == sa.bindparam("b_tenant"), checkouts.c.token.in_(sa.bindparam("b_tokens", expanding=True)))
-            .order_by(checkouts.c.id, checkout_lines.c.position)
-        )
+    # Placement reads a batch's checkouts together (origin/checkout/placement.py); a step reads one.
+    token = checkouts.c.token.in_(sa.bindparam("b_tokens", expanding=True)) if to_place else checkouts.c.token == sa.bindparam("b_token")
     return (
         sa.select(*columns)
         .select_from(source)
-        .where(checkouts.c.tenant_id == sa.bindparam("b_tenant"), checkouts.c.token == sa.bindparam("b_token"))
-        .order_by(checkout_lines.c.position)
+        .where(checkouts.c.tenant_id == sa.bindparam("b_tenant"), token)
+        .order_by(*((checkouts.c.id,) if to_place else ()), checkout_lines.c.position)
     )
 
 

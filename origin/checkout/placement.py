@@ -55,7 +55,7 @@ from origin.checkout.carts import COMPLETED, OPEN
 from origin.checkout.errors import CheckoutError, CheckoutErrorCode, sold_out
 from origin.checkout.fetch import CheckoutInfo, fetch_checkouts_to_place
 from origin.checkout.tables import checkouts, discounts
-from origin.db import sqlite_writer_turn, utcnow
+from origin.db import insert_returning_ids, sqlite_writer_turn, utcnow
 from origin.errors import ErrorKind
 from origin.invalidation import AfterCommit
 from origin.orders import inventory
@@ -231,7 +231,7 @@ def _batches_in_flight(services: Services) -> int:
 
 
 class _PlaceSeparately(Exception):
-    """A batch met something that concerns one of its placements (a replay, a 409, sold out): place each on its own."""
+    """A batch's flip did not find every cart open (one ordered before, unknown, or twice in the batch): place each on its own."""
 
 
 async def _place_batch(services: Services, batch: list[_Placement]) -> None:
@@ -317,30 +317,12 @@ def is_lock_conflict(error: OperationalError) -> bool:
 # Placement's statements, built once. Building a statement (where clauses, values) and computing its cache
 # key costs about as much CPU as executing it; the compiled form is cached either way. With the values as
 # parameters, a placement executes prebuilt statements only (bench/checkout.py, docs/benchmarks.md).
-_FLIP = (
-    checkouts.update()
-    .where(
-        checkouts.c.tenant_id == sa.bindparam("b_tenant"),
-        checkouts.c.token.in_(sa.bindparam("b_tokens", expanding=True)),
-        checkouts.c.status == OPEN,
-    )
-    .values(status=COMPLETED, updated_at=sa.bindparam("b_now"))
-)
-_INSERT_ORDER = orders.insert()
-_NEW_ORDER_IDS = sa.select(orders.c.id, orders.c.number).where(
-    orders.c.tenant_id == sa.bindparam("b_tenant"), orders.c.number.in_(sa.bindparam("b_numbers", expanding=True))
-)
+# The batch's carts, by their tokens in the tenant (the flip and the reopening of refused ones).
+_BATCH_CARTS = (checkouts.c.tenant_id == sa.bindparam("b_tenant"), checkouts.c.token.in_(sa.bindparam("b_tokens", expanding=True)))
+_FLIP = checkouts.update().where(*_BATCH_CARTS, checkouts.c.status == OPEN).values(status=COMPLETED, updated_at=sa.bindparam("b_now"))
 _INSERT_LINES = order_lines.insert()
 _INSERT_PAYMENT = payments.insert()
-_REOPEN = (
-    checkouts.update()
-    .where(
-        checkouts.c.tenant_id == sa.bindparam("b_tenant"),
-        checkouts.c.token.in_(sa.bindparam("b_tokens", expanding=True)),
-        checkouts.c.status == COMPLETED,
-    )
-    .values(status=OPEN)
-)
+_REOPEN = checkouts.update().where(*_BATCH_CARTS, checkouts.c.status == COMPLETED).values(status=OPEN)
 
 
 @dataclass
@@ -436,7 +418,7 @@ async def _write_orders(conn, services: Services, tenant_id: int, priced: list[_
     await _take_stock(conn, tenant_id, priced, priced[0].placement.effects)
     numbers = await next_order_numbers(conn, tenant_id, len(priced))
     order_rows = [_order_row(one, f"#{number}", now) for one, number in zip(priced, numbers)]
-    order_ids = await _insert_orders(conn, tenant_id, order_rows)
+    order_ids = await _insert_orders(conn, order_rows)
 
     line_rows = [[_line_row(tenant_id, order_id, position, line, priced_line) for position, (line, priced_line) in enumerate(zip(one.info.lines, one.totals.lines))]
                  for one, order_id in zip(priced, order_ids)]
@@ -449,7 +431,7 @@ async def _write_orders(conn, services: Services, tenant_id: int, priced: list[_
         )
         for one, order_id in zip(priced, order_ids)
     ]
-    await conn.execute(_INSERT_PAYMENT, payment_rows if len(payment_rows) > 1 else payment_rows[0])
+    await conn.execute(_INSERT_PAYMENT, payment_rows)
     await add_events(conn, [
         event_row(tenant_id, order_id, "placed", f"Order {row['number']} placed ({one.totals.total} {one.info.currency}, {one.placement.provider})")
         for one, order_id, row in zip(priced, order_ids, order_rows)
@@ -553,12 +535,10 @@ def _line_row(tenant_id: int, order_id: int, position: int, line, priced) -> dic
     }
 
 
-async def _insert_orders(conn, tenant_id: int, rows: list[dict]) -> list[int]:
-    """The orders' rows in one statement, and their new ids in the rows' order."""
+async def _insert_orders(conn, rows: list[dict]) -> list[int]:
+    """The orders' rows in one statement, and their new ids in the rows' order (by their numbers, unique per tenant)."""
     try:
-        if len(rows) == 1:
-            return [int((await conn.execute(_INSERT_ORDER, rows[0])).inserted_primary_key[0])]
-        await conn.execute(_INSERT_ORDER, rows)
+        return await insert_returning_ids(conn, orders, rows, key="number")
     except IntegrityError:  # the same key, placed a moment ago (or before) from another cart, or twice in the batch
         # No savepoint around the insert (two statements on MySQL): the CheckoutError rolls the whole transaction
         # back anyway (a batch is then placed one by one, and only the key's second use is refused).
@@ -566,11 +546,6 @@ async def _insert_orders(conn, tenant_id: int, rows: list[dict]) -> list[int]:
             CheckoutErrorCode.IDEMPOTENCY_KEY_REUSED, "this Idempotency-Key was already used to place a different order",
             field="Idempotency-Key", kind=ErrorKind.CONFLICT,
         ) from None
-    # MySQL hands back no ids of a multi-row insert it can be trusted with (innodb_autoinc_lock_mode 2
-    # interleaves them): read them back by the numbers this transaction took, unique per tenant.
-    found = await conn.execute(_NEW_ORDER_IDS, {"b_tenant": tenant_id, "b_numbers": [row["number"] for row in rows]})
-    by_number = {row.number: row.id for row in found}
-    return [by_number[row["number"]] for row in rows]
 
 
 def _after_commit_of(services: Services, one: _Priced, order_id: int) -> None:

@@ -19,12 +19,14 @@ Alembic and for whoever creates the whole schema at once.
 - ``schema``  metadata (with its naming convention) and the schema names;
 - ``types``   Id, UTCDateTime, Money, LongText, utcnow and the common columns;
 - ``engine``  create_engine (both backends), MySQL database create/drop;
-- ``faults``  is_database_unavailable: a lost or refused connection, not a bad query.
+- ``faults``  is_database_unavailable: a lost or refused connection, not a bad query;
+- ``inserts`` insert_returning_ids: a batch of one tenant's rows and their new ids.
 
 May import sqlalchemy (and aiomysql, whose reads engine.py bounds) only: every domain imports this package.
 """
 
 from origin.db.engine import create_engine, create_mysql_databases, unbounded_reads, drop_mysql_databases, schema_names, sqlite_directory, sqlite_writer_turn
+from origin.db.inserts import insert_returning_ids
 from origin.db.schema import ASTRO_PRIMARY, BACKOFFICE, ECOM_STORE_FRONT, SCHEMAS, metadata
 from origin.db.types import Id, LongText, Money, UTCDateTime, tenant_id_column, timestamps, utcnow
 
@@ -40,6 +42,7 @@ __all__ = [
     "create_engine",
     "create_mysql_databases",
     "drop_mysql_databases",
+    "insert_returning_ids",
     "metadata",
     "schema_names",
     "sqlite_directory",

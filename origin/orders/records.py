@@ -76,7 +76,7 @@ def event_row(tenant_id: int, order_id: int, kind: str, message: str, data: dict
 
 async def add_events(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
     """Events of several orders (``event_row``) in one statement (a batch of placements)."""
-    await conn.execute(_INSERT_EVENT, rows if len(rows) > 1 else rows[0])
+    await conn.execute(_INSERT_EVENT, rows)
 
 
 _INSERT_EVENT = order_events.insert()

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import mysql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from origin.db import utcnow
+from origin.db import insert_returning_ids, utcnow
 from origin.errors import ErrorKind
 from origin.invalidation import AfterCommit, transaction
 from origin.outbox.errors import OutboxError, OutboxErrorCode
@@ -98,7 +98,7 @@ async def queue_new_emails(conn: AsyncConnection, tenant_id: int, mails: Sequenc
 
     No earlier mail can hold such a key, so the dedupe read is skipped, and each mail's
     ``overrides`` (``select_override``) was read by the caller beforehand. One statement for
-    one mail, two for a batch of them (the insert, then the new rows' ids by their keys),
+    one mail, two for a batch of them (``insert_returning_ids``),
     for a caller that holds hot row locks until its commit (order placement). Should a key
     exist after all, the plain insert fails and rolls the caller back: never a second mail.
     """
@@ -108,23 +108,9 @@ async def queue_new_emails(conn: AsyncConnection, tenant_id: int, mails: Sequenc
         rows.append(
             await _outbox_row(tenant_id=tenant_id, to=to, template=mail.template, context=mail.context, dedupe_key=mail.dedupe_key, overrides=mail.overrides)
         )
-    if len(rows) == 1:
-        ids = [int((await conn.execute(_INSERT_OUTBOX, rows[0])).inserted_primary_key[0])]
-    else:
-        # MySQL hands back no ids of a multi-row insert it can be trusted with (innodb_autoinc_lock_mode 2
-        # interleaves them), so the new rows are read back by their keys, unique per tenant.
-        await conn.execute(_INSERT_OUTBOX, rows)
-        found = await conn.execute(_NEW_OUTBOX_IDS, {"b_tenant": tenant_id, "b_keys": [mail.dedupe_key for mail in mails]})
-        by_key = {row.dedupe_key: row.id for row in found}
-        ids = [by_key[mail.dedupe_key] for mail in mails]
+    ids = await insert_returning_ids(conn, email_outbox, rows, key="dedupe_key")
     for mail, outbox_id in zip(mails, ids):
         mail.after_commit.enqueue(EMAIL_QUEUE, SEND_TASK, best_effort=True, tenant_id=tenant_id, outbox_id=outbox_id)
-
-
-_NEW_OUTBOX_IDS = sa.select(email_outbox.c.id, email_outbox.c.dedupe_key).where(
-    email_outbox.c.tenant_id == sa.bindparam("b_tenant"), email_outbox.c.dedupe_key.in_(sa.bindparam("b_keys", expanding=True))
-)
-_INSERT_OUTBOX = email_outbox.insert()
 
 
 def _checked_arguments(to: object, template: object, dedupe_key: str) -> str:
